@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the real peers the interop tests run against, into target/interop/ (idempotent):
+#   - truss==0.18.35 from PyPI in a venv (the official CLI that reads what truss-ci writes)
+#   - gitlab-ci-local 4.60.0 from npm (a real GitLab pipeline runner, shell executor) and rsync
+#   - Debian's gnome-keyring, dbus and libsecret-tools (a real Secret Service), when apt is usable
+# Prints the environment the test suite reads, as `export NAME=value` lines, on stdout.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools=${TRUSS_CI_TOOLS:-$root/target/interop}
+mkdir -p "$tools"
+log() { printf 'interop-setup: %s\n' "$*" >&2; }
+
+# truss 0.18.36 pins a certifi release the registry lacks, so the suite pins 0.18.35.
+if [ ! -x "$tools/venv/bin/truss" ]; then
+  log "installing truss==0.18.35 into $tools/venv"
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check 'truss==0.18.35' >&2
+fi
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    log "cannot install ${missing[*]} (need root and apt-get)"
+    return 0
+  fi
+  log "apt-get install ${missing[*]}"
+  if [ -z "${TRUSS_CI_APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    export TRUSS_CI_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+apt_install rsync gnome-keyring dbus dbus-daemon libsecret-tools
+
+if [ ! -x "$tools/npm/node_modules/.bin/gitlab-ci-local" ]; then
+  log "installing gitlab-ci-local@4.60.0 into $tools/npm"
+  mkdir -p "$tools/npm"
+  (cd "$tools/npm" && npm install --silent --no-audit --no-fund --prefix . gitlab-ci-local@4.60.0 >&2)
+fi
+
+echo "export TRUSS_CI_TRUSS=$tools/venv/bin/truss"
+echo "export TRUSS_CI_PYTHON=$tools/venv/bin/python"
+echo "export TRUSS_CI_GITLAB_CI_LOCAL=$tools/npm/node_modules/.bin/gitlab-ci-local"

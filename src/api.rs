@@ -1,0 +1,354 @@
+//! The Baseten API client: one key check, `GET {api_url}/v1/users/me`, with a whole-call deadline,
+//! full-jitter retries of what is transient, no redirects and a capped body.
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use serde::{Deserialize, Serialize};
+use tracing::{debug, warn};
+
+use crate::error::{Error, Kind, Result};
+use crate::secret::{ApiKey, scrub};
+use crate::settings::users_me_url;
+
+/// Bodies are read up to this size; the rest is never read.
+pub const MAX_BODY: usize = 64 * 1024;
+const MAX_ATTEMPTS: u32 = 6;
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+const BACKOFF_CAP: Duration = Duration::from_secs(8);
+pub const USER_AGENT: &str = concat!("truss-ci/", env!("CARGO_PKG_VERSION"));
+
+/// Who the key belongs to, as `/v1/users/me` tells (every field optional: parsed tolerantly).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct User {
+    #[serde(default, skip_serializing)]
+    pub user_id: Option<serde_json::Value>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(
+        default,
+        rename(deserialize = "workspace_name", serialize = "workspace")
+    )]
+    pub workspace: Option<String>,
+}
+
+/// How a check ended when the key was accepted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Valid(User),
+    /// 403: the key authenticated but may not call the management API.
+    Restricted,
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Done(Verdict),
+    Fatal(Error),
+    Transient {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// Checks `key` against `{api_url}/v1/users/me` within `deadline`.
+pub async fn check_key(
+    api_url: &str,
+    key: &ApiKey,
+    source: &str,
+    deadline: Duration,
+) -> Result<Verdict> {
+    let url = Url::parse(&users_me_url(api_url))
+        .map_err(|e| Error::usage(format!("API URL {api_url} is not valid: {e}")))?;
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let started = Instant::now();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(USER_AGENT)
+        .connect_timeout(deadline.min(Duration::from_secs(10)))
+        .build()
+        .map_err(|e| Error::unexpected(format!("could not set up the HTTP client: {e}")))?;
+
+    let mut last_error = String::from("no attempt was made");
+    for attempt in 0..MAX_ATTEMPTS {
+        let Some(remaining) = deadline.checked_sub(started.elapsed()) else {
+            break;
+        };
+        debug!(attempt = attempt + 1, %host, "checking the API key");
+        let outcome = tokio::time::timeout(remaining, once(&client, &url, key, source)).await;
+        let (error, retry_after) = match outcome {
+            Ok(Attempt::Done(v)) => return Ok(v),
+            Ok(Attempt::Fatal(e)) => return Err(e),
+            Ok(Attempt::Transient { error, retry_after }) => (error, retry_after),
+            Err(_) => (
+                format!("no answer within {:.1}s", deadline.as_secs_f64()),
+                None,
+            ),
+        };
+        last_error = scrub(&error, key);
+        if attempt + 1 == MAX_ATTEMPTS {
+            break;
+        }
+        let remaining = deadline.saturating_sub(started.elapsed());
+        let wait = match retry_after {
+            Some(wait) if wait > remaining => {
+                return Err(unreachable(
+                    &host,
+                    &format!(
+                        "{last_error}; the server asked to retry after {}s, beyond the {:.0}s deadline",
+                        wait.as_secs(),
+                        deadline.as_secs_f64()
+                    ),
+                ));
+            }
+            Some(wait) => wait,
+            None => full_jitter(attempt),
+        };
+        if wait >= remaining {
+            break;
+        }
+        warn!(
+            "attempt {} of {MAX_ATTEMPTS} to reach {host} failed ({last_error}); retrying in {:.1}s",
+            attempt + 1,
+            wait.as_secs_f64()
+        );
+        tokio::time::sleep(wait).await;
+    }
+    Err(unreachable(&host, &last_error))
+}
+
+fn unreachable(host: &str, detail: &str) -> Error {
+    Error::new(
+        Kind::Unreachable,
+        format!("could not reach the Baseten API at {host}: {detail}"),
+    )
+    .with_hint("check the network, proxy settings (HTTPS_PROXY, NO_PROXY) and --api-url; nothing was written")
+}
+
+/// One request and its classification.
+async fn once(client: &reqwest::Client, url: &Url, key: &ApiKey, source: &str) -> Attempt {
+    let host = url.host_str().unwrap_or_default();
+    let mut auth = match HeaderValue::from_str(&format!("Api-Key {}", key.expose())) {
+        Ok(v) => v,
+        Err(_) => {
+            return Attempt::Fatal(Error::usage(format!(
+                "the API key from {source} cannot be sent in an HTTP header"
+            )));
+        }
+    };
+    auth.set_sensitive(true);
+    let response = client
+        .get(url.clone())
+        .header(AUTHORIZATION, auth)
+        .header(ACCEPT, "application/json")
+        .send()
+        .await;
+    let mut response = match response {
+        Ok(r) => r,
+        Err(e) => {
+            let error = error_chain(&e);
+            return if is_tls_failure(&error) {
+                Attempt::Fatal(
+                    Error::new(
+                        Kind::Unreachable,
+                        format!("TLS with {host} failed: {error}"),
+                    )
+                    .with_hint(
+                        "if the API uses a private CA, point SSL_CERT_FILE at its certificate",
+                    ),
+                )
+            } else {
+                Attempt::Transient {
+                    error,
+                    retry_after: None,
+                }
+            };
+        }
+    };
+    let status = response.status();
+    debug!(%status, "API answered");
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|l| location_host(url, l));
+
+    match status {
+        s if s.is_redirection() => Attempt::Fatal(
+            Error::new(
+                Kind::Unreachable,
+                format!(
+                    "the API at {host} answered {s} with a redirect to {}; the key is never sent to another host",
+                    location.unwrap_or_else(|| "an unnamed location".into())
+                ),
+            )
+            .with_hint("set --api-url to the API's final address"),
+        ),
+        StatusCode::UNAUTHORIZED => Attempt::Fatal(
+            Error::new(
+                Kind::Rejected,
+                format!("the Baseten API at {host} rejected the API key from {source} (401 Unauthorized)"),
+            )
+            .with_hint("the key is wrong, revoked or for another environment: create a new key in Baseten's settings and update the secret"),
+        ),
+        StatusCode::FORBIDDEN => Attempt::Done(Verdict::Restricted),
+        StatusCode::TOO_MANY_REQUESTS
+        | StatusCode::INTERNAL_SERVER_ERROR
+        | StatusCode::BAD_GATEWAY
+        | StatusCode::SERVICE_UNAVAILABLE
+        | StatusCode::GATEWAY_TIMEOUT => {
+            let snippet = read_capped(&mut response).await.map(|b| snippet(&b)).unwrap_or_default();
+            Attempt::Transient {
+                error: format!("{status}{snippet}"),
+                retry_after,
+            }
+        }
+        s if s.is_success() => match read_capped(&mut response).await {
+            Err(error) => Attempt::Transient { error, retry_after: None },
+            Ok(body) => match serde_json::from_slice::<serde_json::Value>(&body) {
+                Ok(value @ serde_json::Value::Object(_)) => {
+                    Attempt::Done(Verdict::Valid(serde_json::from_value(value).unwrap_or_default()))
+                }
+                _ => Attempt::Fatal(
+                    Error::new(
+                        Kind::Unreachable,
+                        format!(
+                            "{host} answered {s} but not with Baseten's user info (not a JSON object{})",
+                            if body.len() >= MAX_BODY { ", or over 64 KiB" } else { "" }
+                        ),
+                    )
+                    .with_hint("check --api-url: something other than the Baseten API answered"),
+                ),
+            },
+        },
+        s => {
+            let snippet = read_capped(&mut response).await.map(|b| snippet(&b)).unwrap_or_default();
+            Attempt::Fatal(
+                Error::new(
+                    Kind::Unreachable,
+                    format!("the API at {host} answered {s} to the key check{snippet}"),
+                )
+                .with_hint("check --api-url: this does not look like the Baseten API"),
+            )
+        }
+    }
+}
+
+/// Reads at most [`MAX_BODY`] bytes of the body.
+async fn read_capped(response: &mut reqwest::Response) -> std::result::Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while body.len() < MAX_BODY {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let take = chunk.len().min(MAX_BODY - body.len());
+                body.extend_from_slice(&chunk[..take]);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(format!("reading the answer failed: {}", error_chain(&e))),
+        }
+    }
+    Ok(body)
+}
+
+/// A short, single-line, printable excerpt of a server's body for an error message.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if clean.is_empty() {
+        return String::new();
+    }
+    let mut short: String = clean.chars().take(160).collect();
+    if short.len() < clean.len() {
+        short.push('…');
+    }
+    format!(": {short}")
+}
+
+fn location_host(base: &Url, location: &str) -> String {
+    match base.join(location) {
+        Ok(u) => match u.port() {
+            Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
+            None => u.host_str().unwrap_or_default().to_owned(),
+        },
+        Err(_) => "an unparsable location".into(),
+    }
+}
+
+/// The error and its causes on one line; reqwest's own message alone hides the reason.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+fn is_tls_failure(chain: &str) -> bool {
+    let lower = chain.to_ascii_lowercase();
+    lower.contains("certificate") || lower.contains("handshake") || lower.contains("tls")
+}
+
+/// Full-jitter exponential backoff: uniform in [0, min(cap, base·2^attempt)).
+fn full_jitter(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(BACKOFF_CAP);
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return ceiling / 2;
+    }
+    let fraction = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
+    ceiling.mul_f64(fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_under_the_exponential_ceiling() {
+        for attempt in 0..8 {
+            let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt).min(BACKOFF_CAP);
+            for _ in 0..50 {
+                assert!(full_jitter(attempt) < ceiling);
+            }
+        }
+    }
+
+    #[test]
+    fn snippets_are_single_line_and_short() {
+        assert_eq!(snippet(b"  a\r\n b\x1b[31m "), ": a b [31m");
+        assert_eq!(snippet(b""), "");
+        assert!(snippet(&[b'x'; 500]).chars().count() < 170);
+    }
+
+    #[test]
+    fn user_info_is_parsed_tolerantly() {
+        let u: User = serde_json::from_str(
+            r#"{"user_id":"u1","email":"a@b","workspace_name":"ws","extra":[1]}"#,
+        )
+        .unwrap();
+        assert_eq!(u.email.as_deref(), Some("a@b"));
+        assert_eq!(u.workspace.as_deref(), Some("ws"));
+        let u: User = serde_json::from_str("{}").unwrap();
+        assert_eq!(u, User::default());
+    }
+}

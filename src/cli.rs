@@ -1,0 +1,114 @@
+//! The command line, as clap derive structs. No I/O here.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "truss-ci",
+    version,
+    about = "Log a CI/CD job into Baseten: resolve, validate and store an API key where truss reads it.",
+    after_help = "Exit codes: 0 ok, 1 unexpected, 2 usage or missing/malformed key, 3 key rejected, \
+                  4 API unreachable, 5 local write failed."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More detail on stderr (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Format of the result on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resolve a Baseten API key, validate it, and write it where truss reads it.
+    Login(LoginArgs),
+}
+
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct LoginArgs {
+    /// Read the key from standard input.
+    #[arg(long, help_heading = "Key source")]
+    pub api_key_stdin: bool,
+
+    /// Read the key from a file.
+    #[arg(long, value_name = "PATH", help_heading = "Key source")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// The key itself. Visible to other processes through argv: prefer the other sources.
+    #[arg(
+        long,
+        value_name = "KEY",
+        help_heading = "Key source",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+
+    /// Read the key only from env var VAR (default BASETEN_API_KEY), or the file named by VAR_FILE.
+    #[arg(
+        long,
+        value_name = "VAR",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "BASETEN_API_KEY",
+        conflicts_with_all = ["api_key_stdin", "api_key_file", "api_key"],
+        help_heading = "Key source"
+    )]
+    pub from_env: Option<String>,
+
+    /// The trussrc section (remote) to write [env: BASETEN_REMOTE] [default: baseten]
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
+
+    /// The Baseten app URL stored as remote_url [env: BASETEN_REMOTE_URL] [default: the section's
+    /// current remote_url, else https://app.baseten.co]
+    #[arg(long, value_name = "URL")]
+    pub remote_url: Option<String>,
+
+    /// The REST API base the key is checked against [env: BASETEN_API_URL] [default: derived from
+    /// the remote URL]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// The trussrc to write [env: USER_TRUSSRC_PATH] [default: ~/.trussrc]
+    #[arg(long, value_name = "PATH")]
+    pub trussrc: Option<PathBuf>,
+
+    /// Store the key without checking it against the API.
+    #[arg(long)]
+    pub no_validate: bool,
+
+    /// Deadline in seconds for the whole validation, retries included.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+
+    /// Allow an http:// URL to a non-loopback host (the key would cross the network in clear).
+    #[arg(long)]
+    pub allow_http: bool,
+
+    /// Accept a key the API authenticates but forbids the management API (inference-only keys).
+    #[arg(long)]
+    pub allow_restricted: bool,
+}

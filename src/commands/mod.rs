@@ -1,0 +1,2 @@
+//! One module per subcommand, composed from the library's parts.
+pub mod login;

@@ -1,0 +1,335 @@
+//! Ordered key sources → `(ApiKey, Source)`. Reads stdin and files; never the network.
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::env::{Env, names};
+use crate::error::{Error, Result};
+use crate::secret::ApiKey;
+
+/// A key longer than this is not a Baseten API key (they are tens of characters).
+const MAX_KEY_LEN: usize = 1024;
+/// How much of a key file or stdin is read before it is judged too large.
+const MAX_READ: u64 = 64 * 1024;
+
+/// Where the key came from. Shown to the user and in JSON; never holds the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Stdin,
+    File(PathBuf),
+    Argv,
+    Env(String),
+    EnvFile { var: String, path: PathBuf },
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Stdin => f.write_str("stdin"),
+            Source::File(p) => write!(f, "file:{}", p.display()),
+            Source::Argv => f.write_str("flag:--api-key"),
+            Source::Env(var) => write!(f, "env:{var}"),
+            Source::EnvFile { var, .. } => write!(f, "env-file:{var}"),
+        }
+    }
+}
+
+impl Source {
+    /// A phrase for messages: "the file named by BASETEN_API_KEY_FILE (/run/secrets/k)".
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Stdin => "standard input".into(),
+            Source::File(p) => format!("--api-key-file {}", p.display()),
+            Source::Argv => "--api-key".into(),
+            Source::Env(var) => format!("env var {var}"),
+            Source::EnvFile { var, path } => {
+                format!("the file named by {var} ({})", path.display())
+            }
+        }
+    }
+}
+
+/// The key sources the user asked for on the command line.
+#[derive(Debug, Default)]
+pub struct KeyRequest<'a> {
+    pub stdin: bool,
+    pub file: Option<&'a Path>,
+    pub argv: Option<&'a str>,
+    /// `--from-env[=VAR]`: only VAR and VAR_FILE.
+    pub from_env: Option<&'a str>,
+}
+
+/// What the platform suggests when no key was found (a GitHub fork, say).
+pub type MissingHint<'a> = &'a str;
+
+/// Finds the key: the first source that yields one wins. Returns warnings for the caller to print.
+pub fn resolve(
+    req: &KeyRequest<'_>,
+    env: &Env,
+    stdin: &mut dyn Read,
+    missing_hint: MissingHint<'_>,
+) -> Result<(ApiKey, Source, Vec<String>)> {
+    let mut warnings = Vec::new();
+    if req.stdin {
+        let raw = read_capped(stdin, MAX_READ).map_err(|e| {
+            Error::usage(format!(
+                "could not read the API key from standard input: {e}"
+            ))
+        })?;
+        return Ok((
+            check(raw, &Source::Stdin, missing_hint)?,
+            Source::Stdin,
+            warnings,
+        ));
+    }
+    if let Some(path) = req.file {
+        let source = Source::File(path.to_owned());
+        let raw = read_key_file(path, &source)?;
+        return Ok((check(raw, &source, missing_hint)?, source, warnings));
+    }
+    if let Some(value) = req.argv {
+        warnings.push(
+            "--api-key puts the key in argv, where other processes on this machine can read it; \
+             prefer --api-key-stdin, --api-key-file or BASETEN_API_KEY"
+                .to_owned(),
+        );
+        return Ok((
+            check(value.to_owned(), &Source::Argv, missing_hint)?,
+            Source::Argv,
+            warnings,
+        ));
+    }
+
+    let owned_file_var;
+    let candidates: Vec<(&str, bool)> = match req.from_env {
+        Some(var) => {
+            owned_file_var = format!("{var}_FILE");
+            vec![(var, false), (owned_file_var.as_str(), true)]
+        }
+        None => vec![
+            (names::INPUT_API_KEY_HYPHEN, false),
+            (names::INPUT_API_KEY, false),
+            (names::BASETEN_API_KEY, false),
+            (names::BASETEN_API_KEY_FILE, true),
+        ],
+    };
+    let mut empty = Vec::new();
+    for (var, is_file) in &candidates {
+        match env.get(var) {
+            None => {}
+            Some(v) if v.trim().is_empty() => empty.push(*var),
+            Some(v) if *is_file => {
+                let path = PathBuf::from(v.trim());
+                let source = Source::EnvFile {
+                    var: (*var).to_owned(),
+                    path: path.clone(),
+                };
+                let raw = read_key_file(&path, &source)?;
+                return Ok((check(raw, &source, missing_hint)?, source, warnings));
+            }
+            Some(v) => {
+                let source = Source::Env((*var).to_owned());
+                return Ok((
+                    check(v.to_owned(), &source, missing_hint)?,
+                    source,
+                    warnings,
+                ));
+            }
+        }
+    }
+    let looked: Vec<&str> = candidates.iter().map(|(v, _)| *v).collect();
+    let mut message = format!("no Baseten API key found (looked in {})", looked.join(", "));
+    if !empty.is_empty() {
+        let verb = if empty.len() == 1 { "is" } else { "are" };
+        message.push_str(&format!("; {} {verb} set but empty", empty.join(" and ")));
+    }
+    Err(Error::usage(message).with_hint(missing_hint))
+}
+
+fn read_capped(reader: &mut dyn Read, cap: u64) -> std::io::Result<String> {
+    let mut buf = Vec::new();
+    reader.take(cap + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > cap {
+        return Err(std::io::Error::other(format!(
+            "more than {cap} bytes: this is not an API key"
+        )));
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn read_key_file(path: &Path, source: &Source) -> Result<String> {
+    let fail = |e: std::io::Error| {
+        Error::usage(format!(
+            "could not read the API key from {}: {e}",
+            source.describe()
+        ))
+        .with_hint("check the path, and that the secret is mounted into this job")
+    };
+    let mut file = std::fs::File::open(path).map_err(fail)?;
+    read_capped(&mut file, MAX_READ).map_err(fail)
+}
+
+/// Trims the key and refuses what cannot be a Baseten API key, naming the source (never the value).
+fn check(raw: String, source: &Source, missing_hint: MissingHint<'_>) -> Result<ApiKey> {
+    let key = ApiKey::new(raw.trim().to_owned());
+    drop(ApiKey::new(raw));
+    let value = key.expose();
+    let lower = value.to_ascii_lowercase();
+    let problem = if value.is_empty() {
+        Some("is empty")
+    } else if value.len() > MAX_KEY_LEN {
+        Some("is far longer than a Baseten API key (is this the right file?)")
+    } else if lower.starts_with("api-key ") || lower.starts_with("bearer ") {
+        Some("includes an authorization scheme (\"Api-Key \" or \"Bearer \"); give the key alone")
+    } else if value.chars().any(char::is_whitespace) {
+        Some("contains whitespace (a space or line break pasted with it?)")
+    } else if value.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else if value.contains(['"', '\'', '`']) {
+        Some("contains a quote character; store the key without quotes")
+    } else if !value.is_ascii() {
+        Some("contains non-ASCII characters, which no Baseten API key has")
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(key),
+        Some(p) => {
+            let err = Error::usage(format!("the API key from {} {p}", source.describe()));
+            Err(if value.is_empty() {
+                err.with_hint(missing_hint)
+            } else {
+                err.with_hint("copy the key again from Baseten's API keys page into the secret")
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().map(|(k, v)| (k.into(), v.into())))
+    }
+
+    fn run(req: &KeyRequest<'_>, e: &Env, stdin: &str) -> Result<(String, Source)> {
+        let mut input = stdin.as_bytes();
+        resolve(req, e, &mut input, "hint").map(|(k, s, _)| (k.expose().to_owned(), s))
+    }
+
+    #[test]
+    fn env_precedence_input_then_env_then_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("k");
+        std::fs::write(&f, "fromfile\n").unwrap();
+        let f = f.to_str().unwrap();
+        let all = env(&[
+            ("INPUT_API-KEY", "hyphen"),
+            ("INPUT_API_KEY", "underscore"),
+            ("BASETEN_API_KEY", "plain"),
+            ("BASETEN_API_KEY_FILE", f),
+        ]);
+        let req = KeyRequest::default();
+        assert_eq!(run(&req, &all, "").unwrap().0, "hyphen");
+        let e = env(&[("INPUT_API-KEY", ""), ("INPUT_API_KEY", "underscore")]);
+        assert_eq!(run(&req, &e, "").unwrap().0, "underscore");
+        let e = env(&[("INPUT_API-KEY", "  "), ("BASETEN_API_KEY", " plain\n")]);
+        assert_eq!(
+            run(&req, &e, "").unwrap(),
+            ("plain".into(), Source::Env("BASETEN_API_KEY".into()))
+        );
+        let e = env(&[("BASETEN_API_KEY_FILE", f)]);
+        let (k, s) = run(&req, &e, "").unwrap();
+        assert_eq!(k, "fromfile");
+        assert_eq!(s.to_string(), "env-file:BASETEN_API_KEY_FILE");
+    }
+
+    #[test]
+    fn flags_beat_env_and_stdin_beats_all() {
+        let e = env(&[("BASETEN_API_KEY", "plain")]);
+        let req = KeyRequest {
+            stdin: true,
+            argv: Some("argv"),
+            ..Default::default()
+        };
+        assert_eq!(run(&req, &e, "piped\n").unwrap().0, "piped");
+        let req = KeyRequest {
+            argv: Some("argv"),
+            ..Default::default()
+        };
+        assert_eq!(run(&req, &e, "").unwrap(), ("argv".into(), Source::Argv));
+    }
+
+    #[test]
+    fn from_env_restricts_the_search() {
+        let e = env(&[("BASETEN_API_KEY", "plain"), ("MY_KEY", "mine")]);
+        let req = KeyRequest {
+            from_env: Some("MY_KEY"),
+            ..Default::default()
+        };
+        assert_eq!(run(&req, &e, "").unwrap().0, "mine");
+        let req = KeyRequest {
+            from_env: Some("OTHER"),
+            ..Default::default()
+        };
+        let err = run(&req, &e, "").unwrap_err();
+        assert!(err.message.contains("OTHER, OTHER_FILE"), "{}", err.message);
+    }
+
+    #[test]
+    fn missing_and_empty_sources_are_named() {
+        let e = env(&[("INPUT_API-KEY", "")]);
+        let err = run(&KeyRequest::default(), &e, "").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.message.contains("INPUT_API-KEY is set but empty"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.hint(), Some("hint"));
+    }
+
+    #[test]
+    fn malformed_keys_are_refused_without_echoing_them() {
+        for bad in [
+            "Api-Key abcdefgh",
+            "bearer abcdefgh",
+            "abc defgh",
+            "abc\u{7}defgh",
+            "\"abcdefgh\"",
+            "'abcdefgh'",
+            "abcdéfgh",
+        ] {
+            let e = env(&[("BASETEN_API_KEY", bad)]);
+            let err = run(&KeyRequest::default(), &e, "").unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+            assert!(err.message.contains("BASETEN_API_KEY"), "{}", err.message);
+            assert!(!err.message.contains("abc"), "{}", err.message);
+        }
+        let long = "k".repeat(MAX_KEY_LEN + 1);
+        let e = env(&[("BASETEN_API_KEY", &long)]);
+        assert!(run(&KeyRequest::default(), &e, "").is_err());
+        let req = KeyRequest {
+            stdin: true,
+            ..Default::default()
+        };
+        let err = run(&req, &env(&[]), "\n").unwrap_err();
+        assert!(
+            err.message.contains("standard input is empty"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn unreadable_key_file_is_a_usage_error() {
+        let req = KeyRequest {
+            file: Some(Path::new("/nonexistent/key")),
+            ..Default::default()
+        };
+        let err = run(&req, &env(&[]), "").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.message.contains("/nonexistent/key"), "{}", err.message);
+    }
+}

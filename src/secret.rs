@@ -1,0 +1,77 @@
+//! `ApiKey`: the only holder of a Baseten API key. It cannot be printed, cloned or serialised.
+use std::fmt;
+
+use zeroize::Zeroize;
+
+/// A Baseten API key. `Debug` and `Display` print a redaction; the bytes are wiped on drop.
+/// The only way to the value is [`ApiKey::expose`], which is crate-private.
+pub struct ApiKey {
+    value: String,
+}
+
+impl ApiKey {
+    pub(crate) fn new(value: String) -> Self {
+        Self { value }
+    }
+
+    /// The key itself, for the few places it is meant to reach: the trussrc, the keyring, the
+    /// `Authorization` header, an explicit env export and the platform's mask command.
+    pub(crate) fn expose(&self) -> &str {
+        &self.value
+    }
+
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+}
+
+impl Drop for ApiKey {
+    fn drop(&mut self) {
+        self.value.zeroize();
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(****)")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}
+
+/// Replaces every occurrence of the key in text that came from elsewhere (a server's error body,
+/// an OS error) before it can reach a message.
+pub(crate) fn scrub(text: &str, key: &ApiKey) -> String {
+    if key.is_empty() {
+        return text.to_owned();
+    }
+    text.replace(key.expose(), "****")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_are_redacted() {
+        let key = ApiKey::new("sk.secret-value".into());
+        assert_eq!(format!("{key:?}"), "ApiKey(****)");
+        assert_eq!(format!("{key}"), "****");
+        assert_eq!(format!("{:#?}", Some(&key)), "Some(\n    ApiKey(****),\n)");
+        assert_eq!(key.expose(), "sk.secret-value");
+    }
+
+    #[test]
+    fn scrub_removes_every_occurrence() {
+        let key = ApiKey::new("abc.def".into());
+        assert_eq!(scrub("x abc.def y abc.def", &key), "x **** y ****");
+    }
+}

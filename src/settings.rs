@@ -1,0 +1,349 @@
+//! Flags + the environment snapshot → the settings a command runs with. Pure: no I/O.
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::cli::LoginArgs;
+use crate::env::Env;
+use crate::error::{Error, Result};
+
+pub const DEFAULT_REMOTE: &str = "baseten";
+pub const DEFAULT_REMOTE_URL: &str = "https://app.baseten.co";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const MAX_REMOTE_NAME: usize = 64;
+
+/// What `login` needs besides the key, resolved from flags and env.
+#[derive(Debug)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct LoginSettings {
+    pub remote: String,
+    /// `--remote-url`/env, already checked; `None` means "the section's, else the default".
+    pub remote_url: Option<String>,
+    /// `--api-url`/env, already checked; `None` means "derived from remote_url".
+    pub api_url: Option<String>,
+    pub trussrc: TrussrcPath,
+    pub validate: bool,
+    pub timeout: Duration,
+    pub allow_http: bool,
+    pub allow_restricted: bool,
+}
+
+/// Where the trussrc is, and whether that is where truss looks without being told.
+#[derive(Clone, Debug)]
+pub struct TrussrcPath {
+    pub path: PathBuf,
+    /// True when the path is `~/.trussrc` and truss finds it with no `USER_TRUSSRC_PATH`.
+    pub is_default: bool,
+}
+
+impl LoginSettings {
+    pub fn resolve(args: &LoginArgs, env: &Env) -> Result<Self> {
+        let v = &env.vars;
+        let remote = first([args.remote.as_deref(), v.baseten_remote.as_deref()])
+            .unwrap_or(DEFAULT_REMOTE)
+            .to_owned();
+        check_remote_name(&remote)?;
+        let allow_http = args.allow_http;
+        let remote_url = first([args.remote_url.as_deref(), v.baseten_remote_url.as_deref()])
+            .map(|u| normalize_url(u, "--remote-url", allow_http))
+            .transpose()?;
+        let api_url = first([args.api_url.as_deref(), v.baseten_api_url.as_deref()])
+            .map(|u| normalize_url(u, "--api-url", allow_http))
+            .transpose()?;
+        let trussrc = trussrc_path(args.trussrc.as_deref(), env)?;
+        let timeout = match args.timeout {
+            None => DEFAULT_TIMEOUT,
+            Some(secs) => parse_timeout(secs)?,
+        };
+        Ok(Self {
+            remote,
+            remote_url,
+            api_url,
+            trussrc,
+            validate: !args.no_validate,
+            timeout,
+            allow_http,
+            allow_restricted: args.allow_restricted,
+        })
+    }
+}
+
+/// The first value that is set and not blank.
+fn first<const N: usize>(candidates: [Option<&str>; N]) -> Option<&str> {
+    candidates
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+}
+
+pub fn parse_timeout(secs: f64) -> Result<Duration> {
+    if secs.is_finite() && secs > 0.0 && secs <= 3600.0 {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(Error::usage(format!(
+            "--timeout must be a number of seconds between 0 and 3600, not {secs}"
+        )))
+    }
+}
+
+/// Refuses remote names truss cannot use as a trussrc section.
+pub fn check_remote_name(name: &str) -> Result<()> {
+    let problem = if name.is_empty() {
+        Some("is empty")
+    } else if name == "DEFAULT" {
+        Some("is reserved: [DEFAULT] holds values every section inherits")
+    } else if name == "<environment>" {
+        Some("is reserved by truss for the remote defined by BASETEN_TRUSS_AUTH_* variables")
+    } else if name.contains(['[', ']']) {
+        Some("contains a bracket, which would break the section header")
+    } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("contains whitespace or a control character")
+    } else if name.chars().count() > MAX_REMOTE_NAME {
+        Some("is longer than 64 characters")
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(p) => Err(
+            Error::usage(format!("remote name {:?} {p}", truncate_for_message(name)))
+                .with_hint("pass --remote NAME with letters, digits, '-', '_' or '.'"),
+        ),
+    }
+}
+
+fn truncate_for_message(s: &str) -> String {
+    let mut out: String = s.chars().take(80).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Checks a base URL and returns it without trailing slashes, as truss stores `remote_url`.
+pub fn normalize_url(raw: &str, what: &str, allow_http: bool) -> Result<String> {
+    let trimmed = raw.trim();
+    let bad = |why: &str| Error::usage(format!("{what} {:?} {why}", truncate_for_message(trimmed)));
+    // Url::parse silently drops tabs and newlines, so look at the raw text first.
+    if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad("contains whitespace or a control character"));
+    }
+    let url = Url::parse(trimmed).map_err(|e| bad(&format!("is not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(bad("must start with https://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry a user name or password"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must not have a query or fragment"));
+    }
+    check_transport(&url, what, allow_http)?;
+    Ok(trimmed.trim_end_matches('/').to_owned())
+}
+
+/// The key must not cross the network in clear: http is for loopback unless `--allow-http`.
+fn check_transport(url: &Url, what: &str, allow_http: bool) -> Result<()> {
+    if url.scheme() == "http" && !allow_http && !is_loopback(url) {
+        return Err(Error::usage(format!(
+            "{what} {url} uses http:// to a host that is not loopback: the API key would cross the network in clear"
+        ))
+        .with_hint("use https://, or pass --allow-http if the network path is trusted"));
+    }
+    Ok(())
+}
+
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The REST base for a remote URL, with truss's table for Baseten's own hosts and the remote's own
+/// origin for anything else.
+pub fn derive_api_url(remote_url: &str) -> String {
+    let Ok(url) = Url::parse(remote_url) else {
+        return remote_url.to_owned();
+    };
+    let mapped = match url.host_str() {
+        Some("app.baseten.co") => Some("api.baseten.co"),
+        Some("app.staging.baseten.co") => Some("api.staging.baseten.co"),
+        Some("app.dev.baseten.co") => Some("api.mc-dev.baseten.co"),
+        _ => None,
+    };
+    match mapped {
+        Some(host) => format!("{}://{host}", url.scheme()),
+        None => url.origin().ascii_serialization(),
+    }
+}
+
+/// The URL of the key check, `{api_url}/v1/users/me`, with no doubled slash.
+pub fn users_me_url(api_url: &str) -> String {
+    format!("{}/v1/users/me", api_url.trim_end_matches('/'))
+}
+
+/// `--trussrc`, else `USER_TRUSSRC_PATH`, else `~/.trussrc`; `~` is expanded as truss does.
+pub fn trussrc_path(flag: Option<&Path>, env: &Env) -> Result<TrussrcPath> {
+    let home = env.vars.home.as_deref().filter(|h| !h.is_empty());
+    let default = home.map(|h| Path::new(h).join(".trussrc"));
+    let chosen: PathBuf = match (flag, env.vars.user_trussrc_path.as_deref()) {
+        (Some(p), _) => expand_tilde(p, home)?,
+        (None, Some(p)) if !p.trim().is_empty() => expand_tilde(Path::new(p.trim()), home)?,
+        _ => default.clone().ok_or_else(|| {
+            Error::usage("HOME is not set, so there is no ~/.trussrc to write")
+                .with_hint("pass --trussrc PATH or set USER_TRUSSRC_PATH")
+        })?,
+    };
+    let path = std::path::absolute(&chosen).unwrap_or(chosen);
+    let is_default = env
+        .vars
+        .user_trussrc_path
+        .as_deref()
+        .is_none_or(|p| p.trim().is_empty())
+        && default.is_some_and(|d| d == path);
+    Ok(TrussrcPath { path, is_default })
+}
+
+fn expand_tilde(path: &Path, home: Option<&str>) -> Result<PathBuf> {
+    let Some(s) = path.to_str() else {
+        return Ok(path.to_owned());
+    };
+    if s == "~" || s.starts_with("~/") {
+        let home = home.ok_or_else(|| {
+            Error::usage(format!("cannot expand ~ in {s}: HOME is not set"))
+                .with_hint("give an absolute path")
+        })?;
+        return Ok(Path::new(home).join(s.trim_start_matches('~').trim_start_matches('/')));
+    }
+    Ok(path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().map(|(k, v)| (k.into(), v.into())))
+    }
+
+    #[test]
+    fn remote_names_truss_cannot_use_are_refused() {
+        for bad in [
+            "",
+            "DEFAULT",
+            "<environment>",
+            "a[b",
+            "a]b",
+            "a b",
+            "a\tb",
+            "a\nb",
+            "a\u{0}b",
+            &"x".repeat(65),
+        ] {
+            let err = check_remote_name(bad).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+        for good in [
+            "baseten",
+            "staging-2",
+            "my.remote_x",
+            "default",
+            &"x".repeat(64),
+        ] {
+            check_remote_name(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn urls_are_checked_and_lose_trailing_slashes() {
+        assert_eq!(
+            normalize_url(" https://app.baseten.co/ ", "u", false).unwrap(),
+            "https://app.baseten.co"
+        );
+        assert_eq!(
+            normalize_url("http://127.0.0.1:9/prefix//", "u", false).unwrap(),
+            "http://127.0.0.1:9/prefix"
+        );
+        normalize_url("http://localhost:9", "u", false).unwrap();
+        normalize_url("http://[::1]:9", "u", false).unwrap();
+        normalize_url("http://example.com", "u", true).unwrap();
+        for bad in [
+            "http://example.com",
+            "ftp://x",
+            "app.baseten.co",
+            "https://u:p@x.co",
+            "https://x.co/?a=1",
+            "https://x.co/\n[evil]",
+            "https://x.co/a b",
+        ] {
+            assert_eq!(
+                normalize_url(bad, "u", false).unwrap_err().exit_code(),
+                2,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn api_url_follows_truss_table_else_origin() {
+        assert_eq!(
+            derive_api_url("https://app.baseten.co"),
+            "https://api.baseten.co"
+        );
+        assert_eq!(
+            derive_api_url("https://app.staging.baseten.co"),
+            "https://api.staging.baseten.co"
+        );
+        assert_eq!(
+            derive_api_url("https://app.dev.baseten.co"),
+            "https://api.mc-dev.baseten.co"
+        );
+        assert_eq!(
+            derive_api_url("http://127.0.0.1:8000/some/path"),
+            "http://127.0.0.1:8000"
+        );
+        assert_eq!(users_me_url("http://h/p/"), "http://h/p/v1/users/me");
+        assert_eq!(users_me_url("http://h"), "http://h/v1/users/me");
+    }
+
+    #[test]
+    fn trussrc_path_precedence_and_tilde() {
+        let e = env(&[("HOME", "/home/u")]);
+        let p = trussrc_path(None, &e).unwrap();
+        assert_eq!(p.path, Path::new("/home/u/.trussrc"));
+        assert!(p.is_default);
+
+        let e = env(&[("HOME", "/home/u"), ("USER_TRUSSRC_PATH", "~/ci/rc")]);
+        let p = trussrc_path(None, &e).unwrap();
+        assert_eq!(p.path, Path::new("/home/u/ci/rc"));
+        assert!(!p.is_default);
+
+        let p = trussrc_path(Some(Path::new("/tmp/x")), &e).unwrap();
+        assert_eq!(p.path, Path::new("/tmp/x"));
+
+        let e = env(&[]);
+        assert_eq!(trussrc_path(None, &e).unwrap_err().exit_code(), 2);
+        assert_eq!(
+            trussrc_path(Some(Path::new("~/x")), &e)
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn timeouts_are_bounded() {
+        assert!(parse_timeout(0.0).is_err());
+        assert!(parse_timeout(f64::NAN).is_err());
+        assert!(parse_timeout(-1.0).is_err());
+        assert_eq!(parse_timeout(1.5).unwrap(), Duration::from_millis(1500));
+    }
+}

@@ -1,0 +1,560 @@
+//! The trussrc: a scanner that reads it as Python's configparser does, a splice that replaces or
+//! appends one section leaving every other byte alone, and an atomic, locked, 0600 write.
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Kind, Result};
+
+/// One section, located by byte offsets into the file text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    pub name: String,
+    /// Start of the header line.
+    pub start: usize,
+    /// End of the last header, option or continuation line (its line ending included).
+    pub content_end: usize,
+    /// Keys (lower-cased, as configparser does) with their raw values, in file order.
+    pub entries: Vec<(String, String)>,
+}
+
+impl Section {
+    /// The raw value of a key, as written (interpolation not applied).
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.raw(key).is_some()
+    }
+}
+
+/// A parsed trussrc: the exact text and where its sections are.
+#[derive(Debug, Default)]
+pub struct Document {
+    pub text: String,
+    pub sections: Vec<Section>,
+}
+
+/// Why a file cannot be read the way truss reads it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub problem: String,
+}
+
+impl Document {
+    /// Reads `text` with configparser's default rules: `[name]` headers, `key = value` or
+    /// `key: value` options, whole-line `#`/`;` comments, indented continuation lines, strict (no
+    /// duplicate sections or keys). A file configparser would reject is refused here too.
+    pub fn parse(text: &str) -> std::result::Result<Self, ParseError> {
+        if let Some(i) = text
+            .match_indices('\r')
+            .map(|(i, _)| i)
+            .find(|&i| text.as_bytes().get(i + 1) != Some(&b'\n'))
+        {
+            return Err(ParseError {
+                line: text[..i].matches('\n').count() + 1,
+                problem: "has a carriage return that does not end a line".into(),
+            });
+        }
+        let mut sections: Vec<Section> = Vec::new();
+        // The indentation of the option being read, while continuation lines may follow.
+        let mut option_indent: Option<usize> = None;
+        let mut offset = 0;
+        for (index, line) in text.split_inclusive('\n').enumerate() {
+            let line_no = index + 1;
+            let start = offset;
+            offset += line.len();
+            let body = line.trim_end_matches(['\n', '\r']);
+            let stripped = body.trim();
+            let err = |problem: &str| ParseError {
+                line: line_no,
+                problem: problem.to_owned(),
+            };
+            if stripped.starts_with('#') || stripped.starts_with(';') {
+                continue;
+            }
+            if stripped.is_empty() {
+                // A blank line ends the value unless an indented line follows; configparser would
+                // then join it to the value, which truss-ci never writes, so a later indented
+                // line is still treated as a continuation below.
+                continue;
+            }
+            let indent = body.len() - body.trim_start().len();
+            if let (Some(section), Some(opt)) = (sections.last_mut(), option_indent)
+                && indent > opt
+            {
+                section.content_end = offset;
+                if let Some(last) = section.entries.last_mut() {
+                    last.1.push('\n');
+                    last.1.push_str(stripped);
+                }
+                continue;
+            }
+            if let Some(name) = header(stripped) {
+                if sections.iter().any(|s| s.name == name) {
+                    return Err(err(&format!("repeats section [{name}]")));
+                }
+                sections.push(Section {
+                    name: name.to_owned(),
+                    start,
+                    content_end: offset,
+                    entries: Vec::new(),
+                });
+                option_indent = None;
+                continue;
+            }
+            let Some(section) = sections.last_mut() else {
+                return Err(err("has text before the first [section] header"));
+            };
+            let Some(delim) = stripped.find(['=', ':']) else {
+                return Err(err(
+                    "is neither a [section], a key = value line nor a comment",
+                ));
+            };
+            let key = stripped[..delim].trim().to_lowercase();
+            if key.is_empty() {
+                return Err(err("has a value with no key name"));
+            }
+            if section.has(&key) {
+                return Err(err(&format!("repeats key {key} in [{}]", section.name)));
+            }
+            let value = stripped[delim + 1..].trim().to_owned();
+            section.entries.push((key, value));
+            section.content_end = offset;
+            option_indent = Some(indent);
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            sections,
+        })
+    }
+
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// A key's value as truss reads it: the section's own, else `[DEFAULT]`'s, with `%%` → `%`.
+    pub fn value(&self, section: &str, key: &str) -> Option<String> {
+        self.section(section)
+            .and_then(|s| s.raw(key))
+            .or_else(|| self.section("DEFAULT").and_then(|s| s.raw(key)))
+            .map(|v| v.replace("%%", "%"))
+    }
+
+    /// Remote names, as truss lists them (`DEFAULT` is not a remote).
+    pub fn remotes(&self) -> impl Iterator<Item = &str> {
+        self.sections
+            .iter()
+            .map(|s| s.name.as_str())
+            .filter(|n| *n != "DEFAULT")
+    }
+
+    /// The text with `block` (a whole section, ending in one newline) in place of section `name`,
+    /// or appended. The result keeps one blank line after the section, as configparser writes.
+    pub fn with_section(&self, name: &str, block: &str) -> String {
+        let text = &self.text;
+        let mut out = String::with_capacity(text.len() + block.len() + 2);
+        match self.section(name) {
+            Some(s) => {
+                out.push_str(&text[..s.start]);
+                out.push_str(block);
+                let rest = &text[s.content_end..];
+                if !starts_with_blank_line(rest) {
+                    out.push('\n');
+                }
+                out.push_str(rest);
+            }
+            None => {
+                out.push_str(text);
+                if !text.is_empty() {
+                    if !text.ends_with('\n') {
+                        out.push_str(if text.contains("\r\n") { "\r\n" } else { "\n" });
+                    }
+                    if !ends_with_blank_line(&out) {
+                        out.push('\n');
+                    }
+                }
+                out.push_str(block);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The text without section `name`: its lines and the blank lines that followed it go; every
+    /// other byte stays. Removing the last section leaves an empty file, as truss does.
+    pub fn without_section(&self, name: &str) -> Option<String> {
+        let s = self.section(name)?;
+        let rest = &self.text[s.content_end..];
+        let skip = rest.len() - rest.trim_start_matches(['\n', '\r', ' ', '\t']).len();
+        // Keep the line structure: only drop whole blank lines.
+        let skip = rest[..skip].rfind('\n').map_or(0, |i| i + 1);
+        let mut out = String::with_capacity(self.text.len());
+        out.push_str(&self.text[..s.start]);
+        out.push_str(&rest[skip..]);
+        if out.trim().is_empty() {
+            out.clear();
+        }
+        Some(out)
+    }
+}
+
+/// configparser's `\[(?P<header>.+)\]`, matched at the start of the stripped line (greedy).
+fn header(stripped: &str) -> Option<&str> {
+    let inner = stripped.strip_prefix('[')?;
+    let end = inner.rfind(']')?;
+    (end > 0).then(|| &inner[..end])
+}
+
+fn starts_with_blank_line(rest: &str) -> bool {
+    let first = rest.split_inclusive('\n').next().unwrap_or("");
+    first.ends_with('\n') && first.trim().is_empty()
+}
+
+fn ends_with_blank_line(text: &str) -> bool {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let body = body.strip_suffix('\r').unwrap_or(body);
+    body.is_empty() || body.ends_with('\n')
+}
+
+/// configparser interpolates `%`, so a literal `%` is written `%%`.
+pub fn escape_value(value: &str) -> String {
+    value.replace('%', "%%")
+}
+
+/// The section `truss auth login --api-key` writes, byte for byte.
+pub fn api_key_section(name: &str, remote_url: &str, api_key: Option<&str>) -> String {
+    let mut s = format!(
+        "[{name}]\nremote_provider = baseten\nremote_url = {}\nauth_type = api_key\n",
+        escape_value(remote_url)
+    );
+    if let Some(key) = api_key {
+        s.push_str("api_key = ");
+        s.push_str(&escape_value(key));
+        s.push('\n');
+    }
+    s
+}
+
+/// What an edit did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Edited {
+    /// The file did not exist before.
+    pub created: bool,
+    /// The file was rewritten.
+    pub written: bool,
+}
+
+/// Reads the trussrc at `path` for display; a missing file is an empty document.
+pub fn load(path: &Path) -> Result<Document> {
+    let text = match read_regular(path)? {
+        Some(t) => t,
+        None => return Ok(Document::default()),
+    };
+    parse_for(path, &text)
+}
+
+fn parse_for(path: &Path, text: &str) -> Result<Document> {
+    Document::parse(text).map_err(|e| {
+        Error::new(
+            Kind::LocalWrite,
+            format!(
+                "{} line {} {}; truss cannot read this file either",
+                path.display(),
+                e.line,
+                e.problem
+            ),
+        )
+        .with_hint("fix or move the file, then run truss-ci again; it was left as it was")
+    })
+}
+
+/// Reads the file if it exists; refuses symlinks and anything that is not a regular file.
+fn read_regular(path: &Path) -> Result<Option<String>> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::local("inspect", path, &e)),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(Error::new(
+                Kind::LocalWrite,
+                format!(
+                    "{} is a symbolic link; truss-ci does not write through links",
+                    path.display()
+                ),
+            )
+            .with_hint("point --trussrc or USER_TRUSSRC_PATH at the real file"));
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(Error::new(
+                Kind::LocalWrite,
+                format!("{} is not a regular file", path.display()),
+            )
+            .with_hint("move it aside or choose another path with --trussrc"));
+        }
+        Ok(_) => {}
+    }
+    let bytes = fs::read(path).map_err(|e| Error::local("read", path, &e))?;
+    String::from_utf8(bytes).map(Some).map_err(|_| {
+        Error::new(
+            Kind::LocalWrite,
+            format!(
+                "{} is not UTF-8 text; it was left as it was",
+                path.display()
+            ),
+        )
+        .with_hint("fix or move the file, then run truss-ci again")
+    })
+}
+
+/// Reads, edits and atomically rewrites the trussrc under an exclusive lock on a sibling lock
+/// file, so concurrent edits of different sections all land. `edit` returns the new text, or
+/// `None` to leave the file alone.
+pub fn edit<F>(path: &Path, edit: F) -> Result<Edited>
+where
+    F: FnOnce(&Document) -> Result<Option<String>>,
+{
+    let parent = parent_dir(path);
+    create_private_dir(&parent)?;
+    let _lock = lock(path)?;
+    let existing = read_regular(path)?;
+    let created = existing.is_none();
+    let doc = match &existing {
+        Some(text) => parse_for(path, text)?,
+        None => Document::default(),
+    };
+    let Some(new_text) = edit(&doc)? else {
+        return Ok(Edited {
+            created: false,
+            written: false,
+        });
+    };
+    write_atomic(path, &parent, new_text.as_bytes())?;
+    Ok(Edited {
+        created,
+        written: true,
+    })
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Creates missing parent directories with mode 0700.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| Error::local("create the directory", dir, &e))
+}
+
+/// The sibling lock file `<path>.lock`, held exclusively until dropped.
+pub struct Lock(File);
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+pub fn lock(path: &Path) -> Result<Lock> {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".lock");
+    let lock_path = path.with_file_name(name);
+    let file = private_options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|e| Error::local("open the lock file", &lock_path, &e))?;
+    file.lock()
+        .map_err(|e| Error::local("lock", &lock_path, &e))?;
+    Ok(Lock(file))
+}
+
+fn private_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
+/// Writes a 0600 temporary file beside `path`, fsyncs it, renames it over `path` and fsyncs the
+/// directory: readers see the old file or the new one, whole.
+pub fn write_atomic(path: &Path, dir: &Path, contents: &[u8]) -> Result<()> {
+    let mut suffix = [0u8; 6];
+    let _ = getrandom::fill(&mut suffix);
+    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    let base = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{base}.{}.{suffix}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = private_options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Error::local("create", &tmp, &e))?;
+        file.write_all(contents)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::local("write", &tmp, &e))?;
+        drop(file);
+        test_hooks::pause_before_rename();
+        fs::rename(&tmp, path).map_err(|e| Error::local("replace", path, &e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Removes the file, as `logout` does for a file login created.
+pub fn remove(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::local("remove", path, &e)),
+        _ => Ok(()),
+    }
+}
+
+mod test_hooks {
+    /// Widens the window between write and rename when `TRUSS_CI_TEST_RENAME_DELAY_MS` is set, so
+    /// the crash-safety test can kill the process mid-write. Inert otherwise.
+    pub fn pause_before_rename() {
+        #[allow(clippy::disallowed_methods)]
+        if let Some(ms) = std::env::var("TRUSS_CI_TEST_RENAME_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRUSS_WRITTEN: &str = "[a]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nauth_type = api_key\napi_key = A\n\n[b]\nremote_provider = baseten\nremote_url = http://127.0.0.1:1\nauth_type = api_key\napi_key = B\n\n";
+
+    #[test]
+    fn parses_what_truss_writes() {
+        let doc = Document::parse(TRUSS_WRITTEN).unwrap();
+        assert_eq!(doc.remotes().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            doc.value("b", "remote_url").as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        assert_eq!(
+            doc.section("a").unwrap().content_end,
+            TRUSS_WRITTEN.find("\n\n[b]").unwrap() + 1
+        );
+    }
+
+    #[test]
+    fn replacing_a_section_matches_truss_bytes() {
+        let doc = Document::parse(TRUSS_WRITTEN).unwrap();
+        let block = api_key_section("a", "https://app.baseten.co", Some("NEW"));
+        let out = doc.with_section("a", &block);
+        assert_eq!(out, TRUSS_WRITTEN.replace("api_key = A", "api_key = NEW"));
+        let block = api_key_section("b", "http://127.0.0.1:1", Some("NEW"));
+        assert_eq!(
+            doc.with_section("b", &block),
+            TRUSS_WRITTEN.replace("api_key = B", "api_key = NEW")
+        );
+    }
+
+    #[test]
+    fn appending_keeps_one_blank_line_between_sections() {
+        let block = api_key_section("c", "https://x", Some("C"));
+        for (before, after) in [
+            ("", format!("{block}\n")),
+            ("[a]\nk = v", format!("[a]\nk = v\n\n{block}\n")),
+            ("[a]\nk = v\n", format!("[a]\nk = v\n\n{block}\n")),
+            ("[a]\nk = v\n\n", format!("[a]\nk = v\n\n{block}\n")),
+            ("[a]\r\nk = v\r\n", format!("[a]\r\nk = v\r\n\n{block}\n")),
+            ("[a]\r\nk = v", format!("[a]\r\nk = v\r\n\n{block}\n")),
+        ] {
+            let doc = Document::parse(before).unwrap();
+            assert_eq!(doc.with_section("c", &block), after, "{before:?}");
+        }
+    }
+
+    #[test]
+    fn comments_crlf_and_extra_keys_around_the_section_survive() {
+        let text = "# top comment\r\n[other]\r\nremote_provider: baseten\r\n  continued\r\n\r\n; note\r\n[mine]\r\nteam = x\r\nAPI_KEY = old\r\n# trailing comment\r\n[last]\r\nk=v";
+        let doc = Document::parse(text).unwrap();
+        assert_eq!(
+            doc.section("other").unwrap().raw("remote_provider"),
+            Some("baseten\ncontinued")
+        );
+        assert_eq!(doc.section("mine").unwrap().raw("api_key"), Some("old"));
+        let block = api_key_section("mine", "https://u", Some("K"));
+        let out = doc.with_section("mine", &block);
+        let prefix =
+            "# top comment\r\n[other]\r\nremote_provider: baseten\r\n  continued\r\n\r\n; note\r\n";
+        assert_eq!(
+            out,
+            format!("{prefix}{block}\n# trailing comment\r\n[last]\r\nk=v")
+        );
+    }
+
+    #[test]
+    fn percent_is_doubled() {
+        let block = api_key_section("r", "https://h/%7e", Some("a%b"));
+        assert!(block.contains("api_key = a%%b\n"));
+        assert!(block.contains("remote_url = https://h/%%7e\n"));
+        let doc = Document::parse(&format!("{block}\n")).unwrap();
+        assert_eq!(doc.value("r", "api_key").as_deref(), Some("a%b"));
+    }
+
+    #[test]
+    fn files_configparser_rejects_are_refused() {
+        for (text, line) in [
+            ("k = v\n", 1),
+            ("[a]\n[a]\n", 2),
+            ("[a]\nk = 1\nK = 2\n", 3),
+            ("[a]\njunk\n", 2),
+            ("[a]\n= v\n", 2),
+            ("[a]\rk = v\n", 1),
+        ] {
+            assert_eq!(Document::parse(text).unwrap_err().line, line, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn default_section_values_are_inherited() {
+        let doc = Document::parse("[DEFAULT]\nremote_url = https://d\n[x]\napi_key = k\n").unwrap();
+        assert_eq!(doc.value("x", "remote_url").as_deref(), Some("https://d"));
+        assert_eq!(doc.remotes().collect::<Vec<_>>(), ["x"]);
+    }
+
+    #[test]
+    fn removing_sections_keeps_the_rest() {
+        let doc = Document::parse(TRUSS_WRITTEN).unwrap();
+        let without_a = doc.without_section("a").unwrap();
+        assert_eq!(
+            without_a,
+            &TRUSS_WRITTEN[TRUSS_WRITTEN.find("[b]").unwrap()..]
+        );
+        let doc_b = Document::parse(&without_a).unwrap();
+        assert_eq!(doc_b.without_section("b").unwrap(), "");
+        assert!(doc.without_section("zzz").is_none());
+    }
+}

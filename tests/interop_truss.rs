@@ -1,0 +1,166 @@
+//! Interop with the real truss CLI (truss==0.18.35 from PyPI): it reads what truss-ci writes, and
+//! truss-ci writes the bytes truss itself writes. Skips loudly without truss; fails instead under
+//! TRUSS_CI_REQUIRE_INTEROP=1.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn truss() -> Option<std::path::PathBuf> {
+    interop_tool("TRUSS_CI_TRUSS", "venv/bin/truss")
+}
+
+/// Runs truss hermetically: the test's HOME, no update check, no keyring, and proxies that would
+/// fail anything not bound for loopback.
+fn run_truss(truss: &Path, env: &TestEnv, args: &[&str]) -> Run {
+    let out = Command::new(truss)
+        .args(args)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", "/usr/bin:/bin")
+        .env("XDG_CONFIG_HOME", env.home.join(".config"))
+        .env("TRUSS_NO_UPDATE_CHECK", "1")
+        .env("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", "1")
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("LANG", "C.UTF-8")
+        .output()
+        .unwrap();
+    to_run(out)
+}
+
+#[test]
+fn truss_reads_the_section_truss_ci_wrote() {
+    let Some(truss) = truss() else { return };
+    let api = FakeApi::baseten();
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_REMOTE_URL", &api.url);
+    std::fs::write(env.trussrc(), "# team remotes\n[prod]\nremote_provider = baseten\nremote_url = https://app.baseten.co\napi_key = PRODKEY\n\n").unwrap();
+    env.run(&["login", "--remote", "ci"]).assert_code(0);
+
+    let status = run_truss(&truss, &env, &["auth", "status", "--remote", "ci"]);
+    status.assert_code(0);
+    assert_eq!(
+        status.stdout,
+        format!(
+            "remote: ci\nremote_url: {}\nauth_type: api_key\nsource: trussrc-inline\n",
+            api.url
+        )
+    );
+
+    let whoami = run_truss(&truss, &env, &["whoami", "--remote", "ci"]);
+    whoami.assert_code(0);
+    assert!(
+        whoami.stdout.contains("local-ws\\ci-bot@example.com"),
+        "{}",
+        whoami.stdout
+    );
+    let graphql: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/graphql/")
+        .collect();
+    assert_eq!(graphql.len(), 1);
+    assert_eq!(graphql[0].method, "POST");
+    assert_eq!(
+        graphql[0].header("authorization"),
+        Some(format!("Api-Key {KEY}").as_str())
+    );
+
+    // The other remote, written by hand, still reads as truss expects.
+    let prod = run_truss(&truss, &env, &["auth", "status", "--remote", "prod"]);
+    prod.assert_code(0);
+    assert!(
+        prod.stdout.contains("auth_type: api_key (plaintext)"),
+        "{}",
+        prod.stdout
+    );
+}
+
+#[test]
+fn percent_in_a_key_reaches_the_server_as_one_percent() {
+    let Some(truss) = truss() else { return };
+    let api = FakeApi::accepting(&["ab%cd.ef"]);
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", "ab%cd.ef")
+        .set("BASETEN_REMOTE_URL", &api.url);
+    env.run(&["login"]).assert_code(0);
+    let whoami = run_truss(&truss, &env, &["whoami"]);
+    whoami.assert_code(0);
+    let last = api.requests().pop().unwrap();
+    assert_eq!(last.path, "/graphql/");
+    assert_eq!(last.header("authorization"), Some("Api-Key ab%cd.ef"));
+}
+
+#[test]
+fn bytes_match_truss_auth_login_for_new_and_existing_sections() {
+    let Some(truss) = truss() else { return };
+    // A new section: truss falls back to the default URL.
+    let by_truss = TestEnv::new();
+    run_truss(
+        &truss,
+        &by_truss,
+        &["auth", "login", "--api-key", "K.1", "--remote", "local"],
+    )
+    .assert_code(0);
+    let mut by_us = TestEnv::new();
+    by_us.set("BASETEN_API_KEY", "K.1");
+    by_us
+        .run(&["login", "--remote", "local", "--no-validate"])
+        .assert_code(0);
+    assert_eq!(
+        by_us.read_trussrc().unwrap(),
+        by_truss.read_trussrc().unwrap()
+    );
+
+    // An existing section and a second remote: truss keeps the URL and the section's place.
+    let seed = "[local]\nremote_provider = baseten\nremote_url = http://127.0.0.1:18765\n\n[other]\nremote_provider = baseten\nremote_url = https://app.baseten.co\napi_key = O.1\n\n";
+    std::fs::write(by_truss.trussrc(), seed).unwrap();
+    std::fs::write(by_us.trussrc(), seed).unwrap();
+    run_truss(
+        &truss,
+        &by_truss,
+        &["auth", "login", "--api-key", "K.2", "--remote", "local"],
+    )
+    .assert_code(0);
+    by_us.set("BASETEN_API_KEY", "K.2");
+    by_us
+        .run(&["login", "--remote", "local", "--no-validate"])
+        .assert_code(0);
+    assert_eq!(
+        by_us.read_trussrc().unwrap(),
+        by_truss.read_trussrc().unwrap()
+    );
+}
+
+#[test]
+fn many_remotes_each_read_by_truss() {
+    let Some(truss) = truss() else { return };
+    let api = FakeApi::accepting(&["k0.x", "k1.x", "k2.x"]);
+    let mut env = TestEnv::new();
+    env.set("BASETEN_REMOTE_URL", &api.url);
+    std::fs::write(env.trussrc(), "; hand-written\r\n[hand]\r\nremote_provider = baseten\r\nremote_url = https://app.baseten.co\r\napi_key = H\r\n").unwrap();
+    for i in 0..3 {
+        env.set("BASETEN_API_KEY", &format!("k{i}.x"));
+        env.run(&["login", "--remote", &format!("r{i}")])
+            .assert_code(0);
+    }
+    for i in 0..3 {
+        run_truss(&truss, &env, &["whoami", "--remote", &format!("r{i}")]).assert_code(0);
+    }
+    let sent: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/graphql/")
+        .map(|r| r.header("authorization").unwrap().to_owned())
+        .collect();
+    assert_eq!(sent, ["Api-Key k0.x", "Api-Key k1.x", "Api-Key k2.x"]);
+    let hand = run_truss(&truss, &env, &["auth", "status", "--remote", "hand"]);
+    hand.assert_code(0);
+}
