@@ -3,6 +3,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::ci::CiArg;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "truss-ci",
@@ -32,6 +34,10 @@ pub struct GlobalArgs {
     /// Format of the result on stdout.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+
+    /// The CI platform to speak to; `auto` detects it, `none` emits nothing platform-specific.
+    #[arg(long, global = true, value_enum, default_value_t = CiArg::Auto)]
+    pub ci: CiArg,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -111,4 +117,42 @@ pub struct LoginArgs {
     /// Accept a key the API authenticates but forbids the management API (inference-only keys).
     #[arg(long)]
     pub allow_restricted: bool,
+
+    /// Hand BASETEN_API_KEY (and USER_TRUSSRC_PATH when not default) to later steps; `truss-env`
+    /// adds BASETEN_TRUSS_AUTH_API_KEY and BASETEN_TRUSS_AUTH_REMOTE_URL.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "key",
+        help_heading = "CI"
+    )]
+    pub export_env: Option<ExportMode>,
+
+    /// Write the trussrc under $RUNNER_TEMP (wiped after every job) and export USER_TRUSSRC_PATH.
+    #[arg(long, conflicts_with = "trussrc", help_heading = "CI")]
+    pub isolate: bool,
+
+    /// Append the non-secret settings to FILE in GitLab's dotenv report format.
+    #[arg(long, value_name = "FILE", help_heading = "CI")]
+    pub dotenv: Option<PathBuf>,
+
+    /// Print `export NAME='value'` lines (the key included) for `eval`.
+    #[arg(long, value_enum, value_name = "SHELL", help_heading = "CI")]
+    pub print_env: Option<Shell>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportMode {
+    /// BASETEN_API_KEY (and USER_TRUSSRC_PATH when not default).
+    Key,
+    /// Also BASETEN_TRUSS_AUTH_API_KEY and BASETEN_TRUSS_AUTH_REMOTE_URL.
+    TrussEnv,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Sh,
 }

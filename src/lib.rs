@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod env;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Cli, Command};
 use crate::env::Env;
 use crate::output::Output;
 
@@ -30,10 +31,20 @@ pub fn main() -> ExitCode {
         }
     };
     let env = Env::from_process();
-    init_tracing(&cli.global, &env);
-    let out = Output::new(cli.global.output, cli.global.quiet);
+    let verbose = cli.global.verbose
+        + u8::from(cli.global.verbose == 0 && env.vars.runner_debug.as_deref() == Some("1"));
+    init_tracing(verbose, cli.global.quiet, &env);
+    let platform = ci::Platform::from_arg(cli.global.ci, &env);
+    let (dialect, warnings) = platform.dialect(&env);
+    let mut out = Output::new(cli.global.output, cli.global.quiet, verbose > 0, dialect)
+        .with_path(env.vars.path.clone());
     let result = match &cli.command {
-        Command::Login(args) => commands::login::run(args, &env, &out, &mut std::io::stdin()),
+        Command::Login(args) => {
+            if args.print_env.is_some() {
+                out.reserve_stdout();
+            }
+            commands::login::run(args, &env, &out, warnings, &mut std::io::stdin())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -46,8 +57,8 @@ pub fn main() -> ExitCode {
 
 /// `-v`/`-vv` or RUST_LOG drive diagnostics on stderr. The HTTP stack is held at info whatever is
 /// asked, so no request or header dump can reach a log.
-fn init_tracing(global: &GlobalArgs, env: &Env) {
-    let base = match (&env.vars.rust_log, global.verbose, global.quiet) {
+fn init_tracing(verbose: u8, quiet: bool, env: &Env) {
+    let base = match (&env.vars.rust_log, verbose, quiet) {
         (Some(filter), _, _) if !filter.trim().is_empty() => filter.clone(),
         (_, _, true) => "off".to_owned(),
         (_, 0, _) => "truss_ci=warn".to_owned(),

@@ -47,6 +47,31 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// Text that may hold the key (a mask command, an env export): redacted in `Debug`, wiped on drop.
+pub struct Sensitive(String);
+
+impl Sensitive {
+    pub(crate) fn new(text: String) -> Self {
+        Self(text)
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for Sensitive {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sensitive(****)")
+    }
+}
+
 /// Replaces every occurrence of the key in text that came from elsewhere (a server's error body,
 /// an OS error) before it can reach a message.
 pub(crate) fn scrub(text: &str, key: &ApiKey) -> String {

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::cli::LoginArgs;
-use crate::env::Env;
+use crate::cli::{ExportMode, LoginArgs};
+use crate::env::{Env, truthy};
 use crate::error::{Error, Result};
 
 pub const DEFAULT_REMOTE: &str = "baseten";
@@ -27,6 +27,8 @@ pub struct LoginSettings {
     pub timeout: Duration,
     pub allow_http: bool,
     pub allow_restricted: bool,
+    pub export: Option<ExportMode>,
+    pub isolate: bool,
 }
 
 /// Where the trussrc is, and whether that is where truss looks without being told.
@@ -38,33 +40,90 @@ pub struct TrussrcPath {
 }
 
 impl LoginSettings {
+    /// Flags beat GitHub Action inputs (`INPUT_*`), which beat env vars, which beat defaults.
     pub fn resolve(args: &LoginArgs, env: &Env) -> Result<Self> {
         let v = &env.vars;
-        let remote = first([args.remote.as_deref(), v.baseten_remote.as_deref()])
-            .unwrap_or(DEFAULT_REMOTE)
-            .to_owned();
+        let remote = first([
+            args.remote.as_deref(),
+            v.input_remote.as_deref(),
+            v.baseten_remote.as_deref(),
+        ])
+        .unwrap_or(DEFAULT_REMOTE)
+        .to_owned();
         check_remote_name(&remote)?;
         let allow_http = args.allow_http;
-        let remote_url = first([args.remote_url.as_deref(), v.baseten_remote_url.as_deref()])
-            .map(|u| normalize_url(u, "--remote-url", allow_http))
-            .transpose()?;
-        let api_url = first([args.api_url.as_deref(), v.baseten_api_url.as_deref()])
-            .map(|u| normalize_url(u, "--api-url", allow_http))
-            .transpose()?;
-        let trussrc = trussrc_path(args.trussrc.as_deref(), env)?;
-        let timeout = match args.timeout {
-            None => DEFAULT_TIMEOUT,
-            Some(secs) => parse_timeout(secs)?,
+        let remote_url = first([
+            args.remote_url.as_deref(),
+            v.input_remote_url.as_deref(),
+            v.baseten_remote_url.as_deref(),
+        ])
+        .map(|u| normalize_url(u, "--remote-url", allow_http))
+        .transpose()?;
+        let api_url = first([
+            args.api_url.as_deref(),
+            v.input_api_url.as_deref(),
+            v.baseten_api_url.as_deref(),
+        ])
+        .map(|u| normalize_url(u, "--api-url", allow_http))
+        .transpose()?;
+        let isolate = args.isolate || v.input_isolate.as_deref().is_some_and(truthy);
+        let explicit_trussrc = args
+            .trussrc
+            .clone()
+            .or_else(|| first([v.input_trussrc_path.as_deref()]).map(PathBuf::from));
+        let trussrc = if isolate {
+            if explicit_trussrc.is_some() {
+                return Err(Error::usage(
+                    "--isolate chooses the trussrc path itself; drop --trussrc (or the trussrc-path input)",
+                ));
+            }
+            let temp = first([v.runner_temp.as_deref()]).ok_or_else(|| {
+                Error::usage("--isolate needs RUNNER_TEMP, which GitHub Actions runners set")
+                    .with_hint("outside GitHub Actions, pass --trussrc PATH and export USER_TRUSSRC_PATH yourself")
+            })?;
+            TrussrcPath {
+                path: Path::new(temp).join("truss-ci").join("trussrc"),
+                is_default: false,
+            }
+        } else {
+            trussrc_path(explicit_trussrc.as_deref(), env)?
+        };
+        let timeout = match (args.timeout, first([v.input_timeout.as_deref()])) {
+            (Some(secs), _) => parse_timeout(secs)?,
+            (None, Some(input)) => parse_timeout(input.parse::<f64>().map_err(|_| {
+                Error::usage(format!(
+                    "the timeout input must be a number of seconds, not {input:?}"
+                ))
+            })?)?,
+            (None, None) => DEFAULT_TIMEOUT,
+        };
+        let validate = !args.no_validate && first([v.input_validate.as_deref()]).is_none_or(truthy);
+        let export = match (args.export_env, first([v.input_export_env.as_deref()])) {
+            (Some(mode), _) => Some(mode),
+            (None, None) => None,
+            (None, Some(input)) => match input.to_ascii_lowercase().as_str() {
+                "truss-env" => Some(ExportMode::TrussEnv),
+                "key" => Some(ExportMode::Key),
+                s if truthy(s) => Some(ExportMode::Key),
+                "false" | "0" | "no" | "off" => None,
+                _ => {
+                    return Err(Error::usage(format!(
+                        "the export-env input must be true, false or truss-env, not {input:?}"
+                    )));
+                }
+            },
         };
         Ok(Self {
             remote,
             remote_url,
             api_url,
             trussrc,
-            validate: !args.no_validate,
+            validate,
             timeout,
             allow_http,
             allow_restricted: args.allow_restricted,
+            export,
+            isolate,
         })
     }
 }

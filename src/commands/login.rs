@@ -1,12 +1,14 @@
-//! `truss-ci login`: resolve the key, check it against the API, write the trussrc section.
+//! `truss-ci login`: resolve the key, mask it, check it against the API, write the trussrc
+//! section, then hand the platform what later steps need.
 use std::io::Read;
 use std::path::PathBuf;
 
 use serde_json::json;
 
 use crate::api::{self, User, Verdict};
-use crate::cli::{LoginArgs, OutputFormat};
-use crate::env::Env;
+use crate::ci::{self, Effect, Platform, Value, Var, gitlab, shell};
+use crate::cli::{ExportMode, LoginArgs, OutputFormat};
+use crate::env::{Env, names};
 use crate::error::{Error, Kind, Result};
 use crate::output::Output;
 use crate::resolve::{self, KeyRequest, Source};
@@ -20,13 +22,26 @@ pub struct Report {
     pub remote_url: String,
     pub api_url: String,
     pub trussrc: PathBuf,
+    pub trussrc_is_default: bool,
     pub validated: bool,
     pub restricted: bool,
     pub user: Option<User>,
     pub source: Source,
 }
 
-pub fn run(args: &LoginArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Result<()> {
+/// `platform_warnings` are printed after the mask, like every other line.
+pub fn run(
+    args: &LoginArgs,
+    env: &Env,
+    out: &Output,
+    platform_warnings: Vec<String>,
+    stdin: &mut dyn Read,
+) -> Result<()> {
+    if args.print_env.is_some() && out.format == OutputFormat::Json {
+        return Err(Error::usage(
+            "--print-env and --output json both need stdout; choose one",
+        ));
+    }
     let settings = LoginSettings::resolve(args, env)?;
     let request = KeyRequest {
         stdin: args.api_key_stdin,
@@ -34,16 +49,29 @@ pub fn run(args: &LoginArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> R
         argv: args.api_key.as_deref(),
         from_env: args.from_env.as_deref(),
     };
-    let (key, source, warnings) = resolve::resolve(&request, env, stdin, missing_key_hint(env))?;
+    let (key, source, mut warnings) =
+        resolve::resolve(&request, env, stdin, missing_key_hint(env))?;
+    warnings.extend(platform_warnings);
+    // Masking comes before anything else the platform sees.
+    out.apply(out.dialect().mask(&key))?;
+    out.apply(out.dialect().group_start("truss-ci login", out.verbose))?;
     for w in &warnings {
         out.warn(w);
     }
-    let report = login(&settings, &key, source, out)?;
+    let result = login(&settings, args, &key, source, out);
+    let _ = out.apply(out.dialect().group_end(out.verbose));
+    let report = result?;
     print_report(&report, out);
     Ok(())
 }
 
-fn login(settings: &LoginSettings, key: &ApiKey, source: Source, out: &Output) -> Result<Report> {
+fn login(
+    settings: &LoginSettings,
+    args: &LoginArgs,
+    key: &ApiKey,
+    source: Source,
+    out: &Output,
+) -> Result<Report> {
     let path = &settings.trussrc.path;
     let existing = trussrc::load(path)?;
     let remote_url = match &settings.remote_url {
@@ -73,6 +101,7 @@ fn login(settings: &LoginSettings, key: &ApiKey, source: Source, out: &Output) -
         remote_url,
         api_url,
         trussrc: path.clone(),
+        trussrc_is_default: settings.trussrc.is_default,
         validated: false,
         restricted: false,
         user: None,
@@ -80,44 +109,211 @@ fn login(settings: &LoginSettings, key: &ApiKey, source: Source, out: &Output) -
     };
 
     if settings.validate {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::unexpected(format!("could not start the async runtime: {e}")))?;
-        let verdict = runtime.block_on(api::check_key(
-            &report.api_url,
-            key,
-            &report.source.describe(),
-            settings.timeout,
-        ))?;
-        match verdict {
-            Verdict::Valid(user) => report.user = Some(user),
-            Verdict::Restricted if settings.allow_restricted => {
-                out.warn(&format!(
-                    "the key from {} may not call the management API (403): stored anyway because of --allow-restricted; it can call models but not deploy",
-                    report.source.describe()
-                ));
-                report.restricted = true;
-            }
-            Verdict::Restricted => {
-                return Err(Error::new(
-                    Kind::Rejected,
-                    format!(
-                        "the key from {} authenticated, but may not call Baseten's management API (403 Forbidden): it looks like an inference-only or metrics-only team key",
-                        report.source.describe()
-                    ),
-                )
-                .with_hint("deploying with truss needs a full-access key; pass --allow-restricted to store this key anyway for calling models"));
-            }
-        }
-        report.validated = true;
+        validate(settings, key, &mut report, out)?;
     }
+
+    // Every platform entry is built and checked before anything is written.
+    let exports = export_vars(settings, &report, key, args.print_env.is_some());
+    let effects = platform_effects(settings, &report, &exports, out)?;
+    let dotenv = args
+        .dotenv
+        .as_ref()
+        .map(|file| dotenv_effect(file, &report))
+        .transpose()?;
 
     let block = trussrc::api_key_section(&report.remote, &report.remote_url, Some(key.expose()));
     trussrc::edit(path, |doc| {
         Ok(Some(doc.with_section(&report.remote, &block)))
     })?;
+
+    out.apply(effects)?;
+    if let Some(effect) = dotenv {
+        out.apply(vec![effect])?;
+    }
+    if args.print_env.is_some() {
+        out.stdout_sensitive(&shell::export_lines(&exports)?);
+    }
     Ok(report)
+}
+
+fn validate(
+    settings: &LoginSettings,
+    key: &ApiKey,
+    report: &mut Report,
+    out: &Output,
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::unexpected(format!("could not start the async runtime: {e}")))?;
+    let verdict = runtime.block_on(api::check_key(
+        &report.api_url,
+        key,
+        &report.source.describe(),
+        settings.timeout,
+    ))?;
+    match verdict {
+        Verdict::Valid(user) => report.user = Some(user),
+        Verdict::Restricted if settings.allow_restricted => {
+            out.warn(&format!(
+                "the key from {} may not call the management API (403): stored anyway because of --allow-restricted; it can call models but not deploy",
+                report.source.describe()
+            ));
+            report.restricted = true;
+        }
+        Verdict::Restricted => {
+            return Err(Error::new(
+                Kind::Rejected,
+                format!(
+                    "the key from {} authenticated, but may not call Baseten's management API (403 Forbidden): it looks like an inference-only or metrics-only team key",
+                    report.source.describe()
+                ),
+            )
+            .with_hint("deploying with truss needs a full-access key; pass --allow-restricted to store this key anyway for calling models"));
+        }
+    }
+    report.validated = true;
+    Ok(())
+}
+
+/// The env later steps get: the key, USER_TRUSSRC_PATH when truss would not find the file on its
+/// own, and the BASETEN_TRUSS_AUTH_* pair in truss-env mode.
+fn export_vars<'a>(
+    settings: &LoginSettings,
+    report: &'a Report,
+    key: &'a ApiKey,
+    print_env: bool,
+) -> Vec<Var<'a>> {
+    let mode = settings.export.or(print_env.then_some(ExportMode::Key));
+    let mut vars = Vec::new();
+    if mode.is_some() {
+        vars.push(Var {
+            name: names::BASETEN_API_KEY,
+            value: Value::Secret(key),
+        });
+    }
+    if (mode.is_some() || settings.isolate)
+        && !report.trussrc_is_default
+        && let Some(path) = report.trussrc.to_str()
+    {
+        vars.push(Var {
+            name: names::USER_TRUSSRC_PATH,
+            value: Value::Plain(path),
+        });
+    }
+    if mode == Some(ExportMode::TrussEnv) {
+        vars.push(Var {
+            name: names::BASETEN_TRUSS_AUTH_API_KEY,
+            value: Value::Secret(key),
+        });
+        vars.push(Var {
+            name: names::BASETEN_TRUSS_AUTH_REMOTE_URL,
+            value: Value::Plain(&report.remote_url),
+        });
+    }
+    vars
+}
+
+fn platform_effects(
+    settings: &LoginSettings,
+    report: &Report,
+    exports: &[Var<'_>],
+    out: &Output,
+) -> Result<Vec<Effect>> {
+    let dialect = out.dialect();
+    let mut effects = Vec::new();
+    if settings.export.is_some() || settings.isolate {
+        match dialect.export(exports)? {
+            Some(e) => effects.extend(e),
+            None if exports.is_empty() => {}
+            None => effects.push(Effect::Warn(format!(
+                "--export-env has no effect on {}: it has no way to hand env to later steps; use `eval \"$(truss-ci login --from-env --print-env sh)\"` within a step",
+                dialect.platform().name()
+            ))),
+        }
+    }
+    let user = report.user.clone().unwrap_or_default();
+    let workspace = user.workspace.as_deref().map(ci::clean).unwrap_or_default();
+    let email = user.email.as_deref().map(ci::clean).unwrap_or_default();
+    let trussrc = report.trussrc.display().to_string();
+    effects.extend(dialect.outputs(&[
+        ("remote", &report.remote),
+        ("remote-url", &report.remote_url),
+        ("api-url", &report.api_url),
+        ("trussrc-path", &trussrc),
+        ("workspace", &workspace),
+        ("user-email", &email),
+        ("validated", if report.validated { "true" } else { "false" }),
+    ])?);
+    if dialect.platform() == Platform::Github {
+        effects.extend(dialect.summary(&summary(report, &workspace, &email)));
+    }
+    Ok(effects)
+}
+
+fn summary(report: &Report, workspace: &str, email: &str) -> String {
+    use ci::github::md_cell;
+    let dash = |s: &str| {
+        if s.is_empty() {
+            "—".to_owned()
+        } else {
+            md_cell(s)
+        }
+    };
+    format!(
+        "### Baseten login\n\n| | |\n|---|---|\n| Remote | {} |\n| URL | {} |\n| Workspace | {} |\n| User | {} |\n| Storage | inline in {} |\n| Key from | {} |\n| Validated | {} |\n\n",
+        md_cell(&report.remote),
+        md_cell(&report.remote_url),
+        dash(workspace),
+        dash(email),
+        md_cell(&report.trussrc.display().to_string()),
+        md_cell(&report.source.to_string()),
+        match (report.validated, report.restricted) {
+            (true, false) => "yes",
+            (true, true) => "restricted key (403), accepted",
+            (false, _) => "no (--no-validate)",
+        }
+    )
+}
+
+/// The non-secret settings, for a later GitLab job: never the key (dotenv reports are plaintext).
+fn dotenv_effect(file: &std::path::Path, report: &Report) -> Result<Effect> {
+    let workspace = report
+        .user
+        .as_ref()
+        .and_then(|u| u.workspace.as_deref())
+        .map(ci::clean);
+    let trussrc = report.trussrc.display().to_string();
+    let mut vars = vec![
+        ("BASETEN_REMOTE", report.remote.as_str()),
+        ("BASETEN_REMOTE_URL", report.remote_url.as_str()),
+        ("BASETEN_API_URL", report.api_url.as_str()),
+    ];
+    if let Some(ws) = workspace.as_deref().filter(|w| !w.is_empty()) {
+        vars.push(("BASETEN_WORKSPACE", ws));
+    }
+    if !report.trussrc_is_default {
+        vars.push((names::USER_TRUSSRC_PATH, trussrc.as_str()));
+    }
+    let mut text = gitlab::dotenv_lines(&vars)?;
+    let existing = std::fs::read(file).unwrap_or_default();
+    if !existing.is_empty() && !existing.ends_with(b"\n") {
+        text.insert(0, '\n');
+    }
+    if existing.len() + text.len() >= gitlab::DOTENV_MAX {
+        return Err(Error::new(
+            Kind::LocalWrite,
+            format!(
+                "{} would reach GitLab's 5 KB dotenv limit; nothing was written",
+                file.display()
+            ),
+        ));
+    }
+    Ok(Effect::Append {
+        what: "the dotenv report",
+        path: file.to_owned(),
+        text: crate::secret::Sensitive::new(text),
+    })
 }
 
 fn print_report(report: &Report, out: &Output) {
@@ -160,12 +356,15 @@ fn print_report(report: &Report, out: &Output) {
 
 /// What to suggest when no key was found, by platform.
 fn missing_key_hint(env: &Env) -> &'static str {
-    let v = &env.vars;
-    if v.github_actions.as_deref() == Some("true") {
-        "pass the key as `api-key: ${{ secrets.BASETEN_API_KEY }}` (or env BASETEN_API_KEY); GitHub does not pass secrets to workflows run from forks or by Dependabot"
-    } else if v.gitlab_ci.as_deref() == Some("true") {
-        "define BASETEN_API_KEY as a masked CI/CD variable; a protected variable reaches only protected branches and tags"
-    } else {
-        "set BASETEN_API_KEY from your CI's secret store, or pass --api-key-stdin or --api-key-file"
+    match Platform::detect(env) {
+        Platform::Github => {
+            "pass the key as `api-key: ${{ secrets.BASETEN_API_KEY }}` (or env BASETEN_API_KEY); GitHub does not pass secrets to workflows run from forks or by Dependabot"
+        }
+        Platform::Gitlab => {
+            "define BASETEN_API_KEY as a masked CI/CD variable; a protected variable reaches only protected branches and tags"
+        }
+        _ => {
+            "set BASETEN_API_KEY from your CI's secret store, or pass --api-key-stdin or --api-key-file"
+        }
     }
 }

@@ -366,3 +366,5 @@ pub fn interop_tool(var: &str, default_rel: &str) -> Option<PathBuf> {
     eprintln!("SKIPPED: {msg}");
     None
 }
+
+pub mod github_oracle;

@@ -1,0 +1,119 @@
+//! Azure Pipelines: `##vso[...]` logging commands, escaped as the agent unescapes them.
+use super::{Dialect, Effect, Level, Platform, Var, check_env_name};
+use crate::error::Result;
+use crate::secret::{ApiKey, Sensitive};
+
+pub struct Azure;
+
+/// The agent's escaping: `%` first (as `%AZP25`), then `;`, CR, LF and `]`.
+pub fn escape(s: &str) -> String {
+    s.replace('%', "%AZP25")
+        .replace(';', "%3B")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+        .replace(']', "%5D")
+}
+
+impl Dialect for Azure {
+    fn platform(&self) -> Platform {
+        Platform::Azure
+    }
+
+    fn mask(&self, key: &ApiKey) -> Vec<Effect> {
+        vec![Effect::Command(Sensitive::new(format!(
+            "##vso[task.setsecret]{}",
+            escape(key.expose())
+        )))]
+    }
+
+    fn export(&self, vars: &[Var<'_>]) -> Result<Option<Vec<Effect>>> {
+        let mut effects = Vec::new();
+        for var in vars {
+            check_env_name(var.name)?;
+            let secret = if var.value.is_secret() {
+                ";issecret=true"
+            } else {
+                ""
+            };
+            effects.push(Effect::Command(Sensitive::new(format!(
+                "##vso[task.setvariable variable={}{secret}]{}",
+                var.name,
+                escape(var.value.expose())
+            ))));
+        }
+        Ok(Some(effects))
+    }
+
+    fn annotate(&self, level: Level, message: &str) -> Vec<Effect> {
+        let kind = match level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        vec![Effect::Command(Sensitive::new(format!(
+            "##vso[task.logissue type={kind}]{}",
+            escape(&neutralize(message))
+        )))]
+    }
+
+    fn group_start(&self, title: &str, verbose: bool) -> Vec<Effect> {
+        if verbose {
+            vec![Effect::Command(Sensitive::new(format!(
+                "##[group]{}",
+                neutralize(title)
+            )))]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn group_end(&self, verbose: bool) -> Vec<Effect> {
+        if verbose {
+            vec![Effect::Command(Sensitive::new("##[endgroup]".to_owned()))]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn neutralize(&self, line: &str) -> String {
+        neutralize(line)
+    }
+}
+
+/// The agent finds `##vso[` and `##[` anywhere in a line.
+pub fn neutralize(line: &str) -> String {
+    line.replace("##", "# #")
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The agent's unescaping (`CommandStringConvertor.Unescape`, with `%AZP25` decoding on).
+    fn unescape(s: &str) -> String {
+        s.replace("%3B", ";")
+            .replace("%0D", "\r")
+            .replace("%0A", "\n")
+            .replace("%5D", "]")
+            .replace("%AZP25", "%")
+    }
+
+    proptest! {
+        #[test]
+        fn the_agent_reads_back_what_was_escaped(s in r"(%|%3B|%AZP25|;|\r|\n|\]|##vso\[|[a-z]|é){0,30}") {
+            let escaped = escape(&s);
+            prop_assert!(!escaped.contains(['\r', '\n', ';', ']']));
+            prop_assert_eq!(unescape(&escaped), s);
+        }
+    }
+
+    #[test]
+    fn escapes_like_the_agent_expects() {
+        assert_eq!(escape("a%b;c\r\nd]e"), "a%AZP25b%3Bc%0D%0Ad%5De");
+        assert_eq!(
+            neutralize("x ##vso[task.setvariable variable=A]b"),
+            "x # #vso[task.setvariable variable=A]b"
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! Buildkite: the agent's log redactor for the key, and its Job API (`env set`) for exports.
+//! Both take their input on stdin, so the key never reaches argv.
+use super::{Dialect, Effect, Platform, Var, check_env_name};
+use crate::env::Env;
+use crate::error::Result;
+use crate::secret::{ApiKey, Sensitive};
+
+pub struct Buildkite;
+
+impl Buildkite {
+    pub fn from_env(_env: &Env) -> Self {
+        Self
+    }
+}
+
+const AGENT: &str = "buildkite-agent";
+
+impl Dialect for Buildkite {
+    fn platform(&self) -> Platform {
+        Platform::Buildkite
+    }
+
+    fn mask(&self, key: &ApiKey) -> Vec<Effect> {
+        vec![Effect::Run {
+            program: AGENT,
+            args: vec!["redactor", "add"],
+            stdin: Sensitive::new(key.expose().to_owned()),
+            missing:
+                "buildkite-agent is not on PATH, so the key could not be added to the log redactor"
+                    .into(),
+        }]
+    }
+
+    fn export(&self, vars: &[Var<'_>]) -> Result<Option<Vec<Effect>>> {
+        let mut object = serde_json::Map::new();
+        for var in vars {
+            check_env_name(var.name)?;
+            object.insert(var.name.to_owned(), var.value.expose().into());
+        }
+        Ok(Some(vec![Effect::Run {
+            program: AGENT,
+            args: vec![
+                "env",
+                "set",
+                "--input-format=json",
+                "--output-format=quiet",
+                "-",
+            ],
+            stdin: Sensitive::new(serde_json::Value::Object(object).to_string()),
+            missing:
+                "buildkite-agent is not on PATH, so --export-env could not set env for later phases"
+                    .into(),
+        }]))
+    }
+}

@@ -1,0 +1,328 @@
+//! GitHub Actions: workflow commands on the log streams and file commands (GITHUB_ENV,
+//! GITHUB_OUTPUT, GITHUB_STATE, GITHUB_STEP_SUMMARY), escaped as the runner unescapes them.
+use std::path::PathBuf;
+
+use super::{Dialect, Effect, Level, Platform, Var, check_env_name, random_token};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::secret::{ApiKey, Sensitive};
+
+#[derive(Debug, Default)]
+pub struct Files {
+    pub env: Option<PathBuf>,
+    pub output: Option<PathBuf>,
+    pub state: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
+}
+
+pub struct Github {
+    pub files: Files,
+}
+
+impl Github {
+    pub fn from_env(env: &Env) -> Self {
+        let path = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(PathBuf::from);
+        let v = &env.vars;
+        Self {
+            files: Files {
+                env: path(&v.github_env),
+                output: path(&v.github_output),
+                state: path(&v.github_state),
+                summary: path(&v.github_step_summary),
+            },
+        }
+    }
+}
+
+/// Escaping for command data (after the final `::`).
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escaping for command property values.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Output names may also hold `-` (as action outputs do); env names may not.
+fn check_output_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::unexpected(format!(
+            "{name:?} is not a valid output name"
+        )))
+    }
+}
+
+/// `NAME<<DELIM\nVALUE\nDELIM\n` with a fresh random delimiter. The value may not contain the
+/// delimiter, CR or LF: such an entry is refused before anything is written.
+pub fn file_entry(name: &str, value: &str) -> Result<String> {
+    let delimiter = format!("ghadelimiter_{}", random_token(16));
+    if value.contains(['\r', '\n']) || value.contains(&delimiter) || name.contains(&delimiter) {
+        return Err(Error::new(
+            crate::error::Kind::LocalWrite,
+            format!(
+                "the value for {name} holds a line break and cannot be written as a GitHub file command; nothing was written"
+            ),
+        ));
+    }
+    Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
+}
+
+fn file_effect(what: &'static str, path: &Option<PathBuf>, text: String) -> Vec<Effect> {
+    match path {
+        Some(path) => vec![Effect::Append {
+            what,
+            path: path.clone(),
+            text: Sensitive::new(text),
+        }],
+        None => Vec::new(),
+    }
+}
+
+impl Dialect for Github {
+    fn platform(&self) -> Platform {
+        Platform::Github
+    }
+
+    fn mask(&self, key: &ApiKey) -> Vec<Effect> {
+        vec![Effect::Command(Sensitive::new(format!(
+            "::add-mask::{}",
+            escape_data(key.expose())
+        )))]
+    }
+
+    fn export(&self, vars: &[Var<'_>]) -> Result<Option<Vec<Effect>>> {
+        if self.files.env.is_none() {
+            return Ok(None);
+        }
+        let mut text = String::new();
+        for var in vars {
+            check_env_name(var.name)?;
+            text.push_str(&file_entry(var.name, var.value.expose())?);
+        }
+        Ok(Some(file_effect("GITHUB_ENV", &self.files.env, text)))
+    }
+
+    fn outputs(&self, outputs: &[(&str, &str)]) -> Result<Vec<Effect>> {
+        let mut text = String::new();
+        for (name, value) in outputs {
+            check_output_name(name)?;
+            text.push_str(&file_entry(name, value)?);
+        }
+        Ok(file_effect("GITHUB_OUTPUT", &self.files.output, text))
+    }
+
+    fn save_state(&self, state: &[(&str, &str)]) -> Result<Vec<Effect>> {
+        let mut text = String::new();
+        for (name, value) in state {
+            check_env_name(name)?;
+            text.push_str(&file_entry(name, value)?);
+        }
+        Ok(file_effect("GITHUB_STATE", &self.files.state, text))
+    }
+
+    fn annotate(&self, level: Level, message: &str) -> Vec<Effect> {
+        let command = match level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        vec![Effect::Command(Sensitive::new(format!(
+            "::{command} title={}::{}",
+            escape_property("truss-ci"),
+            escape_data(&neutralize(message))
+        )))]
+    }
+
+    fn group_start(&self, title: &str, verbose: bool) -> Vec<Effect> {
+        if verbose {
+            vec![Effect::Log(format!(
+                "::group::{}",
+                escape_data(&neutralize(title))
+            ))]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn group_end(&self, verbose: bool) -> Vec<Effect> {
+        if verbose {
+            vec![Effect::Log("::endgroup::".to_owned())]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn summary(&self, markdown: &str) -> Vec<Effect> {
+        file_effect(
+            "GITHUB_STEP_SUMMARY",
+            &self.files.summary,
+            markdown.to_owned(),
+        )
+    }
+
+    fn neutralize(&self, line: &str) -> String {
+        neutralize(line)
+    }
+}
+
+/// No line may be read by the runner as a command: a leading `::` (after whitespace) is broken
+/// up, and so is `##[` anywhere (the runner's legacy parser finds it mid-line).
+pub fn neutralize(line: &str) -> String {
+    let mut out = line.replace("##[", "# #[");
+    let indent = out.len() - out.trim_start().len();
+    if out[indent..].starts_with("::") {
+        out.replace_range(indent..indent + 2, ": :");
+    }
+    out
+}
+
+/// Formats a value for the Markdown summary table.
+pub fn md_cell(value: &str) -> String {
+    neutralize(&super::clean(value))
+        .replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('`', "\\`")
+        .replace('<', "&lt;")
+}
+
+#[cfg(test)]
+#[path = "../../tests/common/github_oracle.rs"]
+mod oracle;
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::oracle::{parse_file_command, parse_log};
+    use super::*;
+    use crate::ci::Value;
+
+    /// Text built from the pieces that break naive emitters.
+    fn hostile() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("%".to_owned()),
+                Just("%25".to_owned()),
+                Just("\r".to_owned()),
+                Just("\n".to_owned()),
+                Just("::".to_owned()),
+                Just("##[".to_owned()),
+                Just("]".to_owned()),
+                Just(",".to_owned()),
+                Just("=".to_owned()),
+                Just("<<".to_owned()),
+                Just(" ".to_owned()),
+                Just("é🦀".to_owned()),
+                "[a-zA-Z0-9_.-]{1,4}",
+            ],
+            0..24,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    fn command_line(effects: Vec<Effect>) -> String {
+        match effects.as_slice() {
+            [Effect::Command(line)] => line.expose().to_owned(),
+            other => panic!("expected one command, got {other:?}"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn mask_registers_exactly_the_key(key in hostile()) {
+            let line = command_line(Github { files: Files::default() }.mask(&ApiKey::new(key.clone())));
+            prop_assert!(!line.contains('\n') && !line.contains('\r'));
+            let parsed = parse_log(&line);
+            prop_assert_eq!(parsed.len(), 1);
+            prop_assert_eq!(&parsed[0].name, "add-mask");
+            prop_assert_eq!(&parsed[0].data, &key);
+        }
+
+        #[test]
+        fn file_commands_set_exactly_the_intended_pairs(
+            a in hostile(), b in hostile(), key in hostile()
+        ) {
+            let gh = Github { files: Files { env: Some("/x".into()), output: Some("/y".into()), ..Files::default() } };
+            let api_key = ApiKey::new(key.clone());
+            let vars = [
+                Var { name: "BASETEN_API_KEY", value: Value::Secret(&api_key) },
+                Var { name: "USER_TRUSSRC_PATH", value: Value::Plain(&a) },
+            ];
+            let single_line = ![&a, &key].iter().any(|v| v.contains(['\r', '\n']));
+            match gh.export(&vars) {
+                Ok(Some(effects)) => {
+                    prop_assert!(single_line);
+                    let [Effect::Append { text, .. }] = effects.as_slice() else { panic!() };
+                    let pairs = parse_file_command(text.expose()).unwrap();
+                    prop_assert_eq!(pairs, vec![
+                        ("BASETEN_API_KEY".to_owned(), key.clone()),
+                        ("USER_TRUSSRC_PATH".to_owned(), a.clone()),
+                    ]);
+                }
+                Ok(None) => prop_assert!(false, "GITHUB_ENV is set"),
+                Err(_) => prop_assert!(!single_line),
+            }
+            match gh.outputs(&[("remote-url", &b), ("workspace", &a)]) {
+                Ok(effects) => {
+                    let [Effect::Append { text, .. }] = effects.as_slice() else { panic!() };
+                    let pairs = parse_file_command(text.expose()).unwrap();
+                    prop_assert_eq!(pairs, vec![
+                        ("remote-url".to_owned(), b.clone()),
+                        ("workspace".to_owned(), a.clone()),
+                    ]);
+                }
+                Err(_) => prop_assert!(a.contains(['\r', '\n']) || b.contains(['\r', '\n'])),
+            }
+        }
+
+        #[test]
+        fn an_error_annotation_is_one_command_with_the_message(message in hostile()) {
+            let line = command_line(Github { files: Files::default() }.annotate(Level::Error, &message));
+            let parsed = parse_log(&line);
+            prop_assert_eq!(parsed.len(), 1);
+            prop_assert_eq!(&parsed[0].name, "error");
+            prop_assert_eq!(parsed[0].properties.get("title").map(String::as_str), Some("truss-ci"));
+            prop_assert_eq!(&parsed[0].data, &neutralize(&message));
+        }
+
+        #[test]
+        fn neutralized_lines_are_never_commands(text in hostile()) {
+            for line in text.split(['\n', '\r']) {
+                prop_assert!(parse_log(&neutralize(line)).is_empty(), "{:?}", line);
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_like_the_toolkit() {
+        assert_eq!(escape_data("a%b\r\nc:d,e"), "a%25b%0D%0Ac:d,e");
+        assert_eq!(escape_property("a%b\r\nc:d,e"), "a%25b%0D%0Ac%3Ad%2Ce");
+    }
+
+    #[test]
+    fn heredoc_entries_use_fresh_delimiters_and_refuse_line_breaks() {
+        let a = file_entry("N", "v").unwrap();
+        let b = file_entry("N", "v").unwrap();
+        assert_ne!(a, b);
+        assert!(a.starts_with("N<<ghadelimiter_"));
+        assert!(file_entry("N", "x\ny").is_err());
+        assert!(file_entry("N", "x\ry").is_err());
+    }
+
+    #[test]
+    fn untrusted_lines_cannot_become_commands() {
+        assert_eq!(neutralize("::add-mask::x"), ": :add-mask::x");
+        assert_eq!(neutralize("  ::error::x"), "  : :error::x");
+        assert_eq!(neutralize("text ##[error]x"), "text # #[error]x");
+        assert_eq!(neutralize("a :: b"), "a :: b");
+    }
+}

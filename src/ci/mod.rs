@@ -1,0 +1,359 @@
+//! CI platforms: detection, and the effects a platform can have (mask a secret, export env for
+//! later steps, set an output, annotate, group, save state, summarise). Each platform module only
+//! formats; `output.rs` applies the effects.
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use crate::env::Env;
+use crate::error::{Error, Kind as ErrorKind, Result};
+use crate::secret::{ApiKey, Sensitive};
+
+pub mod azure;
+pub mod bitbucket;
+pub mod buildkite;
+pub mod circleci;
+pub mod github;
+pub mod gitlab;
+pub mod plain;
+pub mod shell;
+
+/// `--ci`: a platform, or `auto` to detect one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CiArg {
+    Auto,
+    Github,
+    Gitlab,
+    Azure,
+    Buildkite,
+    Circleci,
+    Bitbucket,
+    Jenkins,
+    Plain,
+    None,
+}
+
+/// The platform truss-ci speaks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Platform {
+    Github,
+    Gitlab,
+    Azure,
+    Buildkite,
+    Circleci,
+    Bitbucket,
+    Jenkins,
+    Plain,
+    /// `--ci none`: nothing platform-specific at all.
+    None,
+}
+
+impl Platform {
+    /// Detects the platform from well-known variables, in a fixed order.
+    pub fn detect(env: &Env) -> Self {
+        let v = &env.vars;
+        let is = |value: &Option<String>, expected: &str| value.as_deref() == Some(expected);
+        if is(&v.github_actions, "true") {
+            Platform::Github
+        } else if is(&v.gitlab_ci, "true") {
+            Platform::Gitlab
+        } else if v
+            .tf_build
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("true"))
+        {
+            Platform::Azure
+        } else if is(&v.buildkite, "true") {
+            Platform::Buildkite
+        } else if is(&v.circleci, "true") {
+            Platform::Circleci
+        } else if v.bitbucket_build_number.is_some() {
+            Platform::Bitbucket
+        } else if v.jenkins_url.is_some() {
+            Platform::Jenkins
+        } else {
+            Platform::Plain
+        }
+    }
+
+    pub fn from_arg(arg: CiArg, env: &Env) -> Self {
+        match arg {
+            CiArg::Auto => Self::detect(env),
+            CiArg::Github => Platform::Github,
+            CiArg::Gitlab => Platform::Gitlab,
+            CiArg::Azure => Platform::Azure,
+            CiArg::Buildkite => Platform::Buildkite,
+            CiArg::Circleci => Platform::Circleci,
+            CiArg::Bitbucket => Platform::Bitbucket,
+            CiArg::Jenkins => Platform::Jenkins,
+            CiArg::Plain => Platform::Plain,
+            CiArg::None => Platform::None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Github => "github",
+            Platform::Gitlab => "gitlab",
+            Platform::Azure => "azure",
+            Platform::Buildkite => "buildkite",
+            Platform::Circleci => "circleci",
+            Platform::Bitbucket => "bitbucket",
+            Platform::Jenkins => "jenkins",
+            Platform::Plain => "plain",
+            Platform::None => "none",
+        }
+    }
+
+    /// The dialect for this platform, configured from the environment. Returns warnings for what
+    /// the environment lacks (the platform then degrades to plain for those effects).
+    pub fn dialect(self, env: &Env) -> (Box<dyn Dialect>, Vec<String>) {
+        let mut warnings = Vec::new();
+        let dialect: Box<dyn Dialect> = match self {
+            Platform::Github => {
+                let d = github::Github::from_env(env);
+                if d.files.env.is_none() || d.files.output.is_none() {
+                    warnings.push(
+                        "GitHub Actions detected but GITHUB_ENV or GITHUB_OUTPUT is not set: env exports and outputs are skipped (plain mode for those)".to_owned(),
+                    );
+                }
+                Box::new(d)
+            }
+            Platform::Gitlab => Box::new(gitlab::Gitlab::new()),
+            Platform::Azure => Box::new(azure::Azure),
+            Platform::Buildkite => Box::new(buildkite::Buildkite::from_env(env)),
+            Platform::Circleci => Box::new(circleci::Circleci::from_env(env)),
+            Platform::Bitbucket => Box::new(bitbucket::Bitbucket::from_env(env)),
+            Platform::Jenkins | Platform::Plain => Box::new(plain::Plain { platform: self }),
+            Platform::None => Box::new(plain::Plain { platform: self }),
+        };
+        (dialect, warnings)
+    }
+}
+
+/// One thing for `output.rs` to do.
+#[derive(Debug)]
+pub enum Effect {
+    /// A workflow command line, on stdout (or on stderr when stdout is reserved for JSON or
+    /// `--print-env`; runners read commands from both).
+    Command(Sensitive),
+    /// A whole line on stderr, as is (GitLab section markers carry escape codes).
+    Log(String),
+    /// Text appended to a platform file (GITHUB_ENV, BASH_ENV, …), created if missing.
+    Append {
+        what: &'static str,
+        path: PathBuf,
+        text: Sensitive,
+    },
+    /// A helper program found on PATH and run with `stdin` (buildkite-agent), bounded in time;
+    /// when it is missing, `missing` is the warning.
+    Run {
+        program: &'static str,
+        args: Vec<&'static str>,
+        stdin: Sensitive,
+        missing: String,
+    },
+    /// A warning for the user.
+    Warn(String),
+}
+
+/// An env var to hand to later steps; the key stays an `ApiKey` until it is formatted.
+pub struct Var<'a> {
+    pub name: &'a str,
+    pub value: Value<'a>,
+}
+
+pub enum Value<'a> {
+    Plain(&'a str),
+    Secret(&'a ApiKey),
+}
+
+impl Value<'_> {
+    pub(crate) fn expose(&self) -> &str {
+        match self {
+            Value::Plain(s) => s,
+            Value::Secret(k) => k.expose(),
+        }
+    }
+
+    pub fn is_secret(&self) -> bool {
+        matches!(self, Value::Secret(_))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+}
+
+/// What a platform can do. Every method only formats; defaults do nothing.
+pub trait Dialect {
+    fn platform(&self) -> Platform;
+
+    /// Registers the key with the platform's log masker. Must come before anything else.
+    fn mask(&self, _key: &ApiKey) -> Vec<Effect> {
+        Vec::new()
+    }
+
+    /// Hands env vars to later steps. `Ok(None)`: this platform has no way to.
+    fn export(&self, _vars: &[Var<'_>]) -> Result<Option<Vec<Effect>>> {
+        Ok(None)
+    }
+
+    /// Sets step outputs (non-secret values only).
+    fn outputs(&self, _outputs: &[(&str, &str)]) -> Result<Vec<Effect>> {
+        Ok(Vec::new())
+    }
+
+    /// Saves state for the post step of the same action.
+    fn save_state(&self, _state: &[(&str, &str)]) -> Result<Vec<Effect>> {
+        Ok(Vec::new())
+    }
+
+    fn annotate(&self, _level: Level, _message: &str) -> Vec<Effect> {
+        Vec::new()
+    }
+
+    /// Opens a collapsible group; `always` is false for groups that only wrap verbose output.
+    fn group_start(&self, _title: &str, _verbose: bool) -> Vec<Effect> {
+        Vec::new()
+    }
+
+    fn group_end(&self, _verbose: bool) -> Vec<Effect> {
+        Vec::new()
+    }
+
+    /// A Markdown summary of the step.
+    fn summary(&self, _markdown: &str) -> Vec<Effect> {
+        Vec::new()
+    }
+
+    /// Makes a line of text that may hold untrusted parts safe to print where the platform parses
+    /// logs for commands.
+    fn neutralize(&self, line: &str) -> String {
+        line.to_owned()
+    }
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`: the env var names every platform file accepts.
+pub fn check_env_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::unexpected(format!(
+            "{name:?} is not a valid env var name"
+        )))
+    }
+}
+
+/// Refuses a value that cannot be written on one line of a platform file.
+pub fn check_single_line(what: &str, name: &str, value: &Value<'_>) -> Result<()> {
+    if value.expose().contains(['\r', '\n', '\0']) {
+        return Err(Error::new(
+            ErrorKind::LocalWrite,
+            format!(
+                "the value of {name} contains a line break or NUL and cannot be written to {what}; nothing was written"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A fresh random token (hex), for heredoc delimiters and stop-commands tokens.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    if getrandom::fill(&mut buf).is_err() {
+        // Without an OS RNG, fall back to the clock and pid: still unpredictable to server text.
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+            ^ u128::from(std::process::id());
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (seed >> ((i % 16) * 8)) as u8;
+        }
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Removes control characters (ANSI escapes included) from text that came from a server.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().map(|(k, v)| (k.into(), v.into())))
+    }
+
+    #[test]
+    fn detection_order_and_values() {
+        assert_eq!(Platform::detect(&env(&[])), Platform::Plain);
+        assert_eq!(
+            Platform::detect(&env(&[("GITHUB_ACTIONS", "true"), ("GITLAB_CI", "true")])),
+            Platform::Github
+        );
+        assert_eq!(
+            Platform::detect(&env(&[("GITLAB_CI", "true")])),
+            Platform::Gitlab
+        );
+        assert_eq!(
+            Platform::detect(&env(&[("TF_BUILD", "True")])),
+            Platform::Azure
+        );
+        assert_eq!(
+            Platform::detect(&env(&[("BUILDKITE", "true")])),
+            Platform::Buildkite
+        );
+        assert_eq!(
+            Platform::detect(&env(&[("CIRCLECI", "true")])),
+            Platform::Circleci
+        );
+        assert_eq!(
+            Platform::detect(&env(&[("BITBUCKET_BUILD_NUMBER", "7")])),
+            Platform::Bitbucket
+        );
+        assert_eq!(
+            Platform::detect(&env(&[("JENKINS_URL", "http://j")])),
+            Platform::Jenkins
+        );
+        assert_eq!(
+            Platform::detect(&env(&[("GITHUB_ACTIONS", "false")])),
+            Platform::Plain
+        );
+        assert_eq!(
+            Platform::from_arg(CiArg::None, &env(&[("GITHUB_ACTIONS", "true")])),
+            Platform::None
+        );
+    }
+
+    #[test]
+    fn env_names_are_checked() {
+        for ok in ["A", "_a", "BASETEN_API_KEY", "x9"] {
+            check_env_name(ok).unwrap();
+        }
+        for bad in ["", "9a", "A-B", "A B", "A=B", "A\nB", "É"] {
+            assert!(check_env_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tokens_are_fresh() {
+        let a = random_token(16);
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, random_token(16));
+    }
+}

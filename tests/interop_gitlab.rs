@@ -1,0 +1,105 @@
+//! A real GitLab pipeline runner (gitlab-ci-local, shell executor) runs two jobs: the first logs in
+//! with --dotenv, the second receives the non-secret values through the dotenv report and logs in
+//! again with them. Neither log may hold the key.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+const PIPELINE: &str = r#"stages: [login, deploy]
+
+login:
+  stage: login
+  script:
+    - truss-ci login --from-env --remote ci-remote --dotenv baseten.env
+    - test -s "$HOME/.trussrc"
+  artifacts:
+    reports:
+      dotenv: baseten.env
+
+deploy:
+  stage: deploy
+  needs: [login]
+  script:
+    - test "$BASETEN_REMOTE" = "ci-remote"
+    - test "$BASETEN_WORKSPACE" = "local-ws"
+    - truss-ci login --from-env --output json
+"#;
+
+#[test]
+fn a_two_job_pipeline_hands_settings_through_dotenv() {
+    let Some(gcl) = interop_tool(
+        "TRUSS_CI_GITLAB_CI_LOCAL",
+        "npm/node_modules/.bin/gitlab-ci-local",
+    ) else {
+        return;
+    };
+    let api = FakeApi::baseten();
+    let env = TestEnv::new();
+    let repo = env.path("repo");
+    let bin = env.path("bin");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_truss-ci"), bin.join("truss-ci")).unwrap();
+    std::fs::write(repo.join(".gitlab-ci.yml"), PIPELINE).unwrap();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("HOME", &env.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q", "."]);
+    git(&["add", "."]);
+    git(&[
+        "-c",
+        "user.email=ci@example.com",
+        "-c",
+        "user.name=ci",
+        "commit",
+        "-qm",
+        "pipeline",
+    ]);
+
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    let out = Command::new(&gcl)
+        .arg("--shell-executor-no-image")
+        .current_dir(&repo)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", path)
+        .env("BASETEN_API_KEY", KEY)
+        .env("BASETEN_REMOTE_URL", &api.url)
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "pipeline failed:\n{log}");
+    assert!(log.contains("PASS  login"), "{log}");
+    assert!(log.contains("PASS  deploy"), "{log}");
+    assert!(
+        log.contains(r#""remote":"ci-remote""#),
+        "the second job used the dotenv remote:\n{log}"
+    );
+    assert!(!log.contains(KEY), "the key reached a job log:\n{log}");
+    let checks = api
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/users/me")
+        .count();
+    assert_eq!(checks, 2, "each job validated the key");
+    let dotenv = std::fs::read_to_string(repo.join(".gitlab-ci-local/artifacts/login/baseten.env"))
+        .or_else(|_| std::fs::read_to_string(repo.join("baseten.env")))
+        .unwrap_or_default();
+    assert!(!dotenv.contains(KEY), "the dotenv report holds the key");
+}
