@@ -50,6 +50,58 @@ pub enum OutputFormat {
 pub enum Command {
     /// Resolve a Baseten API key, validate it, and write it where truss reads it.
     Login(LoginArgs),
+    /// Show a remote's credentials as `truss auth status` does; --check also validates the key.
+    Status(StatusArgs),
+    /// Remove remotes and their keyring entries; --post undoes exactly what login did.
+    Logout(LogoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The remote to show [default: the only one]
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
+
+    /// The trussrc to read [env: USER_TRUSSRC_PATH] [default: ~/.trussrc]
+    #[arg(long, value_name = "PATH")]
+    pub trussrc: Option<PathBuf>,
+
+    /// Also resolve the key (inline, keyring or env pair) and validate it against the API.
+    #[arg(long)]
+    pub check: bool,
+
+    /// With --check: the REST API base [env: BASETEN_API_URL] [default: derived from remote_url]
+    #[arg(long, value_name = "URL", requires = "check")]
+    pub api_url: Option<String>,
+
+    /// With --check: deadline in seconds for the validation.
+    #[arg(long, value_name = "SECS", requires = "check")]
+    pub timeout: Option<f64>,
+
+    /// With --check: allow http:// to a non-loopback host.
+    #[arg(long, requires = "check")]
+    pub allow_http: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The remote to remove [default: the only one]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["all", "post"])]
+    pub remote: Option<String>,
+
+    /// Remove every remote.
+    #[arg(long, conflicts_with = "post")]
+    pub all: bool,
+
+    /// Undo what `truss-ci login` recorded in this job: restore a replaced section byte for byte,
+    /// or remove the section (and a file login created), delete its keyring entry, and clear the
+    /// env it exported. Harmless when there is nothing to undo.
+    #[arg(long)]
+    pub post: bool,
+
+    /// The trussrc to edit [env: USER_TRUSSRC_PATH] [default: ~/.trussrc]
+    #[arg(long, value_name = "PATH")]
+    pub trussrc: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +194,26 @@ pub struct LoginArgs {
     /// Print `export NAME='value'` lines (the key included) for `eval`.
     #[arg(long, value_enum, value_name = "SHELL", help_heading = "CI")]
     pub print_env: Option<Shell>,
+
+    /// Where the key goes: inline in the trussrc (what truss does), or the OS keyring with the
+    /// section holding no key (falls back to inline, with a warning, when no keyring is usable).
+    #[arg(long, value_enum, default_value_t = Storage::Inline)]
+    pub storage: Storage,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Storage {
+    Inline,
+    Keyring,
+}
+
+impl Storage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Storage::Inline => "inline",
+            Storage::Keyring => "keyring",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

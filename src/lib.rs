@@ -7,10 +7,12 @@ pub mod cli;
 pub mod commands;
 pub mod env;
 pub mod error;
+pub mod keyring_store;
 pub mod output;
 pub mod resolve;
 pub mod secret;
 pub mod settings;
+pub mod state;
 pub mod trussrc;
 
 use std::process::ExitCode;
@@ -45,6 +47,14 @@ pub fn main() -> ExitCode {
             }
             commands::login::run(args, &env, &out, warnings, &mut std::io::stdin())
         }
+        Command::Status(args) => {
+            warn_all(&out, &warnings);
+            commands::status::run(args, &env, &out)
+        }
+        Command::Logout(args) => {
+            warn_all(&out, &warnings);
+            commands::logout::run(args, &env, &out)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -52,6 +62,12 @@ pub fn main() -> ExitCode {
             out.error(&err);
             ExitCode::from(err.exit_code())
         }
+    }
+}
+
+fn warn_all(out: &Output, warnings: &[String]) {
+    for w in warnings {
+        out.warn(w);
     }
 }
 

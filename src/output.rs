@@ -76,6 +76,16 @@ impl Output {
         }
     }
 
+    /// A warning whose exact wording matters (it is truss's own): printed as given.
+    pub fn warn_verbatim(&self, message: &str) {
+        let annotation = self.dialect.annotate(Level::Warning, message);
+        if annotation.is_empty() {
+            self.human(message);
+        } else {
+            self.apply_unchecked(annotation);
+        }
+    }
+
     /// The failure: one error annotation where the platform has them, the message and its hint
     /// on stderr, and in JSON mode one object on stdout.
     pub fn error(&self, err: &Error) {
@@ -102,6 +112,13 @@ impl Output {
     /// One JSON object on one stdout line.
     pub fn json(&self, value: &serde_json::Value) {
         write_line(&mut std::io::stdout().lock(), &value.to_string());
+    }
+
+    /// Plain text for stdout (status lines).
+    pub fn stdout_text(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
     }
 
     /// Text for stdout that may hold the key (`--print-env`): written whole, flushed.

@@ -19,7 +19,17 @@ pub enum Source {
     File(PathBuf),
     Argv,
     Env(String),
-    EnvFile { var: String, path: PathBuf },
+    EnvFile {
+        var: String,
+        path: PathBuf,
+    },
+    /// A trussrc section's inline `api_key` (status --check).
+    Trussrc {
+        path: PathBuf,
+        remote: String,
+    },
+    /// The keyring entry truss reads for a remote (status --check).
+    Keyring(String),
 }
 
 impl fmt::Display for Source {
@@ -30,6 +40,8 @@ impl fmt::Display for Source {
             Source::Argv => f.write_str("flag:--api-key"),
             Source::Env(var) => write!(f, "env:{var}"),
             Source::EnvFile { var, .. } => write!(f, "env-file:{var}"),
+            Source::Trussrc { path, .. } => write!(f, "trussrc:{}", path.display()),
+            Source::Keyring(remote) => write!(f, "keyring:{remote}"),
         }
     }
 }
@@ -45,6 +57,8 @@ impl Source {
             Source::EnvFile { var, path } => {
                 format!("the file named by {var} ({})", path.display())
             }
+            Source::Trussrc { path, remote } => format!("[{remote}] in {}", path.display()),
+            Source::Keyring(remote) => format!("the keyring entry for remote {remote}"),
         }
     }
 }
@@ -170,7 +184,7 @@ fn read_key_file(path: &Path, source: &Source) -> Result<String> {
 }
 
 /// Trims the key and refuses what cannot be a Baseten API key, naming the source (never the value).
-fn check(raw: String, source: &Source, missing_hint: MissingHint<'_>) -> Result<ApiKey> {
+pub(crate) fn check(raw: String, source: &Source, missing_hint: MissingHint<'_>) -> Result<ApiKey> {
     let key = ApiKey::new(raw.trim().to_owned());
     drop(ApiKey::new(raw));
     let value = key.expose();

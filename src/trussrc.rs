@@ -32,6 +32,14 @@ impl Section {
     }
 }
 
+/// The result of [`Document::with_section`]: the new text and the separators it added.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Spliced {
+    pub text: String,
+    pub before: String,
+    pub after: String,
+}
+
 /// A parsed trussrc: the exact text and where its sections are.
 #[derive(Debug, Default)]
 pub struct Document {
@@ -146,6 +154,13 @@ impl Document {
             .map(|v| v.replace("%%", "%"))
     }
 
+    /// A key's raw value as written (no interpolation), the section's own else `[DEFAULT]`'s.
+    pub fn raw_value(&self, section: &str, key: &str) -> Option<&str> {
+        self.section(section)
+            .and_then(|s| s.raw(key))
+            .or_else(|| self.section("DEFAULT").and_then(|s| s.raw(key)))
+    }
+
     /// Remote names, as truss lists them (`DEFAULT` is not a remote).
     pub fn remotes(&self) -> impl Iterator<Item = &str> {
         self.sections
@@ -155,35 +170,71 @@ impl Document {
     }
 
     /// The text with `block` (a whole section, ending in one newline) in place of section `name`,
-    /// or appended. The result keeps one blank line after the section, as configparser writes.
-    pub fn with_section(&self, name: &str, block: &str) -> String {
+    /// or appended. The result keeps one blank line after the section, as configparser writes;
+    /// the separators added around the block are reported so that an undo can remove them.
+    pub fn with_section(&self, name: &str, block: &str) -> Spliced {
         let text = &self.text;
-        let mut out = String::with_capacity(text.len() + block.len() + 2);
-        match self.section(name) {
+        let mut before = String::new();
+        let mut after = String::new();
+        let (head, tail) = match self.section(name) {
             Some(s) => {
-                out.push_str(&text[..s.start]);
-                out.push_str(block);
-                let rest = &text[s.content_end..];
-                if !starts_with_blank_line(rest) {
-                    out.push('\n');
+                if !starts_with_blank_line(&text[s.content_end..]) {
+                    after.push('\n');
                 }
-                out.push_str(rest);
+                (&text[..s.start], &text[s.content_end..])
             }
             None => {
-                out.push_str(text);
                 if !text.is_empty() {
                     if !text.ends_with('\n') {
-                        out.push_str(if text.contains("\r\n") { "\r\n" } else { "\n" });
+                        before.push_str(if text.contains("\r\n") { "\r\n" } else { "\n" });
                     }
-                    if !ends_with_blank_line(&out) {
-                        out.push('\n');
+                    if !ends_with_blank_line(&format!("{text}{before}")) {
+                        before.push('\n');
                     }
                 }
-                out.push_str(block);
-                out.push('\n');
+                after.push('\n');
+                (text.as_str(), "")
             }
+        };
+        Spliced {
+            text: format!("{head}{before}{block}{after}{tail}"),
+            before,
+            after,
         }
-        out
+    }
+
+    /// The exact text of section `name`, header through its last line.
+    pub fn section_text(&self, name: &str) -> Option<&str> {
+        self.section(name)
+            .map(|s| &self.text[s.start..s.content_end])
+    }
+
+    /// Undoes a splice of section `name`: puts `previous` back in its place, or removes the
+    /// section, together with the separators the splice added (when they are still there).
+    pub fn unsplice(
+        &self,
+        name: &str,
+        previous: Option<&str>,
+        before: &str,
+        after: &str,
+    ) -> Option<String> {
+        let s = self.section(name)?;
+        let text = &self.text;
+        let end = if text[s.content_end..].starts_with(after) {
+            s.content_end + after.len()
+        } else {
+            s.content_end
+        };
+        let start = match previous {
+            None if text[..s.start].ends_with(before) => s.start - before.len(),
+            _ => s.start,
+        };
+        Some(format!(
+            "{}{}{}",
+            &text[..start],
+            previous.unwrap_or(""),
+            &text[end..]
+        ))
     }
 
     /// The text without section `name`: its lines and the blank lines that followed it go; every
@@ -471,11 +522,11 @@ mod tests {
     fn replacing_a_section_matches_truss_bytes() {
         let doc = Document::parse(TRUSS_WRITTEN).unwrap();
         let block = api_key_section("a", "https://app.baseten.co", Some("NEW"));
-        let out = doc.with_section("a", &block);
+        let out = doc.with_section("a", &block).text;
         assert_eq!(out, TRUSS_WRITTEN.replace("api_key = A", "api_key = NEW"));
         let block = api_key_section("b", "http://127.0.0.1:1", Some("NEW"));
         assert_eq!(
-            doc.with_section("b", &block),
+            doc.with_section("b", &block).text,
             TRUSS_WRITTEN.replace("api_key = B", "api_key = NEW")
         );
     }
@@ -492,7 +543,13 @@ mod tests {
             ("[a]\r\nk = v", format!("[a]\r\nk = v\r\n\n{block}\n")),
         ] {
             let doc = Document::parse(before).unwrap();
-            assert_eq!(doc.with_section("c", &block), after, "{before:?}");
+            let spliced = doc.with_section("c", &block);
+            assert_eq!(spliced.text, after, "{before:?}");
+            let undone = Document::parse(&spliced.text)
+                .unwrap()
+                .unsplice("c", None, &spliced.before, &spliced.after)
+                .unwrap();
+            assert_eq!(undone, before, "undo restores every byte");
         }
     }
 
@@ -506,7 +563,21 @@ mod tests {
         );
         assert_eq!(doc.section("mine").unwrap().raw("api_key"), Some("old"));
         let block = api_key_section("mine", "https://u", Some("K"));
-        let out = doc.with_section("mine", &block);
+        let spliced = doc.with_section("mine", &block);
+        let out = spliced.text.clone();
+        let undone = Document::parse(&out)
+            .unwrap()
+            .unsplice(
+                "mine",
+                doc.section_text("mine"),
+                &spliced.before,
+                &spliced.after,
+            )
+            .unwrap();
+        assert_eq!(
+            undone, text,
+            "undo restores the replaced section byte for byte"
+        );
         let prefix =
             "# top comment\r\n[other]\r\nremote_provider: baseten\r\n  continued\r\n\r\n; note\r\n";
         assert_eq!(

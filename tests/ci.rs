@@ -88,7 +88,20 @@ fn github_masks_first_exports_outputs_and_summarises() {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     assert_eq!(outputs, expected);
-    assert!(gh.file("GITHUB_STATE").is_empty());
+    let state: Vec<String> = gh
+        .pairs("GITHUB_STATE")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        state,
+        [
+            "TRUSS_CI_STATE_FILE",
+            "TRUSS_CI_STATE_ID",
+            "TRUSS_CI_TRUSSRC"
+        ]
+    );
+    assert!(!gh.file("GITHUB_STATE").contains(KEY));
     let summary = gh.file("GITHUB_STEP_SUMMARY");
     assert!(summary.contains("| Workspace | local-ws |"), "{summary}");
     assert!(

@@ -164,3 +164,57 @@ fn many_remotes_each_read_by_truss() {
     let hand = run_truss(&truss, &env, &["auth", "status", "--remote", "hand"]);
     hand.assert_code(0);
 }
+
+#[test]
+fn status_matches_truss_auth_status_on_files_truss_wrote() {
+    let Some(truss) = truss() else { return };
+    let env = TestEnv::new();
+    for (name, key) in [("a", "A.1"), ("b", "B.2")] {
+        run_truss(
+            &truss,
+            &env,
+            &["auth", "login", "--api-key", key, "--remote", name],
+        )
+        .assert_code(0);
+    }
+    let mut text = env.read_trussrc().unwrap();
+    text.push_str(
+        "[legacy]\nremote_provider = baseten\napi_key = L\nremote_url = https://app.baseten.co\n\n",
+    );
+    text.push_str("[sso]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nauth_type = oauth\noauth_access_token = AT\noauth_refresh_token = RT\noauth_expires_at = 4102444800\n\n");
+    text.push_str("[sso-kr]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nauth_type = oauth\n\n");
+    std::fs::write(env.trussrc(), &text).unwrap();
+    for remote in ["a", "b", "legacy", "sso", "sso-kr"] {
+        let theirs = run_truss(&truss, &env, &["auth", "status", "--remote", remote]);
+        theirs.assert_code(0);
+        let ours = env.run(&["status", "--remote", remote]);
+        ours.assert_code(0);
+        assert_eq!(ours.stdout, theirs.stdout, "remote {remote}");
+    }
+}
+
+#[test]
+fn logout_leaves_the_bytes_truss_logout_leaves() {
+    let Some(truss) = truss() else { return };
+    let theirs = TestEnv::new();
+    let ours = TestEnv::new();
+    for (name, key) in [("a", "A.1"), ("b", "B.2"), ("c", "C.3")] {
+        run_truss(
+            &truss,
+            &theirs,
+            &["auth", "login", "--api-key", key, "--remote", name],
+        )
+        .assert_code(0);
+    }
+    std::fs::write(ours.trussrc(), theirs.read_trussrc().unwrap()).unwrap();
+    for remote in ["b", "a", "c"] {
+        run_truss(&truss, &theirs, &["auth", "logout", "--remote", remote]).assert_code(0);
+        ours.run(&["logout", "--remote", remote]).assert_code(0);
+        assert_eq!(
+            ours.read_trussrc().unwrap(),
+            theirs.read_trussrc().unwrap(),
+            "after {remote}"
+        );
+    }
+    assert_eq!(ours.read_trussrc().unwrap(), "");
+}

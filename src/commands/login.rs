@@ -7,14 +7,15 @@ use serde_json::json;
 
 use crate::api::{self, User, Verdict};
 use crate::ci::{self, Effect, Platform, Value, Var, gitlab, shell};
-use crate::cli::{ExportMode, LoginArgs, OutputFormat};
+use crate::cli::{ExportMode, LoginArgs, OutputFormat, Storage};
 use crate::env::{Env, names};
 use crate::error::{Error, Kind, Result};
+use crate::keyring_store::{self, Keyring, Unavailable};
 use crate::output::Output;
 use crate::resolve::{self, KeyRequest, Source};
-use crate::secret::ApiKey;
+use crate::secret::{ApiKey, Sensitive};
 use crate::settings::{self, DEFAULT_REMOTE_URL, LoginSettings};
-use crate::trussrc;
+use crate::{state, trussrc};
 
 /// What login did, for the report and for the platform's outputs.
 pub struct Report {
@@ -27,6 +28,7 @@ pub struct Report {
     pub restricted: bool,
     pub user: Option<User>,
     pub source: Source,
+    pub storage: Storage,
 }
 
 /// `platform_warnings` are printed after the mask, like every other line.
@@ -58,7 +60,7 @@ pub fn run(
     for w in &warnings {
         out.warn(w);
     }
-    let result = login(&settings, args, &key, source, out);
+    let result = login(&settings, args, env, &key, source, out);
     let _ = out.apply(out.dialect().group_end(out.verbose));
     let report = result?;
     print_report(&report, out);
@@ -68,6 +70,7 @@ pub fn run(
 fn login(
     settings: &LoginSettings,
     args: &LoginArgs,
+    env: &Env,
     key: &ApiKey,
     source: Source,
     out: &Output,
@@ -106,34 +109,136 @@ fn login(
         restricted: false,
         user: None,
         source,
+        storage: Storage::Inline,
     };
 
     if settings.validate {
         validate(settings, key, &mut report, out)?;
     }
 
-    // Every platform entry is built and checked before anything is written.
-    let exports = export_vars(settings, &report, key, args.print_env.is_some());
-    let effects = platform_effects(settings, &report, &exports, out)?;
-    let dotenv = args
-        .dotenv
-        .as_ref()
-        .map(|file| dotenv_effect(file, &report))
-        .transpose()?;
-
-    let block = trussrc::api_key_section(&report.remote, &report.remote_url, Some(key.expose()));
-    trussrc::edit(path, |doc| {
-        Ok(Some(doc.with_section(&report.remote, &block)))
-    })?;
-
-    out.apply(effects)?;
-    if let Some(effect) = dotenv {
-        out.apply(vec![effect])?;
+    let keyring = Keyring::from_env(env);
+    let stored = store_in_keyring(args.storage, &keyring, key, &report, out);
+    if stored.is_some() {
+        report.storage = Storage::Keyring;
     }
-    if args.print_env.is_some() {
-        out.stdout_sensitive(&shell::export_lines(&exports)?);
+    let result = write(settings, args, key, &report, stored.as_ref(), out);
+    if let (Err(_), Some(previous)) = (&result, &stored) {
+        roll_back_keyring(&keyring, &report.remote, previous.as_ref());
+    }
+    let (effects, print_env) = result?;
+    out.apply(effects)?;
+    if let Some(lines) = print_env {
+        out.stdout_sensitive(&lines);
     }
     Ok(report)
+}
+
+/// Builds and checks every platform entry, writes the trussrc and the undo record, and returns
+/// the effects to apply and the `--print-env` text. An error here means the trussrc was not
+/// written.
+fn write(
+    settings: &LoginSettings,
+    args: &LoginArgs,
+    key: &ApiKey,
+    report: &Report,
+    stored: Option<&Option<Sensitive>>,
+    out: &Output,
+) -> Result<(Vec<Effect>, Option<Sensitive>)> {
+    let path = &settings.trussrc.path;
+    let exports = export_vars(settings, report, key, args.print_env.is_some());
+    let (mut effects, exported) = platform_effects(settings, report, &exports, out)?;
+    if let Some(file) = &args.dotenv {
+        effects.push(dotenv_effect(file, report)?);
+    }
+    let print_env = match args.print_env {
+        Some(_) => Some(shell::export_lines(&exports)?),
+        None => None,
+    };
+
+    let block = trussrc::api_key_section(
+        &report.remote,
+        &report.remote_url,
+        stored.is_none().then(|| key.expose()),
+    );
+    let mut splice = None;
+    let edited = trussrc::edit(path, |doc| {
+        let spliced = doc.with_section(&report.remote, &block);
+        splice = Some((
+            doc.section_text(&report.remote).map(str::to_owned),
+            spliced.before,
+            spliced.after,
+        ));
+        Ok(Some(spliced.text))
+    })?;
+
+    if !matches!(out.dialect().platform(), Platform::Plain | Platform::None) {
+        let (previous_section, before, after) = splice.unwrap_or_default();
+        let record = state::Record {
+            id: ci::random_token(8),
+            trussrc: path.clone(),
+            remote: report.remote.clone(),
+            created_file: edited.created,
+            previous_section,
+            before,
+            after,
+            keyring: stored.is_some(),
+            previous_keyring: stored
+                .and_then(|p| p.as_ref())
+                .map(|p| p.expose().to_owned()),
+            exported,
+        };
+        let file = state::path_for(path);
+        let (file_str, trussrc_str) = (file.display().to_string(), path.display().to_string());
+        effects.extend(out.dialect().save_state(&[
+            (state::STATE_FILE, &file_str),
+            (state::STATE_ID, &record.id),
+            (state::STATE_TRUSSRC, &trussrc_str),
+        ])?);
+        state::update(&file, path, |records| records.push(record))?;
+    }
+
+    Ok((effects, print_env))
+}
+
+/// With `--storage keyring`: stores the key where truss looks, returning the entry it replaced
+/// (`Some(None)` when there was none). `None`: the key stays inline, after the single warning
+/// truss itself prints, unless the keyring is disabled by env (then silently).
+fn store_in_keyring(
+    storage: Storage,
+    keyring: &Keyring,
+    key: &ApiKey,
+    report: &Report,
+    out: &Output,
+) -> Option<Option<Sensitive>> {
+    if storage != Storage::Keyring || keyring.is_disabled() {
+        return None;
+    }
+    let previous = keyring.get(&report.remote);
+    let result = previous.and_then(|previous| {
+        keyring
+            .set(&report.remote, &keyring_store::api_key_payload(key))
+            .map(|()| previous)
+    });
+    match result {
+        Ok(previous) => Some(previous),
+        Err(Unavailable(why)) => {
+            tracing::debug!("keyring unusable: {why}");
+            out.warn_verbatim(&format!(
+                "Warning: no usable OS keyring backend; storing credentials for {} in plaintext in {}.",
+                report.remote,
+                report.trussrc.display()
+            ));
+            None
+        }
+    }
+}
+
+/// Puts the keyring back as it was when the trussrc could not be written.
+fn roll_back_keyring(keyring: &Keyring, remote: &str, previous: Option<&Sensitive>) {
+    let _ = match previous {
+        Some(p) => keyring.set(remote, p),
+        None => keyring.delete(remote).map(|_| ()),
+    };
 }
 
 fn validate(
@@ -214,17 +319,22 @@ fn export_vars<'a>(
     vars
 }
 
+/// The platform's exports, outputs and summary, and the names of the env vars exported.
 fn platform_effects(
     settings: &LoginSettings,
     report: &Report,
     exports: &[Var<'_>],
     out: &Output,
-) -> Result<Vec<Effect>> {
+) -> Result<(Vec<Effect>, Vec<String>)> {
     let dialect = out.dialect();
     let mut effects = Vec::new();
+    let mut exported = Vec::new();
     if settings.export.is_some() || settings.isolate {
         match dialect.export(exports)? {
-            Some(e) => effects.extend(e),
+            Some(e) => {
+                effects.extend(e);
+                exported = exports.iter().map(|v| v.name.to_owned()).collect();
+            }
             None if exports.is_empty() => {}
             None => effects.push(Effect::Warn(format!(
                 "--export-env has no effect on {}: it has no way to hand env to later steps; use `eval \"$(truss-ci login --from-env --print-env sh)\"` within a step",
@@ -248,7 +358,7 @@ fn platform_effects(
     if dialect.platform() == Platform::Github {
         effects.extend(dialect.summary(&summary(report, &workspace, &email)));
     }
-    Ok(effects)
+    Ok((effects, exported))
 }
 
 fn summary(report: &Report, workspace: &str, email: &str) -> String {
@@ -261,11 +371,12 @@ fn summary(report: &Report, workspace: &str, email: &str) -> String {
         }
     };
     format!(
-        "### Baseten login\n\n| | |\n|---|---|\n| Remote | {} |\n| URL | {} |\n| Workspace | {} |\n| User | {} |\n| Storage | inline in {} |\n| Key from | {} |\n| Validated | {} |\n\n",
+        "### Baseten login\n\n| | |\n|---|---|\n| Remote | {} |\n| URL | {} |\n| Workspace | {} |\n| User | {} |\n| Storage | {} in {} |\n| Key from | {} |\n| Validated | {} |\n\n",
         md_cell(&report.remote),
         md_cell(&report.remote_url),
         dash(workspace),
         dash(email),
+        report.storage.as_str(),
         md_cell(&report.trussrc.display().to_string()),
         md_cell(&report.source.to_string()),
         match (report.validated, report.restricted) {
@@ -345,7 +456,7 @@ fn print_report(report: &Report, out: &Output) {
             "remote_url": report.remote_url,
             "api_url": report.api_url,
             "trussrc": report.trussrc,
-            "storage": "inline",
+            "storage": report.storage.as_str(),
             "validated": report.validated,
             "restricted": report.restricted,
             "user": report.user,

@@ -367,4 +367,19 @@ pub fn interop_tool(var: &str, default_rel: &str) -> Option<PathBuf> {
     None
 }
 
+/// A program from the system's packages (`/usr/bin`), with the same skip-or-fail rule.
+pub fn system_tool(name: &str) -> Option<PathBuf> {
+    let path = Path::new("/usr/bin").join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    let msg = format!(
+        "interop tool missing: {} (Debian package); run scripts/interop-setup.sh",
+        path.display()
+    );
+    assert!(!require_interop(), "{msg} (TRUSS_CI_REQUIRE_INTEROP=1)");
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
 pub mod github_oracle;

@@ -1,0 +1,275 @@
+//! `truss-ci status`: what `truss auth status` prints, and with --check, whether the key works.
+use serde_json::json;
+
+use crate::api::{self, Verdict};
+use crate::cli::{OutputFormat, StatusArgs};
+use crate::env::{Env, names};
+use crate::error::{Error, Kind, Result};
+use crate::keyring_store::{self, Keyring};
+use crate::output::Output;
+use crate::resolve::{self, Source};
+use crate::secret::ApiKey;
+use crate::settings::{self, DEFAULT_TIMEOUT};
+use crate::trussrc::{self, Document};
+
+/// The four lines truss prints.
+pub struct Status {
+    pub remote: String,
+    pub remote_url: String,
+    pub auth_type: String,
+    pub source: String,
+}
+
+/// Where the secret of a remote lives, as status found it.
+enum Secret {
+    EnvPair,
+    Inline,
+    Keyring,
+}
+
+const SECRET_KEYS: [&str; 4] = [
+    "api_key",
+    "oauth_access_token",
+    "oauth_refresh_token",
+    "oauth_expires_at",
+];
+
+pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
+    let path = settings::trussrc_path(args.trussrc.as_deref(), env)?.path;
+    let (status, secret, doc) = match env_pair(env)? {
+        Some(url) => {
+            if args.remote.is_some() {
+                return Err(Error::usage(
+                    "--remote cannot be used while BASETEN_TRUSS_AUTH_API_KEY and BASETEN_TRUSS_AUTH_REMOTE_URL are set: truss then ignores the trussrc",
+                ));
+            }
+            let status = Status {
+                remote: "<environment>".into(),
+                remote_url: url.to_owned(),
+                auth_type: "api_key".into(),
+                source: names::BASETEN_TRUSS_AUTH_API_KEY.into(),
+            };
+            (status, Secret::EnvPair, Document::default())
+        }
+        None => {
+            let doc = trussrc::load(&path)?;
+            let (status, secret) = from_trussrc(&doc, args.remote.as_deref(), &path)?;
+            (status, secret, doc)
+        }
+    };
+
+    let mut report = json!({
+        "remote": status.remote,
+        "remote_url": status.remote_url,
+        "auth_type": status.auth_type,
+        "source": status.source,
+    });
+    let mut lines = format!(
+        "remote: {}\nremote_url: {}\nauth_type: {}\nsource: {}\n",
+        status.remote, status.remote_url, status.auth_type, status.source
+    );
+    if args.check {
+        let (key, source) = secret_key(&status, &secret, &doc, &path, env)?;
+        out.apply(out.dialect().mask(&key))?;
+        let api_url = match args
+            .api_url
+            .as_deref()
+            .or(env.vars.baseten_api_url.as_deref())
+        {
+            Some(url) => settings::normalize_url(url, "--api-url", args.allow_http)?,
+            None => settings::derive_api_url(&settings::normalize_url(
+                &status.remote_url.replace("%%", "%"),
+                "remote_url",
+                args.allow_http,
+            )?),
+        };
+        let timeout = args
+            .timeout
+            .map(settings::parse_timeout)
+            .transpose()?
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::unexpected(format!("could not start the async runtime: {e}")))?;
+        let verdict =
+            runtime.block_on(api::check_key(&api_url, &key, &source.describe(), timeout))?;
+        let Verdict::Valid(user) = verdict else {
+            return Err(Error::new(
+                Kind::Rejected,
+                format!(
+                    "the key from {} authenticated, but may not call Baseten's management API (403 Forbidden)",
+                    source.describe()
+                ),
+            )
+            .with_hint("it may still call models; deploying with truss needs a full-access key"));
+        };
+        let clean = |v: &Option<String>| v.as_deref().map(crate::ci::clean).unwrap_or_default();
+        lines.push_str(&format!(
+            "workspace: {}\nuser: {}\nvalidated: true\n",
+            clean(&user.workspace),
+            clean(&user.email)
+        ));
+        report["validated"] = json!(true);
+        report["user"] = json!(user);
+    }
+    match out.format {
+        OutputFormat::Json => out.json(&report),
+        OutputFormat::Text => out.stdout_text(&lines),
+    }
+    Ok(())
+}
+
+/// The env-var remote truss uses when both BASETEN_TRUSS_AUTH_* variables are set.
+fn env_pair(env: &Env) -> Result<Option<&str>> {
+    let key = env.get_nonblank(names::BASETEN_TRUSS_AUTH_API_KEY);
+    let url = env.get_nonblank(names::BASETEN_TRUSS_AUTH_REMOTE_URL);
+    match (key, url) {
+        (Some(_), Some(url)) => Ok(Some(url.trim())),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(Error::usage(
+            "BASETEN_TRUSS_AUTH_API_KEY is set but BASETEN_TRUSS_AUTH_REMOTE_URL is not; set both or neither",
+        )),
+        (None, Some(_)) => Err(Error::usage(
+            "BASETEN_TRUSS_AUTH_REMOTE_URL is set but BASETEN_TRUSS_AUTH_API_KEY is not; set both or neither",
+        )),
+    }
+}
+
+/// Picks the remote (the named one, or the only one) and reads its section as truss does.
+pub fn pick_remote<'a>(
+    doc: &'a Document,
+    remote: Option<&'a str>,
+    path: &std::path::Path,
+) -> Result<&'a str> {
+    let remotes: Vec<&str> = doc.remotes().collect();
+    match (remote, remotes.as_slice()) {
+        (Some(name), _) if doc.text.is_empty() && !path.exists() => Err(Error::usage(format!(
+            "No trussrc found at {} (looking for remote {name:?})",
+            path.display()
+        ))
+        .with_hint("run `truss-ci login` first")),
+        (Some(name), _) if remotes.contains(&name) => Ok(name),
+        (Some(name), _) => Err(Error::usage(format!(
+            "No remote '{name}' configured in {}",
+            path.display()
+        ))
+        .with_hint(if remotes.is_empty() {
+            "run `truss-ci login` first".to_owned()
+        } else {
+            format!("configured remotes: {}", remotes.join(", "))
+        })),
+        (None, []) => Err(
+            Error::usage(format!("No remotes configured in {}", path.display()))
+                .with_hint("run `truss-ci login` first"),
+        ),
+        (None, [only]) => Ok(only),
+        (None, many) => Err(Error::usage(format!(
+            "several remotes are configured in {}: {}",
+            path.display(),
+            many.join(", ")
+        ))
+        .with_hint("pass --remote NAME")),
+    }
+}
+
+fn from_trussrc(
+    doc: &Document,
+    remote: Option<&str>,
+    path: &std::path::Path,
+) -> Result<(Status, Secret)> {
+    let name = pick_remote(doc, remote, path)?;
+    let remote_url = doc
+        .raw_value(name, "remote_url")
+        .unwrap_or("(unset)")
+        .to_owned();
+    let inline = SECRET_KEYS.iter().any(|k| doc.raw_value(name, k).is_some());
+    let (auth_type, source, secret) = match doc.raw_value(name, "auth_type") {
+        None if doc.raw_value(name, "api_key").is_some() => (
+            "api_key (plaintext)".to_owned(),
+            "trussrc-inline",
+            Secret::Inline,
+        ),
+        None => {
+            return Err(
+                Error::usage(format!("Remote '{name}' has no credentials configured"))
+                    .with_hint(format!("run `truss-ci login --remote {name}`")),
+            );
+        }
+        Some(t) if inline => (t.to_owned(), "trussrc-inline", Secret::Inline),
+        Some(t) => (t.to_owned(), "keyring", Secret::Keyring),
+    };
+    Ok((
+        Status {
+            remote: name.to_owned(),
+            remote_url,
+            auth_type,
+            source: source.to_owned(),
+        },
+        secret,
+    ))
+}
+
+/// The key behind a status, for --check.
+fn secret_key(
+    status: &Status,
+    secret: &Secret,
+    doc: &Document,
+    path: &std::path::Path,
+    env: &Env,
+) -> Result<(ApiKey, Source)> {
+    let name = status.remote.as_str();
+    if status.auth_type == "oauth" {
+        return Err(Error::usage(format!(
+            "remote '{name}' uses OAuth; --check validates API keys (use `truss whoami` for OAuth remotes)"
+        )));
+    }
+    let hint = "run `truss-ci login` to store a key";
+    match secret {
+        Secret::EnvPair => {
+            let source = Source::Env(names::BASETEN_TRUSS_AUTH_API_KEY.into());
+            let raw = env
+                .get(names::BASETEN_TRUSS_AUTH_API_KEY)
+                .unwrap_or_default();
+            Ok((resolve::check(raw.to_owned(), &source, hint)?, source))
+        }
+        Secret::Inline => {
+            let source = Source::Trussrc {
+                path: path.to_owned(),
+                remote: name.to_owned(),
+            };
+            let raw = doc.value(name, "api_key").unwrap_or_default();
+            Ok((resolve::check(raw, &source, hint)?, source))
+        }
+        Secret::Keyring => {
+            let source = Source::Keyring(name.to_owned());
+            let keyring = Keyring::from_env(env);
+            let unusable = |why: String| {
+                Error::usage(format!(
+                    "No credentials for remote '{name}': the keyring is unavailable ({why}) and no inline secret is present"
+                ))
+                .with_hint(hint)
+            };
+            if keyring.is_disabled() {
+                return Err(unusable(
+                    "BASETEN_TRUSS_AUTH_KEYRING_DISABLED is set".into(),
+                ));
+            }
+            let payload = keyring
+                .get(name)
+                .map_err(|e| unusable(e.0))?
+                .ok_or_else(|| {
+                    Error::usage(format!("No credentials in keyring for remote '{name}'"))
+                        .with_hint(hint)
+                })?;
+            let key = keyring_store::key_from_payload(&payload).ok_or_else(|| {
+                Error::usage(format!("Keyring entry for remote '{name}' is malformed"))
+                    .with_hint(hint)
+            })?;
+            Ok((
+                resolve::check(key.expose().to_owned(), &source, hint)?,
+                source,
+            ))
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! `status`, `logout`, `logout --post` and keyring storage without a usable keyring.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::github_oracle::parse_file_command;
+use common::*;
+
+const LEGACY: &str =
+    "[legacy]\nremote_provider = baseten\napi_key = OLD\nremote_url = https://app.baseten.co\n\n";
+const OAUTH_INLINE: &str = "[sso]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nauth_type = oauth\noauth_access_token = AT-SECRET\noauth_refresh_token = RT-SECRET\noauth_expires_at = 4102444800\n\n";
+const OAUTH_KEYRING: &str = "[sso-kr]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nauth_type = oauth\n\n";
+
+fn lines(run: &Run) -> Vec<&str> {
+    run.stdout.lines().collect()
+}
+
+#[test]
+fn status_prints_what_truss_auth_status_prints() {
+    let api = FakeApi::baseten();
+    let env = TestEnv::new();
+    let inline = truss_section("ci", &api.url, KEY);
+    std::fs::write(
+        env.trussrc(),
+        format!("{inline}{LEGACY}{OAUTH_INLINE}{OAUTH_KEYRING}"),
+    )
+    .unwrap();
+    let run = env.run(&["status", "--remote", "ci"]);
+    run.assert_code(0);
+    assert_eq!(
+        lines(&run),
+        [
+            "remote: ci",
+            &format!("remote_url: {}", api.url),
+            "auth_type: api_key",
+            "source: trussrc-inline"
+        ]
+    );
+    let run = env.run(&["status", "--remote", "legacy"]);
+    assert_eq!(lines(&run)[2], "auth_type: api_key (plaintext)");
+    let run = env.run(&["status", "--remote", "sso"]);
+    assert_eq!(
+        lines(&run)[2..],
+        ["auth_type: oauth", "source: trussrc-inline"]
+    );
+    assert!(!run.all().contains("SECRET"), "tokens are never printed");
+    let run = env.run(&["status", "--remote", "sso-kr"]);
+    assert_eq!(lines(&run)[2..], ["auth_type: oauth", "source: keyring"]);
+
+    let run = env.run(&["status", "--output", "json", "--remote", "ci"]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["source"], "trussrc-inline");
+    assert!(!run.all().contains(KEY));
+}
+
+#[test]
+fn status_refusals_exit_2() {
+    let env = TestEnv::new();
+    let run = env.run(&["status"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("No remotes configured"),
+        "{}",
+        run.stderr
+    );
+    env.run(&["status", "--remote", "x"]).assert_code(2);
+    std::fs::write(
+        env.trussrc(),
+        format!(
+            "{}{}",
+            truss_section("a", "https://x", "A"),
+            truss_section("b", "https://x", "B")
+        ),
+    )
+    .unwrap();
+    let run = env.run(&["status"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("a, b"),
+        "lists the remotes: {}",
+        run.stderr
+    );
+    let run = env.run(&["status", "--remote", "zzz"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("configured remotes: a, b"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(
+        env.trussrc(),
+        "[nokey]\nremote_provider = baseten\nremote_url = https://x\n",
+    )
+    .unwrap();
+    let run = env.run(&["status"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("has no credentials configured"));
+}
+
+#[test]
+fn status_reports_the_env_pair_like_truss() {
+    let mut env = TestEnv::new();
+    env.set("BASETEN_TRUSS_AUTH_API_KEY", KEY)
+        .set("BASETEN_TRUSS_AUTH_REMOTE_URL", "https://app.baseten.co");
+    let run = env.run(&["status"]);
+    run.assert_code(0);
+    assert_eq!(
+        lines(&run),
+        [
+            "remote: <environment>",
+            "remote_url: https://app.baseten.co",
+            "auth_type: api_key",
+            "source: BASETEN_TRUSS_AUTH_API_KEY"
+        ]
+    );
+    env.run(&["status", "--remote", "x"]).assert_code(2);
+    env.unset("BASETEN_TRUSS_AUTH_REMOTE_URL");
+    let run = env.run(&["status"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("set both or neither"));
+}
+
+#[test]
+fn status_check_validates_the_stored_key() {
+    let api = FakeApi::baseten();
+    let env = TestEnv::new();
+    std::fs::write(env.trussrc(), truss_section("ci", &api.url, KEY)).unwrap();
+    let run = env.run(&["status", "--check"]);
+    run.assert_code(0);
+    assert_eq!(
+        lines(&run)[4..],
+        [
+            "workspace: local-ws",
+            "user: ci-bot@example.com",
+            "validated: true"
+        ]
+    );
+    let run = env.run(&["status", "--check", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["user"]["workspace"], "local-ws");
+
+    std::fs::write(env.trussrc(), truss_section("ci", &api.url, "revoked.key")).unwrap();
+    let run = env.run(&["status", "--check"]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("[ci] in"),
+        "names the source: {}",
+        run.stderr
+    );
+    assert!(!run.all().contains("revoked.key"));
+
+    let mut env = TestEnv::new();
+    env.set("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", "1");
+    std::fs::write(
+        env.trussrc(),
+        format!(
+            "[kr]\nremote_provider = baseten\nremote_url = {}\nauth_type = api_key\n\n",
+            api.url
+        ),
+    )
+    .unwrap();
+    let run = env.run(&["status", "--check"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("keyring is unavailable"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(env.trussrc(), OAUTH_INLINE).unwrap();
+    env.run(&["status", "--check"]).assert_code(2);
+}
+
+#[test]
+fn logout_removes_sections_and_keeps_every_other_byte() {
+    let env = TestEnv::new();
+    let head = "# my remotes\r\n[keep]\r\nremote_provider = baseten\r\nremote_url = https://x\r\napi_key = K\r\n\r\n";
+    let gone = truss_section("gone", "https://y", "G");
+    let tail =
+        "; trailing\n[also]\nremote_provider = baseten\nremote_url = https://z\napi_key = Z\n";
+    std::fs::write(env.trussrc(), format!("{head}{gone}{tail}")).unwrap();
+    env.run(&["logout", "--remote", "gone"]).assert_code(0);
+    assert_eq!(env.read_trussrc().unwrap(), format!("{head}{tail}"));
+    let run = env.run(&["logout", "--remote", "gone"]);
+    run.assert_code(2);
+    env.run(&["logout", "--all"]).assert_code(0);
+    assert_eq!(
+        env.read_trussrc().unwrap(),
+        "# my remotes\r\n; trailing\n",
+        "comments belong to no section and stay"
+    );
+
+    std::fs::write(env.trussrc(), truss_section("only", "https://x", "K")).unwrap();
+    env.run(&["logout"]).assert_code(0);
+    assert_eq!(
+        env.read_trussrc().unwrap(),
+        "",
+        "the last remote leaves an empty file, as truss does"
+    );
+}
+
+#[test]
+fn keyring_storage_without_a_keyring_falls_back_with_one_warning() {
+    let api = FakeApi::baseten();
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_REMOTE_URL", &api.url);
+    let run = env.run(&["login", "--storage", "keyring", "--output", "json"]);
+    run.assert_code(0);
+    let expected = format!(
+        "Warning: no usable OS keyring backend; storing credentials for baseten in plaintext in {}.",
+        env.trussrc().display()
+    );
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("keyring"))
+        .collect();
+    assert_eq!(warnings, [expected.as_str()]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["storage"], "inline");
+    assert_eq!(
+        env.read_trussrc().unwrap(),
+        truss_section("baseten", &api.url, KEY)
+    );
+
+    env.set("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", "TRUE");
+    let run = env.run(&["login", "--storage", "keyring"]);
+    run.assert_code(0);
+    assert!(
+        !run.stderr.to_lowercase().contains("keyring"),
+        "silent when disabled: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_hung_dbus_cannot_hang_login() {
+    use std::os::unix::net::UnixListener;
+    let api = FakeApi::baseten();
+    let mut env = TestEnv::new();
+    let socket = env.path("bus");
+    let listener = UnixListener::bind(&socket).unwrap();
+    // Accepts connections and never answers.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    env.set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_REMOTE_URL", &api.url)
+        .set(
+            "DBUS_SESSION_BUS_ADDRESS",
+            &format!("unix:path={}", socket.display()),
+        );
+    let started = Instant::now();
+    let run = env.run(&["login", "--storage", "keyring"]);
+    run.assert_code(0);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        run.stderr.contains("Warning: no usable OS keyring backend"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        env.read_trussrc().unwrap(),
+        truss_section("baseten", &api.url, KEY)
+    );
+}
+
+#[test]
+fn post_restores_a_replaced_section_byte_for_byte() {
+    let api = FakeApi::baseten();
+    let mut env = TestEnv::new();
+    env.set("GITLAB_CI", "true")
+        .set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_REMOTE_URL", &api.url);
+    let before = "# hand-written\n[ci]\nremote_provider: baseten\nremote_url = https://old\nteam = ml\napi_key = OLDKEY\n[other]\nremote_provider = baseten\nremote_url = https://o\napi_key = O\n";
+    std::fs::write(env.trussrc(), before).unwrap();
+    env.run(&["login", "--remote", "ci", "--remote-url", &api.url])
+        .assert_code(0);
+    assert_ne!(env.read_trussrc().unwrap(), before);
+    let state = env.home.join(".trussrc.truss-ci-state.json");
+    assert_eq!(mode(&state), 0o600);
+    let run = env.run(&["logout", "--post"]);
+    run.assert_code(0);
+    assert_eq!(env.read_trussrc().unwrap(), before);
+    assert!(!state.exists(), "the record is consumed");
+    let run = env.run(&["logout", "--post"]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("nothing to clean up"));
+    assert_eq!(env.read_trussrc().unwrap(), before);
+}
+
+#[test]
+fn post_removes_a_created_file_and_appended_sections() {
+    let api = FakeApi::baseten();
+    let mut env = TestEnv::new();
+    env.set("CIRCLECI", "true")
+        .set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_REMOTE_URL", &api.url);
+    env.run(&["login", "--remote", "a"]).assert_code(0);
+    env.run(&["login", "--remote", "b"]).assert_code(0);
+    env.run(&["logout", "--post"]).assert_code(0);
+    assert!(!env.trussrc().exists(), "the file login created is gone");
+
+    let hand = "[keep]\nremote_provider = baseten\nremote_url = https://k\napi_key = K";
+    std::fs::write(env.trussrc(), hand).unwrap();
+    env.run(&["login", "--remote", "added"]).assert_code(0);
+    env.run(&["logout", "--post"]).assert_code(0);
+    assert_eq!(
+        env.read_trussrc().unwrap(),
+        hand,
+        "separators added on append are removed too"
+    );
+}
+
+#[test]
+fn post_on_github_undoes_this_action_and_clears_its_env() {
+    let api = FakeApi::baseten();
+    let mut env = TestEnv::new();
+    let (genv, gstate, gout) = (
+        env.path("github_env"),
+        env.path("github_state"),
+        env.path("out"),
+    );
+    std::fs::write(&genv, "").unwrap();
+    std::fs::write(&gstate, "").unwrap();
+    env.set("GITHUB_ACTIONS", "true")
+        .set("GITHUB_ENV", genv.to_str().unwrap())
+        .set("GITHUB_OUTPUT", gout.to_str().unwrap())
+        .set("GITHUB_STATE", gstate.to_str().unwrap())
+        .set("INPUT_API-KEY", KEY)
+        .set("INPUT_REMOTE-URL", &api.url)
+        .set("INPUT_EXPORT-ENV", "true");
+    env.run(&["login"]).assert_code(0);
+    let state = parse_file_command(&std::fs::read_to_string(&gstate).unwrap()).unwrap();
+    // The post step runs with STATE_* and a fresh GITHUB_ENV.
+    let post_env = env.path("post_env");
+    std::fs::write(&post_env, "").unwrap();
+    env.set("GITHUB_ENV", post_env.to_str().unwrap());
+    env.unset("INPUT_API-KEY");
+    for (name, value) in &state {
+        env.set(&format!("STATE_{name}"), value);
+    }
+    let run = env.run(&["logout", "--post"]);
+    run.assert_code(0);
+    assert!(!env.trussrc().exists());
+    assert_eq!(
+        parse_file_command(&std::fs::read_to_string(&post_env).unwrap()).unwrap(),
+        [("BASETEN_API_KEY".to_owned(), String::new())]
+    );
+    env.run(&["logout", "--post"]).assert_code(0);
+}
