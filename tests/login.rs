@@ -1,4 +1,5 @@
 //! `truss-ci login` end to end: the built binary against a fake Baseten API on 127.0.0.1.
+#![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
 mod common;

@@ -27,6 +27,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(unix)]
     fn quotes_survive_a_real_shell() {
         for value in [
             "plain",

