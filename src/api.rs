@@ -52,21 +52,71 @@ enum Attempt {
     },
 }
 
+/// Extra trust for the check: CA certificates from `--ca-cert`, in addition to the system's (and
+/// `SSL_CERT_FILE`'s).
+#[derive(Default)]
+pub struct Trust {
+    pub ca_certs: Vec<reqwest::Certificate>,
+}
+
+impl Trust {
+    /// Reads a PEM file of one or more CA certificates.
+    pub fn from_pem_file(path: &std::path::Path) -> Result<Self> {
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::usage(format!("could not read --ca-cert {}: {e}", path.display()))
+        })?;
+        let ca_certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "--ca-cert {} holds no PEM certificate",
+                    path.display()
+                ))
+            })?;
+        Ok(Self { ca_certs })
+    }
+}
+
+/// Checks `key` on a current-thread runtime, trusting `ca_cert` too when given.
+pub fn check(
+    api_url: &str,
+    key: &ApiKey,
+    source: &str,
+    deadline: Duration,
+    ca_cert: Option<&std::path::Path>,
+) -> Result<Verdict> {
+    let trust = match ca_cert {
+        Some(path) => Trust::from_pem_file(path)?,
+        None => Trust::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::unexpected(format!("could not start the async runtime: {e}")))?;
+    runtime.block_on(check_key(api_url, key, source, deadline, &trust))
+}
+
 /// Checks `key` against `{api_url}/v1/users/me` within `deadline`.
 pub async fn check_key(
     api_url: &str,
     key: &ApiKey,
     source: &str,
     deadline: Duration,
+    trust: &Trust,
 ) -> Result<Verdict> {
     let url = Url::parse(&users_me_url(api_url))
         .map_err(|e| Error::usage(format!("API URL {api_url} is not valid: {e}")))?;
     let host = url.host_str().unwrap_or_default().to_owned();
     let started = Instant::now();
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(USER_AGENT)
-        .connect_timeout(deadline.min(Duration::from_secs(10)))
+        .connect_timeout(deadline.min(Duration::from_secs(10)));
+    for cert in &trust.ca_certs {
+        builder = builder.add_root_certificate(cert.clone());
+    }
+    let client = builder
         .build()
         .map_err(|e| Error::unexpected(format!("could not set up the HTTP client: {e}")))?;
 
@@ -155,7 +205,7 @@ async fn once(client: &reqwest::Client, url: &Url, key: &ApiKey, source: &str) -
                         format!("TLS with {host} failed: {error}"),
                     )
                     .with_hint(
-                        "if the API uses a private CA, point SSL_CERT_FILE at its certificate",
+                        "if the API uses a private CA, pass --ca-cert FILE (or set SSL_CERT_FILE) with its certificate",
                     ),
                 )
             } else {

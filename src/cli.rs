@@ -81,6 +81,10 @@ pub struct StatusArgs {
     /// With --check: allow http:// to a non-loopback host.
     #[arg(long, requires = "check")]
     pub allow_http: bool,
+
+    /// With --check: also trust the CA certificate(s) in this PEM file.
+    #[arg(long, value_name = "FILE", requires = "check")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +173,10 @@ pub struct LoginArgs {
     /// Accept a key the API authenticates but forbids the management API (inference-only keys).
     #[arg(long)]
     pub allow_restricted: bool,
+
+    /// Also trust the CA certificate(s) in this PEM file (a private CA in front of the API).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 
     /// Hand BASETEN_API_KEY (and USER_TRUSSRC_PATH when not default) to later steps; `truss-env`
     /// adds BASETEN_TRUSS_AUTH_API_KEY and BASETEN_TRUSS_AUTH_REMOTE_URL.

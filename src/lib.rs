@@ -24,7 +24,26 @@ use crate::env::Env;
 use crate::output::Output;
 
 /// Parses the command line, runs the command, and maps the outcome to the documented exit code.
+/// A panic is a bug: it is reported as one (without its payload, which might quote data) and exits
+/// 1, as documented, instead of Rust's 101.
 pub fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let mut err = std::io::stderr().lock();
+        let _ = std::io::Write::write_fmt(
+            &mut err,
+            format_args!(
+                "error: truss-ci hit a bug{location}; nothing more was written. Please report it.\n"
+            ),
+        );
+    }));
+    std::panic::catch_unwind(run).unwrap_or(ExitCode::from(1))
+}
+
+fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

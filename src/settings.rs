@@ -29,6 +29,7 @@ pub struct LoginSettings {
     pub allow_restricted: bool,
     pub export: Option<ExportMode>,
     pub isolate: bool,
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Where the trussrc is, and whether that is where truss looks without being told.
@@ -124,6 +125,7 @@ impl LoginSettings {
             allow_restricted: args.allow_restricted,
             export,
             isolate,
+            ca_cert: args.ca_cert.clone(),
         })
     }
 }

@@ -72,6 +72,7 @@ impl Document {
         let mut sections: Vec<Section> = Vec::new();
         // The indentation of the option being read, while continuation lines may follow.
         let mut option_indent: Option<usize> = None;
+        let mut blanks = 0;
         let mut offset = 0;
         for (index, line) in text.split_inclusive('\n').enumerate() {
             let line_no = index + 1;
@@ -87,9 +88,8 @@ impl Document {
                 continue;
             }
             if stripped.is_empty() {
-                // A blank line ends the value unless an indented line follows; configparser would
-                // then join it to the value, which truss-ci never writes, so a later indented
-                // line is still treated as a continuation below.
+                // configparser keeps blank lines inside a value when an indented line follows.
+                blanks += 1;
                 continue;
             }
             let indent = body.len() - body.trim_start().len();
@@ -98,11 +98,13 @@ impl Document {
             {
                 section.content_end = offset;
                 if let Some(last) = section.entries.last_mut() {
-                    last.1.push('\n');
+                    last.1.push_str(&"\n".repeat(blanks + 1));
                     last.1.push_str(stripped);
                 }
+                blanks = 0;
                 continue;
             }
+            blanks = 0;
             if let Some(name) = header(stripped) {
                 if sections.iter().any(|s| s.name == name) {
                     return Err(err(&format!("repeats section [{name}]")));
@@ -325,7 +327,11 @@ fn parse_for(path: &Path, text: &str) -> Result<Document> {
     })
 }
 
-/// Reads the file if it exists; refuses symlinks and anything that is not a regular file.
+/// A trussrc larger than this is not one; it is left alone.
+pub const MAX_SIZE: u64 = 1024 * 1024;
+
+/// Reads the file if it exists; refuses symlinks, anything that is not a regular file (a FIFO
+/// would block), and files far larger than a trussrc.
 fn read_regular(path: &Path) -> Result<Option<String>> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -346,6 +352,17 @@ fn read_regular(path: &Path) -> Result<Option<String>> {
                 format!("{} is not a regular file", path.display()),
             )
             .with_hint("move it aside or choose another path with --trussrc"));
+        }
+        Ok(meta) if meta.len() > MAX_SIZE => {
+            return Err(Error::new(
+                Kind::LocalWrite,
+                format!(
+                    "{} is {} bytes, far larger than a trussrc (at most {MAX_SIZE}); it was left as it was",
+                    path.display(),
+                    meta.len()
+                ),
+            )
+            .with_hint("check that --trussrc or USER_TRUSSRC_PATH names the right file"));
         }
         Ok(_) => {}
     }
@@ -372,6 +389,7 @@ where
     let parent = parent_dir(path);
     create_private_dir(&parent)?;
     let _lock = lock(path)?;
+    remove_stale_temporaries(path, &parent);
     let existing = read_regular(path)?;
     let created = existing.is_none();
     let doc = match &existing {
@@ -444,14 +462,41 @@ fn private_options() -> OpenOptions {
     options
 }
 
+fn temporary_prefix(path: &Path) -> String {
+    format!(
+        ".{}.truss-ci.",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    )
+}
+
+/// Temporaries of a writer that was killed before its rename. Every writer holds the lock from
+/// creating its temporary to renaming it, so under the lock any that exist are stale (and may
+/// hold a key).
+fn remove_stale_temporaries(path: &Path, dir: &Path) {
+    let prefix = temporary_prefix(path);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes a 0600 temporary file beside `path`, fsyncs it, renames it over `path` and fsyncs the
-/// directory: readers see the old file or the new one, whole.
+/// directory: readers see the old file or the new one, whole. The caller holds the lock.
 pub fn write_atomic(path: &Path, dir: &Path, contents: &[u8]) -> Result<()> {
     let mut suffix = [0u8; 6];
     let _ = getrandom::fill(&mut suffix);
     let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-    let base = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{base}.{}.{suffix}.tmp", std::process::id()));
+    let tmp = dir.join(format!(
+        "{}{}.{suffix}.tmp",
+        temporary_prefix(path),
+        std::process::id()
+    ));
     let result = (|| {
         let mut file = private_options()
             .write(true)
@@ -498,9 +543,97 @@ mod test_hooks {
     }
 }
 
+/// Builders shared by the property tests and the fuzz targets: a trussrc from parts.
+pub mod arbitrary {
+    /// One line of a generated trussrc.
+    #[derive(Clone, Debug)]
+    pub enum Line {
+        Section(String),
+        Option(String, String),
+        Continuation(String),
+        Comment(String),
+        Blank,
+    }
+
+    /// Renders lines with `\n` or `\r\n`, with or without a final line ending.
+    pub fn render(lines: &[Line], crlf: bool, final_newline: bool) -> String {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let mut out = String::new();
+        for (i, line) in lines.iter().enumerate() {
+            match line {
+                Line::Section(n) => out.push_str(&format!("[{n}]")),
+                Line::Option(k, v) => out.push_str(&format!("{k} = {v}")),
+                Line::Continuation(v) => out.push_str(&format!("    {v}")),
+                Line::Comment(c) => out.push_str(&format!("# {c}")),
+                Line::Blank => {}
+            }
+            if i + 1 < lines.len() || final_newline {
+                out.push_str(eol);
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    use super::arbitrary::{Line, render};
     use super::*;
+
+    fn line() -> impl Strategy<Value = Line> {
+        prop_oneof![
+            "[a-c]{1,2}".prop_map(Line::Section),
+            ("[a-e_]{1,3}", "[ -~&&[^%]]{0,12}")
+                .prop_map(|(k, v)| Line::Option(k, v.trim().to_owned())),
+            "[a-z%]{1,6}".prop_map(|v| Line::Continuation(v.replace('%', "%%"))),
+            "[ -~]{0,10}".prop_map(Line::Comment),
+            Just(Line::Blank),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn splicing_keeps_every_other_section_byte_for_byte(
+            lines in proptest::collection::vec(line(), 0..24),
+            crlf: bool,
+            final_newline: bool,
+            name in "[a-d]{1,2}",
+            key in "[!-~&&[^\"'`]]{1,20}",
+        ) {
+            let text = render(&lines, crlf, final_newline);
+            let Ok(doc) = Document::parse(&text) else { return Ok(()) };
+            let block = api_key_section(&name, "https://app.baseten.co", Some(&key));
+            let spliced = doc.with_section(&name, &block);
+            let after = Document::parse(&spliced.text).expect("the result parses");
+            // Every other byte stays: an append keeps the whole text as a prefix; a replace keeps
+            // everything before the section and everything after it.
+            match doc.section(&name) {
+                None => prop_assert!(spliced.text.starts_with(&text)),
+                Some(s) => {
+                    prop_assert!(spliced.text.starts_with(&text[..s.start]));
+                    prop_assert!(spliced.text.ends_with(&text[s.content_end..]));
+                }
+            }
+            for s in doc.sections.iter().filter(|s| s.name != name) {
+                let trim = |t: Option<&str>| t.map(|t| t.trim_end_matches(['\r', '\n']).to_owned());
+                prop_assert_eq!(trim(after.section_text(&s.name)), trim(doc.section_text(&s.name)));
+            }
+            let stored = after.value(&name, "api_key");
+            prop_assert_eq!(stored.as_deref(), Some(key.as_str()));
+            let mine = after.section(&name).expect("the section is there");
+            prop_assert_eq!(mine.entries.len(), 4);
+            let mut expected: Vec<&str> = doc.sections.iter().map(|s| s.name.as_str()).collect();
+            if doc.section(&name).is_none() {
+                expected.push(&name);
+            }
+            let names: Vec<&str> = after.sections.iter().map(|s| s.name.as_str()).collect();
+            prop_assert_eq!(names, expected);
+            let undone = after.unsplice(&name, doc.section_text(&name), &spliced.before, &spliced.after);
+            prop_assert_eq!(undone.as_deref(), Some(text.as_str()));
+        }
+    }
 
     const TRUSS_WRITTEN: &str = "[a]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nauth_type = api_key\napi_key = A\n\n[b]\nremote_provider = baseten\nremote_url = http://127.0.0.1:1\nauth_type = api_key\napi_key = B\n\n";
 

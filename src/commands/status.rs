@@ -88,12 +88,13 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
             .map(settings::parse_timeout)
             .transpose()?
             .unwrap_or(DEFAULT_TIMEOUT);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::unexpected(format!("could not start the async runtime: {e}")))?;
-        let verdict =
-            runtime.block_on(api::check_key(&api_url, &key, &source.describe(), timeout))?;
+        let verdict = api::check(
+            &api_url,
+            &key,
+            &source.describe(),
+            timeout,
+            args.ca_cert.as_deref(),
+        )?;
         let Verdict::Valid(user) = verdict else {
             return Err(Error::new(
                 Kind::Rejected,

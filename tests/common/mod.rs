@@ -6,8 +6,8 @@
     clippy::disallowed_methods
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -154,6 +154,8 @@ pub enum Reply {
     Close,
     /// Send the headers, then the body one byte per `Duration`.
     Trickle(Duration, Vec<u8>),
+    /// Write these bytes and close (a response cut off mid-way).
+    Raw(Vec<u8>),
 }
 
 impl Reply {
@@ -172,15 +174,34 @@ impl Reply {
 
 type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
 
-/// A fake Baseten API on 127.0.0.1:0. Records every request.
+/// A fake Baseten API on 127.0.0.1:0 (plain HTTP, or TLS with a self-signed certificate).
+/// Records every request.
 pub struct FakeApi {
     pub url: String,
     pub port: u16,
     requests: Arc<Mutex<Vec<Request>>>,
+    /// With TLS: the PEM of the self-signed certificate (its own CA).
+    pub ca_pem: Option<String>,
 }
 
 pub const USER_JSON: &str = r#"{"user_id":"u_123","email":"ci-bot@example.com","name":"CI Bot","workspace_name":"local-ws"}"#;
 pub const GRAPHQL_JSON: &str = r#"{"data":{"organization":{"workspace_name":"local-ws"},"user":{"email":"ci-bot@example.com"}}}"#;
+
+fn baseten_handler(keys: &[&str]) -> impl Fn(&Request, usize) -> Reply + Send + Sync + 'static {
+    let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    move |req, _| {
+        let auth = req.header("authorization").unwrap_or_default();
+        let ok = keys
+            .iter()
+            .any(|k| auth == format!("Api-Key {k}") || auth == format!("Bearer {k}"));
+        match (req.method.as_str(), req.path.as_str(), ok) {
+            (_, _, false) => Reply::json(401, r#"{"error":"invalid api key"}"#),
+            ("GET", "/v1/users/me", true) => Reply::json(200, USER_JSON),
+            ("POST", "/graphql/", true) => Reply::json(200, GRAPHQL_JSON),
+            _ => Reply::json(404, r#"{"error":"not found"}"#),
+        }
+    }
+}
 
 impl FakeApi {
     /// Answers like Baseten for `KEY`: `GET /v1/users/me` (Api-Key) and `POST /graphql/` (what
@@ -190,41 +211,74 @@ impl FakeApi {
     }
 
     pub fn accepting(keys: &[&str]) -> Self {
-        let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
-        Self::start(move |req, _| {
-            let auth = req.header("authorization").unwrap_or_default();
-            let ok = keys
-                .iter()
-                .any(|k| auth == format!("Api-Key {k}") || auth == format!("Bearer {k}"));
-            match (req.method.as_str(), req.path.as_str(), ok) {
-                (_, _, false) => Reply::json(401, r#"{"error":"invalid api key"}"#),
-                ("GET", "/v1/users/me", true) => Reply::json(200, USER_JSON),
-                ("POST", "/graphql/", true) => Reply::json(200, GRAPHQL_JSON),
-                _ => Reply::json(404, r#"{"error":"not found"}"#),
-            }
-        })
+        Self::start(baseten_handler(keys))
     }
 
     pub fn start(handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Self {
+        Self::listen(Arc::new(handler), None)
+    }
+
+    /// Like [`FakeApi::baseten`], over TLS with a self-signed certificate for 127.0.0.1.
+    pub fn baseten_tls() -> Self {
+        let cert = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+        ])
+        .unwrap();
+        let der = rustls::pki_types::CertificateDer::from(cert.cert.der().to_vec());
+        let key =
+            rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![der], key)
+        .unwrap();
+        let mut api = Self::listen(Arc::new(baseten_handler(&[KEY])), Some(Arc::new(config)));
+        api.url = api.url.replace("http://", "https://");
+        api.ca_pem = Some(cert.cert.pem());
+        api
+    }
+
+    fn listen(handler: Arc<Handler>, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let handler: Arc<Handler> = Arc::new(handler);
         let counter = Arc::new(AtomicUsize::new(0));
         let recorded = Arc::clone(&requests);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let handler = Arc::clone(&handler);
-                let recorded = Arc::clone(&recorded);
-                let counter = Arc::clone(&counter);
-                std::thread::spawn(move || serve(stream, &*handler, &recorded, &counter));
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                let (handler, recorded, counter) = (
+                    Arc::clone(&handler),
+                    Arc::clone(&recorded),
+                    Arc::clone(&counter),
+                );
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    None => serve(stream, &*handler, &recorded, &counter),
+                    Some(config) => {
+                        let Ok(conn) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        serve(
+                            rustls::StreamOwned::new(conn, stream),
+                            &*handler,
+                            &recorded,
+                            &counter,
+                        );
+                    }
+                });
             }
         });
         Self {
             url: format!("http://127.0.0.1:{port}"),
             port,
             requests,
+            ca_pem: None,
         }
     }
 
@@ -237,38 +291,48 @@ impl FakeApi {
     }
 }
 
-fn serve(
-    stream: TcpStream,
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn serve<S: Read + Write>(
+    mut stream: S,
     handler: &Handler,
     recorded: &Mutex<Vec<Request>>,
     counter: &AtomicUsize,
 ) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut parts = line.split_whitespace();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut parts = lines.next().unwrap_or_default().split_whitespace();
     let method = parts.next().unwrap_or_default().to_owned();
     let path = parts.next().unwrap_or_default().to_owned();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" || h == "\n" {
-            break;
-        }
-        if let Some((k, v)) = h.trim_end().split_once(':') {
-            headers.push((k.trim().to_owned(), v.trim().to_owned()));
-        }
-    }
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|h| h.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
     let len: usize = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
-    let mut body = vec![0; len];
-    let _ = reader.read_exact(&mut body);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
     let request = Request {
         method,
         path,
@@ -277,7 +341,6 @@ fn serve(
     };
     let n = counter.fetch_add(1, Ordering::SeqCst);
     recorded.lock().unwrap().push(request.clone());
-    let mut stream = stream;
     match handler(&request, n) {
         Reply::Http(status, extra, body) => {
             let mut head = format!(
@@ -294,6 +357,9 @@ fn serve(
         }
         Reply::Hang => std::thread::sleep(Duration::from_secs(60)),
         Reply::Close => {}
+        Reply::Raw(bytes) => {
+            let _ = stream.write_all(&bytes);
+        }
         Reply::Trickle(every, body) => {
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -301,7 +367,11 @@ fn serve(
             );
             let _ = stream.write_all(head.as_bytes());
             for b in body {
-                if stream.write_all(&[b]).is_err() {
+                if stream
+                    .write_all(&[b])
+                    .and_then(|()| stream.flush())
+                    .is_err()
+                {
                     return;
                 }
                 std::thread::sleep(every);
@@ -380,6 +450,22 @@ pub fn system_tool(name: &str) -> Option<PathBuf> {
     assert!(!require_interop(), "{msg} (TRUSS_CI_REQUIRE_INTEROP=1)");
     eprintln!("SKIPPED: {msg}");
     None
+}
+
+/// The system's python3 (its configparser is the reference reader), or a loud skip.
+pub fn python3() -> Option<PathBuf> {
+    let found = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .map(PathBuf::from)
+        .chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|d| d.join("python3")),
+        )
+        .find(|p| p.exists());
+    if found.is_none() {
+        eprintln!("SKIPPED: no python3 for the configparser check");
+    }
+    found
 }
 
 pub mod github_oracle;
