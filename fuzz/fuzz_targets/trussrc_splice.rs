@@ -1,0 +1,34 @@
+//! The trussrc splice: for any file the reader accepts and any usable remote and key, every other
+//! byte survives, the result reads back with the new section, and the undo restores the file.
+//! Input: `NAME|KEY\n` followed by the file.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use truss_ci::settings::check_remote_name;
+use truss_ci::trussrc::{Document, api_key_section};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(input) = std::str::from_utf8(data) else { return };
+    let (head, text) = input.split_once('\n').unwrap_or((input, ""));
+    let (name, key) = head.split_once('|').unwrap_or((head, "k"));
+    if check_remote_name(name).is_err() || key.is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return;
+    }
+    let Ok(doc) = Document::parse(text) else { return };
+    let spliced = doc.with_section(name, &api_key_section(name, "https://app.baseten.co", Some(key)));
+    let after = Document::parse(&spliced.text).expect("the spliced file reads back");
+    match doc.section(name) {
+        None => assert!(spliced.text.starts_with(text)),
+        Some(s) => {
+            assert!(spliced.text.starts_with(&text[..s.start]));
+            assert!(spliced.text.ends_with(&text[s.content_end..]));
+        }
+    }
+    for s in doc.sections.iter().filter(|s| s.name != name) {
+        let trim = |t: Option<&str>| t.map(|t| t.trim_end_matches(['\r', '\n']).to_owned());
+        assert_eq!(trim(after.section_text(&s.name)), trim(doc.section_text(&s.name)));
+    }
+    assert_eq!(after.value(name, "api_key").as_deref(), Some(key));
+    let undone = after.unsplice(name, doc.section_text(name), &spliced.before, &spliced.after);
+    assert_eq!(undone.as_deref(), Some(text));
+});
