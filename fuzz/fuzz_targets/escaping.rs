@@ -10,7 +10,11 @@ mod oracle;
 
 /// The Azure agent's unescaping (`%AZP25` last).
 fn azure_unescape(s: &str) -> String {
-    s.replace("%3B", ";").replace("%0D", "\r").replace("%0A", "\n").replace("%5D", "]").replace("%AZP25", "%")
+    s.replace("%3B", ";")
+        .replace("%0D", "\r")
+        .replace("%0A", "\n")
+        .replace("%5D", "]")
+        .replace("%AZP25", "%")
 }
 
 /// A POSIX shell's reading of a single-quoted word with `'\''` escapes.
@@ -40,7 +44,10 @@ fuzz_target!(|s: &str| {
     assert!(!prop.contains([',', ':', '\r', '\n']));
 
     for part in s.split(['\r', '\n']) {
-        assert!(oracle::parse_log(&github::neutralize(part)).is_empty(), "{part:?}");
+        assert!(
+            oracle::parse_log(&github::neutralize(part)).is_empty(),
+            "{part:?}"
+        );
         assert!(!azure::neutralize(part).contains("##"), "{part:?}");
     }
 
@@ -51,7 +58,10 @@ fuzz_target!(|s: &str| {
     assert_eq!(sh_unquote(&shell::quote(s)), s);
 
     if let Ok(line) = gitlab::dotenv_lines(&[("NAME", s)]) {
-        let value = line.strip_prefix("NAME=").and_then(|l| l.strip_suffix('\n')).expect("one line");
+        let value = line
+            .strip_prefix("NAME=")
+            .and_then(|l| l.strip_suffix('\n'))
+            .expect("one line");
         assert!(!value.contains('\n'));
         assert_eq!(value.replace("$$", "$"), s.trim());
     }

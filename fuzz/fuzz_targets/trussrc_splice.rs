@@ -8,14 +8,24 @@ use truss_ci::settings::check_remote_name;
 use truss_ci::trussrc::{Document, api_key_section};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(input) = std::str::from_utf8(data) else { return };
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
     let (head, text) = input.split_once('\n').unwrap_or((input, ""));
     let (name, key) = head.split_once('|').unwrap_or((head, "k"));
-    if check_remote_name(name).is_err() || key.is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if check_remote_name(name).is_err()
+        || key.is_empty()
+        || key.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return;
     }
-    let Ok(doc) = Document::parse(text) else { return };
-    let spliced = doc.with_section(name, &api_key_section(name, "https://app.baseten.co", Some(key)));
+    let Ok(doc) = Document::parse(text) else {
+        return;
+    };
+    let spliced = doc.with_section(
+        name,
+        &api_key_section(name, "https://app.baseten.co", Some(key)),
+    );
     let after = Document::parse(&spliced.text).expect("the spliced file reads back");
     match doc.section(name) {
         None => assert!(spliced.text.starts_with(text)),
@@ -26,9 +36,17 @@ fuzz_target!(|data: &[u8]| {
     }
     for s in doc.sections.iter().filter(|s| s.name != name) {
         let trim = |t: Option<&str>| t.map(|t| t.trim_end_matches(['\r', '\n']).to_owned());
-        assert_eq!(trim(after.section_text(&s.name)), trim(doc.section_text(&s.name)));
+        assert_eq!(
+            trim(after.section_text(&s.name)),
+            trim(doc.section_text(&s.name))
+        );
     }
     assert_eq!(after.value(name, "api_key").as_deref(), Some(key));
-    let undone = after.unsplice(name, doc.section_text(name), &spliced.before, &spliced.after);
+    let undone = after.unsplice(
+        name,
+        doc.section_text(name),
+        &spliced.before,
+        &spliced.after,
+    );
     assert_eq!(undone.as_deref(), Some(text));
 });
