@@ -429,24 +429,11 @@ fn sigkill_mid_write_leaves_the_old_or_the_new_file_whole() {
 #[test]
 fn sixty_four_concurrent_logins_all_land() {
     let env = TestEnv::new();
-    let children: Vec<_> = (0..64)
-        .map(|i| {
-            env.command(&["login", "--no-validate", "--remote", &format!("r{i}")])
-                .env("BASETEN_API_KEY", format!("K{i}.x"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    run_all_at_once((0..64).map(|i| {
+        let mut cmd = env.command(&["login", "--no-validate", "--remote", &format!("r{i}")]);
+        cmd.env("BASETEN_API_KEY", format!("K{i}.x"));
+        cmd
+    }));
     let text = env.read_trussrc().unwrap();
     for i in 0..64 {
         assert!(

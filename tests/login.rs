@@ -663,23 +663,7 @@ fn twenty_concurrent_logins_to_distinct_remotes_all_land() {
     let mut env = login_env(&api);
     env.set("BASETEN_API_KEY", KEY);
     std::fs::write(env.trussrc(), "# keep me\n").unwrap();
-    let children: Vec<_> = (0..20)
-        .map(|i| {
-            env.command(&["login", "--remote", &format!("r{i}")])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    run_all_at_once((0..20).map(|i| env.command(&["login", "--remote", &format!("r{i}")])));
     let text = env.read_trussrc().unwrap();
     assert!(text.starts_with("# keep me\n"));
     for i in 0..20 {

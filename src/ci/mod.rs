@@ -301,39 +301,23 @@ mod tests {
 
     #[test]
     fn detection_order_and_values() {
-        assert_eq!(Platform::detect(&env(&[])), Platform::Plain);
-        assert_eq!(
-            Platform::detect(&env(&[("GITHUB_ACTIONS", "true"), ("GITLAB_CI", "true")])),
-            Platform::Github
-        );
-        assert_eq!(
-            Platform::detect(&env(&[("GITLAB_CI", "true")])),
-            Platform::Gitlab
-        );
-        assert_eq!(
-            Platform::detect(&env(&[("TF_BUILD", "True")])),
-            Platform::Azure
-        );
-        assert_eq!(
-            Platform::detect(&env(&[("BUILDKITE", "true")])),
-            Platform::Buildkite
-        );
-        assert_eq!(
-            Platform::detect(&env(&[("CIRCLECI", "true")])),
-            Platform::Circleci
-        );
-        assert_eq!(
-            Platform::detect(&env(&[("BITBUCKET_BUILD_NUMBER", "7")])),
-            Platform::Bitbucket
-        );
-        assert_eq!(
-            Platform::detect(&env(&[("JENKINS_URL", "http://j")])),
-            Platform::Jenkins
-        );
-        assert_eq!(
-            Platform::detect(&env(&[("GITHUB_ACTIONS", "false")])),
-            Platform::Plain
-        );
+        let cases: [(&[(&str, &str)], Platform); 9] = [
+            (&[], Platform::Plain),
+            (
+                &[("GITHUB_ACTIONS", "true"), ("GITLAB_CI", "true")],
+                Platform::Github,
+            ),
+            (&[("GITLAB_CI", "true")], Platform::Gitlab),
+            (&[("TF_BUILD", "True")], Platform::Azure),
+            (&[("BUILDKITE", "true")], Platform::Buildkite),
+            (&[("CIRCLECI", "true")], Platform::Circleci),
+            (&[("BITBUCKET_BUILD_NUMBER", "7")], Platform::Bitbucket),
+            (&[("JENKINS_URL", "http://j")], Platform::Jenkins),
+            (&[("GITHUB_ACTIONS", "false")], Platform::Plain),
+        ];
+        for (vars, expected) in cases {
+            assert_eq!(Platform::detect(&env(vars)), expected, "{vars:?}");
+        }
         assert_eq!(
             Platform::from_arg(CiArg::None, &env(&[("GITHUB_ACTIONS", "true")])),
             Platform::None

@@ -1,0 +1,63 @@
+"""A fake Baseten API for the benchmark, on 127.0.0.1 only: plain HTTP and HTTPS (a self-signed
+certificate made with the openssl CLI). Answers `GET /v1/users/me` (what truss-ci and curl call)
+and `POST /graphql/` (what `truss whoami` calls). Prints "HTTP_PORT HTTPS_PORT CA_FILE" when ready.
+"""
+import http.server
+import json
+import os
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+
+USER = json.dumps({"user_id": "u_bench", "email": "bench@example.com", "name": "Bench", "workspace_name": "bench-ws"}).encode()
+GRAPHQL = json.dumps({"data": {"organization": {"workspace_name": "bench-ws"}, "user": {"email": "bench@example.com"}}}).encode()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.reply(USER if self.path == "/v1/users/me" else b"{}")
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.reply(GRAPHQL)
+
+
+def serve(server):
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+def main():
+    workdir = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()
+    cert, key = os.path.join(workdir, "ca.pem"), os.path.join(workdir, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert],
+        check=True, capture_output=True,
+    )
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    tls = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    tls.socket = context.wrap_socket(tls.socket, server_side=True)
+    serve(plain)
+    serve(tls)
+    print(plain.server_address[1], tls.server_address[1], cert, flush=True)
+    sys.stdin.read()  # runs until the benchmark closes stdin
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Turns the benchmark's hyperfine and GNU time output into bench/results.md, with the budgets."""
+import glob
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+work, binary = sys.argv[1], sys.argv[2]
+
+times = {}
+for f in sorted(glob.glob(os.path.join(work, "fast-*.json")) + glob.glob(os.path.join(work, "truss-*.json"))):
+    for r in json.load(open(f))["results"]:
+        times.setdefault(r["command"], []).extend(r["times"])
+rss = {}
+for line in open(os.path.join(work, "rss.txt")):
+    parts = line.split()
+    if len(parts) == 2 and parts[1].isdigit():
+        rss.setdefault(parts[0], []).append(int(parts[1]))
+shim = {r["command"]: statistics.median(r["times"]) for r in json.load(open(os.path.join(work, "shim.json")))["results"]}
+
+med = {k: statistics.median(v) for k, v in times.items()}
+size = os.path.getsize(binary)
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+mem_kib = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+truss_version = subprocess.run([os.environ["TRUSS_CI_TRUSS"], "--version"], capture_output=True, text=True,
+                               env={"TRUSS_NO_UPDATE_CHECK": "1", "PATH": "/usr/bin:/bin"}).stdout.strip()
+
+labels = {
+    "a": "(a) `truss-ci login --from-env`, GitHub mode: validate + write the trussrc",
+    "b": "(b) `curl`, the same single GET (the floor)",
+    "c": "(c) `truss auth login --api-key` then `truss whoami`",
+    "d": "(d) `truss-ci status`",
+    "e-truss-ci": "(e) (a) over TLS, self-signed CA via `--ca-cert`",
+    "e-curl": "(e) (b) over TLS, the same CA via `--cacert`",
+}
+ratios = {
+    "a/b": med["a"] / med["b"],
+    "e-truss-ci/e-curl": med["e-truss-ci"] / med["e-curl"],
+    "c/a": med["c"] / med["a"],
+}
+rss_a_mb = statistics.median(rss["a"]) / 1024
+budgets = [
+    ("a/b ≤ 1.5", ratios["a/b"] <= 1.5, f"{ratios['a/b']:.2f}"),
+    ("TLS e-truss-ci/e-curl ≤ 1.5", ratios["e-truss-ci/e-curl"] <= 1.5, f"{ratios['e-truss-ci/e-curl']:.2f}"),
+    ("c/a ≥ 300", ratios["c/a"] >= 300, f"{ratios['c/a']:.0f}"),
+    ("peak RSS of (a) ≤ 12 MB", rss_a_mb <= 12, f"{rss_a_mb:.1f} MB"),
+    ("stripped release binary ≤ 8 MB", size <= 8 * 1024 * 1024, f"{size / 1024 / 1024:.2f} MB"),
+]
+
+out = []
+out.append("# truss-ci benchmark results\n")
+out.append(f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
+out.append(f"- Machine: {os.cpu_count()} × {cpu}, {mem_kib / 1024 / 1024:.0f} GiB, {platform.system()} {platform.release()}")
+out.append(f"- Contenders: truss-ci {os.path.basename(binary)} (release), {truss_version}, curl; fake API on 127.0.0.1")
+out.append(f"- Method: `bash bench/run.sh`: hyperfine, contenders interleaved by round ({len(times['a'])} runs of each fast contender, {len(times['c'])} of truss), medians; GNU time for peak RSS (median of 5)\n")
+out.append("| contender | median wall | peak RSS |")
+out.append("|---|---:|---:|")
+for k, label in labels.items():
+    out.append(f"| {label} | {med[k] * 1000:.1f} ms | {statistics.median(rss[k]) / 1024:.1f} MB |")
+out.append("")
+out.append("| ratio | value |")
+out.append("|---|---:|")
+for k, v in ratios.items():
+    out.append(f"| {k} | {v:.2f} |")
+out.append("")
+out.append("| budget | measured | result |")
+out.append("|---|---:|---|")
+for name, ok, value in budgets:
+    out.append(f"| {name} | {value} | {'pass' if ok else 'FAIL'} |")
+out.append("")
+out.append("The action shim (median): Node start-up `node -e 0` "
+           f"{shim['node'] * 1000:.1f} ms; the shim through a tool-cache hit, running a no-op binary, "
+           f"{shim['shim-cache-hit'] * 1000:.1f} ms.\n")
+out.append("**All budgets met.**" if all(ok for _, ok, _ in budgets) else "**Some budgets FAILED.**")
+print("\n".join(out))

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The benchmark: truss-ci against curl (the floor: one process, one request) and against truss,
+# on a fake Baseten API on 127.0.0.1. One command: `bash bench/run.sh`. Writes bench/results.md.
+#   ROUNDS (default 3) rounds interleave the contenders; RUNS (default 20) runs each per round.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+rounds=${ROUNDS:-3}
+runs=${RUNS:-20}
+work=$(mktemp -d)
+trap 'kill "$fake_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+command -v hyperfine >/dev/null || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
+eval "$(bash scripts/interop-setup.sh)"
+cargo build --release --locked --quiet
+bin=$root/target/release/truss-ci
+key=benchKEY01.Zx9qv7Lw3pTt
+
+mkfifo "$work/fake.in"
+python3 bench/fake_api.py "$work" < "$work/fake.in" > "$work/fake.out" &
+fake_pid=$!
+exec 9> "$work/fake.in"
+for _ in $(seq 50); do [ -s "$work/fake.out" ] && break; sleep 0.1; done
+read -r http_port https_port ca < "$work/fake.out"
+api=http://127.0.0.1:$http_port
+tls=https://127.0.0.1:$https_port
+
+# (a) GitHub mode with the runner's files present.
+gh=$work/gh; mkdir -p "$gh/home"
+for f in env output state summary; do : > "$gh/$f"; done
+ghenv="env -i HOME=$gh/home GITHUB_ACTIONS=true GITHUB_ENV=$gh/env GITHUB_OUTPUT=$gh/output GITHUB_STATE=$gh/state GITHUB_STEP_SUMMARY=$gh/summary BASETEN_API_KEY=$key"
+a="$ghenv BASETEN_REMOTE_URL=$api $bin login --from-env"
+b="env -i curl -sf -o /dev/null -H Accept:application/json -H Authorization:Api-Key\\ $key $api/v1/users/me"
+# (c) truss: log in, then check the key (the one command that sends a request).
+th=$work/truss/home; mkdir -p "$th"
+printf '[bench]\nremote_provider = baseten\nremote_url = %s\n' "$api" > "$th/.trussrc"
+truss_env="env -i HOME=$th PATH=/usr/bin:/bin TRUSS_NO_UPDATE_CHECK=1 BASETEN_TRUSS_AUTH_KEYRING_DISABLED=1 NO_PROXY=127.0.0.1"
+c="$truss_env sh -c \"$TRUSS_CI_TRUSS auth login --api-key $key --remote bench >/dev/null && $TRUSS_CI_TRUSS whoami --remote bench >/dev/null\""
+# (d) status of the file (a) wrote.
+d="env -i HOME=$gh/home $bin status"
+# (e) (a) and (b) over TLS, the self-signed CA given to both.
+e_ci="$ghenv BASETEN_REMOTE_URL=$tls $bin login --from-env --ca-cert $ca"
+e_curl="env -i curl -sf -o /dev/null --cacert $ca -H Accept:application/json -H Authorization:Api-Key\\ $key $tls/v1/users/me"
+
+sh -c "$a" >/dev/null && sh -c "$b" && sh -c "$c" && sh -c "$d" >/dev/null && sh -c "$e_ci" >/dev/null && sh -c "$e_curl" \
+  || { echo "a contender failed its smoke run" >&2; exit 1; }
+
+for r in $(seq "$rounds"); do
+  echo "--- round $r of $rounds"
+  hyperfine --shell=none --warmup 3 --runs "$runs" --style basic --export-json "$work/fast-$r.json" \
+    -n a "$a" -n b "$b" -n d "$d" -n e-truss-ci "$e_ci" -n e-curl "$e_curl" > /dev/null
+  hyperfine --shell=none --warmup 0 --runs 2 --style basic --export-json "$work/truss-$r.json" -n c "$c" > /dev/null
+done
+
+# Peak RSS (KiB) with GNU time, five runs each.
+for name in a b c d e-truss-ci e-curl; do
+  case $name in a) cmd=$a;; b) cmd=$b;; c) cmd=$c;; d) cmd=$d;; e-truss-ci) cmd=$e_ci;; e-curl) cmd=$e_curl;; esac
+  for _ in 1 2 3 4 5; do
+    /usr/bin/time -f "$name %M" -a -o "$work/rss.txt" sh -c "exec $cmd" >/dev/null 2>&1
+  done
+done
+
+# The action shim: Node start-up, and a run through a tool-cache hit (truss-ci-path skipped).
+shim=$work/shim; mkdir -p "$shim/cache/truss-ci/0.1.0/x86_64-unknown-linux-musl"
+cp /bin/true "$shim/cache/truss-ci/0.1.0/x86_64-unknown-linux-musl/truss-ci"
+: > "$shim/cache/truss-ci/0.1.0/x86_64-unknown-linux-musl.complete"
+printf '{"version":"0.1.0","repository":"x/y","sha256":{"0.1.0":{"x86_64-unknown-linux-musl":"%064d"}}}' 0 > "$shim/manifest.json"
+: > "$shim/state"
+node_cmd="env -i PATH=/usr/bin:/bin:/usr/local/bin node -e 0"
+shim_cmd="env -i PATH=/usr/bin:/bin:/usr/local/bin RUNNER_OS=Linux RUNNER_ARCH=X64 RUNNER_TOOL_CACHE=$shim/cache TRUSS_CI_MANIFEST_PATH=$shim/manifest.json GITHUB_STATE=$shim/state node $root/action/main.js"
+hyperfine --shell=none --warmup 3 --runs "$runs" --style basic --export-json "$work/shim.json" -n node "$node_cmd" -n shim-cache-hit "$shim_cmd" > /dev/null
+
+python3 bench/report.py "$work" "$bin" > bench/results.md
+cat bench/results.md
+grep -q '^\*\*All budgets met\.\*\*$' bench/results.md
