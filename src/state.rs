@@ -33,6 +33,34 @@ pub struct Record {
     pub exported: Vec<String>,
 }
 
+/// Adds what a login did and returns the id to undo it by. A later login to a remote that already
+/// has a record is merged into it: the earliest record holds the state before the job, which is
+/// what an undo restores, so the file holds one record per remote however often the job logs in.
+pub fn record(records: &mut Vec<Record>, new: Record) -> String {
+    match records
+        .iter_mut()
+        .find(|r| r.trussrc == new.trussrc && r.remote == new.remote)
+    {
+        Some(earliest) => {
+            if !earliest.keyring && new.keyring {
+                earliest.keyring = true;
+                earliest.previous_keyring = new.previous_keyring;
+            }
+            for name in new.exported {
+                if !earliest.exported.contains(&name) {
+                    earliest.exported.push(name);
+                }
+            }
+            earliest.id.clone()
+        }
+        None => {
+            let id = new.id.clone();
+            records.push(new);
+            id
+        }
+    }
+}
+
 /// The state file for a trussrc: `.trussrc.truss-ci-state.json` beside `~/.trussrc`.
 pub fn path_for(trussrc: &Path) -> PathBuf {
     let name = trussrc.file_name().unwrap_or_default().to_string_lossy();

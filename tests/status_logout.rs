@@ -359,3 +359,24 @@ fn post_on_github_undoes_this_action_and_clears_its_env() {
     );
     env.run(&["logout", "--post"]).assert_code(0);
 }
+
+#[test]
+fn repeated_logins_keep_one_record_and_post_restores_the_original() {
+    let api = FakeApi::accepting(&["k1.x", "k2.x", "k3.x"]);
+    let mut env = TestEnv::new();
+    env.set("GITLAB_CI", "true")
+        .set("BASETEN_REMOTE_URL", &api.url);
+    let before = truss_section("ci", "https://old", "ORIGINAL");
+    std::fs::write(env.trussrc(), &before).unwrap();
+    for key in ["k1.x", "k2.x", "k3.x"] {
+        env.set("BASETEN_API_KEY", key);
+        env.run(&["login", "--remote", "ci"]).assert_code(0);
+    }
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.home.join(".trussrc.truss-ci-state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state.as_array().unwrap().len(), 1, "one record per remote");
+    env.run(&["logout", "--post"]).assert_code(0);
+    assert_eq!(env.read_trussrc().unwrap(), before);
+}

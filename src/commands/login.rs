@@ -192,13 +192,14 @@ fn write(
             exported,
         };
         let file = state::path_for(path);
+        let mut id = String::new();
+        state::update(&file, path, |records| id = state::record(records, record))?;
         let (file_str, trussrc_str) = (file.display().to_string(), path.display().to_string());
         effects.extend(out.dialect().save_state(&[
             (state::STATE_FILE, &file_str),
-            (state::STATE_ID, &record.id),
+            (state::STATE_ID, &id),
             (state::STATE_TRUSSRC, &trussrc_str),
         ])?);
-        state::update(&file, path, |records| records.push(record))?;
     }
 
     Ok((effects, print_env))
