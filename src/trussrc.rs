@@ -205,6 +205,30 @@ impl Document {
         }
     }
 
+    /// Checks that `new_text` reads every section other than `changed` exactly as this document
+    /// does: same names, keys and values. Splicing or removing a section next to an indented line
+    /// could otherwise make configparser fold that line into a neighbour's value.
+    pub fn check_others_unchanged(
+        &self,
+        new_text: &str,
+        changed: &[&str],
+    ) -> std::result::Result<(), String> {
+        let new =
+            Document::parse(new_text).map_err(|e| format!("line {} {}", e.line, e.problem))?;
+        for old in self
+            .sections
+            .iter()
+            .filter(|s| !changed.contains(&s.name.as_str()))
+        {
+            match new.section(&old.name) {
+                Some(s) if s.entries == old.entries => {}
+                Some(_) => return Err(format!("[{}] would read differently", old.name)),
+                None => return Err(format!("[{}] would no longer read as a section", old.name)),
+            }
+        }
+        Ok(())
+    }
+
     /// The exact text of section `name`, header through its last line.
     pub fn section_text(&self, name: &str) -> Option<&str> {
         self.section(name)
@@ -292,6 +316,20 @@ pub fn api_key_section(name: &str, remote_url: &str, api_key: Option<&str>) -> S
         s.push('\n');
     }
     s
+}
+
+/// `new_text`, if it leaves every section but `changed` reading as `doc` reads it; else a refusal.
+pub fn checked(doc: &Document, path: &Path, new_text: String, changed: &[&str]) -> Result<String> {
+    doc.check_others_unchanged(&new_text, changed).map(|()| new_text).map_err(|why| {
+        Error::new(
+            Kind::LocalWrite,
+            format!(
+                "editing {} here would change another section: {why}; it was left as it was",
+                path.display()
+            ),
+        )
+        .with_hint("an indented line next to the section is read by configparser as part of a value: remove its indentation")
+    })
 }
 
 /// What an edit did.
@@ -606,6 +644,9 @@ mod tests {
             let Ok(doc) = Document::parse(&text) else { return Ok(()) };
             let block = api_key_section(&name, "https://app.baseten.co", Some(&key));
             let spliced = doc.with_section(&name, &block);
+            if doc.check_others_unchanged(&spliced.text, &[&name]).is_err() {
+                return Ok(());
+            }
             let after = Document::parse(&spliced.text).expect("the result parses");
             // Every other byte stays: an append keeps the whole text as a prefix; a replace keeps
             // everything before the section and everything after it.
@@ -740,6 +781,30 @@ mod tests {
         ] {
             assert_eq!(Document::parse(text).unwrap_err().line, line, "{text:?}");
         }
+    }
+
+    #[test]
+    fn an_edit_that_would_fold_an_indented_neighbour_is_refused() {
+        // `[a]` is a section while it follows a section without options; after the splice it
+        // would be read as a continuation of api_key.
+        let doc = Document::parse("[baseten]ci\\\n\u{b}[a] =\n").unwrap();
+        assert_eq!(doc.remotes().collect::<Vec<_>>(), ["baseten", "a"]);
+        let spliced = doc.with_section(
+            "baseten",
+            &api_key_section("baseten", "https://x", Some("S")),
+        );
+        let err = checked(&doc, Path::new("rc"), spliced.text, &["baseten"]).unwrap_err();
+        assert_eq!(err.exit_code(), 5);
+        assert!(
+            err.message
+                .contains("[a] would no longer read as a section"),
+            "{}",
+            err.message
+        );
+        // Removing a section can do the same to the one before it.
+        let doc = Document::parse("[x]\nk = v\n[gone]\n  [y]\n").unwrap();
+        let text = doc.without_section("gone").unwrap();
+        assert!(checked(&doc, Path::new("rc"), text, &["gone"]).is_err());
     }
 
     #[test]

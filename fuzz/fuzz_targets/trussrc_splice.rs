@@ -1,5 +1,6 @@
-//! The trussrc splice: for any file the reader accepts and any usable remote and key, every other
-//! byte survives, the result reads back with the new section, and the undo restores the file.
+//! The trussrc splice: for any file the reader accepts and any usable remote and key, either the
+//! edit is refused because another section would read differently, or every other byte survives,
+//! the result reads back with the new section, and the undo restores the file.
 //! Input: `NAME|KEY\n` followed by the file.
 #![no_main]
 
@@ -26,6 +27,11 @@ fuzz_target!(|data: &[u8]| {
         name,
         &api_key_section(name, "https://app.baseten.co", Some(key)),
     );
+    // An edit that would change how another section reads is refused (that is checked by reading
+    // it back); an accepted one must keep every property below.
+    if doc.check_others_unchanged(&spliced.text, &[name]).is_err() {
+        return;
+    }
     let after = Document::parse(&spliced.text).expect("the spliced file reads back");
     match doc.section(name) {
         None => assert!(spliced.text.starts_with(text)),

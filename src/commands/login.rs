@@ -167,12 +167,13 @@ fn write(
     let mut splice = None;
     let edited = trussrc::edit(path, |doc| {
         let spliced = doc.with_section(&report.remote, &block);
+        let text = trussrc::checked(doc, path, spliced.text, &[&report.remote])?;
         splice = Some((
             doc.section_text(&report.remote).map(str::to_owned),
             spliced.before,
             spliced.after,
         ));
-        Ok(Some(spliced.text))
+        Ok(Some(text))
     })?;
 
     if !matches!(out.dialect().platform(), Platform::Plain | Platform::None) {

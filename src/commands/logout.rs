@@ -42,7 +42,8 @@ pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
                 text = next;
             }
         }
-        Ok(Some(text))
+        let removed: Vec<&str> = names.iter().map(String::as_str).collect();
+        trussrc::checked(doc, &path, text, &removed).map(Some)
     })?;
     let keyring = Keyring::from_env(env);
     for name in &names {
@@ -120,14 +121,16 @@ fn undo(record: &Record, keyring: &Keyring, out: &Output) -> Result<()> {
     let mut now_empty = false;
     if path.exists() {
         trussrc::edit(path, |doc| {
-            let text = doc.unsplice(
+            let Some(text) = doc.unsplice(
                 &record.remote,
                 record.previous_section.as_deref(),
                 &record.before,
                 &record.after,
-            );
-            now_empty = text.as_deref().is_some_and(str::is_empty);
-            Ok(text)
+            ) else {
+                return Ok(None);
+            };
+            now_empty = text.is_empty();
+            trussrc::checked(doc, path, text, &[&record.remote]).map(Some)
         })?;
     }
     if record.created_file && now_empty {
