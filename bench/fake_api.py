@@ -42,12 +42,21 @@ def serve(server):
 
 def main():
     workdir = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()
-    cert, key = os.path.join(workdir, "ca.pem"), os.path.join(workdir, "key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert],
-        check=True, capture_output=True,
-    )
+    # A private CA and a leaf it signs for 127.0.0.1, as a company's internal CA would issue.
+    path = lambda name: os.path.join(workdir, name)
+    ext = path("leaf.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n")
+    for cmd in (
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=bench-ca",
+         "-keyout", path("ca.key"), "-out", path("ca.pem")],
+        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+         "-keyout", path("key.pem"), "-out", path("leaf.csr")],
+        ["openssl", "x509", "-req", "-in", path("leaf.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
+         "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", path("leaf.pem")],
+    ):
+        subprocess.run(cmd, check=True, capture_output=True)
+    cert, key = path("leaf.pem"), path("key.pem")
     plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     tls = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -55,7 +64,7 @@ def main():
     tls.socket = context.wrap_socket(tls.socket, server_side=True)
     serve(plain)
     serve(tls)
-    print(plain.server_address[1], tls.server_address[1], cert, flush=True)
+    print(plain.server_address[1], tls.server_address[1], path("ca.pem"), flush=True)
     sys.stdin.read()  # runs until the benchmark closes stdin
 
 

@@ -33,7 +33,7 @@ labels = {
     "b": "(b) `curl`, the same single GET (the floor)",
     "c": "(c) `truss auth login --api-key` then `truss whoami`",
     "d": "(d) `truss-ci status`",
-    "e-truss-ci": "(e) (a) over TLS, self-signed CA via `--ca-cert`",
+    "e-truss-ci": "(e) (a) over TLS, a private CA via `--ca-cert`",
     "e-curl": "(e) (b) over TLS, the same CA via `--cacert`",
 }
 ratios = {
@@ -54,7 +54,9 @@ out = []
 out.append("# truss-ci benchmark results\n")
 out.append(f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
 out.append(f"- Machine: {os.cpu_count()} × {cpu}, {mem_kib / 1024 / 1024:.0f} GiB, {platform.system()} {platform.release()}")
-out.append(f"- Contenders: truss-ci {os.path.basename(binary)} (release), {truss_version}, curl; fake API on 127.0.0.1")
+ours = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+curl = subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split("\n")[0].split(" (")[0]
+out.append(f"- Contenders: {ours} (release build), {truss_version}, {curl}; a fake Baseten API on 127.0.0.1 (Python http.server)")
 out.append(f"- Method: `bash bench/run.sh`: hyperfine, contenders interleaved by round ({len(times['a'])} runs of each fast contender, {len(times['c'])} of truss), medians; GNU time for peak RSS (median of 5)\n")
 out.append("| contender | median wall | peak RSS |")
 out.append("|---|---:|---:|")
