@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use crate::ci::CiArg;
+use crate::ci::Platform;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,8 +36,27 @@ pub struct GlobalArgs {
     pub output: OutputFormat,
 
     /// The CI platform to speak to; `auto` detects it, `none` emits nothing platform-specific.
-    #[arg(long, global = true, value_enum, default_value_t = CiArg::Auto)]
-    pub ci: CiArg,
+    #[arg(long, global = true, value_name = "NAME", default_value = "auto", value_parser = parse_ci)]
+    pub ci: CiChoice,
+}
+
+/// `--ci`: a platform, or `None` for `auto` (detect it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CiChoice(pub Option<Platform>);
+
+fn parse_ci(value: &str) -> Result<CiChoice, String> {
+    if value == "auto" {
+        return Ok(CiChoice(None));
+    }
+    Platform::from_str(value, false)
+        .map(|p| CiChoice(Some(p)))
+        .map_err(|_| {
+            let names: Vec<String> = Platform::value_variants()
+                .iter()
+                .filter_map(|p| p.to_possible_value().map(|v| v.get_name().to_owned()))
+                .collect();
+            format!("expected auto, {}", names.join(", "))
+        })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -55,7 +55,7 @@ fn run() -> ExitCode {
     let verbose = cli.global.verbose
         + u8::from(cli.global.verbose == 0 && env.vars.runner_debug.as_deref() == Some("1"));
     init_tracing(verbose, cli.global.quiet, &env);
-    let platform = ci::Platform::from_arg(cli.global.ci, &env);
+    let platform = ci::Platform::chosen(cli.global.ci.0, &env);
     let (dialect, warnings) = platform.dialect(&env);
     let mut out = Output::new(cli.global.output, cli.global.quiet, verbose > 0, dialect)
         .with_path(env.vars.path.clone());

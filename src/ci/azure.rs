@@ -94,19 +94,16 @@ pub fn neutralize(line: &str) -> String {
 }
 
 #[cfg(test)]
+#[path = "../../tests/common/azure_oracle.rs"]
+mod oracle;
+
+#[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
 
-    /// The agent's unescaping (`CommandStringConvertor.Unescape`, with `%AZP25` decoding on).
-    fn unescape(s: &str) -> String {
-        s.replace("%3B", ";")
-            .replace("%0D", "\r")
-            .replace("%0A", "\n")
-            .replace("%5D", "]")
-            .replace("%AZP25", "%")
-    }
+    use super::oracle::unescape;
 
     proptest! {
         #[test]

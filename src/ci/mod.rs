@@ -18,23 +18,8 @@ pub mod gitlab;
 pub mod plain;
 pub mod shell;
 
-/// `--ci`: a platform, or `auto` to detect one.
+/// The platform truss-ci speaks to (`--ci NAME`; `--ci auto` detects it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CiArg {
-    Auto,
-    Github,
-    Gitlab,
-    Azure,
-    Buildkite,
-    Circleci,
-    Bitbucket,
-    Jenkins,
-    Plain,
-    None,
-}
-
-/// The platform truss-ci speaks to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Platform {
     Github,
     Gitlab,
@@ -76,19 +61,9 @@ impl Platform {
         }
     }
 
-    pub fn from_arg(arg: CiArg, env: &Env) -> Self {
-        match arg {
-            CiArg::Auto => Self::detect(env),
-            CiArg::Github => Platform::Github,
-            CiArg::Gitlab => Platform::Gitlab,
-            CiArg::Azure => Platform::Azure,
-            CiArg::Buildkite => Platform::Buildkite,
-            CiArg::Circleci => Platform::Circleci,
-            CiArg::Bitbucket => Platform::Bitbucket,
-            CiArg::Jenkins => Platform::Jenkins,
-            CiArg::Plain => Platform::Plain,
-            CiArg::None => Platform::None,
-        }
+    /// `--ci`: the named platform, or the detected one for `auto` (`None`).
+    pub fn chosen(arg: Option<Self>, env: &Env) -> Self {
+        arg.unwrap_or_else(|| Self::detect(env))
     }
 
     pub fn name(self) -> &'static str {
@@ -318,10 +293,12 @@ mod tests {
         for (vars, expected) in cases {
             assert_eq!(Platform::detect(&env(vars)), expected, "{vars:?}");
         }
+        let github = env(&[("GITHUB_ACTIONS", "true")]);
         assert_eq!(
-            Platform::from_arg(CiArg::None, &env(&[("GITHUB_ACTIONS", "true")])),
+            Platform::chosen(Some(Platform::None), &github),
             Platform::None
         );
+        assert_eq!(Platform::chosen(None, &github), Platform::Github);
     }
 
     #[test]
