@@ -501,6 +501,26 @@ fn hostile_files_are_left_alone_with_a_clear_message() {
     std::fs::write(&rc, "[a]\r\rk = v\n").unwrap();
     check(&env, 5, "carriage return");
 
+    // A trussrc that cannot be read, even by root: a path through a regular file.
+    let through_file = rc.join("nested");
+    let run = env.run(&[
+        "login",
+        "--no-validate",
+        "--trussrc",
+        through_file.to_str().unwrap(),
+    ]);
+    run.assert_code(5);
+    assert!(
+        run.stderr.contains(through_file.to_str().unwrap()),
+        "names the path: {}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&rc).unwrap(),
+        "[a]\r\rk = v\n",
+        "the file in the way is untouched"
+    );
+
     std::fs::remove_file(&rc).unwrap();
     env.unset("HOME");
     let run = env.run(&["login", "--no-validate"]);
