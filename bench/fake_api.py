@@ -17,6 +17,9 @@ GRAPHQL = json.dumps({"data": {"organization": {"workspace_name": "bench-ws"}, "
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle on, the second waits ~40 ms for the client's
+    # delayed ACK over TLS, a server artefact that would swamp the clients being measured.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
