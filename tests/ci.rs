@@ -362,23 +362,18 @@ fn print_env_evals_in_a_real_shell() {
         "set -e; unset BASETEN_API_KEY_COPY; eval \"$(BASETEN_API_KEY={KEY} {bin} login --from-env --print-env sh --trussrc {})\"; printf %s \"$BASETEN_API_KEY|$USER_TRUSSRC_PATH\"",
         env.path("rc").display()
     );
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .env_clear()
-        .env("HOME", &env.home)
-        .env("BASETEN_REMOTE_URL", &api.url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let run = to_run(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env_clear()
+            .env("HOME", &env.home)
+            .env("BASETEN_REMOTE_URL", &api.url)
+            .output()
+            .unwrap(),
     );
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        format!("{KEY}|{}", env.path("rc").display())
-    );
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{KEY}|{}", env.path("rc").display()));
     let run = env.run(&["login", "--print-env", "sh", "--output", "json"]);
     run.assert_code(2);
 }

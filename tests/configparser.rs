@@ -75,19 +75,17 @@ for f in sorted(os.listdir(sys.argv[1])):
     out[f] = {s: {k: c.get(s, k) for k in c[s]} for s in c.sections()}
 print(json.dumps(out))
 "#;
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let run = common::to_run(
+        std::process::Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .arg(dir.path())
+            .output()
+            .unwrap(),
     );
+    run.assert_code(0);
     let theirs: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>> =
-        serde_json::from_slice(&out.stdout).unwrap();
+        serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(theirs.len(), ours.len());
     for (file, doc) in &ours {
         let py = &theirs[file];

@@ -412,17 +412,15 @@ fn sigkill_mid_write_leaves_the_old_or_the_new_file_whole() {
             std::fs::write(dir.join(format!("{i:02}")), s).unwrap();
         }
         let script = "import configparser,os,sys\nd=sys.argv[1]\nfor f in sorted(os.listdir(d)):\n    c=configparser.ConfigParser(); c.read(os.path.join(d,f))\n    assert len(c.sections())==200, (f, len(c.sections()))\n    c.get('remote-100','api_key')\nprint('ok', len(os.listdir(d)))\n";
-        let out = std::process::Command::new(python)
-            .arg("-c")
-            .arg(script)
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        to_run(
+            std::process::Command::new(python)
+                .arg("-c")
+                .arg(script)
+                .arg(&dir)
+                .output()
+                .unwrap(),
+        )
+        .assert_code(0);
     }
 }
 
@@ -448,20 +446,17 @@ fn sixty_four_concurrent_logins_all_land() {
     // Readable by truss itself, when it is installed.
     if let Some(python) = interop_tool("TRUSS_CI_PYTHON", "venv/bin/python") {
         let script = "from truss.remote.remote_factory import RemoteFactory as F\nfor i in range(64):\n    c = F.load_remote_config(f'r{i}')\n    assert c.configs['api_key'] == f'K{i}.x', c\nprint('truss read 64 remotes')\n";
-        let out = std::process::Command::new(python)
-            .arg("-c")
-            .arg(script)
-            .env_clear()
-            .env("HOME", &env.home)
-            .env("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", "1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        to_run(
+            std::process::Command::new(python)
+                .arg("-c")
+                .arg(script)
+                .env_clear()
+                .env("HOME", &env.home)
+                .env("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", "1")
+                .output()
+                .unwrap(),
+        )
+        .assert_code(0);
     }
 }
 
