@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -117,6 +118,22 @@ impl Env {
     }
 }
 
+/// A path from a variable a CI platform sets: an empty value means unset.
+pub fn path_var(value: &Option<String>) -> Option<PathBuf> {
+    value
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+}
+
+#[cfg(test)]
+impl Env {
+    /// An environment of exactly these variables, for unit tests.
+    pub fn of(pairs: &[(&str, &str)]) -> Self {
+        Self::from_pairs(pairs.iter().map(|(k, v)| (k.into(), v.into())))
+    }
+}
+
 /// Is a flag-like value true? Accepts what action inputs and env conventions use.
 pub fn truthy(value: &str) -> bool {
     matches!(
@@ -129,13 +146,9 @@ pub fn truthy(value: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_pairs(pairs.iter().map(|(k, v)| (k.into(), v.into())))
-    }
-
     #[test]
     fn envy_reads_hyphenated_action_inputs() {
-        let e = env(&[("INPUT_REMOTE-URL", "https://x"), ("HOME", "/h")]);
+        let e = Env::of(&[("INPUT_REMOTE-URL", "https://x"), ("HOME", "/h")]);
         assert_eq!(e.vars.input_remote_url.as_deref(), Some("https://x"));
         assert_eq!(e.vars.home.as_deref(), Some("/h"));
         assert_eq!(e.get("INPUT_REMOTE-URL"), Some("https://x"));
@@ -143,7 +156,7 @@ mod tests {
 
     #[test]
     fn prefix_scan_and_blank_values() {
-        let e = env(&[
+        let e = Env::of(&[
             ("STATE_a", "1"),
             ("STATE_b", "2"),
             ("STATF", "x"),

@@ -64,6 +64,14 @@ impl Keyring {
         })
     }
 
+    /// Puts the entry for `remote` back as it was: `previous`, or no entry at all.
+    pub fn restore(&self, remote: &str, previous: Option<&Sensitive>) -> Result<(), Unavailable> {
+        match previous {
+            Some(previous) => self.set(remote, previous),
+            None => self.delete(remote).map(|_| ()),
+        }
+    }
+
     fn call<T, F>(&self, remote: &str, f: F) -> Result<T, Unavailable>
     where
         T: Send + 'static,
@@ -113,10 +121,6 @@ pub fn key_from_payload(payload: &Sensitive) -> Option<ApiKey> {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_pairs(pairs.iter().map(|(k, v)| (k.into(), v.into())))
-    }
-
     #[test]
     fn payload_matches_python_json_dumps() {
         let p = api_key_payload(&ApiKey::new(r"ab.c\d%".into()));
@@ -133,14 +137,14 @@ mod tests {
     fn disabled_exactly_as_truss_decides() {
         for v in ["1", "true", "TRUE", "yes", "Yes"] {
             assert!(
-                Keyring::from_env(&env(&[("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", v)]))
+                Keyring::from_env(&Env::of(&[("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", v)]))
                     .is_disabled(),
                 "{v}"
             );
         }
         for v in ["0", "false", "", "on", "no"] {
             assert!(
-                !Keyring::from_env(&env(&[("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", v)]))
+                !Keyring::from_env(&Env::of(&[("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", v)]))
                     .is_disabled(),
                 "{v}"
             );

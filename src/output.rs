@@ -68,19 +68,18 @@ impl Output {
 
     /// A warning: the platform's warning annotation where it has one, else a stderr line.
     pub fn warn(&self, message: &str) {
-        let annotation = self.dialect.annotate(Level::Warning, message);
-        if annotation.is_empty() {
-            self.human(&format!("warning: {message}"));
-        } else {
-            self.apply_unchecked(annotation);
-        }
+        self.warning(message, "warning: ");
     }
 
     /// A warning whose exact wording matters (it is truss's own): printed as given.
     pub fn warn_verbatim(&self, message: &str) {
+        self.warning(message, "");
+    }
+
+    fn warning(&self, message: &str, prefix: &str) {
         let annotation = self.dialect.annotate(Level::Warning, message);
         if annotation.is_empty() {
-            self.human(message);
+            self.human(&format!("{prefix}{message}"));
         } else {
             self.apply_unchecked(annotation);
         }
@@ -123,9 +122,7 @@ impl Output {
 
     /// Text for stdout that may hold the key (`--print-env`): written whole, flushed.
     pub fn stdout_sensitive(&self, text: &Sensitive) {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.expose().as_bytes());
-        let _ = out.flush();
+        self.stdout_text(text.expose());
     }
 
     /// Applies effects in order; the first failure stops and is returned (exit 5).

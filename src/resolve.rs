@@ -84,22 +84,29 @@ pub fn resolve(
     missing_hint: MissingHint<'_>,
 ) -> Result<(ApiKey, Source, Vec<String>)> {
     let mut warnings = Vec::new();
+    let (raw, source) = first_source(req, env, stdin, missing_hint, &mut warnings)?;
+    Ok((check(raw, &source, missing_hint)?, source, warnings))
+}
+
+/// The raw text of the first source that yields a key, unchecked.
+fn first_source(
+    req: &KeyRequest<'_>,
+    env: &Env,
+    stdin: &mut dyn Read,
+    missing_hint: MissingHint<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<(String, Source)> {
     if req.stdin {
         let raw = read_capped(stdin, MAX_READ).map_err(|e| {
             Error::usage(format!(
                 "could not read the API key from standard input: {e}"
             ))
         })?;
-        return Ok((
-            check(raw, &Source::Stdin, missing_hint)?,
-            Source::Stdin,
-            warnings,
-        ));
+        return Ok((raw, Source::Stdin));
     }
     if let Some(path) = req.file {
         let source = Source::File(path.to_owned());
-        let raw = read_key_file(path, &source)?;
-        return Ok((check(raw, &source, missing_hint)?, source, warnings));
+        return Ok((read_key_file(path, &source)?, source));
     }
     if let Some(value) = req.argv {
         warnings.push(
@@ -107,11 +114,7 @@ pub fn resolve(
              prefer --api-key-stdin, --api-key-file or BASETEN_API_KEY"
                 .to_owned(),
         );
-        return Ok((
-            check(value.to_owned(), &Source::Argv, missing_hint)?,
-            Source::Argv,
-            warnings,
-        ));
+        return Ok((value.to_owned(), Source::Argv));
     }
 
     let owned_file_var;
@@ -138,17 +141,9 @@ pub fn resolve(
                     var: (*var).to_owned(),
                     path: path.clone(),
                 };
-                let raw = read_key_file(&path, &source)?;
-                return Ok((check(raw, &source, missing_hint)?, source, warnings));
+                return Ok((read_key_file(&path, &source)?, source));
             }
-            Some(v) => {
-                let source = Source::Env((*var).to_owned());
-                return Ok((
-                    check(v.to_owned(), &source, missing_hint)?,
-                    source,
-                    warnings,
-                ));
-            }
+            Some(v) => return Ok((v.to_owned(), Source::Env((*var).to_owned()))),
         }
     }
     let looked: Vec<&str> = candidates.iter().map(|(v, _)| *v).collect();
@@ -223,10 +218,6 @@ pub(crate) fn check(raw: String, source: &Source, missing_hint: MissingHint<'_>)
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_pairs(pairs.iter().map(|(k, v)| (k.into(), v.into())))
-    }
-
     fn run(req: &KeyRequest<'_>, e: &Env, stdin: &str) -> Result<(String, Source)> {
         let mut input = stdin.as_bytes();
         resolve(req, e, &mut input, "hint").map(|(k, s, _)| (k.expose().to_owned(), s))
@@ -238,7 +229,7 @@ mod tests {
         let f = dir.path().join("k");
         std::fs::write(&f, "fromfile\n").unwrap();
         let f = f.to_str().unwrap();
-        let all = env(&[
+        let all = Env::of(&[
             ("INPUT_API-KEY", "hyphen"),
             ("INPUT_API_KEY", "underscore"),
             ("BASETEN_API_KEY", "plain"),
@@ -246,14 +237,14 @@ mod tests {
         ]);
         let req = KeyRequest::default();
         assert_eq!(run(&req, &all, "").unwrap().0, "hyphen");
-        let e = env(&[("INPUT_API-KEY", ""), ("INPUT_API_KEY", "underscore")]);
+        let e = Env::of(&[("INPUT_API-KEY", ""), ("INPUT_API_KEY", "underscore")]);
         assert_eq!(run(&req, &e, "").unwrap().0, "underscore");
-        let e = env(&[("INPUT_API-KEY", "  "), ("BASETEN_API_KEY", " plain\n")]);
+        let e = Env::of(&[("INPUT_API-KEY", "  "), ("BASETEN_API_KEY", " plain\n")]);
         assert_eq!(
             run(&req, &e, "").unwrap(),
             ("plain".into(), Source::Env("BASETEN_API_KEY".into()))
         );
-        let e = env(&[("BASETEN_API_KEY_FILE", f)]);
+        let e = Env::of(&[("BASETEN_API_KEY_FILE", f)]);
         let (k, s) = run(&req, &e, "").unwrap();
         assert_eq!(k, "fromfile");
         assert_eq!(s.to_string(), "env-file:BASETEN_API_KEY_FILE");
@@ -261,7 +252,7 @@ mod tests {
 
     #[test]
     fn flags_beat_env_and_stdin_beats_all() {
-        let e = env(&[("BASETEN_API_KEY", "plain")]);
+        let e = Env::of(&[("BASETEN_API_KEY", "plain")]);
         let req = KeyRequest {
             stdin: true,
             argv: Some("argv"),
@@ -277,7 +268,7 @@ mod tests {
 
     #[test]
     fn from_env_restricts_the_search() {
-        let e = env(&[("BASETEN_API_KEY", "plain"), ("MY_KEY", "mine")]);
+        let e = Env::of(&[("BASETEN_API_KEY", "plain"), ("MY_KEY", "mine")]);
         let req = KeyRequest {
             from_env: Some("MY_KEY"),
             ..Default::default()
@@ -293,7 +284,7 @@ mod tests {
 
     #[test]
     fn missing_and_empty_sources_are_named() {
-        let e = env(&[("INPUT_API-KEY", "")]);
+        let e = Env::of(&[("INPUT_API-KEY", "")]);
         let err = run(&KeyRequest::default(), &e, "").unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(
@@ -315,20 +306,20 @@ mod tests {
             "'abcdefgh'",
             "abcdéfgh",
         ] {
-            let e = env(&[("BASETEN_API_KEY", bad)]);
+            let e = Env::of(&[("BASETEN_API_KEY", bad)]);
             let err = run(&KeyRequest::default(), &e, "").unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");
             assert!(err.message.contains("BASETEN_API_KEY"), "{}", err.message);
             assert!(!err.message.contains("abc"), "{}", err.message);
         }
         let long = "k".repeat(MAX_KEY_LEN + 1);
-        let e = env(&[("BASETEN_API_KEY", &long)]);
+        let e = Env::of(&[("BASETEN_API_KEY", &long)]);
         assert!(run(&KeyRequest::default(), &e, "").is_err());
         let req = KeyRequest {
             stdin: true,
             ..Default::default()
         };
-        let err = run(&req, &env(&[]), "\n").unwrap_err();
+        let err = run(&req, &Env::of(&[]), "\n").unwrap_err();
         assert!(
             err.message.contains("standard input is empty"),
             "{}",
@@ -342,7 +333,7 @@ mod tests {
             file: Some(Path::new("/nonexistent/key")),
             ..Default::default()
         };
-        let err = run(&req, &env(&[]), "").unwrap_err();
+        let err = run(&req, &Env::of(&[]), "").unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.message.contains("/nonexistent/key"), "{}", err.message);
     }

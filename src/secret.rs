@@ -3,35 +3,27 @@ use std::fmt;
 
 use zeroize::Zeroize;
 
-/// A Baseten API key. `Debug` and `Display` print a redaction; the bytes are wiped on drop.
-/// The only way to the value is [`ApiKey::expose`], which is crate-private.
-pub struct ApiKey {
-    value: String,
-}
+/// A Baseten API key. `Debug` and `Display` print a redaction; the bytes are wiped on drop (it is
+/// [`Sensitive`] text). The only way to the value is [`ApiKey::expose`], which is crate-private.
+pub struct ApiKey(Sensitive);
 
 impl ApiKey {
     pub(crate) fn new(value: String) -> Self {
-        Self { value }
+        Self(Sensitive::new(value))
     }
 
     /// The key itself, for the few places it is meant to reach: the trussrc, the keyring, the
     /// `Authorization` header, an explicit env export and the platform's mask command.
     pub(crate) fn expose(&self) -> &str {
-        &self.value
+        self.0.expose()
     }
 
     pub fn len(&self) -> usize {
-        self.value.len()
+        self.expose().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.value.is_empty()
-    }
-}
-
-impl Drop for ApiKey {
-    fn drop(&mut self) {
-        self.value.zeroize();
+        self.expose().is_empty()
     }
 }
 

@@ -255,10 +255,11 @@ pub fn users_me_url(api_url: &str) -> String {
 pub fn trussrc_path(flag: Option<&Path>, env: &Env) -> Result<TrussrcPath> {
     let home = env.vars.home.as_deref().filter(|h| !h.is_empty());
     let default = home.map(|h| Path::new(h).join(".trussrc"));
-    let chosen: PathBuf = match (flag, env.vars.user_trussrc_path.as_deref()) {
+    let from_env = first([env.vars.user_trussrc_path.as_deref()]);
+    let chosen: PathBuf = match (flag, from_env) {
         (Some(p), _) => expand_tilde(p, home)?,
-        (None, Some(p)) if !p.trim().is_empty() => expand_tilde(Path::new(p.trim()), home)?,
-        _ => default.clone().ok_or_else(|| {
+        (None, Some(p)) => expand_tilde(Path::new(p), home)?,
+        (None, None) => default.clone().ok_or_else(|| {
             Error::usage("HOME is not set, so there is no ~/.trussrc to write")
                 .with_hint("pass --trussrc PATH or set USER_TRUSSRC_PATH")
         })?,
@@ -270,12 +271,7 @@ pub fn trussrc_path(flag: Option<&Path>, env: &Env) -> Result<TrussrcPath> {
         )));
     }
     let path = std::path::absolute(&chosen).unwrap_or(chosen);
-    let is_default = env
-        .vars
-        .user_trussrc_path
-        .as_deref()
-        .is_none_or(|p| p.trim().is_empty())
-        && default.is_some_and(|d| d == path);
+    let is_default = from_env.is_none() && default.is_some_and(|d| d == path);
     Ok(TrussrcPath { path, is_default })
 }
 
@@ -296,10 +292,6 @@ fn expand_tilde(path: &Path, home: Option<&str>) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_pairs(pairs.iter().map(|(k, v)| (k.into(), v.into())))
-    }
 
     #[test]
     fn remote_names_truss_cannot_use_are_refused() {
@@ -384,12 +376,12 @@ mod tests {
     #[test]
     #[cfg(unix)]
     fn trussrc_path_precedence_and_tilde() {
-        let e = env(&[("HOME", "/home/u")]);
+        let e = Env::of(&[("HOME", "/home/u")]);
         let p = trussrc_path(None, &e).unwrap();
         assert_eq!(p.path, Path::new("/home/u/.trussrc"));
         assert!(p.is_default);
 
-        let e = env(&[("HOME", "/home/u"), ("USER_TRUSSRC_PATH", "~/ci/rc")]);
+        let e = Env::of(&[("HOME", "/home/u"), ("USER_TRUSSRC_PATH", "~/ci/rc")]);
         let p = trussrc_path(None, &e).unwrap();
         assert_eq!(p.path, Path::new("/home/u/ci/rc"));
         assert!(!p.is_default);
@@ -397,7 +389,7 @@ mod tests {
         let p = trussrc_path(Some(Path::new("/tmp/x")), &e).unwrap();
         assert_eq!(p.path, Path::new("/tmp/x"));
 
-        let e = env(&[]);
+        let e = Env::of(&[]);
         assert_eq!(trussrc_path(None, &e).unwrap_err().exit_code(), 2);
         assert_eq!(
             trussrc_path(Some(Path::new("/tmp/a\nb")), &e)

@@ -150,10 +150,7 @@ impl Document {
 
     /// A key's value as truss reads it: the section's own, else `[DEFAULT]`'s, with `%%` → `%`.
     pub fn value(&self, section: &str, key: &str) -> Option<String> {
-        self.section(section)
-            .and_then(|s| s.raw(key))
-            .or_else(|| self.section("DEFAULT").and_then(|s| s.raw(key)))
-            .map(|v| v.replace("%%", "%"))
+        self.raw_value(section, key).map(|v| v.replace("%%", "%"))
     }
 
     /// A key's raw value as written (no interpolation), the section's own else `[DEFAULT]`'s.
@@ -319,7 +316,7 @@ pub fn api_key_section(name: &str, remote_url: &str, api_key: Option<&str>) -> S
 }
 
 /// `new_text`, if it leaves every section but `changed` reading as `doc` reads it; else a refusal.
-pub fn checked(doc: &Document, path: &Path, new_text: String, changed: &[&str]) -> Result<String> {
+fn checked(doc: &Document, path: &Path, new_text: String, changed: &[&str]) -> Result<String> {
     doc.check_others_unchanged(&new_text, changed).map(|()| new_text).map_err(|why| {
         Error::new(
             Kind::LocalWrite,
@@ -419,8 +416,9 @@ fn read_regular(path: &Path) -> Result<Option<String>> {
 
 /// Reads, edits and atomically rewrites the trussrc under an exclusive lock on a sibling lock
 /// file, so concurrent edits of different sections all land. `edit` returns the new text, or
-/// `None` to leave the file alone.
-pub fn edit<F>(path: &Path, edit: F) -> Result<Edited>
+/// `None` to leave the file alone; the new text is written only if every section but `changed`
+/// still reads as it did.
+pub fn edit<F>(path: &Path, changed: &[&str], edit: F) -> Result<Edited>
 where
     F: FnOnce(&Document) -> Result<Option<String>>,
 {
@@ -440,6 +438,7 @@ where
             written: false,
         });
     };
+    let new_text = checked(&doc, path, new_text, changed)?;
     write_atomic(path, &parent, new_text.as_bytes())?;
     Ok(Edited {
         created,

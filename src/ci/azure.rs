@@ -45,12 +45,9 @@ impl Dialect for Azure {
     }
 
     fn annotate(&self, level: Level, message: &str) -> Vec<Effect> {
-        let kind = match level {
-            Level::Error => "error",
-            Level::Warning => "warning",
-        };
         vec![Effect::Command(Sensitive::new(format!(
-            "##vso[task.logissue type={kind}]{}",
+            "##vso[task.logissue type={}]{}",
+            level.as_str(),
             escape(&neutralize(message))
         )))]
     }

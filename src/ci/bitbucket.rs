@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Dialect, Effect, Platform, Var, check_env_name, check_single_line};
-use crate::env::Env;
+use crate::env::{Env, path_var};
 use crate::error::Result;
 use crate::secret::Sensitive;
 
@@ -14,12 +14,7 @@ pub struct Bitbucket {
 impl Bitbucket {
     pub fn from_env(env: &Env) -> Self {
         Self {
-            path: env
-                .vars
-                .bitbucket_pipelines_variables_path
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from),
+            path: path_var(&env.vars.bitbucket_pipelines_variables_path),
         }
     }
 }
@@ -36,7 +31,11 @@ impl Dialect for Bitbucket {
         let mut text = String::new();
         for var in vars {
             check_env_name(var.name)?;
-            check_single_line("BITBUCKET_PIPELINES_VARIABLES_PATH", var.name, &var.value)?;
+            check_single_line(
+                "BITBUCKET_PIPELINES_VARIABLES_PATH",
+                var.name,
+                var.value.expose(),
+            )?;
             text.push_str(&format!("{}={}\n", var.name, var.value.expose()));
         }
         Ok(Some(vec![Effect::Append {

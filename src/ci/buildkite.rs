@@ -1,17 +1,10 @@
 //! Buildkite: the agent's log redactor for the key, and its Job API (`env set`) for exports.
 //! Both take their input on stdin, so the key never reaches argv.
 use super::{Dialect, Effect, Platform, Var, check_env_name};
-use crate::env::Env;
 use crate::error::Result;
 use crate::secret::{ApiKey, Sensitive};
 
 pub struct Buildkite;
-
-impl Buildkite {
-    pub fn from_env(_env: &Env) -> Self {
-        Self
-    }
-}
 
 const AGENT: &str = "buildkite-agent";
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Dialect, Effect, Platform, Var, shell};
-use crate::env::Env;
+use crate::env::{Env, path_var};
 use crate::error::Result;
 
 pub struct Circleci {
@@ -13,12 +13,7 @@ pub struct Circleci {
 impl Circleci {
     pub fn from_env(env: &Env) -> Self {
         Self {
-            bash_env: env
-                .vars
-                .bash_env
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from),
+            bash_env: path_var(&env.vars.bash_env),
         }
     }
 }

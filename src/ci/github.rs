@@ -2,8 +2,8 @@
 //! GITHUB_OUTPUT, GITHUB_STATE, GITHUB_STEP_SUMMARY), escaped as the runner unescapes them.
 use std::path::PathBuf;
 
-use super::{Dialect, Effect, Level, Platform, Var, check_env_name, random_token};
-use crate::env::Env;
+use super::{Dialect, Effect, Level, Platform, Var, check_env_name, is_name, random_token};
+use crate::env::{Env, path_var};
 use crate::error::{Error, Result};
 use crate::secret::{ApiKey, Sensitive};
 
@@ -21,14 +21,13 @@ pub struct Github {
 
 impl Github {
     pub fn from_env(env: &Env) -> Self {
-        let path = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(PathBuf::from);
         let v = &env.vars;
         Self {
             files: Files {
-                env: path(&v.github_env),
-                output: path(&v.github_output),
-                state: path(&v.github_state),
-                summary: path(&v.github_step_summary),
+                env: path_var(&v.github_env),
+                output: path_var(&v.github_output),
+                state: path_var(&v.github_state),
+                summary: path_var(&v.github_step_summary),
             },
         }
     }
@@ -48,12 +47,7 @@ pub fn escape_property(s: &str) -> String {
 
 /// Output names may also hold `-` (as action outputs do); env names may not.
 fn check_output_name(name: &str) -> Result<()> {
-    let mut chars = name.chars();
-    let ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
+    if is_name(name, &['-']) {
         Ok(())
     } else {
         Err(Error::unexpected(format!(
@@ -75,6 +69,19 @@ pub fn file_entry(name: &str, value: &str) -> Result<String> {
         ));
     }
     Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
+}
+
+/// The file-command entries for `pairs`, each name checked by `check` first.
+fn entries<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    check: fn(&str) -> Result<()>,
+) -> Result<String> {
+    let mut text = String::new();
+    for (name, value) in pairs {
+        check(name)?;
+        text.push_str(&file_entry(name, value)?);
+    }
+    Ok(text)
 }
 
 fn file_effect(what: &'static str, path: &Option<PathBuf>, text: String) -> Vec<Effect> {
@@ -104,39 +111,27 @@ impl Dialect for Github {
         if self.files.env.is_none() {
             return Ok(None);
         }
-        let mut text = String::new();
-        for var in vars {
-            check_env_name(var.name)?;
-            text.push_str(&file_entry(var.name, var.value.expose())?);
-        }
+        let text = entries(
+            vars.iter().map(|v| (v.name, v.value.expose())),
+            check_env_name,
+        )?;
         Ok(Some(file_effect("GITHUB_ENV", &self.files.env, text)))
     }
 
     fn outputs(&self, outputs: &[(&str, &str)]) -> Result<Vec<Effect>> {
-        let mut text = String::new();
-        for (name, value) in outputs {
-            check_output_name(name)?;
-            text.push_str(&file_entry(name, value)?);
-        }
+        let text = entries(outputs.iter().copied(), check_output_name)?;
         Ok(file_effect("GITHUB_OUTPUT", &self.files.output, text))
     }
 
     fn save_state(&self, state: &[(&str, &str)]) -> Result<Vec<Effect>> {
-        let mut text = String::new();
-        for (name, value) in state {
-            check_env_name(name)?;
-            text.push_str(&file_entry(name, value)?);
-        }
+        let text = entries(state.iter().copied(), check_env_name)?;
         Ok(file_effect("GITHUB_STATE", &self.files.state, text))
     }
 
     fn annotate(&self, level: Level, message: &str) -> Vec<Effect> {
-        let command = match level {
-            Level::Error => "error",
-            Level::Warning => "warning",
-        };
         vec![Effect::Command(Sensitive::new(format!(
-            "::{command} title={}::{}",
+            "::{} title={}::{}",
+            level.as_str(),
             escape_property("truss-ci"),
             escape_data(&neutralize(message))
         )))]

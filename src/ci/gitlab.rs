@@ -1,7 +1,7 @@
 //! GitLab CI: collapsible log sections, and the dotenv report format. GitLab has no runtime mask,
 //! so the key is never printed; the README asks for a Masked and hidden variable.
 use super::{Dialect, Effect, Platform};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 
 const SECTION: &str = "truss_ci_login";
 /// GitLab rejects dotenv reports of 5 KB or more.
@@ -59,14 +59,7 @@ pub fn dotenv_lines(vars: &[(&str, &str)]) -> Result<String> {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(Error::unexpected(format!("{name:?} is not a dotenv name")));
         }
-        if value.contains(['\r', '\n', '\0']) {
-            return Err(Error::new(
-                Kind::LocalWrite,
-                format!(
-                    "the value of {name} holds a line break, which a dotenv report cannot carry; nothing was written"
-                ),
-            ));
-        }
+        super::check_single_line("a dotenv report", name, value)?;
         text.push_str(&format!("{name}={}\n", value.trim().replace('$', "$$")));
     }
     Ok(text)

@@ -96,11 +96,12 @@ impl Platform {
             }
             Platform::Gitlab => Box::new(gitlab::Gitlab::new()),
             Platform::Azure => Box::new(azure::Azure),
-            Platform::Buildkite => Box::new(buildkite::Buildkite::from_env(env)),
+            Platform::Buildkite => Box::new(buildkite::Buildkite),
             Platform::Circleci => Box::new(circleci::Circleci::from_env(env)),
             Platform::Bitbucket => Box::new(bitbucket::Bitbucket::from_env(env)),
-            Platform::Jenkins | Platform::Plain => Box::new(plain::Plain { platform: self }),
-            Platform::None => Box::new(plain::Plain { platform: self }),
+            Platform::Jenkins | Platform::Plain | Platform::None => {
+                Box::new(plain::Plain { platform: self })
+            }
         };
         (dialect, warnings)
     }
@@ -162,6 +163,16 @@ pub enum Level {
     Warning,
 }
 
+impl Level {
+    /// The word GitHub's and Azure's annotation commands use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        }
+    }
+}
+
 /// What a platform can do. Every method only formats; defaults do nothing.
 pub trait Dialect {
     fn platform(&self) -> Platform;
@@ -190,7 +201,8 @@ pub trait Dialect {
         Vec::new()
     }
 
-    /// Opens a collapsible group; `always` is false for groups that only wrap verbose output.
+    /// Opens a collapsible group. `verbose`: whether verbose output is on; GitHub and Azure group
+    /// only then, GitLab always.
     fn group_start(&self, _title: &str, _verbose: bool) -> Vec<Effect> {
         Vec::new()
     }
@@ -211,14 +223,18 @@ pub trait Dialect {
     }
 }
 
-/// `[A-Za-z_][A-Za-z0-9_]*`: the env var names every platform file accepts.
-pub fn check_env_name(name: &str) -> Result<()> {
+/// `[A-Za-z_][A-Za-z0-9_]*`, with any of `extra` also allowed after the first character.
+pub(crate) fn is_name(name: &str, extra: &[char]) -> bool {
     let mut chars = name.chars();
-    let ok = chars
+    chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok {
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || extra.contains(&c))
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`: the env var names every platform file accepts.
+pub fn check_env_name(name: &str) -> Result<()> {
+    if is_name(name, &[]) {
         Ok(())
     } else {
         Err(Error::unexpected(format!(
@@ -228,8 +244,8 @@ pub fn check_env_name(name: &str) -> Result<()> {
 }
 
 /// Refuses a value that cannot be written on one line of a platform file.
-pub fn check_single_line(what: &str, name: &str, value: &Value<'_>) -> Result<()> {
-    if value.expose().contains(['\r', '\n', '\0']) {
+pub fn check_single_line(what: &str, name: &str, value: &str) -> Result<()> {
+    if value.contains(['\r', '\n', '\0']) {
         return Err(Error::new(
             ErrorKind::LocalWrite,
             format!(
@@ -270,10 +286,6 @@ pub fn clean(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_pairs(pairs.iter().map(|(k, v)| (k.into(), v.into())))
-    }
-
     #[test]
     fn detection_order_and_values() {
         let cases: [(&[(&str, &str)], Platform); 9] = [
@@ -291,9 +303,9 @@ mod tests {
             (&[("GITHUB_ACTIONS", "false")], Platform::Plain),
         ];
         for (vars, expected) in cases {
-            assert_eq!(Platform::detect(&env(vars)), expected, "{vars:?}");
+            assert_eq!(Platform::detect(&Env::of(vars)), expected, "{vars:?}");
         }
-        let github = env(&[("GITHUB_ACTIONS", "true")]);
+        let github = Env::of(&[("GITHUB_ACTIONS", "true")]);
         assert_eq!(
             Platform::chosen(Some(Platform::None), &github),
             Platform::None

@@ -51,8 +51,12 @@ pub fn run(
         argv: args.api_key.as_deref(),
         from_env: args.from_env.as_deref(),
     };
-    let (key, source, mut warnings) =
-        resolve::resolve(&request, env, stdin, missing_key_hint(env))?;
+    let (key, source, mut warnings) = resolve::resolve(
+        &request,
+        env,
+        stdin,
+        missing_key_hint(out.dialect().platform()),
+    )?;
     warnings.extend(platform_warnings);
     // Masking comes before anything else the platform sees.
     out.apply(out.dialect().mask(&key))?;
@@ -127,7 +131,8 @@ fn login(
     }
     let result = write(settings, args, key, &report, stored.as_ref(), out);
     if let (Err(_), Some(previous)) = (&result, &stored) {
-        roll_back_keyring(&keyring, &report.remote, previous.as_ref());
+        // Puts the keyring back as it was, since the trussrc could not be written.
+        let _ = keyring.restore(&report.remote, previous.as_ref());
     }
     let (effects, print_env) = result?;
     out.apply(effects)?;
@@ -165,15 +170,14 @@ fn write(
         stored.is_none().then(|| key.expose()),
     );
     let mut splice = None;
-    let edited = trussrc::edit(path, |doc| {
+    let edited = trussrc::edit(path, &[&report.remote], |doc| {
         let spliced = doc.with_section(&report.remote, &block);
-        let text = trussrc::checked(doc, path, spliced.text, &[&report.remote])?;
         splice = Some((
             doc.section_text(&report.remote).map(str::to_owned),
             spliced.before,
             spliced.after,
         ));
-        Ok(Some(text))
+        Ok(Some(spliced.text))
     })?;
 
     if !matches!(out.dialect().platform(), Platform::Plain | Platform::None) {
@@ -237,14 +241,6 @@ fn store_in_keyring(
             None
         }
     }
-}
-
-/// Puts the keyring back as it was when the trussrc could not be written.
-fn roll_back_keyring(keyring: &Keyring, remote: &str, previous: Option<&Sensitive>) {
-    let _ = match previous {
-        Some(p) => keyring.set(remote, p),
-        None => keyring.delete(remote).map(|_| ()),
-    };
 }
 
 fn validate(
@@ -468,9 +464,9 @@ fn print_report(report: &Report, out: &Output) {
     }
 }
 
-/// What to suggest when no key was found, by platform.
-fn missing_key_hint(env: &Env) -> &'static str {
-    match Platform::detect(env) {
+/// What to suggest when no key was found, on the platform in use (detected or chosen by `--ci`).
+fn missing_key_hint(platform: Platform) -> &'static str {
+    match platform {
         Platform::Github => {
             "pass the key as `api-key: ${{ secrets.BASETEN_API_KEY }}` (or env BASETEN_API_KEY); GitHub does not pass secrets to workflows run from forks or by Dependabot"
         }

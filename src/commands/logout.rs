@@ -34,7 +34,8 @@ pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
         ));
         return report(out, &path, &[]);
     }
-    trussrc::edit(&path, |doc| {
+    let removed: Vec<&str> = names.iter().map(String::as_str).collect();
+    trussrc::edit(&path, &removed, |doc| {
         let mut text = doc.text.clone();
         for name in &names {
             let current = Document::parse(&text).map_err(|e| Error::unexpected(e.problem))?;
@@ -42,8 +43,7 @@ pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
                 text = next;
             }
         }
-        let removed: Vec<&str> = names.iter().map(String::as_str).collect();
-        trussrc::checked(doc, &path, text, &removed).map(Some)
+        Ok(Some(text))
     })?;
     let keyring = Keyring::from_env(env);
     for name in &names {
@@ -120,28 +120,23 @@ fn undo(record: &Record, keyring: &Keyring, out: &Output) -> Result<()> {
     let path = &record.trussrc;
     let mut now_empty = false;
     if path.exists() {
-        trussrc::edit(path, |doc| {
-            let Some(text) = doc.unsplice(
+        trussrc::edit(path, &[&record.remote], |doc| {
+            let text = doc.unsplice(
                 &record.remote,
                 record.previous_section.as_deref(),
                 &record.before,
                 &record.after,
-            ) else {
-                return Ok(None);
-            };
-            now_empty = text.is_empty();
-            trussrc::checked(doc, path, text, &[&record.remote]).map(Some)
+            );
+            now_empty = text.as_deref().is_some_and(str::is_empty);
+            Ok(text)
         })?;
     }
     if record.created_file && now_empty {
         trussrc::remove(path)?;
     }
     if record.keyring {
-        let result = match &record.previous_keyring {
-            Some(previous) => keyring.set(&record.remote, &Sensitive::new(previous.clone())),
-            None => keyring.delete(&record.remote).map(|_| ()),
-        };
-        if let Err(e) = result {
+        let previous = record.previous_keyring.clone().map(Sensitive::new);
+        if let Err(e) = keyring.restore(&record.remote, previous.as_ref()) {
             out.warn(&format!(
                 "could not restore the keyring entry for remote {}: {}",
                 record.remote, e.0
