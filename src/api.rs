@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 
 use crate::error::{Error, Kind, Result};
-use crate::secret::{ApiKey, scrub};
+use crate::secret::{ApiKey, Scrubber};
 use crate::settings::users_me_url;
 
 /// Bodies are read up to this size; the rest is never read.
@@ -16,6 +16,10 @@ pub const MAX_BODY: usize = 64 * 1024;
 const MAX_ATTEMPTS: u32 = 6;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(8);
+/// No retry comes sooner than this, whatever `Retry-After` or the jitter says.
+const MIN_BACKOFF: Duration = Duration::from_millis(250);
+/// A CA file larger than this is not one.
+const MAX_PEM: u64 = 4 * 1024 * 1024;
 pub const USER_AGENT: &str = concat!("truss-ci/", env!("CARGO_PKG_VERSION"));
 
 /// Who the key belongs to, as `/v1/users/me` tells (every field optional: parsed tolerantly).
@@ -60,9 +64,9 @@ pub struct Trust {
 }
 
 impl Trust {
-    /// Reads a PEM file of one or more CA certificates.
+    /// Reads a PEM file of one or more CA certificates (a regular file: a FIFO would block).
     pub fn from_pem_file(path: &std::path::Path) -> Result<Self> {
-        let pem = std::fs::read(path).map_err(|e| {
+        let pem = crate::atomic_file::read_capped(path, MAX_PEM).map_err(|e| {
             Error::usage(format!("could not read --ca-cert {}: {e}", path.display()))
         })?;
         let ca_certs = reqwest::Certificate::from_pem_bundle(&pem)
@@ -78,23 +82,63 @@ impl Trust {
     }
 }
 
-/// Checks `key` on a current-thread runtime, trusting `ca_cert` too when given.
+/// How a key check runs.
+pub struct CheckOptions<'a> {
+    /// The deadline for the whole check, retries included.
+    pub deadline: Duration,
+    /// `--ca-cert`: CA certificates trusted in addition to the system's.
+    pub ca_cert: Option<&'a std::path::Path>,
+    /// `SSL_CERT_FILE`, which the TLS stack reads itself: checked first, so it cannot block.
+    pub ssl_cert_file: Option<&'a str>,
+    /// The proxy variables set (name, value): the HTTP client would silently go around one whose
+    /// scheme it does not speak, so such a one is refused first.
+    pub proxies: Vec<(&'static str, &'a str)>,
+}
+
+/// Refuses a proxy URL the HTTP client cannot use (it speaks http:// and https:// proxies; a
+/// bare `host:port` is http). Only the scheme is named: the URL may carry a password.
+fn check_proxies(proxies: &[(&str, &str)]) -> Result<()> {
+    for (name, value) in proxies {
+        if let Some((scheme, _)) = value.trim().split_once("://")
+            && !scheme.eq_ignore_ascii_case("http")
+            && !scheme.eq_ignore_ascii_case("https")
+        {
+            return Err(Error::usage(format!(
+                "{name} uses a {scheme}:// proxy, which truss-ci cannot use: it speaks http:// and https:// proxies"
+            ))
+            .with_hint(format!("set {name} to an http:// or https:// proxy, or unset it")));
+        }
+    }
+    Ok(())
+}
+
+/// Checks `key` on a current-thread runtime.
 pub fn check(
     api_url: &str,
     key: &ApiKey,
     source: &str,
-    deadline: Duration,
-    ca_cert: Option<&std::path::Path>,
+    options: &CheckOptions<'_>,
 ) -> Result<Verdict> {
-    let trust = match ca_cert {
+    check_proxies(&options.proxies)?;
+    let trust = match options.ca_cert {
         Some(path) => Trust::from_pem_file(path)?,
         None => Trust::default(),
     };
+    if api_url.starts_with("https:")
+        && let Some(file) = options.ssl_cert_file.filter(|f| !f.is_empty())
+    {
+        crate::atomic_file::open_regular(std::path::Path::new(file)).map_err(|e| {
+            Error::usage(format!(
+                "SSL_CERT_FILE names {file}, which cannot be used: {e}"
+            ))
+            .with_hint("point SSL_CERT_FILE at a PEM file of CA certificates, or unset it")
+        })?;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::unexpected(format!("could not start the async runtime: {e}")))?;
-    runtime.block_on(check_key(api_url, key, source, deadline, &trust))
+    runtime.block_on(check_key(api_url, key, source, options.deadline, &trust))
 }
 
 /// Checks `key` against `{api_url}/v1/users/me` within `deadline`.
@@ -122,13 +166,15 @@ pub async fn check_key(
         .build()
         .map_err(|e| Error::unexpected(format!("could not set up the HTTP client: {e}")))?;
 
+    let scrubber = Scrubber::new(key);
     let mut last_error = String::from("no attempt was made");
     for attempt in 0..MAX_ATTEMPTS {
         let Some(remaining) = deadline.checked_sub(started.elapsed()) else {
             break;
         };
         debug!(attempt = attempt + 1, %host, "checking the API key");
-        let outcome = tokio::time::timeout(remaining, once(&client, &url, key, source)).await;
+        let outcome =
+            tokio::time::timeout(remaining, once(&client, &url, key, source, &scrubber)).await;
         let (error, retry_after) = match outcome {
             Ok(Attempt::Done(v)) => return Ok(v),
             Ok(Attempt::Fatal(e)) => return Err(e),
@@ -138,7 +184,7 @@ pub async fn check_key(
                 None,
             ),
         };
-        last_error = scrub(&error, key);
+        last_error = error;
         if attempt + 1 == MAX_ATTEMPTS {
             break;
         }
@@ -154,8 +200,8 @@ pub async fn check_key(
                     ),
                 ));
             }
-            Some(wait) => wait,
-            None => full_jitter(attempt),
+            Some(wait) => wait.max(MIN_BACKOFF),
+            None => full_jitter(attempt).max(MIN_BACKOFF),
         };
         if wait >= remaining {
             break;
@@ -178,8 +224,15 @@ fn unreachable(host: &str, detail: &str) -> Error {
     .with_hint("check the network, proxy settings (HTTPS_PROXY, NO_PROXY) and --api-url; nothing was written")
 }
 
-/// One request and its classification.
-async fn once(client: &reqwest::Client, url: &Url, key: &ApiKey, source: &str) -> Attempt {
+/// One request and its classification. Every piece of text the server controls (body, headers,
+/// redirect target) and every error's text pass `scrubber` before anything else is done to them.
+async fn once(
+    client: &reqwest::Client,
+    url: &Url,
+    key: &ApiKey,
+    source: &str,
+    scrubber: &Scrubber,
+) -> Attempt {
     let host = url.host_str().unwrap_or_default();
     let mut auth = match HeaderValue::from_str(&format!("Api-Key {}", key.expose())) {
         Ok(v) => v,
@@ -199,9 +252,13 @@ async fn once(client: &reqwest::Client, url: &Url, key: &ApiKey, source: &str) -
     let mut response = match response {
         Ok(r) => r,
         Err(e) => {
-            let error = error_chain(&e);
-            return if is_tls_failure(&error) {
-                Attempt::Fatal(
+            let error = scrubber.scrub(&error_chain(&e));
+            return match classify(&e) {
+                Class::Transient => Attempt::Transient {
+                    error,
+                    retry_after: None,
+                },
+                Class::Tls => Attempt::Fatal(
                     Error::new(
                         Kind::Unreachable,
                         format!("TLS with {host} failed: {error}"),
@@ -209,12 +266,11 @@ async fn once(client: &reqwest::Client, url: &Url, key: &ApiKey, source: &str) -
                     .with_hint(
                         "if the API uses a private CA, pass --ca-cert FILE (or set SSL_CERT_FILE) with its certificate",
                     ),
-                )
-            } else {
-                Attempt::Transient {
-                    error,
-                    retry_after: None,
-                }
+                ),
+                Class::Fatal(why) => Attempt::Fatal(
+                    Error::new(Kind::Unreachable, format!("{why}: {error}"))
+                        .with_hint("this will not change by retrying: check the proxy settings (HTTPS_PROXY, NO_PROXY) and --api-url; nothing was written"),
+                ),
             };
         }
     };
@@ -230,7 +286,7 @@ async fn once(client: &reqwest::Client, url: &Url, key: &ApiKey, source: &str) -
         .headers()
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
-        .map(|l| location_host(url, l));
+        .map(|l| scrubber.scrub(&location_host(url, l)));
 
     match status {
         s if s.is_redirection() => Attempt::Fatal(
@@ -256,14 +312,14 @@ async fn once(client: &reqwest::Client, url: &Url, key: &ApiKey, source: &str) -
         | StatusCode::BAD_GATEWAY
         | StatusCode::SERVICE_UNAVAILABLE
         | StatusCode::GATEWAY_TIMEOUT => {
-            let snippet = read_capped(&mut response).await.map(|b| snippet(&b)).unwrap_or_default();
+            let snippet = read_capped(&mut response).await.map(|b| snippet(&b, scrubber)).unwrap_or_default();
             Attempt::Transient {
                 error: format!("{status}{snippet}"),
                 retry_after,
             }
         }
         s if s.is_success() => match read_capped(&mut response).await {
-            Err(error) => Attempt::Transient { error, retry_after: None },
+            Err(error) => Attempt::Transient { error: scrubber.scrub(&error), retry_after: None },
             Ok(body) => match serde_json::from_slice::<serde_json::Value>(&body) {
                 Ok(value @ serde_json::Value::Object(_)) => {
                     Attempt::Done(Verdict::Valid(serde_json::from_value(value).unwrap_or_default()))
@@ -281,7 +337,7 @@ async fn once(client: &reqwest::Client, url: &Url, key: &ApiKey, source: &str) -
             },
         },
         s => {
-            let snippet = read_capped(&mut response).await.map(|b| snippet(&b)).unwrap_or_default();
+            let snippet = read_capped(&mut response).await.map(|b| snippet(&b, scrubber)).unwrap_or_default();
             Attempt::Fatal(
                 Error::new(
                     Kind::Unreachable,
@@ -309,13 +365,11 @@ async fn read_capped(response: &mut reqwest::Response) -> std::result::Result<Ve
     Ok(body)
 }
 
-/// A short, single-line, printable excerpt of a server's body for an error message.
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
+/// A short, single-line, printable excerpt of a server's body for an error message: scrubbed
+/// whole first, then cut.
+fn snippet(body: &[u8], scrubber: &Scrubber) -> String {
+    let text = scrubber.scrub(&String::from_utf8_lossy(body));
+    let clean: String = crate::ci::strip_controls(&text)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
@@ -353,9 +407,54 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
-fn is_tls_failure(chain: &str) -> bool {
-    let lower = chain.to_ascii_lowercase();
-    lower.contains("certificate") || lower.contains("handshake") || lower.contains("tls")
+/// What a failed request says about the next one.
+#[derive(Debug, PartialEq, Eq)]
+enum Class {
+    /// The network or the server may do better soon: retry within the deadline.
+    Transient,
+    /// TLS failed (an untrusted certificate, a handshake the server refused).
+    Tls,
+    /// Retrying cannot help: the reason, for the message.
+    Fatal(&'static str),
+}
+
+/// Classifies a request error by the types in its cause chain, never by its text (which holds
+/// the URL).
+fn classify(e: &reqwest::Error) -> Class {
+    if e.is_builder() {
+        return Class::Fatal("the request could not be made (check the proxy variables)");
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cause {
+        if err.is::<rustls::Error>() {
+            return Class::Tls;
+        }
+        if let Some(h) = err.downcast_ref::<hyper::Error>()
+            && h.is_parse()
+        {
+            return Class::Fatal("the server did not answer with valid HTTP");
+        }
+        // hyper-util's proxy tunnel error has no public type; its variant is matched by name.
+        match format!("{err:?}").as_str() {
+            "ProxyAuthRequired" => {
+                return Class::Fatal("the proxy requires authentication (407 on CONNECT)");
+            }
+            "ProxyHeadersTooLong" | "TunnelUnsuccessful" | "MissingHost" => {
+                return Class::Fatal("the proxy refused to open a tunnel to the API");
+            }
+            _ => {}
+        }
+        // An io::Error's source() skips the error it wraps (often another io::Error around a
+        // rustls::Error), so step into it instead.
+        cause = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner),
+            None => err.source(),
+        };
+    }
+    Class::Transient
 }
 
 /// Full-jitter exponential backoff: uniform in [0, min(cap, base·2^attempt)).
@@ -387,9 +486,16 @@ mod tests {
 
     #[test]
     fn snippets_are_single_line_and_short() {
-        assert_eq!(snippet(b"  a\r\n b\x1b[31m "), ": a b [31m");
-        assert_eq!(snippet(b""), "");
-        assert!(snippet(&[b'x'; 500]).chars().count() < 170);
+        let none = Scrubber::new(&ApiKey::new("k.secretpart-x".into()));
+        assert_eq!(snippet(b"  a\r\n b\x1b[31m ", &none), ": a b [31m");
+        assert_eq!(snippet(b"", &none), "");
+        assert!(snippet(&[b'x'; 500], &none).chars().count() < 170);
+        // The key straddling the cut is scrubbed before the cut, so no tail of it survives.
+        let key = ApiKey::new("kid.SECRETSECRETSECRET".into());
+        let mut body = "x".repeat(150);
+        body.push_str("kid.SECRETSECRETSECRET");
+        let cut = snippet(body.as_bytes(), &Scrubber::new(&key));
+        assert!(!cut.contains("SECRET"), "{cut}");
     }
 
     #[test]

@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use serde::Deserialize;
-
 /// Env var names, in one place: the settings, the docs and the tests use these.
 pub mod names {
     pub const BASETEN_API_KEY: &str = "BASETEN_API_KEY";
@@ -21,82 +19,122 @@ pub mod names {
     pub const BASETEN_TRUSS_AUTH_REMOTE_URL: &str = "BASETEN_TRUSS_AUTH_REMOTE_URL";
 }
 
-/// The variables truss-ci understands, deserialised by envy (which matches lower-cased names).
-/// Every field is a string so that no value, however odd, makes the snapshot fail.
-#[derive(Debug, Default, Deserialize)]
-pub struct Vars {
-    pub home: Option<String>,
-    pub user_trussrc_path: Option<String>,
-    pub rust_log: Option<String>,
-    pub baseten_remote: Option<String>,
-    pub baseten_remote_url: Option<String>,
-    pub baseten_api_url: Option<String>,
+/// Declares [`Vars`]: one field per variable truss-ci reads, each under its exact name.
+macro_rules! vars {
+    ($($(#[$doc:meta])* $field:ident => $name:literal,)*) => {
+        /// The variables truss-ci reads, each looked up by its exact name. Every field is set on
+        /// its own: a variable with an odd name or value never affects another.
+        #[derive(Debug, Default)]
+        pub struct Vars {
+            $($(#[$doc])* pub $field: Option<String>,)*
+        }
+
+        impl Vars {
+            /// The field that holds variable `name`, if truss-ci reads it.
+            fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+                match name {
+                    $($name => Some(&mut self.$field),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+vars! {
+    home => "HOME",
+    user_trussrc_path => "USER_TRUSSRC_PATH",
+    rust_log => "RUST_LOG",
+    baseten_remote => "BASETEN_REMOTE",
+    baseten_remote_url => "BASETEN_REMOTE_URL",
+    baseten_api_url => "BASETEN_API_URL",
+    path => "PATH",
+    tmpdir => "TMPDIR",
+    /// Read by the TLS stack for extra CA roots; checked first so that it cannot hang a run.
+    ssl_cert_file => "SSL_CERT_FILE",
 
     // GitHub Actions
-    pub github_actions: Option<String>,
-    pub github_env: Option<String>,
-    pub github_output: Option<String>,
-    pub github_state: Option<String>,
-    pub github_step_summary: Option<String>,
-    pub runner_temp: Option<String>,
-    pub runner_debug: Option<String>,
-    #[serde(rename = "input_remote")]
-    pub input_remote: Option<String>,
-    #[serde(rename = "input_remote-url")]
-    pub input_remote_url: Option<String>,
-    #[serde(rename = "input_api-url")]
-    pub input_api_url: Option<String>,
-    #[serde(rename = "input_trussrc-path")]
-    pub input_trussrc_path: Option<String>,
-    #[serde(rename = "input_export-env")]
-    pub input_export_env: Option<String>,
-    #[serde(rename = "input_validate")]
-    pub input_validate: Option<String>,
-    #[serde(rename = "input_timeout")]
-    pub input_timeout: Option<String>,
-    #[serde(rename = "input_isolate")]
-    pub input_isolate: Option<String>,
+    github_actions => "GITHUB_ACTIONS",
+    github_env => "GITHUB_ENV",
+    github_output => "GITHUB_OUTPUT",
+    github_state => "GITHUB_STATE",
+    github_step_summary => "GITHUB_STEP_SUMMARY",
+    github_run_id => "GITHUB_RUN_ID",
+    github_run_attempt => "GITHUB_RUN_ATTEMPT",
+    github_job => "GITHUB_JOB",
+    runner_name => "RUNNER_NAME",
+    runner_temp => "RUNNER_TEMP",
+    runner_debug => "RUNNER_DEBUG",
+    input_remote => "INPUT_REMOTE",
+    input_remote_url => "INPUT_REMOTE-URL",
+    input_api_url => "INPUT_API-URL",
+    input_trussrc_path => "INPUT_TRUSSRC-PATH",
+    input_export_env => "INPUT_EXPORT-ENV",
+    input_validate => "INPUT_VALIDATE",
+    input_timeout => "INPUT_TIMEOUT",
+    input_isolate => "INPUT_ISOLATE",
 
-    // Other platforms
-    pub gitlab_ci: Option<String>,
-    pub tf_build: Option<String>,
-    pub buildkite: Option<String>,
-    pub circleci: Option<String>,
-    pub bitbucket_build_number: Option<String>,
-    pub jenkins_url: Option<String>,
-    pub bash_env: Option<String>,
-    pub bitbucket_pipelines_variables_path: Option<String>,
-    pub path: Option<String>,
+    // Other platforms, and the variables that name one job on each
+    gitlab_ci => "GITLAB_CI",
+    ci_job_id => "CI_JOB_ID",
+    tf_build => "TF_BUILD",
+    build_buildid => "BUILD_BUILDID",
+    system_jobid => "SYSTEM_JOBID",
+    buildkite => "BUILDKITE",
+    buildkite_job_id => "BUILDKITE_JOB_ID",
+    circleci => "CIRCLECI",
+    circle_workflow_job_id => "CIRCLE_WORKFLOW_JOB_ID",
+    bitbucket_build_number => "BITBUCKET_BUILD_NUMBER",
+    bitbucket_step_uuid => "BITBUCKET_STEP_UUID",
+    jenkins_url => "JENKINS_URL",
+    build_tag => "BUILD_TAG",
+    bash_env => "BASH_ENV",
+    bitbucket_pipelines_variables_path => "BITBUCKET_PIPELINES_VARIABLES_PATH",
 }
 
 /// A snapshot of the environment: the typed variables, plus the raw map for names only known at
-/// run time (`--from-env=VAR`, `STATE_*`).
+/// run time (`--from-env=VAR`, `STATE_*`), and warnings about what could not be read.
 #[derive(Debug, Default)]
 pub struct Env {
     pub vars: Vars,
     raw: BTreeMap<String, String>,
+    /// Variables truss-ci reads whose value is not Unicode: left unset, named here.
+    pub warnings: Vec<String>,
 }
 
 impl Env {
-    /// Reads the process environment once. A value that is not valid Unicode is kept with
-    /// replacement characters, so that key validation can refuse it by name.
+    /// Reads the process environment once.
     pub fn from_process() -> Self {
         Self::from_pairs(std::env::vars_os())
     }
 
+    /// A value that is not valid Unicode is kept in the raw map with replacement characters (so
+    /// that key validation refuses it by name) and leaves its typed field unset, with a warning.
+    /// Names are matched exactly: `path` is not `PATH`.
     pub fn from_pairs<I: IntoIterator<Item = (OsString, OsString)>>(pairs: I) -> Self {
-        let raw: BTreeMap<String, String> = pairs
-            .into_iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string_lossy().into_owned(),
-                    v.to_string_lossy().into_owned(),
-                )
-            })
-            .collect();
-        let vars =
-            envy::from_iter(raw.iter().map(|(k, v)| (k.clone(), v.clone()))).unwrap_or_default();
-        Self { vars, raw }
+        let mut env = Self::default();
+        for (name, value) in pairs {
+            let lossy_name = name.to_string_lossy().into_owned();
+            match value.into_string() {
+                Ok(value) => {
+                    if name.to_str().is_some()
+                        && let Some(slot) = env.vars.slot(&lossy_name)
+                    {
+                        *slot = Some(value.clone());
+                    }
+                    env.raw.insert(lossy_name, value);
+                }
+                Err(value) => {
+                    if env.vars.slot(&lossy_name).is_some() {
+                        env.warnings
+                            .push(format!("{lossy_name} is not valid UTF-8 and was ignored"));
+                    }
+                    env.raw
+                        .insert(lossy_name, value.to_string_lossy().into_owned());
+                }
+            }
+        }
+        env
     }
 
     /// The value of any variable by its exact name.
@@ -104,17 +142,24 @@ impl Env {
         self.raw.get(name).map(String::as_str)
     }
 
+    /// The proxy variables the HTTP client reads, those set and not blank.
+    pub fn proxies(&self) -> Vec<(&'static str, &str)> {
+        [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ]
+        .into_iter()
+        .filter_map(|name| self.get_nonblank(name).map(|v| (name, v)))
+        .collect()
+    }
+
     /// Like [`Env::get`], treating an empty or whitespace-only value as unset.
     pub fn get_nonblank(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.trim().is_empty())
-    }
-
-    /// Every variable whose name starts with `prefix`, for `STATE_*`.
-    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
-        self.raw
-            .range(prefix.to_owned()..)
-            .take_while(move |(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
@@ -147,7 +192,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn envy_reads_hyphenated_action_inputs() {
+    fn action_inputs_are_read_by_their_exact_names() {
         let e = Env::of(&[("INPUT_REMOTE-URL", "https://x"), ("HOME", "/h")]);
         assert_eq!(e.vars.input_remote_url.as_deref(), Some("https://x"));
         assert_eq!(e.vars.home.as_deref(), Some("/h"));
@@ -155,16 +200,28 @@ mod tests {
     }
 
     #[test]
-    fn prefix_scan_and_blank_values() {
-        let e = Env::of(&[
-            ("STATE_a", "1"),
-            ("STATE_b", "2"),
-            ("STATF", "x"),
-            ("E", " "),
-        ]);
-        let got: Vec<_> = e.with_prefix("STATE_").collect();
-        assert_eq!(got, [("STATE_a", "1"), ("STATE_b", "2")]);
+    fn blank_values() {
+        let e = Env::of(&[("E", " ")]);
         assert_eq!(e.get_nonblank("E"), None);
         assert!(truthy(" TRUE ") && truthy("1") && !truthy("false") && !truthy(""));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn odd_variables_never_drop_the_ones_truss_ci_reads() {
+        use std::os::unix::ffi::OsStringExt;
+        let e = Env::from_pairs([
+            ("PATH".into(), "/bin".into()),
+            ("path".into(), "/other".into()),
+            ("HOME".into(), OsString::from_vec(b"/h\xff".to_vec())),
+            (OsString::from_vec(b"X\xfe".to_vec()), "v".into()),
+            ("GITHUB_ACTIONS".into(), "true".into()),
+            ("Home".into(), "/wrong".into()),
+        ]);
+        assert_eq!(e.vars.path.as_deref(), Some("/bin"));
+        assert_eq!(e.vars.github_actions.as_deref(), Some("true"));
+        assert_eq!(e.vars.home, None, "a non-UTF-8 HOME is not guessed at");
+        assert_eq!(e.warnings, ["HOME is not valid UTF-8 and was ignored"]);
+        assert_eq!(e.get("path"), Some("/other"));
     }
 }

@@ -14,7 +14,7 @@ pub enum Kind {
     /// The API could not be reached, or did not answer like the Baseten API (exit 4).
     Unreachable,
     /// A local file could not be read, locked or written (exit 5).
-    LocalWrite,
+    Local,
 }
 
 impl Kind {
@@ -23,7 +23,7 @@ impl Kind {
         Kind::Usage,
         Kind::Rejected,
         Kind::Unreachable,
-        Kind::LocalWrite,
+        Kind::Local,
     ];
 
     pub fn exit_code(self) -> u8 {
@@ -32,7 +32,7 @@ impl Kind {
             Kind::Usage => 2,
             Kind::Rejected => 3,
             Kind::Unreachable => 4,
-            Kind::LocalWrite => 5,
+            Kind::Local => 5,
         }
     }
 
@@ -43,7 +43,7 @@ impl Kind {
             Kind::Usage => "usage",
             Kind::Rejected => "rejected",
             Kind::Unreachable => "unreachable",
-            Kind::LocalWrite => "local-write",
+            Kind::Local => "local-write",
         }
     }
 }
@@ -80,7 +80,7 @@ impl Error {
     /// A local file operation failed: names the path, what was being done and the OS error.
     pub fn local(action: &str, path: &Path, err: &std::io::Error) -> Self {
         Self::new(
-            Kind::LocalWrite,
+            Kind::Local,
             format!("could not {action} {}: {err}", path.display()),
         )
     }

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod atomic_file;
 pub mod ci;
 pub mod cli;
 pub mod commands;
@@ -12,8 +13,8 @@ pub mod output;
 pub mod resolve;
 pub mod secret;
 pub mod settings;
-pub mod state;
 pub mod trussrc;
+pub mod undo;
 
 use std::process::ExitCode;
 
@@ -56,7 +57,8 @@ fn run() -> ExitCode {
         + u8::from(cli.global.verbose == 0 && env.vars.runner_debug.as_deref() == Some("1"));
     init_tracing(verbose, cli.global.quiet, &env);
     let platform = ci::Platform::chosen(cli.global.ci.0, &env);
-    let (dialect, warnings) = platform.dialect(&env);
+    let (dialect, mut warnings) = platform.dialect(&env);
+    warnings.extend(env.warnings.iter().cloned());
     let mut out = Output::new(cli.global.output, cli.global.quiet, verbose > 0, dialect)
         .with_path(env.vars.path.clone());
     let result = match &cli.command {

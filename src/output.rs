@@ -1,5 +1,6 @@
 //! The only writer of stdout, stderr and CI files. Human messages go to stderr; stdout is for
 //! machine output (JSON, workflow commands, `--print-env`). Applies the platform's effects.
+use std::cell::OnceCell;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use serde_json::json;
 use crate::ci::{Dialect, Effect, Level};
 use crate::cli::OutputFormat;
 use crate::error::{Error, Kind, Result};
-use crate::secret::Sensitive;
+use crate::secret::{ApiKey, Scrubber, Sensitive};
 
 /// How long a helper program (buildkite-agent) may run.
 const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,6 +25,8 @@ pub struct Output {
     /// Workflow commands go to stderr when stdout is reserved (JSON, `--print-env`).
     commands_to_stderr: bool,
     path_var: Option<String>,
+    /// Set by [`Output::mask`]: every line for people or JSON passes it before it is written.
+    scrubber: OnceCell<Scrubber>,
 }
 
 impl Output {
@@ -40,6 +43,7 @@ impl Output {
             dialect,
             commands_to_stderr: format == OutputFormat::Json,
             path_var: None,
+            scrubber: OnceCell::new(),
         }
     }
 
@@ -57,6 +61,21 @@ impl Output {
 
     pub fn dialect(&self) -> &dyn Dialect {
         &*self.dialect
+    }
+
+    /// Registers the key with the platform's masker, first of all, and with this output's
+    /// scrubber, so that no later line can print it. A mask that cannot be written fails closed.
+    pub fn mask(&self, key: &ApiKey) -> Result<()> {
+        let _ = self.scrubber.set(Scrubber::new(key));
+        self.apply(self.dialect.mask(key))
+    }
+
+    /// Text from elsewhere (a server, a file) with every form of the masked key removed.
+    pub fn scrub(&self, text: &str) -> String {
+        match self.scrubber.get() {
+            Some(s) => s.scrub(text),
+            None => text.to_owned(),
+        }
     }
 
     /// A progress or success line for people, on stderr.
@@ -77,7 +96,8 @@ impl Output {
     }
 
     fn warning(&self, message: &str, prefix: &str) {
-        let annotation = self.dialect.annotate(Level::Warning, message);
+        let message = self.scrub(message);
+        let annotation = self.dialect.annotate(Level::Warning, &message);
         if annotation.is_empty() {
             self.human(&format!("{prefix}{message}"));
         } else {
@@ -88,51 +108,97 @@ impl Output {
     /// The failure: one error annotation where the platform has them, the message and its hint
     /// on stderr, and in JSON mode one object on stdout.
     pub fn error(&self, err: &Error) {
-        let annotation = self.dialect.annotate(Level::Error, &err.message);
+        let message = self.scrub(&err.message);
+        let hint = err.hint().map(|h| self.scrub(h));
+        let annotation = self.dialect.annotate(Level::Error, &message);
         self.apply_unchecked(annotation);
-        let mut text = format!("error: {}", err.message);
-        if let Some(hint) = err.hint() {
+        let mut text = format!("error: {message}");
+        if let Some(hint) = &hint {
             text.push_str("\n  hint: ");
             text.push_str(hint);
         }
         self.human(&text);
         if self.format == OutputFormat::Json {
-            self.json(&json!({
+            let _ = self.json(&json!({
                 "error": {
                     "kind": err.kind.as_str(),
                     "exit_code": err.exit_code(),
-                    "message": err.message,
-                    "hint": err.hint(),
+                    "message": message,
+                    "hint": hint,
                 }
             }));
         }
     }
 
-    /// One JSON object on one stdout line.
-    pub fn json(&self, value: &serde_json::Value) {
-        write_line(&mut std::io::stdout().lock(), &value.to_string());
+    /// One JSON object on one stdout line, scrubbed as a whole (JSON-escaped forms included).
+    pub fn json(&self, value: &serde_json::Value) -> Result<()> {
+        write_line(
+            &mut std::io::stdout().lock(),
+            &self.scrub(&value.to_string()),
+        )
+        .map_err(|e| stdout_failed(&e))
     }
 
-    /// Plain text for stdout (status lines).
-    pub fn stdout_text(&self, text: &str) {
+    /// Plain text for stdout (status lines): scrubbed, without control characters, and inert for
+    /// the platform's log parser, line by line.
+    pub fn stdout_text(&self, text: &str) -> Result<()> {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+        for line in self.scrub(text).lines() {
+            write_line(
+                &mut out,
+                &self.dialect.neutralize(&crate::ci::strip_controls(line)),
+            )
+            .map_err(|e| stdout_failed(&e))?;
+        }
+        Ok(())
     }
 
-    /// Text for stdout that may hold the key (`--print-env`): written whole, flushed.
-    pub fn stdout_sensitive(&self, text: &Sensitive) {
-        self.stdout_text(text.expose());
+    /// Text for stdout that holds the key on purpose (`--print-env`): written whole and flushed;
+    /// a failed write is an error, since the caller's `eval` would get nothing.
+    pub fn stdout_sensitive(&self, text: &Sensitive) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.expose().as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| stdout_failed(&e))
     }
 
     /// Applies effects in order; the first failure stops and is returned (exit 5).
     pub fn apply(&self, effects: Vec<Effect>) -> Result<()> {
+        self.apply_tracked(effects, &mut Vec::new())
+    }
+
+    /// Applies effects in order, all or nothing: when one fails, the files appended to so far
+    /// are cut back to their earlier length, and the failure is returned (exit 5).
+    pub fn apply_all_or_nothing(&self, effects: Vec<Effect>) -> Result<()> {
+        let mut appended = Vec::new();
+        let result = self.apply_tracked(effects, &mut appended);
+        if result.is_err() {
+            for (path, len) in appended.into_iter().rev() {
+                let _ = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_len(len));
+            }
+        }
+        result
+    }
+
+    fn apply_tracked(
+        &self,
+        effects: Vec<Effect>,
+        appended: &mut Vec<(PathBuf, u64)>,
+    ) -> Result<()> {
         for effect in effects {
             match effect {
-                Effect::Command(line) => self.command(&line),
-                Effect::Log(line) => write_line(&mut std::io::stderr().lock(), &line),
+                Effect::Command(line) => self.command(&line)?,
+                Effect::Log(line) => {
+                    let _ = write_line(&mut std::io::stderr().lock(), &line);
+                }
                 Effect::Warn(message) => self.warn(&message),
-                Effect::Append { what, path, text } => append(what, &path, &text)?,
+                Effect::Append { what, path, text } => {
+                    let len = append(what, &path, &text)?;
+                    appended.push((path, len));
+                }
                 Effect::Run {
                     program,
                     args,
@@ -156,23 +222,30 @@ impl Output {
         let _ = self.apply(effects);
     }
 
-    fn command(&self, line: &Sensitive) {
-        if self.commands_to_stderr {
-            write_line(&mut std::io::stderr().lock(), line.expose());
+    /// A workflow command: the runner must read it, so a failed write is an error.
+    fn command(&self, line: &Sensitive) -> Result<()> {
+        let result = if self.commands_to_stderr {
+            write_line(&mut std::io::stderr().lock(), line.expose())
         } else {
-            write_line(&mut std::io::stdout().lock(), line.expose());
-        }
+            write_line(&mut std::io::stdout().lock(), line.expose())
+        };
+        result.map_err(|e| {
+            Error::new(
+                Kind::Local,
+                format!("could not write a command for the CI runner: {e}"),
+            )
+        })
     }
 
-    /// Lines for people: control characters removed and made inert for the platform's parser.
+    /// Lines for people: scrubbed, control characters removed and made inert for the platform's
+    /// parser.
     fn human(&self, text: &str) {
         let mut err = std::io::stderr().lock();
-        for line in text.lines() {
-            let clean: String = line
-                .chars()
-                .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
-                .collect();
-            write_line(&mut err, &self.dialect.neutralize(&clean));
+        for line in self.scrub(text).lines() {
+            let _ = write_line(
+                &mut err,
+                &self.dialect.neutralize(&crate::ci::strip_controls(line)),
+            );
         }
     }
 
@@ -184,29 +257,60 @@ impl Output {
     }
 }
 
-fn write_line(out: &mut dyn Write, line: &str) {
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+fn write_line(out: &mut dyn Write, line: &str) -> std::io::Result<()> {
+    writeln!(out, "{line}")?;
+    out.flush()
 }
 
-/// Appends to a platform file (created 0600 if missing) in one write.
-fn append(what: &str, path: &Path, text: &Sensitive) -> Result<()> {
+fn stdout_failed(e: &std::io::Error) -> Error {
+    Error::new(
+        Kind::Local,
+        format!("could not write to standard output: {e}"),
+    )
+}
+
+/// Appends to a platform file (created 0600 if missing) in one write, and returns its length
+/// before. It never waits on a FIFO with no reader, and refuses one.
+fn append(what: &str, path: &Path, text: &Sensitive) -> Result<u64> {
     let mut options = OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+        #[allow(clippy::cast_possible_wrap)]
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
     options
         .open(path)
         .and_then(|mut f| {
+            let meta = f.metadata()?;
+            if is_pipe(meta.file_type()) {
+                return Err(std::io::Error::other("it is a pipe, not a file"));
+            }
             f.write_all(text.expose().as_bytes())
                 .and_then(|()| f.flush())
+                .map(|()| meta.len())
         })
         .map_err(|e| {
             Error::new(
-                Kind::LocalWrite,
+                Kind::Local,
                 format!("could not write to {what} ({}): {e}", path.display()),
             )
         })
+}
+
+fn is_pipe(file_type: std::fs::FileType) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        file_type.is_fifo() || file_type.is_socket()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file_type;
+        false
+    }
 }
 
 /// Runs a helper with `stdin`, killing it after [`HELPER_TIMEOUT`].

@@ -47,16 +47,15 @@ impl fmt::Display for Source {
 }
 
 impl Source {
-    /// A phrase for messages: "the file named by BASETEN_API_KEY_FILE (/run/secrets/k)".
+    /// A phrase for messages: "the file named by BASETEN_API_KEY_FILE". A key file's path is
+    /// never shown: a key put where its path belongs would be printed.
     pub fn describe(&self) -> String {
         match self {
             Source::Stdin => "standard input".into(),
-            Source::File(p) => format!("--api-key-file {}", p.display()),
+            Source::File(_) => "the file given to --api-key-file".into(),
             Source::Argv => "--api-key".into(),
             Source::Env(var) => format!("env var {var}"),
-            Source::EnvFile { var, path } => {
-                format!("the file named by {var} ({})", path.display())
-            }
+            Source::EnvFile { var, .. } => format!("the file named by {var}"),
             Source::Trussrc { path, remote } => format!("[{remote}] in {}", path.display()),
             Source::Keyring(remote) => format!("the keyring entry for remote {remote}"),
         }
@@ -172,9 +171,9 @@ fn read_key_file(path: &Path, source: &Source) -> Result<String> {
             "could not read the API key from {}: {e}",
             source.describe()
         ))
-        .with_hint("check the path, and that the secret is mounted into this job")
+        .with_hint("check the path, and that the secret is mounted into this job; pipe a key with --api-key-stdin")
     };
-    let mut file = std::fs::File::open(path).map_err(fail)?;
+    let mut file = crate::atomic_file::open_regular(path).map_err(fail)?;
     read_capped(&mut file, MAX_READ).map_err(fail)
 }
 
@@ -335,6 +334,32 @@ mod tests {
         };
         let err = run(&req, &Env::of(&[]), "").unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert!(err.message.contains("/nonexistent/key"), "{}", err.message);
+        assert!(err.message.contains("--api-key-file"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_key_put_where_its_path_belongs_is_never_echoed() {
+        let secret = "kid01.NotAPathButAKey";
+        for (var, req) in [
+            ("BASETEN_API_KEY_FILE", KeyRequest::default()),
+            (
+                "MY_KEY_FILE",
+                KeyRequest {
+                    from_env: Some("MY_KEY"),
+                    ..Default::default()
+                },
+            ),
+        ] {
+            let err = run(&req, &Env::of(&[(var, secret)]), "").unwrap_err();
+            assert!(err.message.contains(var), "{}", err.message);
+            let all = format!("{} {:?}", err.message, err.hint());
+            assert!(!all.contains("NotAPath"), "{all}");
+        }
+        let req = KeyRequest {
+            file: Some(Path::new(secret)),
+            ..Default::default()
+        };
+        let err = run(&req, &Env::of(&[]), "").unwrap_err();
+        assert!(!err.message.contains("NotAPath"), "{}", err.message);
     }
 }

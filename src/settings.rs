@@ -44,6 +44,17 @@ impl LoginSettings {
     /// Flags beat GitHub Action inputs (`INPUT_*`), which beat env vars, which beat defaults.
     pub fn resolve(args: &LoginArgs, env: &Env) -> Result<Self> {
         let v = &env.vars;
+        // An explicit but empty name (`--remote "$UNSET"`) must not fall back to the default and
+        // overwrite its credentials. A blank action input is unset: the runner sets every input.
+        for (given, what) in [
+            (args.remote.as_deref(), "--remote"),
+            (v.baseten_remote.as_deref(), "BASETEN_REMOTE"),
+        ] {
+            if given.is_some_and(|r| r.trim().is_empty()) {
+                return Err(Error::usage(format!("{what} is given but empty"))
+                    .with_hint("name the remote, or leave it out to write the default [baseten]"));
+            }
+        }
         let remote = first([
             args.remote.as_deref(),
             v.input_remote.as_deref(),
@@ -82,8 +93,10 @@ impl LoginSettings {
                 Error::usage("--isolate needs RUNNER_TEMP, which GitHub Actions runners set")
                     .with_hint("outside GitHub Actions, pass --trussrc PATH and export USER_TRUSSRC_PATH yourself")
             })?;
+            // Later steps run elsewhere: the exported path must not depend on this cwd.
+            let dir = std::path::absolute(temp).unwrap_or_else(|_| PathBuf::from(temp));
             TrussrcPath {
-                path: Path::new(temp).join("truss-ci").join("trussrc"),
+                path: dir.join("truss-ci").join("trussrc"),
                 is_default: false,
             }
         } else {

@@ -1,10 +1,23 @@
 //! The trussrc: a scanner that reads it as Python's configparser does, a splice that replaces or
 //! appends one section leaving every other byte alone, and an atomic, locked, 0600 write.
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::fs;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use crate::atomic_file;
 use crate::error::{Error, Kind, Result};
+
+/// Python's `str.isspace()`, which configparser's `strip()` and `\S` follow: Unicode White_Space
+/// and the separators U+001C to U+001F.
+pub fn py_isspace(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Python's `str.strip()`.
+pub fn py_strip(s: &str) -> &str {
+    s.trim_matches(py_isspace)
+}
 
 /// One section, located by byte offsets into the file text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +92,7 @@ impl Document {
             let start = offset;
             offset += line.len();
             let body = line.trim_end_matches(['\n', '\r']);
-            let stripped = body.trim();
+            let stripped = py_strip(body);
             let err = |problem: &str| ParseError {
                 line: line_no,
                 problem: problem.to_owned(),
@@ -92,7 +105,8 @@ impl Document {
                 blanks += 1;
                 continue;
             }
-            let indent = body.len() - body.trim_start().len();
+            // configparser counts indentation in characters, not bytes.
+            let indent = body.chars().take_while(|c| py_isspace(*c)).count();
             if let (Some(section), Some(opt)) = (sections.last_mut(), option_indent)
                 && indent > opt
             {
@@ -126,14 +140,14 @@ impl Document {
                     "is neither a [section], a key = value line nor a comment",
                 ));
             };
-            let key = stripped[..delim].trim().to_lowercase();
+            let key = py_strip(&stripped[..delim]).to_lowercase();
             if key.is_empty() {
                 return Err(err("has a value with no key name"));
             }
             if section.has(&key) {
                 return Err(err(&format!("repeats key {key} in [{}]", section.name)));
             }
-            let value = stripped[delim + 1..].trim().to_owned();
+            let value = py_strip(&stripped[delim + 1..]).to_owned();
             section.entries.push((key, value));
             section.content_end = offset;
             option_indent = Some(indent);
@@ -265,13 +279,13 @@ impl Document {
     pub fn without_section(&self, name: &str) -> Option<String> {
         let s = self.section(name)?;
         let rest = &self.text[s.content_end..];
-        let skip = rest.len() - rest.trim_start_matches(['\n', '\r', ' ', '\t']).len();
+        let skip = rest.len() - rest.trim_start_matches(py_isspace).len();
         // Keep the line structure: only drop whole blank lines.
         let skip = rest[..skip].rfind('\n').map_or(0, |i| i + 1);
         let mut out = String::with_capacity(self.text.len());
         out.push_str(&self.text[..s.start]);
         out.push_str(&rest[skip..]);
-        if out.trim().is_empty() {
+        if py_strip(&out).is_empty() {
             out.clear();
         }
         Some(out)
@@ -287,7 +301,7 @@ fn header(stripped: &str) -> Option<&str> {
 
 fn starts_with_blank_line(rest: &str) -> bool {
     let first = rest.split_inclusive('\n').next().unwrap_or("");
-    first.ends_with('\n') && first.trim().is_empty()
+    first.ends_with('\n') && py_strip(first).is_empty()
 }
 
 fn ends_with_blank_line(text: &str) -> bool {
@@ -319,7 +333,7 @@ pub fn api_key_section(name: &str, remote_url: &str, api_key: Option<&str>) -> S
 fn checked(doc: &Document, path: &Path, new_text: String, changed: &[&str]) -> Result<String> {
     doc.check_others_unchanged(&new_text, changed).map(|()| new_text).map_err(|why| {
         Error::new(
-            Kind::LocalWrite,
+            Kind::Local,
             format!(
                 "editing {} here would change another section: {why}; it was left as it was",
                 path.display()
@@ -329,28 +343,18 @@ fn checked(doc: &Document, path: &Path, new_text: String, changed: &[&str]) -> R
     })
 }
 
-/// What an edit did.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Edited {
-    /// The file did not exist before.
-    pub created: bool,
-    /// The file was rewritten.
-    pub written: bool,
-}
-
 /// Reads the trussrc at `path` for display; a missing file is an empty document.
 pub fn load(path: &Path) -> Result<Document> {
-    let text = match read_regular(path)? {
-        Some(t) => t,
-        None => return Ok(Document::default()),
-    };
-    parse_for(path, &text)
+    match read_regular(path)? {
+        Some(text) => parse_for(path, &text),
+        None => Ok(Document::default()),
+    }
 }
 
 fn parse_for(path: &Path, text: &str) -> Result<Document> {
     Document::parse(text).map_err(|e| {
         Error::new(
-            Kind::LocalWrite,
+            Kind::Local,
             format!(
                 "{} line {} {}; truss cannot read this file either",
                 path.display(),
@@ -373,7 +377,7 @@ fn read_regular(path: &Path) -> Result<Option<String>> {
         Err(e) => return Err(Error::local("inspect", path, &e)),
         Ok(meta) if meta.file_type().is_symlink() => {
             return Err(Error::new(
-                Kind::LocalWrite,
+                Kind::Local,
                 format!(
                     "{} is a symbolic link; truss-ci does not write through links",
                     path.display()
@@ -383,14 +387,14 @@ fn read_regular(path: &Path) -> Result<Option<String>> {
         }
         Ok(meta) if !meta.is_file() => {
             return Err(Error::new(
-                Kind::LocalWrite,
+                Kind::Local,
                 format!("{} is not a regular file", path.display()),
             )
             .with_hint("move it aside or choose another path with --trussrc"));
         }
         Ok(meta) if meta.len() > MAX_SIZE => {
             return Err(Error::new(
-                Kind::LocalWrite,
+                Kind::Local,
                 format!(
                     "{} is {} bytes, far larger than a trussrc (at most {MAX_SIZE}); it was left as it was",
                     path.display(),
@@ -401,10 +405,11 @@ fn read_regular(path: &Path) -> Result<Option<String>> {
         }
         Ok(_) => {}
     }
-    let bytes = fs::read(path).map_err(|e| Error::local("read", path, &e))?;
+    let bytes =
+        atomic_file::read_capped(path, MAX_SIZE).map_err(|e| Error::local("read", path, &e))?;
     String::from_utf8(bytes).map(Some).map_err(|_| {
         Error::new(
-            Kind::LocalWrite,
+            Kind::Local,
             format!(
                 "{} is not UTF-8 text; it was left as it was",
                 path.display()
@@ -414,170 +419,84 @@ fn read_regular(path: &Path) -> Result<Option<String>> {
     })
 }
 
-/// Reads, edits and atomically rewrites the trussrc under an exclusive lock on a sibling lock
-/// file, so concurrent edits of different sections all land. `edit` returns the new text, or
-/// `None` to leave the file alone; the new text is written only if every section but `changed`
-/// still reads as it did.
-pub fn edit<F>(path: &Path, changed: &[&str], edit: F) -> Result<Edited>
+/// The trussrc, locked for one read-modify-write: other truss-ci processes wait (boundedly) until
+/// it is dropped. Stale temporaries are swept when it is taken.
+pub struct Locked {
+    pub path: PathBuf,
+    /// The text as it was when locked; `None` when the file did not exist.
+    pub existing: Option<String>,
+    pub doc: Document,
+    _lock: atomic_file::Lock,
+}
+
+impl Locked {
+    pub fn open(path: &Path, wait: Duration) -> Result<Self> {
+        atomic_file::create_private_dir(&atomic_file::parent_dir(path))?;
+        let lock = atomic_file::lock(path, wait)?;
+        atomic_file::sweep(path);
+        let existing = read_regular(path)?;
+        let doc = match &existing {
+            Some(text) => parse_for(path, text)?,
+            None => Document::default(),
+        };
+        Ok(Self {
+            path: path.to_owned(),
+            existing,
+            doc,
+            _lock: lock,
+        })
+    }
+
+    /// Checks that `new_text` reads every section but `changed` as the locked text does; the
+    /// refusal is an error (exit 5) with nothing written.
+    pub fn check(&self, new_text: String, changed: &[&str]) -> Result<String> {
+        checked(&self.doc, &self.path, new_text, changed)
+    }
+
+    /// Atomically replaces the file with `text` (already checked).
+    pub fn write(&self, text: &str) -> Result<()> {
+        atomic_file::write(&self.path, text.as_bytes())
+    }
+
+    /// Replaces the file with `text` (already checked), or removes it (`None`), and reads the
+    /// new state, still under the lock.
+    pub fn set(&mut self, text: Option<String>) -> Result<()> {
+        match &text {
+            Some(t) => self.write(t)?,
+            None => atomic_file::remove(&self.path)?,
+        }
+        self.doc = match &text {
+            Some(t) => parse_for(&self.path, t)?,
+            None => Document::default(),
+        };
+        self.existing = text;
+        Ok(())
+    }
+
+    /// Puts the file back as it was when locked: its old bytes, or no file.
+    pub fn restore(&self) -> Result<()> {
+        match &self.existing {
+            Some(text) => self.write(text),
+            None => atomic_file::remove(&self.path),
+        }
+    }
+}
+
+/// Reads, edits and atomically rewrites the trussrc under its lock, so concurrent edits of
+/// different sections all land. `edit` returns the new text (or `None` to leave the file alone)
+/// and a value that is handed back; the new text is written only if every section but `changed`
+/// still reads as it did. The bool is whether the file existed before.
+pub fn edit<T, F>(path: &Path, changed: &[&str], wait: Duration, edit: F) -> Result<(bool, T)>
 where
-    F: FnOnce(&Document) -> Result<Option<String>>,
+    F: FnOnce(&Document) -> Result<(Option<String>, T)>,
 {
-    let parent = parent_dir(path);
-    create_private_dir(&parent)?;
-    let _lock = lock(path)?;
-    remove_stale_temporaries(path, &parent);
-    let existing = read_regular(path)?;
-    let created = existing.is_none();
-    let doc = match &existing {
-        Some(text) => parse_for(path, text)?,
-        None => Document::default(),
-    };
-    let Some(new_text) = edit(&doc)? else {
-        return Ok(Edited {
-            created: false,
-            written: false,
-        });
-    };
-    let new_text = checked(&doc, path, new_text, changed)?;
-    write_atomic(path, &parent, new_text.as_bytes())?;
-    Ok(Edited {
-        created,
-        written: true,
-    })
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
+    let locked = Locked::open(path, wait)?;
+    let (new_text, value) = edit(&locked.doc)?;
+    if let Some(text) = new_text {
+        let text = locked.check(text, changed)?;
+        locked.write(&text)?;
     }
-}
-
-/// Creates missing parent directories with mode 0700.
-fn create_private_dir(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| Error::local("create the directory", dir, &e))
-}
-
-/// The sibling lock file `<path>.lock`, held exclusively until dropped.
-pub struct Lock(File);
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = self.0.unlock();
-    }
-}
-
-pub fn lock(path: &Path) -> Result<Lock> {
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(".lock");
-    let lock_path = path.with_file_name(name);
-    let file = private_options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(|e| Error::local("open the lock file", &lock_path, &e))?;
-    file.lock()
-        .map_err(|e| Error::local("lock", &lock_path, &e))?;
-    Ok(Lock(file))
-}
-
-fn private_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-}
-
-fn temporary_prefix(path: &Path) -> String {
-    format!(
-        ".{}.truss-ci.",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    )
-}
-
-/// Temporaries of a writer that was killed before its rename. Every writer holds the lock from
-/// creating its temporary to renaming it, so under the lock any that exist are stale (and may
-/// hold a key).
-fn remove_stale_temporaries(path: &Path, dir: &Path) {
-    let prefix = temporary_prefix(path);
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(&prefix) && name.ends_with(".tmp") {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}
-
-/// Writes a 0600 temporary file beside `path`, fsyncs it, renames it over `path` and fsyncs the
-/// directory: readers see the old file or the new one, whole. The caller holds the lock.
-pub fn write_atomic(path: &Path, dir: &Path, contents: &[u8]) -> Result<()> {
-    let mut suffix = [0u8; 6];
-    let _ = getrandom::fill(&mut suffix);
-    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-    let tmp = dir.join(format!(
-        "{}{}.{suffix}.tmp",
-        temporary_prefix(path),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = private_options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| Error::local("create", &tmp, &e))?;
-        file.write_all(contents)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::local("write", &tmp, &e))?;
-        drop(file);
-        test_hooks::pause_before_rename();
-        fs::rename(&tmp, path).map_err(|e| Error::local("replace", path, &e))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result?;
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// Removes the file, as `logout` does for a file login created.
-pub fn remove(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::local("remove", path, &e)),
-        _ => Ok(()),
-    }
-}
-
-mod test_hooks {
-    /// Widens the window between write and rename when `TRUSS_CI_TEST_RENAME_DELAY_MS` is set, so
-    /// the crash-safety test can kill the process mid-write. Inert otherwise.
-    pub fn pause_before_rename() {
-        #[allow(clippy::disallowed_methods)]
-        if let Some(ms) = std::env::var("TRUSS_CI_TEST_RENAME_DELAY_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            std::thread::sleep(std::time::Duration::from_millis(ms));
-        }
-    }
+    Ok((locked.existing.is_some(), value))
 }
 
 /// Builders shared by the property tests and the fuzz targets: a trussrc from parts.

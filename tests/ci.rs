@@ -104,9 +104,9 @@ fn github_masks_first_exports_outputs_and_summarises() {
     );
     assert!(!gh.file("GITHUB_STATE").contains(KEY));
     let summary = gh.file("GITHUB_STEP_SUMMARY");
-    assert!(summary.contains("| Workspace | local-ws |"), "{summary}");
+    assert!(summary.contains("| Workspace | `local-ws` |"), "{summary}");
     assert!(
-        summary.contains("| Key from | env:INPUT_API-KEY |"),
+        summary.contains("| Key from | `env:INPUT_API-KEY` |"),
         "{summary}"
     );
     for name in ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"] {

@@ -1,78 +1,107 @@
 //! Python's configparser (what truss reads with) agrees with truss-ci's reader on generated
-//! trussrc files after a splice: the same sections, and the same value for every key.
+//! trussrc files, before and after a splice: the same sections, and the same value for every
+//! key, whatever Unicode whitespace indents or pads the lines.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::collections::BTreeMap;
 
-use truss_ci::trussrc::arbitrary::{Line, render};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use truss_ci::trussrc::{Document, api_key_section};
 
-/// A small deterministic generator (xorshift), so every run checks the same files.
-struct Gen(u64);
+/// Every character Python's `str.isspace()` accepts (but the line breaks it reads lines by),
+/// and one it does not (U+200B), in indentation, around delimiters and on blank lines.
+const SPACES: [char; 25] = [
+    ' ', '\t', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{1f}', '\u{85}', '\u{a0}',
+    '\u{1680}', '\u{2000}', '\u{2003}', '\u{2007}', '\u{200a}', '\u{2028}', '\u{2029}', '\u{202f}',
+    '\u{205f}', '\u{3000}', '\u{200b}', ' ', ' ', ' ', '\t',
+];
 
-impl Gen {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
+fn spaces(max: usize) -> impl Strategy<Value = String> {
+    proptest::collection::vec(proptest::sample::select(&SPACES[..]), 0..=max)
+        .prop_map(|v| v.into_iter().collect())
+}
 
-    fn word(&mut self, alphabet: &[u8], max: u64) -> String {
-        (0..=self.next(max))
-            .map(|_| alphabet[self.next(alphabet.len() as u64) as usize] as char)
-            .collect()
-    }
+/// One line of a trussrc, in any indentation.
+fn line() -> impl Strategy<Value = String> {
+    let body = prop_oneof![
+        "[abcXY._-]{1,3}".prop_map(|n| format!("[{n}]")),
+        (
+            "[abcde_]{1,3}",
+            spaces(1),
+            "[=:]",
+            spaces(1),
+            "[xyz =:;#{}()/+]{0,8}"
+        )
+            .prop_map(|(k, a, d, b, v)| format!("{k}{a}{d}{b}{v}")),
+        "[qrs]{1,4}",
+        "[#;][ a-z]{0,6}",
+        Just(String::new()),
+    ];
+    (spaces(2), body, spaces(1)).prop_map(|(indent, body, trail)| format!("{indent}{body}{trail}"))
+}
+
+fn file() -> impl Strategy<Value = (String, String, String)> {
+    (
+        proptest::collection::vec(line(), 0..16),
+        any::<bool>(),
+        "[abcXY]{1,2}",
+        "[AZaz09.+/=~!@#$^&*()-]{1,24}",
+    )
+        .prop_map(|(lines, crlf, name, key)| {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            (format!("[top]{eol}{}{eol}", lines.join(eol)), name, key)
+        })
 }
 
 #[test]
-fn configparser_reads_every_spliced_file_as_we_do() {
+fn configparser_reads_every_file_as_we_do() {
     let Some(python) = common::python3() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut g = Gen(0x9e37_79b9_7f4a_7c15);
-    let mut ours: BTreeMap<String, Document> = BTreeMap::new();
-    while ours.len() < 300 {
-        let lines: Vec<Line> = (0..g.next(20))
-            .map(|_| match g.next(5) {
-                0 => Line::Section(g.word(b"abcXY._-", 3)),
-                1 => Line::Option(
-                    g.word(b"abcde_", 3),
-                    g.word(b"xyz =:;#[]{}()/\\+%%", 8)
-                        .replace('%', "%%")
-                        .trim()
-                        .to_owned(),
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = file();
+    let mut ours: BTreeMap<String, Option<Document>> = BTreeMap::new();
+    let mut accepted = 0;
+    while ours.len() < 800 {
+        let (text, name, key) = strategy.new_tree(&mut runner).unwrap().current();
+        let parsed = Document::parse(&text).ok();
+        let n = ours.len();
+        std::fs::write(dir.path().join(format!("{n:04}")), &text).unwrap();
+        if let Some(doc) = &parsed {
+            accepted += 1;
+            let spliced = doc.with_section(
+                &name,
+                &api_key_section(
+                    &name,
+                    "https://app.baseten.co/%7e",
+                    Some(&key.replace('%', "")),
                 ),
-                2 => Line::Continuation(g.word(b"qrs%", 4).replace('%', "%%")),
-                3 => Line::Comment(g.word(b"any text", 6)),
-                _ => Line::Blank,
-            })
-            .collect();
-        let text = render(&lines, g.next(2) == 0, g.next(3) != 0);
-        let Ok(doc) = Document::parse(&text) else {
-            continue;
-        };
-        let name = g.word(b"abcXY", 2);
-        let key = g.word(b"AZaz09.%+/=\\-_~!@#$^&*()", 24);
-        let spliced = doc.with_section(
-            &name,
-            &api_key_section(&name, "https://app.baseten.co/%7e", Some(&key)),
-        );
-        let file = format!("{:03}", ours.len());
-        std::fs::write(dir.path().join(&file), &spliced.text).unwrap();
-        ours.insert(file, Document::parse(&spliced.text).unwrap());
+            );
+            if doc.check_others_unchanged(&spliced.text, &[&name]).is_ok() {
+                std::fs::write(dir.path().join(format!("{:04}", n + 1)), &spliced.text).unwrap();
+                ours.insert(format!("{n:04}"), parsed);
+                ours.insert(format!("{:04}", n + 1), Document::parse(&spliced.text).ok());
+                continue;
+            }
+        }
+        ours.insert(format!("{n:04}"), parsed);
     }
+    assert!(accepted > 150, "only {accepted} generated files parse");
     let script = r#"
 import configparser, json, os, sys
 out = {}
 for f in sorted(os.listdir(sys.argv[1])):
     c = configparser.ConfigParser()
-    with open(os.path.join(sys.argv[1], f), encoding="utf-8", newline=None) as fh:
-        c.read_file(fh)
-    out[f] = {s: {k: c.get(s, k) for k in c[s]} for s in c.sections()}
+    try:
+        with open(os.path.join(sys.argv[1], f), encoding="utf-8", newline=None) as fh:
+            c.read_file(fh)
+        out[f] = {s: {k: c.get(s, k) for k in c[s]} for s in c.sections()}
+    except (configparser.Error, ValueError):
+        out[f] = None
 print(json.dumps(out))
 "#;
     let run = common::to_run(
@@ -84,16 +113,21 @@ print(json.dumps(out))
             .unwrap(),
     );
     run.assert_code(0);
-    let theirs: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>> =
-        serde_json::from_str(&run.stdout).unwrap();
+    /// Sections → keys → values, or `None` where configparser refused the file.
+    type Read = Option<BTreeMap<String, BTreeMap<String, String>>>;
+    let theirs: BTreeMap<String, Read> = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(theirs.len(), ours.len());
     for (file, doc) in &ours {
-        let py = &theirs[file];
+        // What we refuse, configparser may read (refusing is safe); what we read, it must too.
+        let Some(doc) = doc else { continue };
+        let Some(py) = &theirs[file] else {
+            panic!("{file}: configparser refuses what we read:\n{:?}", doc.text);
+        };
         let names: Vec<&str> = doc.remotes().collect();
         let py_names: Vec<&str> = py.keys().map(String::as_str).collect();
         let mut sorted = names.clone();
         sorted.sort_unstable();
-        assert_eq!(sorted, py_names, "{file}: sections\n{}", doc.text);
+        assert_eq!(sorted, py_names, "{file}: sections\n{:?}", doc.text);
         for section in &doc.sections {
             if section.name == "DEFAULT" {
                 continue;
@@ -102,7 +136,7 @@ print(json.dumps(out))
                 assert_eq!(
                     doc.value(&section.name, key).as_deref(),
                     py[&section.name].get(key).map(String::as_str),
-                    "{file}: [{}] {key}\n{}",
+                    "{file}: [{}] {key}\n{:?}",
                     section.name,
                     doc.text
                 );

@@ -1,12 +1,12 @@
 //! Attack and failure, across the whole surface: network faults, TLS, a leak sweep of every command
-//! in every CI mode, SIGKILL mid-write, 64 concurrent writers, and hostile files and inputs.
+//! in every CI mode, 64 concurrent writers, and hostile files and inputs. (Crashes at every
+//! syscall: tests/crash.rs.)
 #![cfg(unix)] // SIGKILL, FIFOs, modes, sh
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -210,6 +210,7 @@ fn leak_sweep_every_command_every_mode_every_failure() {
     };
     let forms = forms(LEAKY);
     let mut runs = 0;
+    let mut expected_runs = 0;
     for platform in [
         "github",
         "gitlab",
@@ -243,6 +244,12 @@ fn leak_sweep_every_command_every_mode_every_failure() {
             ),
             (vec!["login"], api.url.as_str(), 1),
         ];
+        // The forced panic exists only in test builds (`--features test-hooks`).
+        let scenarios: Vec<_> = scenarios
+            .into_iter()
+            .filter(|(_, _, code)| *code != 1 || cfg!(feature = "test-hooks"))
+            .collect();
+        expected_runs += scenarios.len();
         let mut env = TestEnv::new();
         let files: Vec<PathBuf> = [
             "github_env",
@@ -334,94 +341,8 @@ fn leak_sweep_every_command_every_mode_every_failure() {
             }
         }
     }
-    assert_eq!(runs, 9 * 12);
-}
-
-#[test]
-fn sigkill_mid_write_leaves_the_old_or_the_new_file_whole() {
-    let env = TestEnv::new();
-    let mut before = String::from("# many remotes\n");
-    for i in 0..200 {
-        before.push_str(&truss_section(
-            &format!("remote-{i:03}"),
-            "https://app.baseten.co",
-            &format!("K{i}.x"),
-        ));
-    }
-    std::fs::write(env.trussrc(), &before).unwrap();
-    let mut snapshots = Vec::new();
-    let mut outcomes = [0usize; 2];
-    let mut current = before.clone();
-    for i in 0u64..24 {
-        let key = format!("NEWKEY{i}.x");
-        let new = current.replace(
-            &current[current.find("[remote-100]").unwrap()..current.find("[remote-101]").unwrap()],
-            &truss_section("remote-100", "https://app.baseten.co", &key),
-        );
-        let mut child = env
-            .command(&[
-                "login",
-                "--no-validate",
-                "--remote",
-                "remote-100",
-                "--remote-url",
-                "https://app.baseten.co",
-            ])
-            .env("BASETEN_API_KEY", &key)
-            .env("TRUSS_CI_TEST_RENAME_DELAY_MS", "40")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis((i * 7) % 70));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        let after = env.read_trussrc().unwrap();
-        if after == new {
-            outcomes[1] += 1;
-            current = new;
-        } else {
-            assert_eq!(
-                after, current,
-                "iteration {i}: neither the old nor the new file"
-            );
-            outcomes[0] += 1;
-        }
-        snapshots.push(after);
-    }
-    assert!(
-        outcomes[0] > 0,
-        "some kills landed before the rename: {outcomes:?}"
-    );
-    // The next writer removes what a killed one left behind.
-    let mut env = env;
-    env.set("BASETEN_API_KEY", KEY);
-    env.run(&["login", "--no-validate", "--remote", "final"])
-        .assert_code(0);
-    let leftovers: Vec<_> = std::fs::read_dir(&env.home)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
-    if let Some(python) = python3() {
-        let dir = env.path("snapshots");
-        std::fs::create_dir(&dir).unwrap();
-        for (i, s) in snapshots.iter().enumerate() {
-            std::fs::write(dir.join(format!("{i:02}")), s).unwrap();
-        }
-        let script = "import configparser,os,sys\nd=sys.argv[1]\nfor f in sorted(os.listdir(d)):\n    c=configparser.ConfigParser(); c.read(os.path.join(d,f))\n    assert len(c.sections())==200, (f, len(c.sections()))\n    c.get('remote-100','api_key')\nprint('ok', len(os.listdir(d)))\n";
-        to_run(
-            std::process::Command::new(python)
-                .arg("-c")
-                .arg(script)
-                .arg(&dir)
-                .output()
-                .unwrap(),
-        )
-        .assert_code(0);
-    }
+    assert_eq!(runs, expected_runs);
+    assert!(runs >= 9 * 11);
 }
 
 #[test]

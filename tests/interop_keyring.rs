@@ -26,9 +26,9 @@ mark logout;      truss-ci logout --remote kr; echo "rc=$?"
 mark after-logout; pykr kr
 
 "$PYTHON" -c "import keyring; keyring.set_password('baseten-truss', 'kr2', '{\"auth_type\": \"api_key\", \"api_key\": \"PREVIOUS.k\"}')"
-mark post-login;  GITLAB_CI=true truss-ci login --from-env --storage keyring --remote kr2; echo "rc=$?"
+mark post-login;  GITLAB_CI=true CI_JOB_ID=42 truss-ci login --from-env --storage keyring --remote kr2; echo "rc=$?"
 mark post-during; pykr kr2
-mark post;        GITLAB_CI=true truss-ci logout --post; echo "rc=$?"
+mark post;        GITLAB_CI=true CI_JOB_ID=42 truss-ci logout --post; echo "rc=$?"
 mark post-after;  pykr kr2
 mark end
 "#;

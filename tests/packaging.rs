@@ -192,7 +192,7 @@ fn action_yml_matches_what_the_binary_reads_and_writes() {
     let env_rs = read("src/env.rs");
     for input in binary_inputs.iter().filter(|i| **i != "api-key") {
         assert!(
-            env_rs.contains(&format!("\"input_{input}\"")),
+            env_rs.contains(&format!("\"INPUT_{}\"", input.to_ascii_uppercase())),
             "env.rs reads INPUT_{input}"
         );
     }

@@ -280,6 +280,7 @@ fn post_restores_a_replaced_section_byte_for_byte() {
     let api = FakeApi::baseten();
     let mut env = TestEnv::new();
     env.set("GITLAB_CI", "true")
+        .set("CI_JOB_ID", "5")
         .set("BASETEN_API_KEY", KEY)
         .set("BASETEN_REMOTE_URL", &api.url);
     let before = "# hand-written\n[ci]\nremote_provider: baseten\nremote_url = https://old\nteam = ml\napi_key = OLDKEY\n[other]\nremote_provider = baseten\nremote_url = https://o\napi_key = O\n";
@@ -304,6 +305,7 @@ fn post_removes_a_created_file_and_appended_sections() {
     let api = FakeApi::baseten();
     let mut env = TestEnv::new();
     env.set("CIRCLECI", "true")
+        .set("CIRCLE_WORKFLOW_JOB_ID", "c-1")
         .set("BASETEN_API_KEY", KEY)
         .set("BASETEN_REMOTE_URL", &api.url);
     env.run(&["login", "--remote", "a"]).assert_code(0);
@@ -365,6 +367,7 @@ fn repeated_logins_keep_one_record_and_post_restores_the_original() {
     let api = FakeApi::accepting(&["k1.x", "k2.x", "k3.x"]);
     let mut env = TestEnv::new();
     env.set("GITLAB_CI", "true")
+        .set("CI_JOB_ID", "6")
         .set("BASETEN_REMOTE_URL", &api.url);
     let before = truss_section("ci", "https://old", "ORIGINAL");
     std::fs::write(env.trussrc(), &before).unwrap();

@@ -62,7 +62,7 @@ pub fn file_entry(name: &str, value: &str) -> Result<String> {
     let delimiter = format!("ghadelimiter_{}", random_token(16));
     if value.contains(['\r', '\n']) || value.contains(&delimiter) || name.contains(&delimiter) {
         return Err(Error::new(
-            crate::error::Kind::LocalWrite,
+            crate::error::Kind::Local,
             format!(
                 "the value for {name} holds a line break and cannot be written as a GitHub file command; nothing was written"
             ),
@@ -180,13 +180,19 @@ pub fn neutralize(line: &str) -> String {
     out
 }
 
-/// Formats a value for the Markdown summary table.
+/// Formats a value for the Markdown summary table as a code span, where nothing renders: no link,
+/// image, autolink or HTML that a server-chosen name could carry. Only the table's `|` needs
+/// escaping inside it; the fence is longer than any run of backticks in the value.
 pub fn md_cell(value: &str) -> String {
-    neutralize(&super::clean(value))
-        .replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('`', "\\`")
-        .replace('<', "&lt;")
+    let value = neutralize(&super::clean(value)).replace('|', "\\|");
+    let longest = value.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if value.starts_with('`') || value.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{value}{pad}{fence}")
 }
 
 #[cfg(test)]
@@ -311,6 +317,19 @@ mod tests {
         assert!(a.starts_with("N<<ghadelimiter_"));
         assert!(file_entry("N", "x\ny").is_err());
         assert!(file_entry("N", "x\ry").is_err());
+    }
+
+    #[test]
+    fn summary_cells_render_nothing_a_server_chose() {
+        assert_eq!(md_cell("ws"), "`ws`");
+        assert_eq!(md_cell("[x](https://evil)"), "`[x](https://evil)`");
+        assert_eq!(
+            md_cell("![i](https://e/p.png) <img>"),
+            "`![i](https://e/p.png) <img>`"
+        );
+        assert_eq!(md_cell("a|b"), "`a\\|b`");
+        assert_eq!(md_cell("``x`"), "``` ``x` ```");
+        assert_eq!(md_cell("a\nb"), "`a b`");
     }
 
     #[test]

@@ -66,6 +66,64 @@ impl Platform {
         arg.unwrap_or_else(|| Self::detect(env))
     }
 
+    /// The identity of the running job, which scopes `logout --post` to this job's logins:
+    /// `None` where the platform sets none (or outside CI).
+    pub fn job_id(self, env: &Env) -> Option<String> {
+        let v = &env.vars;
+        let set = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let all = |parts: &[&Option<String>]| {
+            parts
+                .iter()
+                .map(|p| set(p))
+                .collect::<Option<Vec<_>>>()
+                .map(|p| p.join("/"))
+        };
+        let id = match self {
+            Platform::Github => {
+                all(&[&v.github_run_id, &v.github_run_attempt, &v.github_job]).map(|id| {
+                    // Runners on one host may share a HOME; their names tell them apart.
+                    match set(&v.runner_name) {
+                        Some(runner) => format!("{id}/{runner}"),
+                        None => id,
+                    }
+                })
+            }
+            Platform::Gitlab => set(&v.ci_job_id),
+            Platform::Azure => all(&[&v.build_buildid, &v.system_jobid]),
+            Platform::Buildkite => set(&v.buildkite_job_id),
+            Platform::Circleci => set(&v.circle_workflow_job_id),
+            Platform::Bitbucket => set(&v.bitbucket_step_uuid),
+            Platform::Jenkins => set(&v.build_tag),
+            Platform::Plain | Platform::None => None,
+        }?;
+        Some(format!("{}:{id}", self.name()))
+    }
+
+    /// The variables that name a job here, for messages.
+    pub fn job_vars(self) -> &'static str {
+        match self {
+            Platform::Github => "GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and GITHUB_JOB",
+            Platform::Gitlab => "CI_JOB_ID",
+            Platform::Azure => "BUILD_BUILDID and SYSTEM_JOBID",
+            Platform::Buildkite => "BUILDKITE_JOB_ID",
+            Platform::Circleci => "CIRCLE_WORKFLOW_JOB_ID",
+            Platform::Bitbucket => "BITBUCKET_STEP_UUID",
+            Platform::Jenkins => "BUILD_TAG",
+            Platform::Plain | Platform::None => "a CI job identity",
+        }
+    }
+
+    /// Whether this is a CI platform (anything but plain and none).
+    pub fn is_ci(self) -> bool {
+        !matches!(self, Platform::Plain | Platform::None)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Platform::Github => "github",
@@ -247,7 +305,7 @@ pub fn check_env_name(name: &str) -> Result<()> {
 pub fn check_single_line(what: &str, name: &str, value: &str) -> Result<()> {
     if value.contains(['\r', '\n', '\0']) {
         return Err(Error::new(
-            ErrorKind::LocalWrite,
+            ErrorKind::Local,
             format!(
                 "the value of {name} contains a line break or NUL and cannot be written to {what}; nothing was written"
             ),
@@ -273,13 +331,16 @@ pub fn random_token(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Removes control characters (ANSI escapes included) from text that came from a server.
-pub fn clean(text: &str) -> String {
+/// Replaces control characters (ANSI escapes, line breaks) but tabs with spaces.
+pub fn strip_controls(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_owned()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect()
+}
+
+/// A server's or a file's value for one line: no control characters, trimmed.
+pub fn clean(text: &str) -> String {
+    strip_controls(text).replace('\t', " ").trim().to_owned()
 }
 
 #[cfg(test)]
@@ -311,6 +372,60 @@ mod tests {
             Platform::None
         );
         assert_eq!(Platform::chosen(None, &github), Platform::Github);
+    }
+
+    #[test]
+    fn every_platform_names_its_job() {
+        type Case<'a> = (Platform, &'a [(&'a str, &'a str)], &'a str);
+        let cases: [Case<'_>; 7] = [
+            (
+                Platform::Github,
+                &[
+                    ("GITHUB_RUN_ID", "9"),
+                    ("GITHUB_RUN_ATTEMPT", "1"),
+                    ("GITHUB_JOB", "deploy"),
+                ],
+                "github:9/1/deploy",
+            ),
+            (Platform::Gitlab, &[("CI_JOB_ID", "77")], "gitlab:77"),
+            (
+                Platform::Azure,
+                &[("BUILD_BUILDID", "5"), ("SYSTEM_JOBID", "j")],
+                "azure:5/j",
+            ),
+            (
+                Platform::Buildkite,
+                &[("BUILDKITE_JOB_ID", "b")],
+                "buildkite:b",
+            ),
+            (
+                Platform::Circleci,
+                &[("CIRCLE_WORKFLOW_JOB_ID", "c")],
+                "circleci:c",
+            ),
+            (
+                Platform::Bitbucket,
+                &[("BITBUCKET_STEP_UUID", "{u}")],
+                "bitbucket:{u}",
+            ),
+            (
+                Platform::Jenkins,
+                &[("BUILD_TAG", "jenkins-x-1")],
+                "jenkins:jenkins-x-1",
+            ),
+        ];
+        for (platform, vars, id) in cases {
+            assert_eq!(platform.job_id(&Env::of(vars)).as_deref(), Some(id));
+            assert_eq!(platform.job_id(&Env::of(&[])), None, "{platform:?}");
+        }
+        assert_eq!(
+            Platform::Azure.job_id(&Env::of(&[("BUILD_BUILDID", "5")])),
+            None
+        );
+        assert_eq!(
+            Platform::Plain.job_id(&Env::of(&[("CI_JOB_ID", "1")])),
+            None
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::output::Output;
 use crate::resolve::{self, KeyRequest, Source};
 use crate::secret::{ApiKey, Sensitive};
 use crate::settings::{self, DEFAULT_REMOTE_URL, LoginSettings};
-use crate::{state, trussrc};
+use crate::{atomic_file, trussrc, undo};
 
 /// What login did, for the report and for the platform's outputs.
 pub struct Report {
@@ -59,12 +59,12 @@ pub fn run(
     )?;
     warnings.extend(platform_warnings);
     // Masking comes before anything else the platform sees.
-    out.apply(out.dialect().mask(&key))?;
+    out.mask(&key)?;
     out.apply(out.dialect().group_start("truss-ci login", out.verbose))?;
     for w in &warnings {
         out.warn(w);
     }
-    // A test-only hook: proves that a panic while the key is held prints nothing of it.
+    #[cfg(feature = "test-hooks")]
     if env.get("TRUSS_CI_TEST_PANIC") == Some("login") {
         panic!("forced for a test while holding {key:?} from {source}");
     }
@@ -121,130 +121,247 @@ fn login(
     };
 
     if settings.validate {
-        validate(settings, key, &mut report, out)?;
+        validate(settings, env, key, &mut report, out)?;
     }
 
-    let keyring = Keyring::from_env(env);
-    let stored = store_in_keyring(args.storage, &keyring, key, &report, out);
-    if stored.is_some() {
-        report.storage = Storage::Keyring;
-    }
-    let result = write(settings, args, key, &report, stored.as_ref(), out);
-    if let (Err(_), Some(previous)) = (&result, &stored) {
-        // Puts the keyring back as it was, since the trussrc could not be written.
-        let _ = keyring.restore(&report.remote, previous.as_ref());
-    }
-    let (effects, print_env) = result?;
-    out.apply(effects)?;
-    if let Some(lines) = print_env {
-        out.stdout_sensitive(&lines);
-    }
-    Ok(report)
-}
-
-/// Builds and checks every platform entry, writes the trussrc and the undo record, and returns
-/// the effects to apply and the `--print-env` text. An error here means the trussrc was not
-/// written.
-fn write(
-    settings: &LoginSettings,
-    args: &LoginArgs,
-    key: &ApiKey,
-    report: &Report,
-    stored: Option<&Option<Sensitive>>,
-    out: &Output,
-) -> Result<(Vec<Effect>, Option<Sensitive>)> {
-    let path = &settings.trussrc.path;
-    let exports = export_vars(settings, report, key, args.print_env.is_some());
-    let (mut effects, exported) = platform_effects(settings, report, &exports, out)?;
+    // Everything the user asked for is built and checked before anything is written.
+    let exports = export_vars(settings, &report, key, args.print_env.is_some());
+    let (mut requested, exported) = export_effects(settings, &exports, out)?;
     if let Some(file) = &args.dotenv {
-        effects.push(dotenv_effect(file, report)?);
+        requested.push(dotenv_effect(file, &report, out)?);
     }
     let print_env = match args.print_env {
         Some(_) => Some(shell::export_lines(&exports)?),
         None => None,
     };
 
-    let block = trussrc::api_key_section(
-        &report.remote,
-        &report.remote_url,
-        stored.is_none().then(|| key.expose()),
-    );
-    let mut splice = None;
-    let edited = trussrc::edit(path, &[&report.remote], |doc| {
-        let spliced = doc.with_section(&report.remote, &block);
-        splice = Some((
-            doc.section_text(&report.remote).map(str::to_owned),
-            spliced.before,
-            spliced.after,
-        ));
-        Ok(Some(spliced.text))
-    })?;
+    let platform = out.dialect().platform();
+    let job = platform.job_id(env);
+    let keyring = Keyring::from_env(env);
+    let scope = platform.is_ci().then(|| job.clone());
+    let commit = Commit::write(
+        settings,
+        args.storage,
+        key,
+        &mut report,
+        &keyring,
+        out,
+        scope,
+        exported,
+    )?;
 
-    if !matches!(out.dialect().platform(), Platform::Plain | Platform::None) {
-        let (previous_section, before, after) = splice.unwrap_or_default();
-        let record = state::Record {
+    // What was asked for is delivered whole, or the login is rolled back.
+    let delivered = out
+        .apply_all_or_nothing(requested)
+        .and_then(|()| match &print_env {
+            Some(lines) => out.stdout_sensitive(lines),
+            None => Ok(()),
+        })
+        .and_then(|()| print_json(&report, out));
+    if let Err(e) = delivered {
+        commit.rollback(&keyring);
+        return Err(Error::new(
+            Kind::Local,
+            format!(
+                "{}; the login was rolled back and nothing was stored",
+                e.message
+            ),
+        )
+        .with_hint(
+            "make the export target writable (GITHUB_ENV, --dotenv, stdout), then run again",
+        ));
+    }
+    let id = commit.id.clone();
+    drop(commit);
+
+    // Outputs, the summary and the post step's state are informational: a failure is a warning.
+    let informational = platform_outputs(&report, out).and_then(|mut effects| {
+        if let Some(id) = &id {
+            let file = undo::path_for(path);
+            let (file, trussrc) = (file.display().to_string(), path.display().to_string());
+            effects.extend(out.dialect().save_state(&[
+                (undo::STATE_FILE, &file),
+                (undo::STATE_ID, id),
+                (undo::STATE_TRUSSRC, &trussrc),
+            ])?);
+        }
+        Ok(effects)
+    });
+    if let Err(e) = informational.and_then(|effects| out.apply(effects)) {
+        out.warn(&format!("{}; the login itself succeeded", e.message));
+    }
+    if platform.is_ci() && job.is_none() && platform != Platform::Github {
+        out.info(&format!(
+            "note: without {}, `truss-ci logout --post` cannot tell this job's login from another job's, so it will not undo it",
+            platform.job_vars()
+        ));
+    }
+    Ok(report)
+}
+
+/// A login written to disk and still locked: the trussrc, its undo record and the keyring entry,
+/// with what they held before, so that the whole of it can be rolled back.
+struct Commit {
+    locked: trussrc::Locked,
+    remote: String,
+    undo_file: PathBuf,
+    /// The records before this login (`None`: none were written).
+    records_before: Option<Vec<undo::Record>>,
+    /// What the keyring held before, when this login wrote it.
+    keyring_before: Option<Option<Sensitive>>,
+    id: Option<String>,
+}
+
+impl Commit {
+    /// Under one hold of the trussrc's lock: the undo record first (write-ahead, when `scope`
+    /// is set: a CI job, maybe unnamed), then the keyring entry, then the trussrc.
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        settings: &LoginSettings,
+        storage: Storage,
+        key: &ApiKey,
+        report: &mut Report,
+        keyring: &Keyring,
+        out: &Output,
+        scope: Option<Option<String>>,
+        exported: Vec<String>,
+    ) -> Result<Self> {
+        let path = &settings.trussrc.path;
+        let locked = trussrc::Locked::open(path, settings.timeout)?;
+        let undo_file = undo::path_for(path);
+        atomic_file::sweep(&undo_file);
+        let mut keyring_before = keyring_previous(storage, keyring, report, out);
+        let (mut text, spliced) = splice(&locked, report, key, keyring_before.is_none())?;
+
+        let mut records_before = None;
+        let mut id = None;
+        let mut record = scope.map(|job| undo::Record {
             id: ci::random_token(8),
+            job,
             trussrc: path.clone(),
             remote: report.remote.clone(),
-            created_file: edited.created,
-            previous_section,
-            before,
-            after,
-            keyring: stored.is_some(),
-            previous_keyring: stored
+            created_file: locked.existing.is_none(),
+            previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
+            before: spliced.before.clone(),
+            after: spliced.after.clone(),
+            original_sha256: locked.existing.as_deref().map(undo::sha256),
+            written_sha256: undo::sha256(&text),
+            keyring: keyring_before.is_some(),
+            previous_keyring: keyring_before
+                .as_ref()
                 .and_then(|p| p.as_ref())
                 .map(|p| p.expose().to_owned()),
             exported,
+        });
+        if let Some(new) = &record {
+            let mut records = undo::load(&undo_file)?;
+            records_before = Some(records.clone());
+            id = Some(undo::record(&mut records, new.clone()));
+            undo::save(&locked, &undo_file, &records)?;
+        }
+        let mut commit = Self {
+            locked,
+            remote: report.remote.clone(),
+            undo_file,
+            records_before,
+            keyring_before: None,
+            id,
         };
-        let file = state::path_for(path);
-        let mut id = String::new();
-        state::update(&file, path, |records| id = state::record(records, record))?;
-        let (file_str, trussrc_str) = (file.display().to_string(), path.display().to_string());
-        effects.extend(out.dialect().save_state(&[
-            (state::STATE_FILE, &file_str),
-            (state::STATE_ID, &id),
-            (state::STATE_TRUSSRC, &trussrc_str),
-        ])?);
+
+        if keyring_before.is_some() {
+            match keyring.set(&report.remote, &keyring_store::api_key_payload(key)) {
+                Ok(()) => {
+                    commit.keyring_before = keyring_before.take();
+                    report.storage = Storage::Keyring;
+                }
+                Err(Unavailable(why)) => {
+                    plaintext_warning(&why, report, out);
+                    keyring_before = None;
+                    text = splice(&commit.locked, report, key, true)?.0;
+                    if let (Some(new), Some(records)) = (record.as_mut(), &commit.records_before) {
+                        new.written_sha256 = undo::sha256(&text);
+                        let mut records = records.clone();
+                        undo::record(&mut records, new.clone());
+                        if let Err(e) = undo::save(&commit.locked, &commit.undo_file, &records) {
+                            commit.rollback(keyring);
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+        }
+        debug_assert!(keyring_before.is_none() || commit.keyring_before.is_some());
+        if let Err(e) = commit.locked.write(&text) {
+            commit.rollback(keyring);
+            return Err(e);
+        }
+        Ok(commit)
     }
 
-    Ok((effects, print_env))
+    /// Puts the trussrc, the keyring entry and the undo records back as they were.
+    fn rollback(self, keyring: &Keyring) {
+        let _ = self.locked.restore();
+        if let Some(previous) = &self.keyring_before {
+            let _ = keyring.restore(&self.remote, previous.as_ref());
+        }
+        if let Some(records) = &self.records_before {
+            let _ = undo::save(&self.locked, &self.undo_file, records);
+        }
+    }
 }
 
-/// With `--storage keyring`: stores the key where truss looks, returning the entry it replaced
-/// (`Some(None)` when there was none). `None`: the key stays inline, after the single warning
-/// truss itself prints, unless the keyring is disabled by env (then silently).
-fn store_in_keyring(
+/// The locked trussrc with the login's section in place (the key inline or not), checked.
+fn splice(
+    locked: &trussrc::Locked,
+    report: &Report,
+    key: &ApiKey,
+    inline: bool,
+) -> Result<(String, trussrc::Spliced)> {
+    let block = trussrc::api_key_section(
+        &report.remote,
+        &report.remote_url,
+        inline.then(|| key.expose()),
+    );
+    let spliced = locked.doc.with_section(&report.remote, &block);
+    Ok((
+        locked.check(spliced.text.clone(), &[&report.remote])?,
+        spliced,
+    ))
+}
+
+/// With `--storage keyring`: the entry the login is about to replace (`Some(None)` when there is
+/// none). `None`: the key stays inline, after the single warning truss itself prints, unless the
+/// keyring is disabled by env (then silently).
+fn keyring_previous(
     storage: Storage,
     keyring: &Keyring,
-    key: &ApiKey,
     report: &Report,
     out: &Output,
 ) -> Option<Option<Sensitive>> {
     if storage != Storage::Keyring || keyring.is_disabled() {
         return None;
     }
-    let previous = keyring.get(&report.remote);
-    let result = previous.and_then(|previous| {
-        keyring
-            .set(&report.remote, &keyring_store::api_key_payload(key))
-            .map(|()| previous)
-    });
-    match result {
+    match keyring.get(&report.remote) {
         Ok(previous) => Some(previous),
         Err(Unavailable(why)) => {
-            tracing::debug!("keyring unusable: {why}");
-            out.warn_verbatim(&format!(
-                "Warning: no usable OS keyring backend; storing credentials for {} in plaintext in {}.",
-                report.remote,
-                report.trussrc.display()
-            ));
+            plaintext_warning(&why, report, out);
             None
         }
     }
 }
 
+fn plaintext_warning(why: &str, report: &Report, out: &Output) {
+    tracing::debug!("keyring unusable: {why}");
+    out.warn_verbatim(&format!(
+        "Warning: no usable OS keyring backend; storing credentials for {} in plaintext in {}.",
+        report.remote,
+        report.trussrc.display()
+    ));
+}
+
 fn validate(
     settings: &LoginSettings,
+    env: &Env,
     key: &ApiKey,
     report: &mut Report,
     out: &Output,
@@ -253,8 +370,12 @@ fn validate(
         &report.api_url,
         key,
         &report.source.describe(),
-        settings.timeout,
-        settings.ca_cert.as_deref(),
+        &api::CheckOptions {
+            deadline: settings.timeout,
+            ca_cert: settings.ca_cert.as_deref(),
+            ssl_cert_file: env.vars.ssl_cert_file.as_deref(),
+            proxies: env.proxies(),
+        },
     )?;
     match verdict {
         Verdict::Valid(user) => report.user = Some(user),
@@ -318,10 +439,9 @@ fn export_vars<'a>(
     vars
 }
 
-/// The platform's exports, outputs and summary, and the names of the env vars exported.
-fn platform_effects(
+/// The platform's env exports, and the names of the env vars exported.
+fn export_effects(
     settings: &LoginSettings,
-    report: &Report,
     exports: &[Var<'_>],
     out: &Output,
 ) -> Result<(Vec<Effect>, Vec<String>)> {
@@ -341,11 +461,22 @@ fn platform_effects(
             ))),
         }
     }
+    Ok((effects, exported))
+}
+
+/// A value the server chose, for one line of output: scrubbed, no control characters.
+fn server_text(value: Option<&str>, out: &Output) -> String {
+    value.map(|v| ci::clean(&out.scrub(v))).unwrap_or_default()
+}
+
+/// The platform's step outputs and summary.
+fn platform_outputs(report: &Report, out: &Output) -> Result<Vec<Effect>> {
+    let dialect = out.dialect();
     let user = report.user.clone().unwrap_or_default();
-    let workspace = user.workspace.as_deref().map(ci::clean).unwrap_or_default();
-    let email = user.email.as_deref().map(ci::clean).unwrap_or_default();
+    let workspace = server_text(user.workspace.as_deref(), out);
+    let email = server_text(user.email.as_deref(), out);
     let trussrc = report.trussrc.display().to_string();
-    effects.extend(dialect.outputs(&[
+    let mut effects = dialect.outputs(&[
         ("remote", &report.remote),
         ("remote-url", &report.remote_url),
         ("api-url", &report.api_url),
@@ -353,11 +484,9 @@ fn platform_effects(
         ("workspace", &workspace),
         ("user-email", &email),
         ("validated", if report.validated { "true" } else { "false" }),
-    ])?);
-    if dialect.platform() == Platform::Github {
-        effects.extend(dialect.summary(&summary(report, &workspace, &email)));
-    }
-    Ok((effects, exported))
+    ])?;
+    effects.extend(dialect.summary(&summary(report, &workspace, &email)));
+    Ok(effects)
 }
 
 fn summary(report: &Report, workspace: &str, email: &str) -> String {
@@ -387,12 +516,11 @@ fn summary(report: &Report, workspace: &str, email: &str) -> String {
 }
 
 /// The non-secret settings, for a later GitLab job: never the key (dotenv reports are plaintext).
-fn dotenv_effect(file: &std::path::Path, report: &Report) -> Result<Effect> {
+fn dotenv_effect(file: &std::path::Path, report: &Report, out: &Output) -> Result<Effect> {
     let workspace = report
         .user
         .as_ref()
-        .and_then(|u| u.workspace.as_deref())
-        .map(ci::clean);
+        .map(|u| server_text(u.workspace.as_deref(), out));
     let trussrc = report.trussrc.display().to_string();
     let mut vars = vec![
         ("BASETEN_REMOTE", report.remote.as_str()),
@@ -406,13 +534,25 @@ fn dotenv_effect(file: &std::path::Path, report: &Report) -> Result<Effect> {
         vars.push((names::USER_TRUSSRC_PATH, trussrc.as_str()));
     }
     let mut text = gitlab::dotenv_lines(&vars)?;
-    let existing = std::fs::read(file).unwrap_or_default();
+    // Read no more than the limit, and nothing that is not a regular file (/dev/zero, a FIFO).
+    let existing = match std::fs::metadata(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        _ => atomic_file::read_capped(file, gitlab::DOTENV_MAX as u64).map_err(|e| {
+            Error::new(
+                Kind::Local,
+                format!(
+                    "could not use {} as the dotenv report: {e}; nothing was written",
+                    file.display()
+                ),
+            )
+        })?,
+    };
     if !existing.is_empty() && !existing.ends_with(b"\n") {
         text.insert(0, '\n');
     }
     if existing.len() + text.len() >= gitlab::DOTENV_MAX {
         return Err(Error::new(
-            Kind::LocalWrite,
+            Kind::Local,
             format!(
                 "{} would reach GitLab's 5 KB dotenv limit; nothing was written",
                 file.display()
@@ -449,19 +589,24 @@ fn print_report(report: &Report, out: &Output) {
         report.remote_url,
         report.trussrc.display()
     ));
-    if out.format == OutputFormat::Json {
-        out.json(&json!({
-            "remote": report.remote,
-            "remote_url": report.remote_url,
-            "api_url": report.api_url,
-            "trussrc": report.trussrc,
-            "storage": report.storage.as_str(),
-            "validated": report.validated,
-            "restricted": report.restricted,
-            "user": report.user,
-            "key_source": report.source.to_string(),
-        }));
+}
+
+/// The JSON report on stdout (`--output json`); part of what login delivers.
+fn print_json(report: &Report, out: &Output) -> Result<()> {
+    if out.format != OutputFormat::Json {
+        return Ok(());
     }
+    out.json(&json!({
+        "remote": report.remote,
+        "remote_url": report.remote_url,
+        "api_url": report.api_url,
+        "trussrc": report.trussrc,
+        "storage": report.storage.as_str(),
+        "validated": report.validated,
+        "restricted": report.restricted,
+        "user": report.user,
+        "key_source": report.source.to_string(),
+    }))
 }
 
 /// What to suggest when no key was found, on the platform in use (detected or chosen by `--ci`).

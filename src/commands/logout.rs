@@ -4,17 +4,18 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use crate::atomic_file;
 use crate::ci::{Platform, Value, Var};
 use crate::cli::{LogoutArgs, OutputFormat};
 use crate::commands::status::pick_remote;
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::keyring_store::Keyring;
 use crate::output::Output;
 use crate::secret::Sensitive;
-use crate::settings;
-use crate::state::{self, Record};
+use crate::settings::{self, DEFAULT_TIMEOUT};
 use crate::trussrc::{self, Document};
+use crate::undo::{self, Record};
 
 pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
     if args.post {
@@ -35,7 +36,7 @@ pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
         return report(out, &path, &[]);
     }
     let removed: Vec<&str> = names.iter().map(String::as_str).collect();
-    trussrc::edit(&path, &removed, |doc| {
+    trussrc::edit(&path, &removed, DEFAULT_TIMEOUT, |doc| {
         let mut text = doc.text.clone();
         for name in &names {
             let current = Document::parse(&text).map_err(|e| Error::unexpected(e.problem))?;
@@ -43,7 +44,7 @@ pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
                 text = next;
             }
         }
-        Ok(Some(text))
+        Ok((Some(text), ()))
     })?;
     let keyring = Keyring::from_env(env);
     for name in &names {
@@ -59,81 +60,132 @@ pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
 
 fn report(out: &Output, path: &Path, removed: &[String]) -> Result<()> {
     if out.format == OutputFormat::Json {
-        out.json(&json!({ "trussrc": path, "removed": removed }));
+        out.json(&json!({ "trussrc": path, "removed": removed }))?;
     }
     Ok(())
 }
 
-/// Finds the records to undo: on GitHub the one this action's main step saved (STATE_*),
-/// elsewhere every record beside the trussrc.
+/// Which records a post step undoes.
+enum Scope<'a> {
+    /// GitHub: the one record this action's main step saved in GITHUB_STATE.
+    Id(&'a str),
+    /// Elsewhere: every record of this CI job.
+    Job(String),
+}
+
+/// Undoes this job's logins: on GitHub the record the action's main step saved (STATE_*), on
+/// other platforms every record of this job (by its job identity). Every record is
+/// authenticated before anything is changed.
 fn post(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
-    let (file, trussrc, id): (PathBuf, PathBuf, Option<&str>) =
-        match env.get_nonblank(&format!("STATE_{}", state::STATE_FILE)) {
-            Some(file) => (
-                PathBuf::from(file),
-                env.get_nonblank(&format!("STATE_{}", state::STATE_TRUSSRC))
-                    .map(PathBuf::from)
-                    .unwrap_or_default(),
-                env.get_nonblank(&format!("STATE_{}", state::STATE_ID)),
-            ),
-            None => {
-                let path = settings::trussrc_path(args.trussrc.as_deref(), env)?.path;
-                (state::path_for(&path), path, None)
+    let state = |name: &str| env.get_nonblank(&format!("STATE_{name}"));
+    let platform = out.dialect().platform();
+    let (trussrc, scope) = match state(undo::STATE_FILE) {
+        Some(file) => {
+            let (Some(trussrc), Some(id)) = (state(undo::STATE_TRUSSRC), state(undo::STATE_ID))
+            else {
+                return Err(forged(
+                    "GITHUB_STATE names an undo record but not its trussrc and id",
+                ));
+            };
+            let trussrc = PathBuf::from(trussrc);
+            if undo::path_for(&trussrc) != Path::new(file) {
+                return Err(forged(
+                    "GITHUB_STATE names an undo record that is not beside its trussrc",
+                ));
             }
-        };
-    let records: Vec<Record> = state::load(&file)?
-        .into_iter()
-        .filter(|r| id.is_none_or(|id| r.id == id))
-        .collect();
-    if records.is_empty() {
+            (trussrc, Scope::Id(id))
+        }
+        None => {
+            let path = settings::trussrc_path(args.trussrc.as_deref(), env)?.path;
+            match platform.job_id(env) {
+                Some(job) => (path, Scope::Job(job)),
+                None => {
+                    out.info(&format!(
+                        "truss-ci: no job identity ({} not set), so nothing was undone: another job's login is not this one's to undo; remove a remote with `truss-ci logout --remote NAME`",
+                        platform.job_vars()
+                    ));
+                    return report(out, &path, &[]);
+                }
+            }
+        }
+    };
+    let file = undo::path_for(&trussrc);
+    let mine = |r: &Record| match &scope {
+        Scope::Id(id) => r.id == *id,
+        Scope::Job(job) => r.job.as_deref() == Some(job.as_str()),
+    };
+    // Look before locking: a job with nothing to undo creates no lock file, unless a killed
+    // writer left temporaries to sweep.
+    if !undo::load(&file)?.iter().any(mine) {
+        if !(atomic_file::temporaries(&file).is_empty()
+            && atomic_file::temporaries(&trussrc).is_empty())
+        {
+            let _locked = trussrc::Locked::open(&trussrc, DEFAULT_TIMEOUT)?;
+            atomic_file::sweep(&file);
+        }
         out.info("truss-ci: nothing to clean up");
         return report(out, &trussrc, &[]);
     }
+    let mut locked = trussrc::Locked::open(&trussrc, DEFAULT_TIMEOUT)?;
+    atomic_file::sweep(&file);
+    let (records, others): (Vec<Record>, Vec<Record>) =
+        undo::load(&file)?.into_iter().partition(|r| mine(r));
+    for record in &records {
+        undo::authenticate(record, &file)?;
+    }
     let keyring = Keyring::from_env(env);
-    let mut undone = Vec::new();
     let mut exported: Vec<String> = Vec::new();
     for record in records.iter().rev() {
-        undo(record, &keyring, out)?;
-        undone.push(record.id.clone());
+        undo_one(record, &mut locked, &keyring, out)?;
         for name in &record.exported {
             if !exported.contains(name) {
                 exported.push(name.clone());
             }
         }
     }
-    let lock_path = if trussrc.as_os_str().is_empty() {
-        records[0].trussrc.clone()
-    } else {
-        trussrc
-    };
-    state::update(&file, &lock_path, |rs| {
-        rs.retain(|r| !undone.contains(&r.id))
-    })?;
+    undo::save(&locked, &file, &others)?;
+    drop(locked);
     clear_exports(&exported, out)?;
     let removed: Vec<String> = records.iter().map(|r| r.remote.clone()).collect();
-    report(out, &lock_path, &removed)
+    report(out, &trussrc, &removed)
 }
 
-/// Restores the replaced section byte for byte, or removes the section (and the file, when
-/// login created it and nothing else is left), then puts the keyring entry back as it was.
-fn undo(record: &Record, keyring: &Keyring, out: &Output) -> Result<()> {
+fn forged(why: &str) -> Error {
+    Error::new(Kind::Local, format!("{why}; nothing was changed"))
+        .with_hint("the post step reads what this action's main step saved; run it only as the action's post step")
+}
+
+/// Puts the trussrc back as the record says it was before the job, then the keyring entry.
+fn undo_one(
+    record: &Record,
+    locked: &mut trussrc::Locked,
+    keyring: &Keyring,
+    out: &Output,
+) -> Result<()> {
     let path = &record.trussrc;
-    let mut now_empty = false;
-    if path.exists() {
-        trussrc::edit(path, &[&record.remote], |doc| {
-            let text = doc.unsplice(
-                &record.remote,
-                record.previous_section.as_deref(),
-                &record.before,
-                &record.after,
-            );
-            now_empty = text.as_deref().is_some_and(str::is_empty);
-            Ok(text)
-        })?;
-    }
-    if record.created_file && now_empty {
-        trussrc::remove(path)?;
-    }
+    let what = match undo::file_undo(locked, record)? {
+        undo::FileUndo::Unchanged => "Nothing to restore for",
+        undo::FileUndo::Write(text) => {
+            locked.set(Some(text))?;
+            if record.previous_section.is_some() {
+                "Restored"
+            } else {
+                "Removed"
+            }
+        }
+        undo::FileUndo::Remove => {
+            locked.set(None)?;
+            "Removed"
+        }
+        undo::FileUndo::Replaced => {
+            out.warn(&format!(
+                "[{}] in {} was replaced after login by something login does not write; it was left as it is",
+                record.remote,
+                path.display()
+            ));
+            "Left"
+        }
+    };
     if record.keyring {
         let previous = record.previous_keyring.clone().map(Sensitive::new);
         if let Err(e) = keyring.restore(&record.remote, previous.as_ref()) {
@@ -143,11 +195,6 @@ fn undo(record: &Record, keyring: &Keyring, out: &Output) -> Result<()> {
             ));
         }
     }
-    let what = if record.previous_section.is_some() {
-        "Restored"
-    } else {
-        "Removed"
-    };
     out.info(&format!(
         "{what} remote `{}` in {}",
         record.remote,

@@ -70,7 +70,7 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
     );
     if args.check {
         let (key, source) = secret_key(&status, &secret, &doc, &path, env)?;
-        out.apply(out.dialect().mask(&key))?;
+        out.mask(&key)?;
         let api_url = match args
             .api_url
             .as_deref()
@@ -92,8 +92,12 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
             &api_url,
             &key,
             &source.describe(),
-            timeout,
-            args.ca_cert.as_deref(),
+            &api::CheckOptions {
+                deadline: timeout,
+                ca_cert: args.ca_cert.as_deref(),
+                ssl_cert_file: env.vars.ssl_cert_file.as_deref(),
+                proxies: env.proxies(),
+            },
         )?;
         let Verdict::Valid(user) = verdict else {
             return Err(Error::new(
@@ -105,7 +109,11 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
             )
             .with_hint("it may still call models; deploying with truss needs a full-access key"));
         };
-        let clean = |v: &Option<String>| v.as_deref().map(crate::ci::clean).unwrap_or_default();
+        let clean = |v: &Option<String>| {
+            v.as_deref()
+                .map(|v| crate::ci::clean(&out.scrub(v)))
+                .unwrap_or_default()
+        };
         lines.push_str(&format!(
             "workspace: {}\nuser: {}\nvalidated: true\n",
             clean(&user.workspace),
@@ -118,7 +126,6 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
         OutputFormat::Json => out.json(&report),
         OutputFormat::Text => out.stdout_text(&lines),
     }
-    Ok(())
 }
 
 /// The env-var remote truss uses when both BASETEN_TRUSS_AUTH_* variables are set.

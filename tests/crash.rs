@@ -1,0 +1,151 @@
+//! A crash at any syscall loses nothing: strace kills `login` (or `logout --post`) at the Nth
+//! call of each file syscall, for every N until the command runs through, and the next
+//! `logout --post` must put back every byte of the trussrc, leaving no temporary and no record.
+//! Deterministic: `-e inject=SYSCALL:signal=KILL:when=N`, no sleeps.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+const BEFORE: &str = "# hand-written\n[other]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nauth_type = api_key\napi_key = OTHER\n\n[baseten]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nteam = ml\napi_key = OLD\n";
+
+const SYSCALLS: [&str; 7] = [
+    "openat", "write", "fsync", "rename", "unlink", "flock", "close",
+];
+
+fn job_env() -> TestEnv {
+    let mut env = TestEnv::new();
+    env.set("GITLAB_CI", "true")
+        .set("CI_JOB_ID", "4242")
+        .set("BASETEN_API_KEY", KEY);
+    env
+}
+
+/// Runs truss-ci under strace, killed at the `n`th `syscall`. True when it was killed.
+fn killed_at(strace: &Path, env: &TestEnv, args: &[&str], syscall: &str, n: usize) -> bool {
+    let mut cmd = env.command(args);
+    let program = cmd.get_program().to_owned();
+    let truss_args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
+    let vars: Vec<_> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    let mut traced = Command::new(strace);
+    traced
+        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("inject={syscall}:signal=KILL:when={n}"))
+        .arg(program)
+        .args(truss_args)
+        .env_clear()
+        .envs(vars)
+        .current_dir(env.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd = traced;
+    let status = cmd.status().unwrap();
+    match status.code() {
+        Some(0) => false,
+        Some(code) if code == 128 + 9 => true,
+        None => true,
+        Some(code) => panic!("{args:?} at {syscall} #{n}: exit {code}"),
+    }
+}
+
+fn leftovers(env: &TestEnv) -> Vec<String> {
+    std::fs::read_dir(&env.home)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp") || n.ends_with("state.json"))
+        .collect()
+}
+
+/// Sets HOME up as `before` says (a file, or none).
+fn reset(env: &TestEnv, before: Option<&str>) {
+    for entry in std::fs::read_dir(&env.home).unwrap().flatten() {
+        std::fs::remove_file(entry.path()).unwrap();
+    }
+    if let Some(text) = before {
+        std::fs::write(env.trussrc(), text).unwrap();
+    }
+    let _ = std::fs::remove_file(env.path("build.env"));
+}
+
+#[track_caller]
+fn assert_restored(env: &TestEnv, before: Option<&str>, what: &str) {
+    assert_eq!(env.read_trussrc().as_deref(), before, "{what}");
+    assert!(leftovers(env).is_empty(), "{what}: {:?}", leftovers(env));
+}
+
+#[test]
+fn a_crash_at_any_syscall_of_login_is_undone_by_post() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let env = job_env();
+    let login = [
+        "login",
+        "--no-validate",
+        "--export-env",
+        "--dotenv",
+        "build.env",
+    ];
+    let mut kills = 0;
+    for before in [Some(BEFORE), None] {
+        for syscall in SYSCALLS {
+            for n in 1.. {
+                reset(&env, before);
+                let killed = killed_at(&strace, &env, &login, syscall, n);
+                let after = env.read_trussrc();
+                // Whatever the moment, the file is the old one or the new one, whole.
+                if let (Some(after), Some(before)) = (&after, before) {
+                    assert!(
+                        after == before || after.contains(&format!("api_key = {KEY}\n")),
+                        "{syscall} #{n}: {after:?}"
+                    );
+                }
+                // Every other run logs in again first: the retry must merge, not lose, the
+                // record of the crashed one.
+                if n % 2 == 0 {
+                    env.run(&login).assert_code(0);
+                }
+                env.run(&["logout", "--post"]).assert_code(0);
+                assert_restored(&env, before, &format!("login killed at {syscall} #{n}"));
+                if !killed {
+                    break;
+                }
+                kills += 1;
+                assert!(n < 400, "{syscall}: no end");
+            }
+        }
+    }
+    assert!(kills > 40, "only {kills} crash points were reached");
+}
+
+#[test]
+fn a_crash_at_any_syscall_of_post_is_finished_by_the_next_post() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let env = job_env();
+    for before in [Some(BEFORE), None] {
+        for syscall in ["openat", "write", "fsync", "rename", "unlink"] {
+            for n in 1.. {
+                reset(&env, before);
+                env.run(&["login", "--no-validate"]).assert_code(0);
+                let killed = killed_at(&strace, &env, &["logout", "--post"], syscall, n);
+                env.run(&["logout", "--post"]).assert_code(0);
+                assert_restored(&env, before, &format!("post killed at {syscall} #{n}"));
+                if !killed {
+                    break;
+                }
+                assert!(n < 400, "{syscall}: no end");
+            }
+        }
+    }
+}

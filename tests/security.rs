@@ -1,0 +1,622 @@
+//! The classes of attack and failure the Security section promises against: server text that
+//! echoes the key, forged or foreign undo records, odd environments, outputs that fail after the
+//! key was stored, waits that could be unbounded, retries of what cannot get better, and file
+//! text that a CI runner would execute.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::github_oracle::parse_log;
+use common::*;
+
+/// A key whose secret part changes under JSON, percent and base64 encoding.
+const LEAKY: &str = "kid01.SNTL+k/y=9Zq\\x7Leak";
+const SECRET: &str = "SNTL+k/y=9Zq\\x7Leak";
+
+fn b64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The ways a server can echo the key back.
+fn echoes() -> Vec<String> {
+    vec![
+        format!("your header was Authorization: Api-Key {LEAKY}"),
+        serde_json::json!({ "detail": format!("Api-Key {LEAKY}") }).to_string(),
+        serde_json::json!({ "detail": LEAKY })
+            .to_string()
+            .replace('/', "\\/"),
+        format!("key={}", percent(LEAKY)),
+        format!("basic {}", b64(format!("user:{LEAKY}").as_bytes())),
+        format!("auth {}", b64(format!("Api-Key {LEAKY}").as_bytes())),
+        format!("UPPER {}", LEAKY.to_ascii_uppercase()),
+        // The key straddles the old 160-character cut.
+        format!("{}{LEAKY}", "x".repeat(150)),
+    ]
+}
+
+/// Asserts that no line shows the key's secret part, whole or as an 8-character run, in the raw,
+/// JSON, percent or base64 form (the mask lines aside, which must carry it).
+#[track_caller]
+fn assert_no_leak(run: &Run, what: &str) {
+    let lower = SECRET.to_ascii_lowercase();
+    let mut needles: Vec<String> = lower
+        .as_bytes()
+        .windows(8)
+        .map(|w| String::from_utf8(w.to_vec()).unwrap())
+        .collect();
+    needles.push(percent(SECRET).to_ascii_lowercase());
+    needles.push(SECRET.replace('\\', "\\\\").to_ascii_lowercase());
+    for prefix in ["", "a", "ab"] {
+        let e = b64(format!("{prefix}{LEAKY}").as_bytes());
+        needles.push(e[4..e.len() - 4].to_ascii_lowercase());
+    }
+    for line in run.stdout.lines().chain(run.stderr.lines()) {
+        if line.starts_with("::add-mask::") || line.starts_with("##vso[task.setsecret]") {
+            continue;
+        }
+        let l = line.to_ascii_lowercase();
+        for n in &needles {
+            assert!(!l.contains(n.as_str()), "{what}: {n:?} leaked in {line:?}");
+        }
+    }
+}
+
+#[test]
+fn server_text_never_carries_the_key_out() {
+    let mut runs = 0;
+    for body in echoes() {
+        for status in [404u16, 400, 500] {
+            let b = body.clone();
+            let api = FakeApi::start(move |_, _| Reply::json(status, &b));
+            let mut env = TestEnv::new();
+            env.set("BASETEN_API_KEY", LEAKY)
+                .set("BASETEN_REMOTE_URL", &api.url);
+            std::fs::write(
+                env.trussrc(),
+                truss_section("baseten", &api.url, &LEAKY.replace('%', "%%")),
+            )
+            .unwrap();
+            for ci in ["github", "azure", "plain"] {
+                for output in ["text", "json"] {
+                    for cmd in [
+                        &["login", "--timeout", "0.3"][..],
+                        &["status", "--check", "--timeout", "0.3"][..],
+                    ] {
+                        let mut args = vec!["--ci", ci, "--output", output, "-vv"];
+                        args.extend_from_slice(cmd);
+                        let run = env.run(&args);
+                        assert_eq!(run.code, 4, "{args:?} {status}\n{}", run.stderr);
+                        assert_no_leak(&run, &format!("{args:?} {status} {body:?}"));
+                        runs += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(runs, 8 * 3 * 3 * 2 * 2);
+}
+
+#[test]
+fn redirect_targets_and_proxy_pages_are_scrubbed() {
+    // A redirect whose host spells the key (hosts are lower-cased by the URL parser).
+    let host = format!("{}.example", SECRET.replace(['+', '/', '=', '\\'], "-"));
+    let key = format!("kid01.{}", SECRET.replace(['+', '/', '=', '\\'], "-"));
+    let target = format!("https://{host}/v1/users/me");
+    let api = FakeApi::start(move |_, _| {
+        Reply::Http(302, vec![("Location".into(), target.clone())], vec![])
+    });
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", &key)
+        .set("BASETEN_REMOTE_URL", &api.url);
+    let run = env.run(&["--ci", "github", "login", "--timeout", "1"]);
+    run.assert_code(4);
+    let secret = key.split_once('.').unwrap().1.to_ascii_lowercase();
+    for line in run.all().lines().filter(|l| !l.starts_with("::add-mask::")) {
+        assert!(!line.to_ascii_lowercase().contains(&secret[..8]), "{line}");
+    }
+    assert!(run.stderr.contains("redirect to ****"), "{}", run.stderr);
+
+    // A plain-HTTP proxy whose 407 page quotes the request it was sent.
+    let proxy = FakeApi::start(|req, _| {
+        let auth = req.header("authorization").unwrap_or_default().to_owned();
+        Reply::json(407, &format!("proxy denied request with {auth}"))
+    });
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", LEAKY)
+        // A 64-character label is no valid DNS name: without the proxy nothing would leave.
+        .set(
+            "BASETEN_REMOTE_URL",
+            &format!("http://{}.invalid:9", "a".repeat(64)),
+        )
+        .set("HTTP_PROXY", &proxy.url)
+        .set("http_proxy", &proxy.url);
+    let run = env.run(&["login", "--allow-http", "--timeout", "1"]);
+    run.assert_code(4);
+    assert!(proxy.hits() >= 1, "the proxy was used");
+    assert_no_leak(&run, "407 page");
+}
+
+#[test]
+fn a_key_in_a_file_variable_is_never_echoed() {
+    for (var, extra) in [
+        ("BASETEN_API_KEY_FILE", vec![]),
+        ("MY_KEY_FILE", vec!["--from-env=MY_KEY"]),
+    ] {
+        let mut env = TestEnv::new();
+        env.set(var, LEAKY);
+        let mut args = vec!["login", "--no-validate"];
+        args.extend(extra);
+        let run = env.run(&args);
+        run.assert_code(2);
+        assert!(run.stderr.contains(var), "{}", run.stderr);
+        assert_no_leak(&run, var);
+    }
+}
+
+/// A GitLab job's environment.
+fn gitlab_job(env: &mut TestEnv, job: &str) {
+    env.set("GITLAB_CI", "true").set("CI_JOB_ID", job);
+}
+
+#[test]
+fn forged_undo_records_change_nothing() {
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", KEY);
+    gitlab_job(&mut env, "7");
+    let gitconfig = env.home.join(".gitconfig");
+    std::fs::write(&gitconfig, "[core]\n\teditor = vi\n").unwrap();
+    let record_file = env.home.join(".trussrc.truss-ci-state.json");
+    env.run(&["login", "--no-validate"]).assert_code(0);
+    let trussrc = env.read_trussrc().unwrap();
+    let genuine: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record_file).unwrap()).unwrap();
+
+    let forge = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = genuine.clone();
+        f(&mut v[0]);
+        std::fs::write(&record_file, serde_json::to_vec(&v).unwrap()).unwrap();
+    };
+    let gc = gitconfig.to_str().unwrap().to_owned();
+    type Forgery = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Forgery)> = vec![
+        (
+            "another file",
+            Box::new(move |r| {
+                r["trussrc"] = gc.clone().into();
+                r["remote"] = "core".into();
+                r["previous_section"] = "[core]\n\tsshCommand = evil\n".into();
+            }),
+        ),
+        (
+            "an env name login never exports",
+            Box::new(|r| r["exported"] = serde_json::json!(["PATH"])),
+        ),
+        (
+            "a second section smuggled in",
+            Box::new(|r| {
+                r["previous_section"] = "[baseten]\nk = v\n[core]\nsshCommand = evil\n".into();
+            }),
+        ),
+    ];
+    for (what, f) in &cases {
+        forge(f.as_ref());
+        let run = env.run(&["logout", "--post"]);
+        run.assert_code(5);
+        assert!(
+            run.stderr.contains("refusing the undo record"),
+            "{what}: {}",
+            run.stderr
+        );
+        assert_eq!(env.read_trussrc().unwrap(), trussrc, "{what}");
+        assert_eq!(
+            std::fs::read_to_string(&gitconfig).unwrap(),
+            "[core]\n\teditor = vi\n"
+        );
+    }
+
+    // A record file that is a link, or writable by others, is refused whole.
+    std::fs::write(&record_file, serde_json::to_vec(&genuine).unwrap()).unwrap();
+    let elsewhere = env.path("elsewhere.json");
+    std::fs::rename(&record_file, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &record_file).unwrap();
+    env.run(&["logout", "--post"]).assert_code(5);
+    std::fs::remove_file(&record_file).unwrap();
+    std::fs::rename(&elsewhere, &record_file).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&record_file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    env.run(&["logout", "--post"]).assert_code(5);
+    assert_eq!(env.read_trussrc().unwrap(), trussrc);
+
+    // The genuine record, 0600, undoes the login.
+    std::fs::set_permissions(&record_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    env.run(&["logout", "--post"]).assert_code(0);
+    assert_eq!(
+        env.read_trussrc(),
+        None,
+        "login created the file; undo removes it"
+    );
+}
+
+#[test]
+fn github_state_must_name_the_record_beside_its_trussrc() {
+    let mut env = TestEnv::new();
+    let state = env.path("state");
+    std::fs::write(&state, "").unwrap();
+    let (forged, trussrc) = (env.path("forged.json"), env.trussrc());
+    env.set("STATE_TRUSS_CI_STATE_FILE", forged.to_str().unwrap())
+        .set("STATE_TRUSS_CI_TRUSSRC", trussrc.to_str().unwrap())
+        .set("STATE_TRUSS_CI_STATE_ID", "x");
+    let run = env.run(&["--ci", "github", "logout", "--post"]);
+    run.assert_code(5);
+    env.unset("STATE_TRUSS_CI_STATE_ID");
+    let beside = env.home.join(".trussrc.truss-ci-state.json");
+    env.set("STATE_TRUSS_CI_STATE_FILE", beside.to_str().unwrap());
+    env.run(&["--ci", "github", "logout", "--post"])
+        .assert_code(5);
+}
+
+#[test]
+fn post_undoes_only_this_jobs_logins() {
+    let before = "[prod]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nauth_type = api_key\napi_key = PROD\n\n";
+    let mut a = TestEnv::new();
+    std::fs::write(a.trussrc(), before).unwrap();
+    a.set("BASETEN_API_KEY", "keyA.aaaaaaaaaa");
+    gitlab_job(&mut a, "100");
+    let mut b = TestEnv::new();
+    b.home = a.home.clone();
+    b.set("HOME", a.home.to_str().unwrap())
+        .set("BASETEN_API_KEY", "keyB.bbbbbbbbbb");
+    gitlab_job(&mut b, "200");
+    a.run(&["login", "--no-validate", "--remote", "ra"])
+        .assert_code(0);
+    b.run(&["login", "--no-validate", "--remote", "rb"])
+        .assert_code(0);
+    a.run(&["logout", "--post"]).assert_code(0);
+    let text = a.read_trussrc().unwrap();
+    assert!(
+        !text.contains("[ra]") && text.contains("[rb]") && text.starts_with(before),
+        "{text}"
+    );
+    // Without a job identity nothing is undone, rather than everything.
+    let mut anon = TestEnv::new();
+    anon.home = a.home.clone();
+    anon.set("HOME", a.home.to_str().unwrap())
+        .set("GITLAB_CI", "true");
+    let run = anon.run(&["logout", "--post"]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("CI_JOB_ID"), "{}", run.stderr);
+    assert!(anon.read_trussrc().unwrap().contains("[rb]"));
+    b.run(&["logout", "--post"]).assert_code(0);
+    assert_eq!(a.read_trussrc().unwrap(), before, "every byte as it was");
+}
+
+#[test]
+fn odd_variables_never_drop_the_ones_truss_ci_reads() {
+    let api = FakeApi::baseten();
+    let mut env = TestEnv::new();
+    let gh_env = env.path("github_env");
+    std::fs::write(&gh_env, "").unwrap();
+    env.set("path", "/elsewhere")
+        .set("Home", "/nowhere")
+        .set("GITHUB_ACTIONS", "true")
+        .set("GITHUB_ENV", gh_env.to_str().unwrap())
+        .set("BASETEN_REMOTE", "staging")
+        .set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_REMOTE_URL", &api.url);
+    let run = env.run(&["login"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some(format!("::add-mask::{KEY}").as_str())
+    );
+    assert!(env.read_trussrc().unwrap().starts_with("[staging]\n"));
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_non_utf8_variable_is_named_in_a_warning() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = TestEnv::new();
+    let mut cmd = env.command(&[
+        "login",
+        "--no-validate",
+        "--trussrc",
+        env.path("rc").to_str().unwrap(),
+    ]);
+    cmd.env("BASETEN_API_KEY", KEY)
+        .env("BASETEN_REMOTE", std::ffi::OsStr::from_bytes(b"r\xff"));
+    let run = to_run(cmd.output().unwrap());
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("BASETEN_REMOTE is not valid UTF-8"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_output_that_fails_after_the_write_rolls_the_login_back() {
+    let before = "[keep]\nk = v\n";
+    type Case = (Vec<String>, Vec<(&'static str, String)>);
+    let mut cases: Vec<Case> = vec![
+        (
+            vec!["--dotenv".into(), "/nonexistent/dir/build.env".into()],
+            vec![],
+        ),
+        (
+            vec!["--export-env".into()],
+            vec![
+                ("GITHUB_ACTIONS", "true".into()),
+                ("GITHUB_ENV", "/dev/full".into()),
+            ],
+        ),
+    ];
+    cases.push((vec!["--print-env".into(), "sh".into()], vec![]));
+    for (i, (args, vars)) in cases.iter().enumerate() {
+        let mut env = TestEnv::new();
+        std::fs::write(env.trussrc(), before).unwrap();
+        env.set("BASETEN_API_KEY", KEY);
+        gitlab_job(&mut env, "1");
+        for (k, v) in vars {
+            env.set(k, v);
+        }
+        let mut full = vec!["login", "--no-validate"];
+        full.extend(args.iter().map(String::as_str));
+        let run = if i == 2 {
+            let out = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap();
+            to_run(
+                env.command(&full)
+                    .stdout(out)
+                    .stderr(std::process::Stdio::piped())
+                    .output()
+                    .unwrap(),
+            )
+        } else {
+            env.run(&full)
+        };
+        run.assert_code(5);
+        assert!(run.stderr.contains("rolled back"), "{}", run.stderr);
+        assert_eq!(env.read_trussrc().unwrap(), before, "{args:?}");
+        assert!(
+            !env.home.join(".trussrc.truss-ci-state.json").exists(),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn no_wait_is_unbounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let f = fifo.to_str().unwrap();
+    let api = FakeApi::baseten();
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, i32);
+    let cases: Vec<Case<'_>> = vec![
+        (vec!["--api-key-file", f], vec![], 2),
+        (vec![], vec![("BASETEN_API_KEY_FILE", f)], 2),
+        (vec!["--ca-cert", f], vec![("BASETEN_API_KEY", KEY)], 2),
+        (
+            vec!["--remote-url", "https://127.0.0.1:1"],
+            vec![("BASETEN_API_KEY", KEY), ("SSL_CERT_FILE", f)],
+            2,
+        ),
+        (
+            vec!["--dotenv", "/dev/zero", "--no-validate"],
+            vec![("BASETEN_API_KEY", KEY)],
+            5,
+        ),
+    ];
+    for (args, vars, code) in cases {
+        let mut env = TestEnv::new();
+        env.set("BASETEN_REMOTE_URL", &api.url);
+        for (k, v) in &vars {
+            env.set(k, v);
+        }
+        let mut full = vec!["login"];
+        full.extend(args.iter().copied());
+        let started = Instant::now();
+        let run = env.run(&full);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{full:?} {vars:?} waited"
+        );
+        assert_eq!(run.code, code, "{full:?} {vars:?}\n{}", run.stderr);
+    }
+
+    // A lock held by another process: exit 5 within the bound, with a clear message.
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", KEY);
+    let lock = std::fs::File::create(env.home.join(".trussrc.lock")).unwrap();
+    lock.lock().unwrap();
+    let started = Instant::now();
+    let run = env.run(&["login", "--no-validate", "--timeout", "1"]);
+    run.assert_code(5);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        run.stderr.contains("held by another process"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn what_cannot_get_better_is_not_retried() {
+    let check = |url: &str,
+                 vars: &[(&str, &str)],
+                 hits: &dyn Fn() -> usize,
+                 expect_hits: usize,
+                 why: &str| {
+        let mut env = TestEnv::new();
+        env.set("BASETEN_API_KEY", KEY)
+            .set("BASETEN_REMOTE_URL", url);
+        for (k, v) in vars {
+            env.set(k, v);
+        }
+        let started = Instant::now();
+        let run = env.run(&["login", "--timeout", "5", "--allow-http"]);
+        run.assert_code(4);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{why}: retried to the deadline"
+        );
+        assert_eq!(hits(), expect_hits, "{why}");
+        assert!(!run.stderr.contains("--ca-cert"), "{why}: {}", run.stderr);
+        run
+    };
+    let huge = FakeApi::start(|_, _| {
+        let mut raw = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+        raw.extend(vec![b'a'; 1024 * 1024]);
+        raw.extend(b"\r\n\r\n{}");
+        Reply::Raw(raw)
+    });
+    check(&huge.url, &[], &|| huge.hits(), 1, "oversized headers");
+    let garbage = FakeApi::start(|_, _| Reply::Raw(b"SSH-2.0-OpenSSH\r\n\r\n".to_vec()));
+    check(&garbage.url, &[], &|| garbage.hits(), 1, "invalid HTTP");
+    let proxy = FakeApi::start(|_, _| {
+        Reply::Raw(
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        )
+    });
+    let run = check(
+        "https://127.0.0.1:9",
+        &[("HTTPS_PROXY", &proxy.url), ("https_proxy", &proxy.url)],
+        &|| proxy.hits(),
+        1,
+        "407 on CONNECT",
+    );
+    assert!(
+        run.stderr.contains("proxy requires authentication"),
+        "{}",
+        run.stderr
+    );
+    // A proxy the client cannot speak would be bypassed in silence: refused up front.
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_REMOTE_URL", "https://127.0.0.1:9")
+        .set("HTTPS_PROXY", "ftp://user:pw@127.0.0.1:1");
+    let run = env.run(&["login", "--timeout", "5"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("HTTPS_PROXY uses a ftp:// proxy"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("pw@"), "{}", run.stderr);
+
+    // Refused on a path that says "tls" is a refused connection, retried, with no TLS hint.
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        format!("http://127.0.0.1:{port}/tls")
+    };
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_REMOTE_URL", &refused);
+    let run = env.run(&["login", "--timeout", "1"]);
+    run.assert_code(4);
+    assert!(!run.stderr.contains("--ca-cert"), "{}", run.stderr);
+
+    // Retry-After: 0 does not make a burst: retries keep a floor.
+    let limited =
+        FakeApi::start(|_, _| Reply::Http(503, vec![("Retry-After".into(), "0".into())], vec![]));
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_REMOTE_URL", &limited.url);
+    env.run(&["login", "--timeout", "0.6"]).assert_code(4);
+    assert!(limited.hits() <= 3, "{} requests in 0.6 s", limited.hits());
+}
+
+#[test]
+fn trussrc_text_never_becomes_a_runner_command() {
+    let text = "[baseten]\nremote_provider = baseten\nremote_url = https://x\n  ::error::owned\n  ##vso[task.setvariable variable=PATH]x\nauth_type = api_key\napi_key = k.abcdefghij\n";
+    for ci in ["github", "azure"] {
+        let env = TestEnv::new();
+        std::fs::write(env.trussrc(), text).unwrap();
+        let run = env.run(&["--ci", ci, "status"]);
+        run.assert_code(0);
+        // The only command is truss-ci's own warning about GitHub's missing files.
+        let ours = "::warning title=truss-ci::GitHub Actions detected";
+        for line in run
+            .stdout
+            .lines()
+            .chain(run.stderr.lines())
+            .filter(|l| !l.starts_with(ours))
+        {
+            match ci {
+                "github" => assert!(parse_log(line).is_empty(), "{ci}: {line:?}"),
+                _ => assert!(!line.contains("##"), "{ci}: {line:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn small_ones() {
+    // An explicit empty remote is refused, not the default's credentials overwritten.
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", KEY);
+    let run = env.run(&["login", "--no-validate", "--remote", ""]);
+    run.assert_code(2);
+    assert_eq!(env.read_trussrc(), None);
+    env.set("BASETEN_REMOTE", "");
+    env.run(&["login", "--no-validate"]).assert_code(2);
+    env.unset("BASETEN_REMOTE");
+
+    // --isolate exports an absolute path, whatever RUNNER_TEMP looks like.
+    let gh_env = env.path("github_env");
+    std::fs::write(&gh_env, "").unwrap();
+    std::fs::create_dir(env.path("rt")).unwrap();
+    env.set("GITHUB_ACTIONS", "true")
+        .set("GITHUB_ENV", gh_env.to_str().unwrap())
+        .set("RUNNER_TEMP", "rt");
+    env.run(&["login", "--no-validate", "--isolate"])
+        .assert_code(0);
+    let exported = std::fs::read_to_string(&gh_env).unwrap();
+    let path = exported
+        .lines()
+        .skip_while(|l| !l.starts_with("USER_TRUSSRC_PATH<<"))
+        .nth(1)
+        .unwrap();
+    assert!(Path::new(path).is_absolute(), "{path}");
+    assert!(Path::new(path).exists(), "{path}");
+}
