@@ -73,6 +73,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Remove remotes and their keyring entries; --post undoes exactly what login did.
     Logout(LogoutArgs),
+    /// Run one command logged in: the key, validated, in a private trussrc that is removed when
+    /// the command ends. The user's ~/.trussrc is never read or written.
+    Exec(ExecArgs),
 }
 
 #[derive(Debug, Args)]
@@ -127,9 +130,9 @@ pub struct LogoutArgs {
     pub trussrc: Option<PathBuf>,
 }
 
+/// Where the key comes from (login and exec).
 #[derive(Debug, Args)]
-#[allow(clippy::struct_excessive_bools)]
-pub struct LoginArgs {
+pub struct KeyArgs {
     /// Read the key from standard input.
     #[arg(long, help_heading = "Key source")]
     pub api_key_stdin: bool,
@@ -158,7 +161,12 @@ pub struct LoginArgs {
         help_heading = "Key source"
     )]
     pub from_env: Option<String>,
+}
 
+/// Which remote, at which URLs, and how the key is checked (login and exec).
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct RemoteArgs {
     /// The trussrc section (remote) to write [env: BASETEN_REMOTE] [default: baseten]
     #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
@@ -173,15 +181,11 @@ pub struct LoginArgs {
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
 
-    /// The trussrc to write [env: USER_TRUSSRC_PATH] [default: ~/.trussrc]
-    #[arg(long, value_name = "PATH")]
-    pub trussrc: Option<PathBuf>,
-
     /// Store the key without checking it against the API.
     #[arg(long)]
     pub no_validate: bool,
 
-    /// Deadline in seconds for the whole validation, retries included.
+    /// Deadline in seconds for the whole validation, retries included (and for the trussrc's lock).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
 
@@ -196,6 +200,19 @@ pub struct LoginArgs {
     /// Also trust the CA certificate(s) in this PEM file (a private CA in front of the API).
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// The trussrc to write [env: USER_TRUSSRC_PATH] [default: ~/.trussrc]
+    #[arg(long, value_name = "PATH")]
+    pub trussrc: Option<PathBuf>,
 
     /// Hand BASETEN_API_KEY (and USER_TRUSSRC_PATH when not default) to later steps; `truss-env`
     /// adds BASETEN_TRUSS_AUTH_API_KEY and BASETEN_TRUSS_AUTH_REMOTE_URL.
@@ -226,6 +243,24 @@ pub struct LoginArgs {
     /// section holding no key (falls back to inline, with a warning, when no keyring is usable).
     #[arg(long, value_enum, default_value_t = Storage::Inline)]
     pub storage: Storage,
+}
+
+/// `truss-ci exec [options] -- CMD [ARGS...]`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// Also pass BASETEN_API_KEY to the command (and to nothing else).
+    #[arg(long)]
+    pub export_env: bool,
+
+    /// The command to run, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod env;
 pub mod error;
+pub mod exec_dir;
 pub mod keyring_store;
 pub mod output;
 pub mod resolve;
@@ -61,24 +62,29 @@ fn run() -> ExitCode {
     warnings.extend(env.warnings.iter().cloned());
     let mut out = Output::new(cli.global.output, cli.global.quiet, verbose > 0, dialect)
         .with_path(env.vars.path.clone());
+    // What an `exec` killed before its cleanup left behind goes first, whatever the command.
+    exec_dir::sweep(&env);
     let result = match &cli.command {
         Command::Login(args) => {
             if args.print_env.is_some() {
                 out.reserve_stdout();
             }
-            commands::login::run(args, &env, &out, warnings, &mut std::io::stdin())
+            commands::login::run(args, &env, &out, warnings, &mut std::io::stdin()).map(|()| 0)
         }
         Command::Status(args) => {
             warn_all(&out, &warnings);
-            commands::status::run(args, &env, &out)
+            commands::status::run(args, &env, &out).map(|()| 0)
         }
         Command::Logout(args) => {
             warn_all(&out, &warnings);
-            commands::logout::run(args, &env, &out)
+            commands::logout::run(args, &env, &out).map(|()| 0)
+        }
+        Command::Exec(args) => {
+            commands::exec::run(args, &env, &out, warnings, &mut std::io::stdin())
         }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             out.error(&err);
             ExitCode::from(err.exit_code())

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::cli::{ExportMode, LoginArgs};
+use crate::cli::{ExportMode, LoginArgs, RemoteArgs};
 use crate::env::{Env, truthy};
 use crate::error::{Error, Result};
 
@@ -13,23 +13,29 @@ pub const DEFAULT_REMOTE_URL: &str = "https://app.baseten.co";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_REMOTE_NAME: usize = 64;
 
-/// What `login` needs besides the key, resolved from flags and env.
+/// The remote, its URLs and how the key is checked: what `login` and `exec` share, resolved
+/// from flags, action inputs and env.
 #[derive(Debug)]
-#[allow(clippy::struct_excessive_bools)]
-pub struct LoginSettings {
+pub struct Connection {
     pub remote: String,
     /// `--remote-url`/env, already checked; `None` means "the section's, else the default".
     pub remote_url: Option<String>,
     /// `--api-url`/env, already checked; `None` means "derived from remote_url".
     pub api_url: Option<String>,
-    pub trussrc: TrussrcPath,
     pub validate: bool,
     pub timeout: Duration,
     pub allow_http: bool,
     pub allow_restricted: bool,
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// What `login` needs besides the key.
+#[derive(Debug)]
+pub struct LoginSettings {
+    pub conn: Connection,
+    pub trussrc: TrussrcPath,
     pub export: Option<ExportMode>,
     pub isolate: bool,
-    pub ca_cert: Option<PathBuf>,
 }
 
 /// Where the trussrc is, and whether that is where truss looks without being told.
@@ -40,9 +46,9 @@ pub struct TrussrcPath {
     pub is_default: bool,
 }
 
-impl LoginSettings {
+impl Connection {
     /// Flags beat GitHub Action inputs (`INPUT_*`), which beat env vars, which beat defaults.
-    pub fn resolve(args: &LoginArgs, env: &Env) -> Result<Self> {
+    pub fn resolve(args: &RemoteArgs, env: &Env) -> Result<Self> {
         let v = &env.vars;
         // An explicit but empty name (`--remote "$UNSET"`) must not fall back to the default and
         // overwrite its credentials. A blank action input is unset: the runner sets every input.
@@ -78,6 +84,40 @@ impl LoginSettings {
         ])
         .map(|u| normalize_url(u, "--api-url", allow_http))
         .transpose()?;
+        let timeout = match (args.timeout, first([v.input_timeout.as_deref()])) {
+            (Some(secs), _) => parse_timeout(secs)?,
+            (None, Some(input)) => parse_timeout(input.parse::<f64>().map_err(|_| {
+                Error::usage(format!(
+                    "the timeout input must be a number of seconds, not {input:?}"
+                ))
+            })?)?,
+            (None, None) => DEFAULT_TIMEOUT,
+        };
+        let validate = !args.no_validate && first([v.input_validate.as_deref()]).is_none_or(truthy);
+        Ok(Self {
+            remote,
+            remote_url,
+            api_url,
+            validate,
+            timeout,
+            allow_http,
+            allow_restricted: args.allow_restricted,
+            ca_cert: args.ca_cert.clone(),
+        })
+    }
+
+    /// The API base: `--api-url` (or env), else derived from `remote_url`.
+    pub fn api_url_for(&self, remote_url: &str) -> String {
+        self.api_url
+            .clone()
+            .unwrap_or_else(|| derive_api_url(remote_url))
+    }
+}
+
+impl LoginSettings {
+    pub fn resolve(args: &LoginArgs, env: &Env) -> Result<Self> {
+        let v = &env.vars;
+        let conn = Connection::resolve(&args.remote, env)?;
         let isolate = args.isolate || v.input_isolate.as_deref().is_some_and(truthy);
         let explicit_trussrc = args
             .trussrc
@@ -102,16 +142,6 @@ impl LoginSettings {
         } else {
             trussrc_path(explicit_trussrc.as_deref(), env)?
         };
-        let timeout = match (args.timeout, first([v.input_timeout.as_deref()])) {
-            (Some(secs), _) => parse_timeout(secs)?,
-            (None, Some(input)) => parse_timeout(input.parse::<f64>().map_err(|_| {
-                Error::usage(format!(
-                    "the timeout input must be a number of seconds, not {input:?}"
-                ))
-            })?)?,
-            (None, None) => DEFAULT_TIMEOUT,
-        };
-        let validate = !args.no_validate && first([v.input_validate.as_deref()]).is_none_or(truthy);
         let export = match (args.export_env, first([v.input_export_env.as_deref()])) {
             (Some(mode), _) => Some(mode),
             (None, None) => None,
@@ -128,17 +158,10 @@ impl LoginSettings {
             },
         };
         Ok(Self {
-            remote,
-            remote_url,
-            api_url,
+            conn,
             trussrc,
-            validate,
-            timeout,
-            allow_http,
-            allow_restricted: args.allow_restricted,
             export,
             isolate,
-            ca_cert: args.ca_cert.clone(),
         })
     }
 }

@@ -233,7 +233,10 @@ fn leak_sweep_every_command_every_mode_every_failure() {
             (vec!["logout", "--post"], api.url.as_str(), 0),
             (vec!["login", "--remote", "r2"], api.url.as_str(), 0),
             (vec!["logout", "--remote", "r2"], api.url.as_str(), 0),
+            (vec!["exec", "--", "true"], api.url.as_str(), 0),
+            (vec!["exec", "--", "false"], api.url.as_str(), 1),
             (vec!["login"], rejecting.url.as_str(), 3),
+            (vec!["exec", "--", "true"], rejecting.url.as_str(), 3),
             (vec!["status", "--check"], rejecting.url.as_str(), 3),
             (vec!["login", "--timeout", "1"], refused.as_str(), 4),
             (vec!["login", "--remote", "bad]name"], api.url.as_str(), 2),
@@ -247,7 +250,9 @@ fn leak_sweep_every_command_every_mode_every_failure() {
         // The forced panic exists only in test builds (`--features test-hooks`).
         let scenarios: Vec<_> = scenarios
             .into_iter()
-            .filter(|(_, _, code)| *code != 1 || cfg!(feature = "test-hooks"))
+            .filter(|(args, _, code)| {
+                *code != 1 || args[0] != "login" || cfg!(feature = "test-hooks")
+            })
             .collect();
         expected_runs += scenarios.len();
         let mut env = TestEnv::new();
@@ -281,7 +286,7 @@ fn leak_sweep_every_command_every_mode_every_failure() {
             .set("BASETEN_API_KEY", LEAKY);
         for (args, url, code) in &scenarios {
             env.set("BASETEN_REMOTE_URL", url);
-            if *code == 1 {
+            if *code == 1 && args[0] == "login" {
                 env.set("TRUSS_CI_TEST_PANIC", "login");
             }
             if args[0] == "status" {
@@ -342,7 +347,7 @@ fn leak_sweep_every_command_every_mode_every_failure() {
         }
     }
     assert_eq!(runs, expected_runs);
-    assert!(runs >= 9 * 11);
+    assert!(runs >= 9 * 14);
 }
 
 #[test]

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::api::{self, User, Verdict};
+use crate::api::User;
 use crate::ci::{self, Effect, Platform, Value, Var, gitlab, shell};
 use crate::cli::{ExportMode, LoginArgs, OutputFormat, Storage};
+use crate::commands::verify;
 use crate::env::{Env, names};
 use crate::error::{Error, Kind, Result};
 use crate::keyring_store::{self, Keyring, Unavailable};
@@ -46,10 +47,10 @@ pub fn run(
     }
     let settings = LoginSettings::resolve(args, env)?;
     let request = KeyRequest {
-        stdin: args.api_key_stdin,
-        file: args.api_key_file.as_deref(),
-        argv: args.api_key.as_deref(),
-        from_env: args.from_env.as_deref(),
+        stdin: args.key.api_key_stdin,
+        file: args.key.api_key_file.as_deref(),
+        argv: args.key.api_key.as_deref(),
+        from_env: args.key.from_env.as_deref(),
     };
     let (key, source, mut warnings) = resolve::resolve(
         &request,
@@ -85,30 +86,29 @@ fn login(
 ) -> Result<Report> {
     let path = &settings.trussrc.path;
     let existing = trussrc::load(path)?;
-    let remote_url = match &settings.remote_url {
+    let remote_url = match &settings.conn.remote_url {
         Some(url) => url.clone(),
-        None => match existing.value(&settings.remote, "remote_url") {
-            Some(url) => {
-                settings::normalize_url(&url, "remote_url", settings.allow_http).map_err(|e| {
+        None => match existing.value(&settings.conn.remote, "remote_url") {
+            Some(url) => settings::normalize_url(&url, "remote_url", settings.conn.allow_http)
+                .map_err(|e| {
                     Error::usage(format!(
                         "in {}, [{}] {}",
                         path.display(),
-                        settings.remote,
+                        settings.conn.remote,
                         e.message
                     ))
                     .with_hint("pass --remote-url to replace it")
-                })?
-            }
+                })?,
             None => DEFAULT_REMOTE_URL.to_owned(),
         },
     };
-    let api_url = match &settings.api_url {
+    let api_url = match &settings.conn.api_url {
         Some(url) => url.clone(),
         None => settings::derive_api_url(&remote_url),
     };
 
     let mut report = Report {
-        remote: settings.remote.clone(),
+        remote: settings.conn.remote.clone(),
         remote_url,
         api_url,
         trussrc: path.clone(),
@@ -120,7 +120,7 @@ fn login(
         storage: Storage::Inline,
     };
 
-    if settings.validate {
+    if settings.conn.validate {
         validate(settings, env, key, &mut report, out)?;
     }
 
@@ -227,7 +227,7 @@ impl Commit {
         exported: Vec<String>,
     ) -> Result<Self> {
         let path = &settings.trussrc.path;
-        let locked = trussrc::Locked::open(path, settings.timeout)?;
+        let locked = trussrc::Locked::open(path, settings.conn.timeout)?;
         let undo_file = undo::path_for(path);
         atomic_file::sweep(&undo_file);
         let mut keyring_before = keyring_previous(storage, keyring, report, out);
@@ -366,37 +366,15 @@ fn validate(
     report: &mut Report,
     out: &Output,
 ) -> Result<()> {
-    let verdict = api::check(
-        &report.api_url,
+    report.user = verify::verify(
+        &settings.conn,
+        env,
         key,
-        &report.source.describe(),
-        &api::CheckOptions {
-            deadline: settings.timeout,
-            ca_cert: settings.ca_cert.as_deref(),
-            ssl_cert_file: env.vars.ssl_cert_file.as_deref(),
-            proxies: env.proxies(),
-        },
+        &report.api_url,
+        &report.source,
+        out,
     )?;
-    match verdict {
-        Verdict::Valid(user) => report.user = Some(user),
-        Verdict::Restricted if settings.allow_restricted => {
-            out.warn(&format!(
-                "the key from {} may not call the management API (403): stored anyway because of --allow-restricted; it can call models but not deploy",
-                report.source.describe()
-            ));
-            report.restricted = true;
-        }
-        Verdict::Restricted => {
-            return Err(Error::new(
-                Kind::Rejected,
-                format!(
-                    "the key from {} authenticated, but may not call Baseten's management API (403 Forbidden): it looks like an inference-only or metrics-only team key",
-                    report.source.describe()
-                ),
-            )
-            .with_hint("deploying with truss needs a full-access key; pass --allow-restricted to store this key anyway for calling models"));
-        }
-    }
+    report.restricted = report.user.is_none();
     report.validated = true;
     Ok(())
 }

@@ -1,4 +1,6 @@
 //! One module per subcommand, composed from the library's parts.
+pub mod exec;
 pub mod login;
 pub mod logout;
 pub mod status;
+pub mod verify;

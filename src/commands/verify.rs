@@ -1,0 +1,50 @@
+//! The key check `login` and `exec` share: the API's verdict, and the rule for restricted keys.
+use crate::api::{self, User, Verdict};
+use crate::env::Env;
+use crate::error::{Error, Kind, Result};
+use crate::output::Output;
+use crate::resolve::Source;
+use crate::secret::ApiKey;
+use crate::settings::Connection;
+
+/// Checks `key` against `{api_url}/v1/users/me`. `Some(user)` for a full key; `None` for a
+/// restricted one (403) when `--allow-restricted` lets it through, after a warning; exit 3 for a
+/// restricted key otherwise.
+pub fn verify(
+    conn: &Connection,
+    env: &Env,
+    key: &ApiKey,
+    api_url: &str,
+    source: &Source,
+    out: &Output,
+) -> Result<Option<User>> {
+    let verdict = api::check(
+        api_url,
+        key,
+        &source.describe(),
+        &api::CheckOptions {
+            deadline: conn.timeout,
+            ca_cert: conn.ca_cert.as_deref(),
+            ssl_cert_file: env.vars.ssl_cert_file.as_deref(),
+            proxies: env.proxies(),
+        },
+    )?;
+    match verdict {
+        Verdict::Valid(user) => Ok(Some(user)),
+        Verdict::Restricted if conn.allow_restricted => {
+            out.warn(&format!(
+                "the key from {} may not call the management API (403): used anyway because of --allow-restricted; it can call models but not deploy",
+                source.describe()
+            ));
+            Ok(None)
+        }
+        Verdict::Restricted => Err(Error::new(
+            Kind::Rejected,
+            format!(
+                "the key from {} authenticated, but may not call Baseten's management API (403 Forbidden): it looks like an inference-only or metrics-only team key",
+                source.describe()
+            ),
+        )
+        .with_hint("deploying with truss needs a full-access key; pass --allow-restricted to use this key anyway for calling models")),
+    }
+}
