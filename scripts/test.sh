@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# The test command: the cargo suite (unit, integration, interop), the action shim's tests with
+# The test command: the wheel, the cargo suite (unit, integration, interop), the action shim's tests with
 # Node's own runner, and the linters over the action, workflows and examples. Interop tests and
 # linters read the tool paths scripts/interop-setup.sh prints; without them they skip loudly,
 # unless TRUSS_CI_REQUIRE_INTEROP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The wheel, as a user's `pip wheel .` builds it, for tests/interop_wheel.rs (one build per run).
+if ! bash scripts/wheel.sh >/dev/null; then
+  if [ "${TRUSS_CI_REQUIRE_INTEROP:-}" = 1 ]; then
+    echo "the wheel did not build" >&2
+    exit 1
+  fi
+  echo "SKIPPED: the wheel did not build (needs pip and PyPI); its test skips" >&2
+fi
 
 # test-hooks compiles the suite's switches (a forced panic) into the test build only.
 cargo test --locked --all-targets --features test-hooks
