@@ -11,16 +11,21 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const tls = require('node:tls');
+const zlib = require('node:zlib');
 const { spawnSync } = require('node:child_process');
 
 const TARGETS = {
-  'Linux/X64': 'x86_64-unknown-linux-musl',
-  'Linux/ARM64': 'aarch64-unknown-linux-musl',
+  'Linux/X64': 'x86_64-unknown-linux-gnu',
+  'Linux/ARM64': 'aarch64-unknown-linux-gnu',
   'macOS/X64': 'x86_64-apple-darwin',
   'macOS/ARM64': 'aarch64-apple-darwin',
   'Windows/X64': 'x86_64-pc-windows-msvc',
 };
 const ATTEMPTS = 4;
+/// A download larger than this is not a truss-ci release asset.
+const MAX_DOWNLOAD = 32 * 1024 * 1024;
+/// Nor is a binary larger than this.
+const MAX_BINARY = 64 * 1024 * 1024;
 
 function input(env, name) {
   return (env[`INPUT_${name.toUpperCase()}`] || '').trim();
@@ -51,8 +56,9 @@ function target(env) {
   return t;
 }
 
+/// The release asset the action downloads: the binary, brotli-compressed (Node's zlib reads it).
 function assetName(t) {
-  return t.includes('windows') ? `truss-ci-${t}.exe` : `truss-ci-${t}`;
+  return `truss-ci-${t}.br`;
 }
 
 // --- HTTP(S) with proxies, redirects (GitHub release assets redirect) and a size bound ---------
@@ -124,23 +130,30 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/// Downloads `url` to `dest` while hashing it; retries network errors, 429 and 5xx.
-async function download(env, url, dest) {
+/// Downloads `url` into memory (at most MAX_DOWNLOAD bytes) and returns its bytes and their SHA-256;
+/// retries network errors, 429 and 5xx.
+async function download(env, url) {
   let lastError;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     try {
       const response = await get(env, url);
       if (response.statusCode === 200) {
-        const hash = crypto.createHash('sha256');
-        const out = fs.createWriteStream(dest, { mode: 0o700 });
+        const chunks = [];
+        let size = 0;
         await new Promise((resolve, reject) => {
-          response.on('data', (chunk) => hash.update(chunk));
+          response.on('data', (chunk) => {
+            size += chunk.length;
+            if (size > MAX_DOWNLOAD) {
+              response.destroy(new Error(`${url} is larger than ${MAX_DOWNLOAD} bytes`));
+              return;
+            }
+            chunks.push(chunk);
+          });
           response.on('error', reject);
-          out.on('error', reject);
-          out.on('close', resolve);
-          response.pipe(out);
+          response.on('end', resolve);
         });
-        return hash.digest('hex');
+        const bytes = Buffer.concat(chunks);
+        return { bytes, sha256: crypto.createHash('sha256').update(bytes).digest('hex') };
       }
       response.resume();
       lastError = new Error(`${url} answered ${response.statusCode}`);
@@ -182,10 +195,13 @@ async function findBinary(env) {
   const url = `${base}/v${version}/${assetName(t)}`;
   const partial = `${binary}.partial`;
   try {
-    const actual = await download(env, url, partial);
-    if (actual !== expected) {
-      throw new Error(`SHA-256 mismatch for ${url}: expected ${expected}, got ${actual}; the download was deleted`);
+    const { bytes, sha256 } = await download(env, url);
+    // The downloaded bytes are checked before anything reads them.
+    if (sha256 !== expected) {
+      throw new Error(`SHA-256 mismatch for ${url}: expected ${expected}, got ${sha256}; nothing was kept`);
     }
+    const binaryBytes = zlib.brotliDecompressSync(bytes, { maxOutputLength: MAX_BINARY });
+    fs.writeFileSync(partial, binaryBytes, { mode: 0o755 });
     fs.chmodSync(partial, 0o755);
     fs.renameSync(partial, binary);
     fs.writeFileSync(`${dir}.complete`, '');

@@ -21,8 +21,9 @@ process.exit(Number(process.env.FAKE_EXIT || 0));
 `;
 const TARGET = TARGETS['Linux/X64'];
 const sha = (s) => crypto.createHash('sha256').update(s).digest('hex');
+const BR = require('node:zlib').brotliCompressSync(FAKE);
 
-async function setup({ replies = [], manifestSha = sha(FAKE), body = FAKE } = {}) {
+async function setup({ replies = [], manifestSha = sha(BR), body = BR } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'truss-ci-action-'));
   const hits = [];
   const server = http.createServer((req, res) => {

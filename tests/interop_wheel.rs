@@ -66,14 +66,22 @@ fn the_wheel_installs_runs_and_writes_what_truss_reads() {
     let pip = venv.path().join("bin/pip");
     to_run(
         Command::new(&pip)
-            .args(["install", "--no-index", "--quiet", "--disable-pip-version-check"])
+            .args([
+                "install",
+                "--no-index",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
             .arg(&wheel)
             .output()
             .unwrap(),
     )
     .assert_code(0);
     let bin = venv.path().join("bin");
-    assert!(bin.join("truss-ci").is_file(), "truss-ci is on the venv's PATH");
+    assert!(
+        bin.join("truss-ci").is_file(),
+        "truss-ci is on the venv's PATH"
+    );
 
     let api = FakeApi::baseten();
     let mut env = TestEnv::new();

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the image from the repository's Dockerfile — the one the release builds — around the
+# release binary in dist/ (scripts/release-build.sh makes it), with podman (docker where an engine
+# runs). Here the base is Debian's packages made by scripts/container-setup.sh; the release uses
+# debian:bookworm-slim. Usage: scripts/image.sh TAG
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tag=${1:?usage: scripts/image.sh TAG}
+engine=${TRUSS_CI_CONTAINER_ENGINE:-$(command -v podman || command -v docker)}
+base=${TRUSS_CI_IMAGE_BASE:-localhost/debian:bookworm-minbase}
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+case "$(uname -m)" in
+  x86_64) arch=amd64; target=x86_64-unknown-linux-gnu ;;
+  aarch64) arch=arm64; target=aarch64-unknown-linux-gnu ;;
+  *) echo "image: no build for $(uname -m)" >&2; exit 1 ;;
+esac
+if [ ! -x "dist/truss-ci-$target" ]; then
+  echo "image: dist/truss-ci-$target is missing: run scripts/release-build.sh first" >&2
+  exit 1
+fi
+"$engine" build --quiet --file Dockerfile --build-arg "BASE=$base" --build-arg "TARGETARCH=$arch" \
+  --build-arg "VERSION=$version" --tag "$tag" . >&2
+size=$("$engine" image inspect --format '{{.Size}}' "$tag")
+echo "image: $tag is $size bytes" >&2
+if [ "$size" -gt 15000000 ]; then
+  echo "image: $tag is over the 15 MB budget" >&2
+  exit 1
+fi
+echo "$tag"

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Rehearses the release end to end on this machine, and exits 0 only when it held:
+#   1. builds this machine's release artifact and packages it exactly as the release does
+#      (scripts/release-build.sh: static binary, brotli, SHA-256);
+#   2. in a throwaway clone, records the checksums in action/manifest.json with the release's own
+#      step (action/update-manifest.js), commits, tags vX.Y.Z and moves the major tag vX;
+#   3. serves the release assets from 127.0.0.1, and a fake Baseten API beside them;
+#   4. runs action/main.js from the tagged tree, as the runner would (main, then post): it must
+#      download, verify, log in, and in post undo the login;
+#   5. tampers with the served asset: the action must refuse it and log nothing in.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+say() { printf 'rehearsal: %s\n' "$*" >&2; }
+die() { say "FAILED: $*"; exit 1; }
+
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+major=${version%%.*}
+case "$(uname -m)" in
+  x86_64) target=x86_64-unknown-linux-gnu; arch=X64 ;;
+  aarch64) target=aarch64-unknown-linux-gnu; arch=ARM64 ;;
+  *) die "no release target for $(uname -m)" ;;
+esac
+
+say "1. the release artifact for $target"
+bash scripts/release-build.sh "$target" >/dev/null
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+say "2. manifest commit and tags v$version, v$major in a throwaway clone"
+git clone -q "$root" "$work/repo"
+git -C "$work/repo" checkout -q -B release
+mkdir -p "$work/sums"
+cp "dist/truss-ci-$target.br.sha256" "$work/sums/"
+(cd "$work/repo" && node action/update-manifest.js "$version" "$work/sums" >&2)
+git -C "$work/repo" -c user.name=release -c user.email=release@localhost \
+  commit -qam "release v$version: checksums in action/manifest.json"
+git -C "$work/repo" tag "v$version"
+git -C "$work/repo" tag -f "v$major" >/dev/null
+[ "$(git -C "$work/repo" rev-parse "v$major^{commit}")" = "$(git -C "$work/repo" rev-parse "v$version^{commit}")" ] \
+  || die "v$major does not point at v$version"
+mkdir -p "$work/tagged"
+git -C "$work/repo" archive "v$major" | tar -x -C "$work/tagged"
+node -e '
+const m = require(process.argv[1]);
+const [v, t] = process.argv.slice(2);
+if (m.version !== v || !/^[0-9a-f]{64}$/.test(m.sha256?.[v]?.[t] ?? "")) process.exit(1);
+' "$work/tagged/action/manifest.json" "$version" "$target" \
+  || die "the tree v$major resolves to has no SHA-256 for truss-ci $version ($target)"
+
+say "3. release assets and a fake API on 127.0.0.1"
+assets="$work/srv/releases/download/v$version"
+mkdir -p "$assets"
+cp dist/truss-ci-"$target"* "$assets/"
+serve() { # serve NAME SCRIPT...: starts a server that prints its port first
+  python3 -u -c "$2" > "$work/$1.port" 2> "$work/$1.log" &
+  pids+=("$!")
+  for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.05; done
+  head -n 1 "$work/$1.port"
+}
+release_port=$(serve release "
+import functools, http.server
+h = functools.partial(http.server.SimpleHTTPRequestHandler, directory='$work/srv')
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), h)
+print(s.server_address[1]); s.serve_forever()")
+key="rehearsal01.K3yFor7heRehearsal"
+api_port=$(serve api "
+import http.server, json
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        ok = self.headers.get('Authorization') == 'Api-Key $key' and self.path == '/v1/users/me'
+        body = json.dumps({'email': 'release@example.com', 'workspace_name': 'ws'} if ok else {'error': 'no'}).encode()
+        self.send_response(200 if ok else 401)
+        self.send_header('Content-Type', 'application/json'); self.send_header('Content-Length', str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+print(s.server_address[1]); s.serve_forever()")
+
+runner() { # a fresh runner: HOME, tool cache and the file commands
+  local dir=$1
+  mkdir -p "$dir/home" "$dir/cache" "$dir/temp"
+  : > "$dir/state"; : > "$dir/env"; : > "$dir/output"; : > "$dir/summary"
+}
+action() { # action DIR [NAME=VALUE...]: runs the tagged action/main.js as the runner would
+  local dir=$1; shift
+  env -i PATH="$PATH" HOME="$dir/home" RUNNER_OS=Linux RUNNER_ARCH="$arch" \
+    RUNNER_TOOL_CACHE="$dir/cache" RUNNER_TEMP="$dir/temp" \
+    GITHUB_ACTIONS=true GITHUB_STATE="$dir/state" GITHUB_ENV="$dir/env" \
+    GITHUB_OUTPUT="$dir/output" GITHUB_STEP_SUMMARY="$dir/summary" \
+    GITHUB_RUN_ID=1 GITHUB_RUN_ATTEMPT=1 GITHUB_JOB=rehearsal \
+    TRUSS_CI_RELEASE_BASE_URL="http://127.0.0.1:$release_port/releases/download" \
+    "INPUT_API-KEY=$key" "INPUT_REMOTE-URL=http://127.0.0.1:$api_port" INPUT_CLEANUP=true \
+    "$@" node "$work/tagged/action/main.js"
+}
+
+say "4. the action from the tagged tree: main, then post"
+r="$work/runner"
+runner "$r"
+action "$r" > "$work/main.log" 2>&1 || { cat "$work/main.log" >&2; die "the action's main step failed"; }
+grep -qx "api_key = $key" "$r/home/.trussrc" || die "main did not write the trussrc"
+grep -q "ghadelimiter_" "$r/state" || die "main saved no state for post"
+grep -q "$key" "$work/main.log" && ! grep -q "^::add-mask::$key\$" "$work/main.log" \
+  && die "the key reached the log unmasked"
+ls "$r"/cache/truss-ci/"$version"/"$target"/truss-ci >/dev/null || die "no binary in the tool cache"
+state_env=$(node -e '
+const text = require("fs").readFileSync(process.argv[1], "utf8");
+const re = /^([^<\n]+)<<(\S+)\n([\s\S]*?)\n\2\n/gm;
+let m; while ((m = re.exec(text))) console.log(`STATE_${m[1]}=${m[3]}`);
+' "$r/state")
+mapfile -t post_vars <<< "$state_env"
+action "$r" "${post_vars[@]}" > "$work/post.log" 2>&1 || { cat "$work/post.log" >&2; die "the action's post step failed"; }
+[ ! -e "$r/home/.trussrc" ] || die "post left the trussrc login created"
+
+say "5. a tampered asset is refused"
+t="$work/tampered"
+runner "$t"
+printf '\0' | dd of="$assets/truss-ci-$target.br" bs=1 seek=1000 conv=notrunc 2>/dev/null
+if action "$t" > "$work/tampered.log" 2>&1; then
+  die "the action ran a tampered binary"
+fi
+grep -q "SHA-256 mismatch" "$work/tampered.log" || { cat "$work/tampered.log" >&2; die "no checksum refusal"; }
+[ ! -e "$t/home/.trussrc" ] || die "a tampered download logged in"
+[ -z "$(ls -A "$t/cache/truss-ci/$version/$target" 2>/dev/null)" ] || die "the tampered download was kept"
+
+say "held: v$version and v$major resolve to a tree whose manifest verifies the release's own assets"

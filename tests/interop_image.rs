@@ -1,0 +1,180 @@
+//! The image, built from the repository's Dockerfile around the release binary (scripts/image.sh,
+//! which scripts/test.sh runs once and names in TRUSS_CI_IMAGE), run by a real engine (podman):
+//! its own non-root user logs in by host name and writes $HOME/.trussrc; and a real two-job GitLab
+//! pipeline (gitlab-ci-local, docker executor on podman) runs inside it, handing the non-secret
+//! values on through dotenv, with the key in no log.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+/// The image to test and the engine that runs it, or a loud skip (a failure under
+/// TRUSS_CI_REQUIRE_INTEROP=1).
+fn image() -> Option<(String, String)> {
+    let tag = std::env::var("TRUSS_CI_IMAGE").ok();
+    let engine = ["/usr/bin/podman", "/usr/bin/docker"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(str::to_owned);
+    match (tag, engine) {
+        (Some(tag), Some(engine)) => Some((tag, engine)),
+        _ => {
+            let msg = "no image to test: scripts/test.sh builds it with scripts/image.sh and sets TRUSS_CI_IMAGE (needs podman: scripts/container-setup.sh)";
+            assert!(!require_interop(), "{msg} (TRUSS_CI_REQUIRE_INTEROP=1)");
+            eprintln!("SKIPPED: {msg}");
+            None
+        }
+    }
+}
+
+#[test]
+fn the_images_own_user_logs_in_by_host_name() {
+    let Some((tag, engine)) = image() else {
+        return;
+    };
+    let api = FakeApi::baseten();
+    // A name the image must resolve without glibc's NSS modules (it has none): from /etc/hosts.
+    let url = format!("http://api.test:{}", api.port);
+    let out = Command::new(&engine)
+        .args(["run", "--rm", "--network", "host", "--add-host", "api.test:127.0.0.1"])
+        .args(["-e", "BASETEN_API_KEY", "-e", "BASETEN_REMOTE_URL"])
+        .arg(&tag)
+        .args([
+            "sh",
+            "-c",
+            "id -u; echo \"HOME=$HOME\"; truss-ci login --from-env --allow-http && stat -c '%a %u' \"$HOME/.trussrc\" && cat \"$HOME/.trussrc\"",
+        ])
+        .env("BASETEN_API_KEY", KEY)
+        .env("BASETEN_REMOTE_URL", &url)
+        .output()
+        .unwrap();
+    let run = to_run(out);
+    run.assert_code(0);
+    let mut lines = run.stdout.lines();
+    assert_eq!(lines.next(), Some("10001"), "runs as its non-root user");
+    assert_eq!(lines.next(), Some("HOME=/home/truss-ci"));
+    assert_eq!(lines.next(), Some("600 10001"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&truss_section("baseten", &url, KEY)),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(api.hits(), 1, "the check reached the API by its host name");
+    assert!(!run.stderr.contains(KEY));
+
+    let inspect = to_run(
+        Command::new(&engine)
+            .args(["image", "inspect", "--format", "{{json .Config}}", &tag])
+            .output()
+            .unwrap(),
+    );
+    inspect.assert_code(0);
+    let config: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+    assert!(
+        config["Entrypoint"].is_null() || config["Entrypoint"] == serde_json::json!([]),
+        "no ENTRYPOINT: {config}"
+    );
+    assert_eq!(config["User"], "10001:10001");
+    assert_eq!(
+        config["Labels"]["org.opencontainers.image.source"],
+        "https://github.com/baseten/auth-action"
+    );
+}
+
+const PIPELINE: &str = r#"stages: [login, deploy]
+
+login:
+  stage: login
+  image: IMAGE
+  script:
+    - truss-ci login --from-env --remote ci-remote --dotenv baseten.env
+    - test -s "$HOME/.trussrc"
+  artifacts:
+    reports:
+      dotenv: baseten.env
+
+deploy:
+  stage: deploy
+  image: IMAGE
+  needs: [login]
+  script:
+    - test "$BASETEN_REMOTE" = "ci-remote"
+    - test "$BASETEN_WORKSPACE" = "local-ws"
+    - truss-ci login --from-env --output json
+"#;
+
+#[test]
+fn a_gitlab_pipeline_runs_in_the_image() {
+    let Some((tag, engine)) = image() else {
+        return;
+    };
+    let Some(gcl) = interop_tool(
+        "TRUSS_CI_GITLAB_CI_LOCAL",
+        "npm/node_modules/.bin/gitlab-ci-local",
+    ) else {
+        return;
+    };
+    let helper = std::env::var("TRUSS_CI_GCL_HELPER")
+        .unwrap_or("localhost/truss-ci-gcl-helper:bookworm".into());
+    let api = FakeApi::baseten();
+    let env = TestEnv::new();
+    let repo = env.path("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join(".gitlab-ci.yml"), PIPELINE.replace("IMAGE", &tag)).unwrap();
+    // Variables as a project's CI/CD settings would hold them (not on any command line).
+    std::fs::write(
+        repo.join(".gitlab-ci-local-variables.yml"),
+        format!("BASETEN_API_KEY: {KEY}\nBASETEN_REMOTE_URL: {}\n", api.url),
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("HOME", &env.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q", "."]);
+    git(&["add", ".gitlab-ci.yml"]);
+    git(&[
+        "-c",
+        "user.email=ci@example.com",
+        "-c",
+        "user.name=ci",
+        "commit",
+        "-qm",
+        "pipeline",
+    ]);
+    let out = Command::new(&gcl)
+        .args(["--container-executable", &engine])
+        .args(["--helper-image", &helper])
+        .args(["--variable", "GITLAB_CI=true"])
+        .current_dir(&repo)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "pipeline failed:\n{log}");
+    assert!(log.contains("PASS  login"), "{log}");
+    assert!(log.contains("PASS  deploy"), "{log}");
+    assert!(
+        log.contains(r#""remote":"ci-remote""#),
+        "the second job used the dotenv remote:\n{log}"
+    );
+    assert!(!log.contains(KEY), "the key reached a job log:\n{log}");
+    assert_eq!(api.hits(), 2, "each job validated the key");
+}
