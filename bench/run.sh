@@ -12,8 +12,8 @@ trap 'kill "$fake_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 command -v hyperfine >/dev/null || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
 eval "$(bash scripts/interop-setup.sh)"
-cargo build --release --locked --quiet
-bin=$root/target/release/truss-ci
+# The binary users download: the one release build, static, and its brotli asset.
+bin=$(bash scripts/release-build.sh x86_64-unknown-linux-gnu)
 key=benchKEY01.Zx9qv7Lw3pTt
 
 mkfifo "$work/fake.in"
@@ -42,8 +42,11 @@ d="env -i HOME=$gh/home $bin status"
 e_ci="$ghenv BASETEN_REMOTE_URL=$tls $bin login --from-env --ca-cert $ca"
 e_curl="env -i curl -sf -o /dev/null --cacert $ca -H Accept:application/json -H Authorization:Api-Key\\ $key $tls/v1/users/me"
 
-sh -c "$a" >/dev/null && sh -c "$b" && sh -c "$c" && sh -c "$d" >/dev/null && sh -c "$e_ci" >/dev/null && sh -c "$e_curl" \
-  || { echo "a contender failed its smoke run" >&2; exit 1; }
+if ! { sh -c "$a" >/dev/null && sh -c "$b" && sh -c "$c" && sh -c "$d" >/dev/null \
+  && sh -c "$e_ci" >/dev/null && sh -c "$e_curl"; }; then
+  echo "a contender failed its smoke run" >&2
+  exit 1
+fi
 
 for r in $(seq "$rounds"); do
   echo "--- round $r of $rounds"
@@ -60,15 +63,29 @@ for name in a b c d e-truss-ci e-curl; do
   done
 done
 
-# The action shim: Node start-up, and a run through a tool-cache hit (truss-ci-path skipped).
-shim=$work/shim; mkdir -p "$shim/cache/truss-ci/0.1.0/x86_64-unknown-linux-musl"
-cp /bin/true "$shim/cache/truss-ci/0.1.0/x86_64-unknown-linux-musl/truss-ci"
-: > "$shim/cache/truss-ci/0.1.0/x86_64-unknown-linux-musl.complete"
-printf '{"version":"0.1.0","repository":"x/y","sha256":{"0.1.0":{"x86_64-unknown-linux-musl":"%064d"}}}' 0 > "$shim/manifest.json"
+# The action shim: Node start-up; a run through a tool-cache hit (no-op binary); and the cold path
+# of a hosted runner, whose tool cache is empty: download the .br from a local server, verify its
+# SHA-256, decompress, run `truss-ci login` against the fake API.
+t=x86_64-unknown-linux-gnu
+shim=$work/shim; mkdir -p "$shim/cache/truss-ci/0.1.0/$t" "$shim/srv/v0.1.0" "$shim/home"
+cp /bin/true "$shim/cache/truss-ci/0.1.0/$t/truss-ci"
+: > "$shim/cache/truss-ci/0.1.0/$t.complete"
+printf '{"version":"0.1.0","repository":"x/y","sha256":{"0.1.0":{"%s":"%064d"}}}' "$t" 0 > "$shim/manifest.json"
+cp "dist/truss-ci-$t.br" "$shim/srv/v0.1.0/"
+br_sha=$(cut -d' ' -f1 "dist/truss-ci-$t.br.sha256")
+printf '{"version":"0.1.0","repository":"x/y","sha256":{"0.1.0":{"%s":"%s"}}}' "$t" "$br_sha" > "$shim/cold-manifest.json"
+python3 -m http.server --bind 127.0.0.1 --directory "$shim/srv" 0 > "$work/srv.out" 2>&1 &
+srv_pid=$!
+for _ in $(seq 50); do grep -q port "$work/srv.out" 2>/dev/null && break; sleep 0.1; done
+srv_port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$work/srv.out" | head -n 1)
 : > "$shim/state"
 node_cmd="env -i PATH=/usr/bin:/bin:/usr/local/bin node -e 0"
 shim_cmd="env -i PATH=/usr/bin:/bin:/usr/local/bin RUNNER_OS=Linux RUNNER_ARCH=X64 RUNNER_TOOL_CACHE=$shim/cache TRUSS_CI_MANIFEST_PATH=$shim/manifest.json GITHUB_STATE=$shim/state node $root/action/main.js"
-hyperfine --shell=none --warmup 3 --runs "$runs" --style basic --export-json "$work/shim.json" -n node "$node_cmd" -n shim-cache-hit "$shim_cmd" > /dev/null
+cold_cmd="env -i PATH=/usr/bin:/bin:/usr/local/bin HOME=$shim/home RUNNER_OS=Linux RUNNER_ARCH=X64 RUNNER_TOOL_CACHE=$shim/cold-cache TRUSS_CI_MANIFEST_PATH=$shim/cold-manifest.json TRUSS_CI_RELEASE_BASE_URL=http://127.0.0.1:$srv_port GITHUB_STATE=$shim/state INPUT_API-KEY=$key INPUT_REMOTE-URL=$api node $root/action/main.js"
+hyperfine --shell=none --warmup 3 --runs "$runs" --style basic --export-json "$work/shim.json" \
+  --prepare "rm -rf $shim/cold-cache" \
+  -n node "$node_cmd" -n shim-cache-hit "$shim_cmd" -n shim-cold "$cold_cmd" > /dev/null
+kill "$srv_pid"
 
 python3 bench/report.py "$work" "$bin" > bench/results.md
 cat bench/results.md

