@@ -9,7 +9,6 @@ use tracing::{debug, warn};
 
 use crate::error::{Error, Kind, Result};
 use crate::secret::{ApiKey, Scrubber};
-use crate::settings::users_me_url;
 
 /// Bodies are read up to this size; the rest is never read.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -80,6 +79,11 @@ impl Trust {
             })?;
         Ok(Self { ca_certs })
     }
+}
+
+/// The URL of the key check, `{api_url}/v1/users/me`, with no doubled slash.
+pub fn users_me_url(api_url: &str) -> String {
+    format!("{}/v1/users/me", api_url.trim_end_matches('/'))
 }
 
 /// How a key check runs.
@@ -473,6 +477,12 @@ fn full_jitter(attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_check_url_has_no_doubled_slash() {
+        assert_eq!(users_me_url("http://h/p/"), "http://h/p/v1/users/me");
+        assert_eq!(users_me_url("http://h"), "http://h/v1/users/me");
+    }
 
     #[test]
     fn jitter_stays_under_the_exponential_ceiling() {

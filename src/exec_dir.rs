@@ -56,21 +56,11 @@ impl Drop for ExecDir {
     }
 }
 
-/// Where `exec` makes its directory: `RUNNER_TEMP` on GitHub (wiped after every job), else
-/// `TMPDIR`, else `/tmp`.
-pub fn base(env: &Env, github: bool) -> PathBuf {
-    let set = |v: &Option<String>| {
-        v.as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(PathBuf::from)
-    };
-    let runner_temp = if github {
-        set(&env.vars.runner_temp)
-    } else {
-        None
-    };
-    let dir = runner_temp
-        .or_else(|| set(&env.vars.tmpdir))
+/// Where `exec` makes its directory: the platform's per-job temp directory (GitHub's
+/// `RUNNER_TEMP`, wiped after every job), else `TMPDIR`, else `/tmp`.
+pub fn base(env: &Env, job_temp: Option<PathBuf>) -> PathBuf {
+    let dir = job_temp
+        .or_else(|| crate::env::path_var(&env.vars.tmpdir))
         .unwrap_or_else(|| PathBuf::from(if cfg!(windows) { "." } else { "/tmp" }));
     std::path::absolute(&dir).unwrap_or(dir)
 }
@@ -78,7 +68,8 @@ pub fn base(env: &Env, github: bool) -> PathBuf {
 /// Removes the directories of `exec` runs that were killed: their lock is free. Never follows a
 /// link, and only touches directories of this user.
 pub fn sweep(env: &Env) {
-    let mut bases = vec![base(env, true), base(env, false)];
+    let runner_temp = crate::env::path_var(&env.vars.runner_temp);
+    let mut bases = vec![base(env, runner_temp), base(env, None)];
     bases.dedup();
     for base in bases {
         let Ok(entries) = fs::read_dir(&base) else {
@@ -127,7 +118,7 @@ mod tests {
     fn a_live_directory_is_kept_and_a_dead_one_swept() {
         let tmp = tempfile::tempdir().unwrap();
         let env = Env::of(&[("TMPDIR", tmp.path().to_str().unwrap())]);
-        let live = ExecDir::create(&base(&env, false)).unwrap();
+        let live = ExecDir::create(&base(&env, None)).unwrap();
         sweep(&env);
         assert!(live.path().exists(), "its lock is held");
         // A run killed after taking its lock: the lock is free again.

@@ -1,7 +1,10 @@
 //! The OS keyring, where truss looks: service `baseten-truss`, account = the remote name, value the
-//! JSON truss reads. Every call runs on its own thread with a deadline, so a hung D-Bus never hangs
-//! a CI job.
-use std::sync::mpsc;
+//! JSON truss reads. keyring-core with the platform's store (Secret Service over D-Bus, Keychain,
+//! Credential Manager) behind the default `keyring` feature; a store can be handed in (the mock
+//! store, in tests). Every call runs on its own thread with a deadline, so a hung D-Bus never
+//! hangs a CI job.
+#[cfg(feature = "keyring")]
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use crate::env::Env;
@@ -17,11 +20,17 @@ pub struct Unavailable(pub String);
 
 /// The keyring backend.
 pub enum Keyring {
-    /// The platform's store (Secret Service on Linux, Keychain, Credential Manager).
+    /// The platform's store.
     Native,
     /// `BASETEN_TRUSS_AUTH_KEYRING_DISABLED` is 1, true or yes: never touched.
     Disabled,
+    /// A store handed in (keyring-core's mock store, in tests).
+    #[cfg(feature = "keyring")]
+    Store(Arc<keyring_core::CredentialStore>),
 }
+
+/// What a keyring lookup found.
+type Found<T> = Result<T, String>;
 
 impl Keyring {
     pub fn from_env(env: &Env) -> Self {
@@ -43,15 +52,19 @@ impl Keyring {
     /// Stores `payload` for `remote`.
     pub fn set(&self, remote: &str, payload: &Sensitive) -> Result<(), Unavailable> {
         let secret = Sensitive::new(payload.expose().to_owned());
-        self.call(remote, move |entry| entry.set_password(secret.expose()))
+        self.call(remote, move |entry| {
+            entry
+                .set_password(secret.expose())
+                .map_err(|e| e.to_string())
+        })
     }
 
     /// The stored value for `remote`, if any.
     pub fn get(&self, remote: &str) -> Result<Option<Sensitive>, Unavailable> {
         self.call(remote, |entry| match entry.get_password() {
             Ok(v) => Ok(Some(Sensitive::new(v))),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(e),
+            Err(e) if is_no_entry(&e) => Ok(None),
+            Err(e) => Err(e.to_string()),
         })
     }
 
@@ -59,8 +72,8 @@ impl Keyring {
     pub fn delete(&self, remote: &str) -> Result<bool, Unavailable> {
         self.call(remote, |entry| match entry.delete_credential() {
             Ok(()) => Ok(true),
-            Err(keyring::Error::NoEntry) => Ok(false),
-            Err(e) => Err(e),
+            Err(e) if is_no_entry(&e) => Ok(false),
+            Err(e) => Err(e.to_string()),
         })
     }
 
@@ -72,22 +85,34 @@ impl Keyring {
         }
     }
 
+    #[cfg(feature = "keyring")]
     fn call<T, F>(&self, remote: &str, f: F) -> Result<T, Unavailable>
     where
         T: Send + 'static,
-        F: FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
+        F: FnOnce(&keyring_core::Entry) -> Found<T> + Send + 'static,
     {
-        if self.is_disabled() {
-            return Err(Unavailable(
-                "disabled by BASETEN_TRUSS_AUTH_KEYRING_DISABLED".into(),
-            ));
-        }
+        let store = match self {
+            Keyring::Disabled => {
+                return Err(Unavailable(
+                    "disabled by BASETEN_TRUSS_AUTH_KEYRING_DISABLED".into(),
+                ));
+            }
+            Keyring::Native => None,
+            Keyring::Store(store) => Some(Arc::clone(store)),
+        };
         let remote = remote.to_owned();
         let (tx, rx) = mpsc::channel();
         // A hung backend leaves this thread behind; the process exits soon after anyway.
         std::thread::spawn(move || {
-            let result = keyring::Entry::new(SERVICE, &remote).and_then(|entry| f(&entry));
-            let _ = tx.send(result.map_err(|e| e.to_string()));
+            let result = store
+                .map_or_else(native_store, Ok)
+                .and_then(|store| {
+                    store
+                        .build(SERVICE, &remote, None)
+                        .map_err(|e| e.to_string())
+                })
+                .and_then(|entry| f(&entry));
+            let _ = tx.send(result);
         });
         match rx.recv_timeout(CALL_TIMEOUT) {
             Ok(Ok(value)) => Ok(value),
@@ -98,6 +123,75 @@ impl Keyring {
             ))),
         }
     }
+
+    #[cfg(not(feature = "keyring"))]
+    fn call<T, F>(&self, _remote: &str, _f: F) -> Result<T, Unavailable>
+    where
+        F: FnOnce(&NoEntry) -> Found<T>,
+    {
+        Err(Unavailable(if self.is_disabled() {
+            "disabled by BASETEN_TRUSS_AUTH_KEYRING_DISABLED".into()
+        } else {
+            "this truss-ci was built without keyring support (the `keyring` feature)".into()
+        }))
+    }
+}
+
+#[cfg(feature = "keyring")]
+fn is_no_entry(e: &keyring_core::Error) -> bool {
+    matches!(e, keyring_core::Error::NoEntry)
+}
+
+/// The platform's credential store.
+#[cfg(feature = "keyring")]
+fn native_store() -> Found<Arc<keyring_core::CredentialStore>> {
+    #[cfg(all(
+        unix,
+        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+    ))]
+    let store: Arc<keyring_core::CredentialStore> =
+        zbus_secret_service_keyring_store::Store::new().map_err(|e| e.to_string())?;
+    #[cfg(target_os = "macos")]
+    let store: Arc<keyring_core::CredentialStore> =
+        apple_native_keyring_store::keychain::Store::new().map_err(|e| e.to_string())?;
+    #[cfg(target_os = "windows")]
+    let store: Arc<keyring_core::CredentialStore> =
+        windows_native_keyring_store::Store::new().map_err(|e| e.to_string())?;
+    #[cfg(not(any(unix, windows)))]
+    return Err("no keyring on this platform".into());
+    #[cfg(any(unix, windows))]
+    Ok(store)
+}
+
+/// Without the `keyring` feature no entry is ever built.
+#[cfg(not(feature = "keyring"))]
+pub enum NoEntry {}
+
+#[cfg(not(feature = "keyring"))]
+impl NoEntry {
+    fn get_password(&self) -> Result<String, NoEntry> {
+        match *self {}
+    }
+
+    fn set_password(&self, _: &str) -> Result<(), NoEntry> {
+        match *self {}
+    }
+
+    fn delete_credential(&self) -> Result<(), NoEntry> {
+        match *self {}
+    }
+}
+
+#[cfg(not(feature = "keyring"))]
+impl std::fmt::Display for NoEntry {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {}
+    }
+}
+
+#[cfg(not(feature = "keyring"))]
+fn is_no_entry(e: &NoEntry) -> bool {
+    match *e {}
 }
 
 /// The value truss stores for an API key: Python's `json.dumps` with its default separators.
@@ -154,5 +248,26 @@ mod tests {
                 .set("r", &Sensitive::new("x".into()))
                 .is_err()
         );
+    }
+
+    #[cfg(feature = "keyring")]
+    fn mock() -> Keyring {
+        Keyring::Store(keyring_core::mock::Store::new().unwrap())
+    }
+
+    #[test]
+    #[cfg(feature = "keyring")]
+    fn store_get_delete_and_restore_against_a_mock_store() {
+        let k = mock();
+        assert_eq!(k.get("r").unwrap().map(|s| s.expose().to_owned()), None);
+        let payload = api_key_payload(&ApiKey::new("k.abc".into()));
+        k.set("r", &payload).unwrap();
+        assert_eq!(k.get("r").unwrap().unwrap().expose(), payload.expose());
+        let previous = Sensitive::new(r#"{"auth_type": "api_key", "api_key": "OLD"}"#.into());
+        k.restore("r", Some(&previous)).unwrap();
+        assert_eq!(k.get("r").unwrap().unwrap().expose(), previous.expose());
+        k.restore("r", None).unwrap();
+        assert!(k.get("r").unwrap().is_none());
+        assert!(!k.delete("r").unwrap(), "nothing left to delete");
     }
 }

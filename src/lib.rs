@@ -9,9 +9,9 @@ pub mod commands;
 pub mod env;
 pub mod error;
 pub mod exec_dir;
+pub mod key_source;
 pub mod keyring_store;
 pub mod output;
-pub mod resolve;
 pub mod secret;
 pub mod settings;
 pub mod trussrc;
@@ -60,28 +60,23 @@ fn run() -> ExitCode {
     let platform = ci::Platform::chosen(cli.global.ci.0, &env);
     let (dialect, mut warnings) = platform.dialect(&env);
     warnings.extend(env.warnings.iter().cloned());
+    // Warnings wait until the key is masked (a command that has one masks it first).
     let mut out = Output::new(cli.global.output, cli.global.quiet, verbose > 0, dialect)
-        .with_path(env.vars.path.clone());
+        .with_path(env.vars.path.clone())
+        .with_warnings(warnings);
     // What an `exec` killed before its cleanup left behind goes first, whatever the command.
     exec_dir::sweep(&env);
+    let stdin = &mut std::io::stdin();
     let result = match &cli.command {
         Command::Login(args) => {
             if args.print_env.is_some() {
                 out.reserve_stdout();
             }
-            commands::login::run(args, &env, &out, warnings, &mut std::io::stdin()).map(|()| 0)
+            commands::login::run(args, &env, &out, stdin).map(|()| 0)
         }
-        Command::Status(args) => {
-            warn_all(&out, &warnings);
-            commands::status::run(args, &env, &out).map(|()| 0)
-        }
-        Command::Logout(args) => {
-            warn_all(&out, &warnings);
-            commands::logout::run(args, &env, &out).map(|()| 0)
-        }
-        Command::Exec(args) => {
-            commands::exec::run(args, &env, &out, warnings, &mut std::io::stdin())
-        }
+        Command::Status(args) => commands::status::run(args, &env, &out).map(|()| 0),
+        Command::Logout(args) => commands::logout::run(args, &env, &out).map(|()| 0),
+        Command::Exec(args) => commands::exec::run(args, &env, &out, stdin),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -89,12 +84,6 @@ fn run() -> ExitCode {
             out.error(&err);
             ExitCode::from(err.exit_code())
         }
-    }
-}
-
-fn warn_all(out: &Output, warnings: &[String]) {
-    for w in warnings {
-        out.warn(w);
     }
 }
 

@@ -1,6 +1,6 @@
 //! The only writer of stdout, stderr and CI files. Human messages go to stderr; stdout is for
 //! machine output (JSON, workflow commands, `--print-env`). Applies the platform's effects.
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,9 @@ pub struct Output {
     path_var: Option<String>,
     /// Set by [`Output::mask`]: every line for people or JSON passes it before it is written.
     scrubber: OnceCell<Scrubber>,
+    /// Warnings held back until after the mask (a key is masked before anything else is said), or
+    /// until the first line of any other kind.
+    pending: RefCell<Vec<String>>,
 }
 
 impl Output {
@@ -44,6 +47,7 @@ impl Output {
             commands_to_stderr: format == OutputFormat::Json,
             path_var: None,
             scrubber: OnceCell::new(),
+            pending: RefCell::new(Vec::new()),
         }
     }
 
@@ -52,6 +56,21 @@ impl Output {
     pub fn with_path(mut self, path: Option<String>) -> Self {
         self.path_var = path;
         self
+    }
+
+    /// Warnings to print once the key is masked (or before the first other line, if no key is).
+    #[must_use]
+    pub fn with_warnings(self, warnings: Vec<String>) -> Self {
+        *self.pending.borrow_mut() = warnings;
+        self
+    }
+
+    /// Prints the held-back warnings, once.
+    fn flush_pending(&self) {
+        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        for w in pending {
+            self.warn(&w);
+        }
     }
 
     /// Keeps stdout for `--print-env`: commands move to stderr.
@@ -67,7 +86,17 @@ impl Output {
     /// scrubber, so that no later line can print it. A mask that cannot be written fails closed.
     pub fn mask(&self, key: &ApiKey) -> Result<()> {
         let _ = self.scrubber.set(Scrubber::new(key));
-        self.apply(self.dialect.mask(key))
+        for effect in self.dialect.mask(key) {
+            self.apply_one(effect, &mut Vec::new())?;
+        }
+        self.flush_pending();
+        Ok(())
+    }
+
+    /// Opens a collapsible log group that closes when the guard is dropped.
+    pub fn group(&self, title: &str) -> Group<'_> {
+        self.apply_unchecked(self.dialect.group_start(title, self.verbose));
+        Group(self)
     }
 
     /// Text from elsewhere (a server, a file) with every form of the masked key removed.
@@ -80,6 +109,7 @@ impl Output {
 
     /// A progress or success line for people, on stderr.
     pub fn info(&self, message: &str) {
+        self.flush_pending();
         if !self.quiet {
             self.human(message);
         }
@@ -96,6 +126,7 @@ impl Output {
     }
 
     fn warning(&self, message: &str, prefix: &str) {
+        self.flush_pending();
         let message = self.scrub(message);
         let annotation = self.dialect.annotate(Level::Warning, &message);
         if annotation.is_empty() {
@@ -108,6 +139,7 @@ impl Output {
     /// The failure: one error annotation where the platform has them, the message and its hint
     /// on stderr, and in JSON mode one object on stdout.
     pub fn error(&self, err: &Error) {
+        self.flush_pending();
         let message = self.scrub(&err.message);
         let hint = err.hint().map(|h| self.scrub(h));
         let annotation = self.dialect.annotate(Level::Error, &message);
@@ -132,6 +164,7 @@ impl Output {
 
     /// One JSON object on one stdout line, scrubbed as a whole (JSON-escaped forms included).
     pub fn json(&self, value: &serde_json::Value) -> Result<()> {
+        self.flush_pending();
         write_line(
             &mut std::io::stdout().lock(),
             &self.scrub(&value.to_string()),
@@ -142,6 +175,7 @@ impl Output {
     /// Plain text for stdout (status lines): scrubbed, without control characters, and inert for
     /// the platform's log parser, line by line.
     pub fn stdout_text(&self, text: &str) -> Result<()> {
+        self.flush_pending();
         let mut out = std::io::stdout().lock();
         for line in self.scrub(text).lines() {
             write_line(
@@ -188,31 +222,37 @@ impl Output {
         effects: Vec<Effect>,
         appended: &mut Vec<(PathBuf, u64)>,
     ) -> Result<()> {
+        self.flush_pending();
         for effect in effects {
-            match effect {
-                Effect::Command(line) => self.command(&line)?,
-                Effect::Log(line) => {
-                    let _ = write_line(&mut std::io::stderr().lock(), &line);
-                }
-                Effect::Warn(message) => self.warn(&message),
-                Effect::Append { what, path, text } => {
-                    let len = append(what, &path, &text)?;
-                    appended.push((path, len));
-                }
-                Effect::Run {
-                    program,
-                    args,
-                    stdin,
-                    missing,
-                } => match self.find_program(program) {
-                    None => self.warn(&missing),
-                    Some(path) => {
-                        if let Err(problem) = run_helper(&path, &args, &stdin) {
-                            self.warn(&format!("{program} {} failed: {problem}", args.join(" ")));
-                        }
-                    }
-                },
+            self.apply_one(effect, appended)?;
+        }
+        Ok(())
+    }
+
+    fn apply_one(&self, effect: Effect, appended: &mut Vec<(PathBuf, u64)>) -> Result<()> {
+        match effect {
+            Effect::Command(line) => self.command(&line)?,
+            Effect::Log(line) => {
+                let _ = write_line(&mut std::io::stderr().lock(), &line);
             }
+            Effect::Warn(message) => self.warn(&message),
+            Effect::Append { what, path, text } => {
+                let len = append(what, &path, &text)?;
+                appended.push((path, len));
+            }
+            Effect::Run {
+                program,
+                args,
+                stdin,
+                missing,
+            } => match self.find_program(program) {
+                None => self.warn(&missing),
+                Some(path) => {
+                    if let Err(problem) = run_helper(&path, &args, &stdin) {
+                        self.warn(&format!("{program} {} failed: {problem}", args.join(" ")));
+                    }
+                }
+            },
         }
         Ok(())
     }
@@ -254,6 +294,23 @@ impl Output {
         std::env::split_paths(path)
             .map(|dir| dir.join(name))
             .find(|candidate| candidate.is_file())
+    }
+}
+
+/// An open log group (see [`Output::group`]); dropping it closes the group.
+pub struct Group<'a>(&'a Output);
+
+impl Drop for Group<'_> {
+    fn drop(&mut self) {
+        self.0
+            .apply_unchecked(self.0.dialect.group_end(self.0.verbose));
+    }
+}
+
+impl Drop for Output {
+    /// Warnings that nothing else printed go out last.
+    fn drop(&mut self) {
+        self.flush_pending();
     }
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::cli::{ExportMode, LoginArgs, RemoteArgs};
+use crate::cli::{ExportMode, LoginArgs, RemoteArgs, StatusArgs};
 use crate::env::{Env, truthy};
 use crate::error::{Error, Result};
 
@@ -84,15 +84,7 @@ impl Connection {
         ])
         .map(|u| normalize_url(u, "--api-url", allow_http))
         .transpose()?;
-        let timeout = match (args.timeout, first([v.input_timeout.as_deref()])) {
-            (Some(secs), _) => parse_timeout(secs)?,
-            (None, Some(input)) => parse_timeout(input.parse::<f64>().map_err(|_| {
-                Error::usage(format!(
-                    "the timeout input must be a number of seconds, not {input:?}"
-                ))
-            })?)?,
-            (None, None) => DEFAULT_TIMEOUT,
-        };
+        let timeout = timeout(args.timeout, env)?;
         let validate = !args.no_validate && first([v.input_validate.as_deref()]).is_none_or(truthy);
         Ok(Self {
             remote,
@@ -163,6 +155,60 @@ impl LoginSettings {
             export,
             isolate,
         })
+    }
+}
+
+/// What `status --check` needs besides the trussrc: the API base (flag, action input or env; else
+/// derived from the remote's URL) and the deadline.
+#[derive(Debug)]
+pub struct CheckSettings {
+    pub api_url: Option<String>,
+    pub timeout: Duration,
+    pub allow_http: bool,
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl CheckSettings {
+    pub fn resolve(args: &StatusArgs, env: &Env) -> Result<Self> {
+        let v = &env.vars;
+        let api_url = first([
+            args.api_url.as_deref(),
+            v.input_api_url.as_deref(),
+            v.baseten_api_url.as_deref(),
+        ])
+        .map(|u| normalize_url(u, "--api-url", args.allow_http))
+        .transpose()?;
+        Ok(Self {
+            api_url,
+            timeout: timeout(args.timeout, env)?,
+            allow_http: args.allow_http,
+            ca_cert: args.ca_cert.clone(),
+        })
+    }
+
+    /// The API base for a remote whose trussrc `remote_url` is `raw_remote_url` (as written).
+    pub fn api_url_for(&self, raw_remote_url: &str) -> Result<String> {
+        match &self.api_url {
+            Some(url) => Ok(url.clone()),
+            None => Ok(derive_api_url(&normalize_url(
+                &raw_remote_url.replace("%%", "%"),
+                "remote_url",
+                self.allow_http,
+            )?)),
+        }
+    }
+}
+
+/// `--timeout`, else the `timeout` action input, else the default.
+fn timeout(flag: Option<f64>, env: &Env) -> Result<Duration> {
+    match (flag, first([env.vars.input_timeout.as_deref()])) {
+        (Some(secs), _) => parse_timeout(secs),
+        (None, Some(input)) => parse_timeout(input.parse::<f64>().map_err(|_| {
+            Error::usage(format!(
+                "the timeout input must be a number of seconds, not {input:?}"
+            ))
+        })?),
+        (None, None) => Ok(DEFAULT_TIMEOUT),
     }
 }
 
@@ -280,11 +326,6 @@ pub fn derive_api_url(remote_url: &str) -> String {
         Some(host) => format!("{}://{host}", url.scheme()),
         None => url.origin().ascii_serialization(),
     }
-}
-
-/// The URL of the key check, `{api_url}/v1/users/me`, with no doubled slash.
-pub fn users_me_url(api_url: &str) -> String {
-    format!("{}/v1/users/me", api_url.trim_end_matches('/'))
 }
 
 /// `--trussrc`, else `USER_TRUSSRC_PATH`, else `~/.trussrc`; `~` is expanded as truss does.
@@ -405,8 +446,6 @@ mod tests {
             derive_api_url("http://127.0.0.1:8000/some/path"),
             "http://127.0.0.1:8000"
         );
-        assert_eq!(users_me_url("http://h/p/"), "http://h/p/v1/users/me");
-        assert_eq!(users_me_url("http://h"), "http://h/v1/users/me");
     }
 
     #[test]

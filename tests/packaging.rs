@@ -1,5 +1,5 @@
-//! The shipped artefacts kept right by construction: the Dockerfile (no Docker engine runs here)
-//! and action.yml, checked against the code they package.
+//! The shipped artefacts kept in step with the code: the Dockerfile (tests/interop_image.rs builds
+//! and runs it) and action.yml, checked against the code they package.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -34,101 +34,65 @@ fn instructions(text: &str) -> Vec<(String, String)> {
 }
 
 #[test]
-fn dockerfile_builds_static_and_runs_as_non_root_without_entrypoint() {
+fn dockerfile_assembles_the_release_binary_from_scratch() {
+    // tests/interop_image.rs builds and runs it; this keeps its shape and names in step with the
+    // release packaging (scripts/package.js) without an engine.
     let ins = instructions(&read("Dockerfile"));
     let froms: Vec<&String> = ins
         .iter()
         .filter(|(op, _)| op == "FROM")
         .map(|(_, a)| a)
         .collect();
-    assert_eq!(froms.len(), 2, "multi-stage: build, then final");
-    assert!(
-        froms[0].contains("alpine") && froms[0].ends_with(" AS build"),
-        "musl build stage: {}",
-        froms[0]
-    );
-    assert!(
-        froms[1].starts_with("alpine:"),
-        "small final stage with a shell: {}",
-        froms[1]
-    );
-
-    let final_start = ins.iter().rposition(|(op, _)| op == "FROM").unwrap();
-    let (build, last) = ins.split_at(final_start);
+    assert_eq!(froms, ["${BASE} AS assemble", "scratch"], "two stages");
     assert!(
         !ins.iter().any(|(op, _)| op == "ENTRYPOINT"),
         "GitLab's script must run as written"
     );
-
-    // The copied path is exactly the build's output.
-    let workdir = build
+    let copies: Vec<&String> = ins
         .iter()
-        .rev()
-        .find(|(op, _)| op == "WORKDIR")
-        .map(|(_, a)| a.clone())
-        .unwrap();
-    let cargo = build
-        .iter()
-        .find(|(op, a)| op == "RUN" && a.contains("cargo build"))
-        .map(|(_, a)| a.clone())
-        .unwrap();
-    assert!(
-        cargo.contains("--release") && cargo.contains("--locked"),
-        "{cargo}"
-    );
-    let profile_dir = match cargo
-        .split_whitespace()
-        .skip_while(|w| *w != "--target")
-        .nth(1)
-    {
-        Some(target) => format!("target/{target}/release"),
-        None => "target/release".to_owned(),
-    };
-    let built = format!("{workdir}/{profile_dir}/truss-ci");
-    let copy = last
-        .iter()
-        .find(|(op, a)| op == "COPY" && a.starts_with("--from=build"))
-        .map(|(_, a)| a.clone())
-        .unwrap();
-    assert_eq!(
-        copy.split_whitespace().nth(1),
-        Some(built.as_str()),
-        "{copy}"
-    );
-
-    let user = last
-        .iter()
-        .rev()
-        .find(|(op, _)| op == "USER")
-        .map(|(_, a)| a.clone())
-        .expect("a USER");
-    assert!(user != "root" && user != "0", "non-root: {user}");
-    let runs: String = last
+        .filter(|(op, _)| op == "COPY")
+        .map(|(_, a)| a)
+        .collect();
+    assert_eq!(copies, ["dist/ /dist/", "--from=assemble /out/ /"]);
+    let run = ins
         .iter()
         .filter(|(op, _)| op == "RUN")
         .map(|(_, a)| a.as_str())
-        .collect();
+        .collect::<Vec<_>>()
+        .join("\n");
+    for target in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+        assert!(
+            run.contains(target),
+            "picks the release binary for {target}"
+        );
+    }
     assert!(
-        runs.contains("ca-certificates"),
-        "CA certificates for HTTPS"
+        run.contains("/dist/truss-ci-$target"),
+        "the name scripts/package.js writes"
     );
-    let labels: String = last
+    assert!(
+        read("scripts/package.js").contains("`truss-ci-${target}${"),
+        "package.js names the binary truss-ci-TARGET"
+    );
+    let user = ins.iter().rev().find(|(op, _)| op == "USER").unwrap();
+    assert_eq!(user.1, "10001:10001", "a non-root numeric user");
+    let labels = ins
         .iter()
         .filter(|(op, _)| op == "LABEL")
         .map(|(_, a)| a.as_str())
-        .collect();
-    for label in ["title", "description", "source", "licenses", "version"] {
+        .collect::<String>();
+    for label in ["title", "source", "licenses", "version"] {
         assert!(
             labels.contains(&format!("org.opencontainers.image.{label}=")),
-            "OCI label {label}"
+            "{label}"
         );
     }
-
-    // CI builds the image from this Dockerfile.
-    let release = read(".github/workflows/release.yml");
-    assert!(
-        release.contains("docker buildx build --file Dockerfile"),
-        "release.yml builds this Dockerfile"
+    assert_eq!(
+        read(".dockerignore")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>(),
+        ["*", "!dist/"]
     );
 }
 
@@ -239,9 +203,57 @@ fn readme_and_examples_tell_the_same_story() {
         "examples/buildkite/pipeline.yml",
     ] {
         assert!(readme.contains(example), "README links {example}");
+        let text = read(example);
         assert!(
-            read(example).contains("truss-ci login --from-env")
-                || read(example).contains("baseten/auth-action@v1")
+            [
+                "truss-ci login --from-env",
+                "truss-ci exec --from-env",
+                "baseten/auth-action@v1"
+            ]
+            .iter()
+            .any(|form| text.contains(form)),
+            "{example} logs in as the README shows"
+        );
+    }
+}
+
+#[test]
+fn without_the_keyring_feature_there_is_no_dbus_stack() {
+    // `cargo build --no-default-features` must leave out the keyring stores and their D-Bus,
+    // crypto and async crates (README: the binary is then over 25% smaller).
+    let tree = |features: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO"))
+            .args([
+                "tree",
+                "--locked",
+                "--offline",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .args(features)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let with = tree(&[]);
+    let without = tree(&["--no-default-features"]);
+    for krate in [
+        "keyring-core ",
+        "zbus ",
+        "zbus-secret-service-keyring-store ",
+    ] {
+        assert!(with.contains(krate), "the default build has {krate}");
+        assert!(
+            !without.contains(krate),
+            "--no-default-features still has {krate}"
         );
     }
 }

@@ -17,6 +17,7 @@ pub struct Files {
 
 pub struct Github {
     pub files: Files,
+    pub runner_temp: Option<PathBuf>,
 }
 
 impl Github {
@@ -29,6 +30,7 @@ impl Github {
                 state: path_var(&v.github_state),
                 summary: path_var(&v.github_step_summary),
             },
+            runner_temp: path_var(&v.runner_temp),
         }
     }
 }
@@ -167,6 +169,18 @@ impl Dialect for Github {
     fn neutralize(&self, line: &str) -> String {
         neutralize(line)
     }
+
+    fn missing_key_hint(&self) -> &'static str {
+        "pass the key as `api-key: ${{ secrets.BASETEN_API_KEY }}` (or env BASETEN_API_KEY); GitHub does not pass secrets to workflows run from forks or by Dependabot"
+    }
+
+    fn job_temp_dir(&self) -> Option<PathBuf> {
+        self.runner_temp.clone()
+    }
+
+    fn hands_state_to_post(&self) -> bool {
+        true
+    }
 }
 
 /// No line may be read by the runner as a command: a leading `::` (after whitespace) is broken
@@ -240,7 +254,7 @@ mod tests {
     proptest! {
         #[test]
         fn mask_registers_exactly_the_key(key in hostile()) {
-            let line = command_line(Github { files: Files::default() }.mask(&ApiKey::new(key.clone())));
+            let line = command_line(Github { files: Files::default(), runner_temp: None }.mask(&ApiKey::new(key.clone())));
             prop_assert!(!line.contains('\n') && !line.contains('\r'));
             let parsed = parse_log(&line);
             prop_assert_eq!(parsed.len(), 1);
@@ -252,7 +266,7 @@ mod tests {
         fn file_commands_set_exactly_the_intended_pairs(
             a in hostile(), b in hostile(), key in hostile()
         ) {
-            let gh = Github { files: Files { env: Some("/x".into()), output: Some("/y".into()), ..Files::default() } };
+            let gh = Github { files: Files { env: Some("/x".into()), output: Some("/y".into()), ..Files::default() }, runner_temp: None };
             let api_key = ApiKey::new(key.clone());
             let vars = [
                 Var { name: "BASETEN_API_KEY", value: Value::Secret(&api_key) },
@@ -287,7 +301,7 @@ mod tests {
 
         #[test]
         fn an_error_annotation_is_one_command_with_the_message(message in hostile()) {
-            let line = command_line(Github { files: Files::default() }.annotate(Level::Error, &message));
+            let line = command_line(Github { files: Files::default(), runner_temp: None }.annotate(Level::Error, &message));
             let parsed = parse_log(&line);
             prop_assert_eq!(parsed.len(), 1);
             prop_assert_eq!(&parsed[0].name, "error");

@@ -35,6 +35,10 @@ impl Dialect for Gitlab {
         Platform::Gitlab
     }
 
+    fn missing_key_hint(&self) -> &'static str {
+        "define BASETEN_API_KEY as a masked CI/CD variable; a protected variable reaches only protected branches and tags"
+    }
+
     fn group_start(&self, title: &str, _verbose: bool) -> Vec<Effect> {
         vec![Effect::Log(format!(
             "\x1b[0Ksection_start:{}:{SECTION}[collapsed=true]\r\x1b[0K{}",

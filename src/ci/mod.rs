@@ -274,6 +274,23 @@ pub trait Dialect {
         Vec::new()
     }
 
+    /// What to suggest when no key was found.
+    fn missing_key_hint(&self) -> &'static str {
+        "set BASETEN_API_KEY from your CI's secret store, or pass --api-key-stdin or --api-key-file"
+    }
+
+    /// A directory the platform empties after every job (GitHub's `RUNNER_TEMP`), for private
+    /// files; `None` where there is none.
+    fn job_temp_dir(&self) -> Option<PathBuf> {
+        None
+    }
+
+    /// Whether the platform hands saved state to a post step (GitHub), so that the post step finds
+    /// its login by the record's id rather than by the job's identity.
+    fn hands_state_to_post(&self) -> bool {
+        false
+    }
+
     /// Makes a line of text that may hold untrusted parts safe to print where the platform parses
     /// logs for commands.
     fn neutralize(&self, line: &str) -> String {

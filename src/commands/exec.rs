@@ -5,14 +5,13 @@
 use std::io::Read;
 use std::process::Command;
 
-use crate::ci::Platform;
 use crate::cli::ExecArgs;
 use crate::commands::verify;
 use crate::env::{Env, names};
 use crate::error::{Error, Kind, Result};
 use crate::exec_dir::{self, ExecDir};
+use crate::key_source::{self, KeyRequest, Source};
 use crate::output::Output;
-use crate::resolve::{self, KeyRequest, Source};
 use crate::settings::{Connection, DEFAULT_REMOTE_URL};
 use crate::{atomic_file, trussrc};
 
@@ -27,13 +26,7 @@ const KEY_VARS: [&str; 5] = [
 
 /// Runs the command and returns the exit code to leave with: the command's own, 128+N when a
 /// signal N killed it, 127 when it was not found and 126 when it could not be run.
-pub fn run(
-    args: &ExecArgs,
-    env: &Env,
-    out: &Output,
-    platform_warnings: Vec<String>,
-    stdin: &mut dyn Read,
-) -> Result<u8> {
+pub fn run(args: &ExecArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Result<u8> {
     let conn = Connection::resolve(&args.remote, env)?;
     let request = KeyRequest {
         stdin: args.key.api_key_stdin,
@@ -41,13 +34,8 @@ pub fn run(
         argv: args.key.api_key.as_deref(),
         from_env: args.key.from_env.as_deref(),
     };
-    let (key, source, mut warnings) = resolve::resolve(
-        &request,
-        env,
-        stdin,
-        "set BASETEN_API_KEY from your CI's secret store, or pass --api-key-stdin or --api-key-file",
-    )?;
-    warnings.extend(platform_warnings);
+    let (key, source, warnings) =
+        key_source::find(&request, env, stdin, out.dialect().missing_key_hint())?;
     out.mask(&key)?;
     for w in &warnings {
         out.warn(w);
@@ -61,7 +49,7 @@ pub fn run(
         verify::verify(&conn, env, &key, &api_url, &source, out)?;
     }
 
-    let base = exec_dir::base(env, out.dialect().platform() == Platform::Github);
+    let base = exec_dir::base(env, out.dialect().job_temp_dir());
     let dir = ExecDir::create(&base)?;
     let rc = dir.path().join("trussrc");
     let section = trussrc::api_key_section(&conn.remote, &remote_url, Some(key.expose()));

@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::api::User;
-use crate::ci::{self, Effect, Platform, Value, Var, gitlab, shell};
+use crate::ci::{self, Effect, Value, Var, gitlab, shell};
 use crate::cli::{ExportMode, LoginArgs, OutputFormat, Storage};
 use crate::commands::verify;
 use crate::env::{Env, names};
 use crate::error::{Error, Kind, Result};
+use crate::key_source::{self, KeyRequest, Source};
 use crate::keyring_store::{self, Keyring, Unavailable};
 use crate::output::Output;
-use crate::resolve::{self, KeyRequest, Source};
 use crate::secret::{ApiKey, Sensitive};
 use crate::settings::{self, DEFAULT_REMOTE_URL, LoginSettings};
 use crate::{atomic_file, trussrc, undo};
@@ -32,14 +32,7 @@ pub struct Report {
     pub storage: Storage,
 }
 
-/// `platform_warnings` are printed after the mask, like every other line.
-pub fn run(
-    args: &LoginArgs,
-    env: &Env,
-    out: &Output,
-    platform_warnings: Vec<String>,
-    stdin: &mut dyn Read,
-) -> Result<()> {
+pub fn run(args: &LoginArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Result<()> {
     if args.print_env.is_some() && out.format == OutputFormat::Json {
         return Err(Error::usage(
             "--print-env and --output json both need stdout; choose one",
@@ -52,16 +45,11 @@ pub fn run(
         argv: args.key.api_key.as_deref(),
         from_env: args.key.from_env.as_deref(),
     };
-    let (key, source, mut warnings) = resolve::resolve(
-        &request,
-        env,
-        stdin,
-        missing_key_hint(out.dialect().platform()),
-    )?;
-    warnings.extend(platform_warnings);
+    let (key, source, warnings) =
+        key_source::find(&request, env, stdin, out.dialect().missing_key_hint())?;
     // Masking comes before anything else the platform sees.
     out.mask(&key)?;
-    out.apply(out.dialect().group_start("truss-ci login", out.verbose))?;
+    let group = out.group("truss-ci login");
     for w in &warnings {
         out.warn(w);
     }
@@ -70,7 +58,7 @@ pub fn run(
         panic!("forced for a test while holding {key:?} from {source}");
     }
     let result = login(&settings, args, env, &key, source, out);
-    let _ = out.apply(out.dialect().group_end(out.verbose));
+    drop(group);
     let report = result?;
     print_report(&report, out);
     Ok(())
@@ -190,7 +178,7 @@ fn login(
     if let Err(e) = informational.and_then(|effects| out.apply(effects)) {
         out.warn(&format!("{}; the login itself succeeded", e.message));
     }
-    if platform.is_ci() && job.is_none() && platform != Platform::Github {
+    if platform.is_ci() && job.is_none() && !out.dialect().hands_state_to_post() {
         out.info(&format!(
             "note: without {}, `truss-ci logout --post` cannot tell this job's login from another job's, so it will not undo it",
             platform.job_vars()
@@ -585,19 +573,4 @@ fn print_json(report: &Report, out: &Output) -> Result<()> {
         "user": report.user,
         "key_source": report.source.to_string(),
     }))
-}
-
-/// What to suggest when no key was found, on the platform in use (detected or chosen by `--ci`).
-fn missing_key_hint(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Github => {
-            "pass the key as `api-key: ${{ secrets.BASETEN_API_KEY }}` (or env BASETEN_API_KEY); GitHub does not pass secrets to workflows run from forks or by Dependabot"
-        }
-        Platform::Gitlab => {
-            "define BASETEN_API_KEY as a masked CI/CD variable; a protected variable reaches only protected branches and tags"
-        }
-        _ => {
-            "set BASETEN_API_KEY from your CI's secret store, or pass --api-key-stdin or --api-key-file"
-        }
-    }
 }

@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::atomic_file;
-use crate::ci::{Platform, Value, Var};
+use crate::ci::{Value, Var};
 use crate::cli::{LogoutArgs, OutputFormat};
-use crate::commands::status::pick_remote;
 use crate::env::Env;
 use crate::error::{Error, Kind, Result};
 use crate::keyring_store::Keyring;
@@ -26,7 +25,7 @@ pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
     let names: Vec<String> = if args.all {
         doc.remotes().map(str::to_owned).collect()
     } else {
-        vec![pick_remote(&doc, args.remote.as_deref(), &path)?.to_owned()]
+        vec![doc.pick_remote(args.remote.as_deref(), &path)?.to_owned()]
     };
     if names.is_empty() {
         out.info(&format!(
@@ -205,7 +204,7 @@ fn undo_one(
 
 /// Overwrites the env login exported with empty values (a later step cannot unset it).
 fn clear_exports(names: &[String], out: &Output) -> Result<()> {
-    if names.is_empty() || out.dialect().platform() == Platform::None {
+    if names.is_empty() {
         return Ok(());
     }
     let vars: Vec<Var<'_>> = names

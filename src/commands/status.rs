@@ -5,11 +5,11 @@ use crate::api::{self, Verdict};
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::env::{Env, names};
 use crate::error::{Error, Kind, Result};
+use crate::key_source::{self, Source};
 use crate::keyring_store::{self, Keyring};
 use crate::output::Output;
-use crate::resolve::{self, Source};
 use crate::secret::ApiKey;
-use crate::settings::{self, DEFAULT_TIMEOUT};
+use crate::settings;
 use crate::trussrc::{self, Document};
 
 /// The four lines truss prints.
@@ -35,6 +35,10 @@ const SECRET_KEYS: [&str; 4] = [
 ];
 
 pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
+    let check = args
+        .check
+        .then(|| settings::CheckSettings::resolve(args, env))
+        .transpose()?;
     let path = settings::trussrc_path(args.trussrc.as_deref(), env)?.path;
     let (status, secret, doc) = match env_pair(env)? {
         Some(url) => {
@@ -68,33 +72,17 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
         "remote: {}\nremote_url: {}\nauth_type: {}\nsource: {}\n",
         status.remote, status.remote_url, status.auth_type, status.source
     );
-    if args.check {
+    if let Some(check) = &check {
         let (key, source) = secret_key(&status, &secret, &doc, &path, env)?;
         out.mask(&key)?;
-        let api_url = match args
-            .api_url
-            .as_deref()
-            .or(env.vars.baseten_api_url.as_deref())
-        {
-            Some(url) => settings::normalize_url(url, "--api-url", args.allow_http)?,
-            None => settings::derive_api_url(&settings::normalize_url(
-                &status.remote_url.replace("%%", "%"),
-                "remote_url",
-                args.allow_http,
-            )?),
-        };
-        let timeout = args
-            .timeout
-            .map(settings::parse_timeout)
-            .transpose()?
-            .unwrap_or(DEFAULT_TIMEOUT);
+        let api_url = check.api_url_for(&status.remote_url)?;
         let verdict = api::check(
             &api_url,
             &key,
             &source.describe(),
             &api::CheckOptions {
-                deadline: timeout,
-                ca_cert: args.ca_cert.as_deref(),
+                deadline: check.timeout,
+                ca_cert: check.ca_cert.as_deref(),
                 ssl_cert_file: env.vars.ssl_cert_file.as_deref(),
                 proxies: env.proxies(),
             },
@@ -144,49 +132,12 @@ fn env_pair(env: &Env) -> Result<Option<&str>> {
     }
 }
 
-/// Picks the remote (the named one, or the only one) and reads its section as truss does.
-pub fn pick_remote<'a>(
-    doc: &'a Document,
-    remote: Option<&'a str>,
-    path: &std::path::Path,
-) -> Result<&'a str> {
-    let remotes: Vec<&str> = doc.remotes().collect();
-    match (remote, remotes.as_slice()) {
-        (Some(name), _) if doc.text.is_empty() && !path.exists() => Err(Error::usage(format!(
-            "No trussrc found at {} (looking for remote {name:?})",
-            path.display()
-        ))
-        .with_hint("run `truss-ci login` first")),
-        (Some(name), _) if remotes.contains(&name) => Ok(name),
-        (Some(name), _) => Err(Error::usage(format!(
-            "No remote '{name}' configured in {}",
-            path.display()
-        ))
-        .with_hint(if remotes.is_empty() {
-            "run `truss-ci login` first".to_owned()
-        } else {
-            format!("configured remotes: {}", remotes.join(", "))
-        })),
-        (None, []) => Err(
-            Error::usage(format!("No remotes configured in {}", path.display()))
-                .with_hint("run `truss-ci login` first"),
-        ),
-        (None, [only]) => Ok(only),
-        (None, many) => Err(Error::usage(format!(
-            "several remotes are configured in {}: {}",
-            path.display(),
-            many.join(", ")
-        ))
-        .with_hint("pass --remote NAME")),
-    }
-}
-
 fn from_trussrc(
     doc: &Document,
     remote: Option<&str>,
     path: &std::path::Path,
 ) -> Result<(Status, Secret)> {
-    let name = pick_remote(doc, remote, path)?;
+    let name = doc.pick_remote(remote, path)?;
     let remote_url = doc
         .raw_value(name, "remote_url")
         .unwrap_or("(unset)")
@@ -239,7 +190,7 @@ fn secret_key(
             let raw = env
                 .get(names::BASETEN_TRUSS_AUTH_API_KEY)
                 .unwrap_or_default();
-            Ok((resolve::check(raw.to_owned(), &source, hint)?, source))
+            Ok((key_source::check(raw.to_owned(), &source, hint)?, source))
         }
         Secret::Inline => {
             let source = Source::Trussrc {
@@ -247,7 +198,7 @@ fn secret_key(
                 remote: name.to_owned(),
             };
             let raw = doc.value(name, "api_key").unwrap_or_default();
-            Ok((resolve::check(raw, &source, hint)?, source))
+            Ok((key_source::check(raw, &source, hint)?, source))
         }
         Secret::Keyring => {
             let source = Source::Keyring(name.to_owned());
@@ -275,7 +226,7 @@ fn secret_key(
                     .with_hint(hint)
             })?;
             Ok((
-                resolve::check(key.expose().to_owned(), &source, hint)?,
+                key_source::check(key.expose().to_owned(), &source, hint)?,
                 source,
             ))
         }

@@ -2,8 +2,8 @@
 use crate::api::{self, User, Verdict};
 use crate::env::Env;
 use crate::error::{Error, Kind, Result};
+use crate::key_source::Source;
 use crate::output::Output;
-use crate::resolve::Source;
 use crate::secret::ApiKey;
 use crate::settings::Connection;
 

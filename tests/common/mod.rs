@@ -433,6 +433,19 @@ pub fn truss_section(name: &str, url: &str, key: &str) -> String {
     )
 }
 
+/// A setting of the suite itself from its environment (not the binary's: tests pass the binary
+/// only what they name).
+pub fn suite_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Skips loudly, or fails under TRUSS_CI_REQUIRE_INTEROP=1.
+#[track_caller]
+pub fn skip(msg: &str) {
+    assert!(!require_interop(), "{msg} (TRUSS_CI_REQUIRE_INTEROP=1)");
+    eprintln!("SKIPPED: {msg}");
+}
+
 /// Whether interop tests must run (CI) or may skip.
 pub fn require_interop() -> bool {
     std::env::var("TRUSS_CI_REQUIRE_INTEROP").is_ok_and(|v| v == "1")

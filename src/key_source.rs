@@ -1,4 +1,4 @@
-//! Ordered key sources → `(ApiKey, Source)`. Reads stdin and files; never the network.
+//! Key sources, in order → `(ApiKey, Source)`. Reads stdin and files; never the network.
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -76,7 +76,7 @@ pub struct KeyRequest<'a> {
 pub type MissingHint<'a> = &'a str;
 
 /// Finds the key: the first source that yields one wins. Returns warnings for the caller to print.
-pub fn resolve(
+pub fn find(
     req: &KeyRequest<'_>,
     env: &Env,
     stdin: &mut dyn Read,
@@ -219,7 +219,7 @@ mod tests {
 
     fn run(req: &KeyRequest<'_>, e: &Env, stdin: &str) -> Result<(String, Source)> {
         let mut input = stdin.as_bytes();
-        resolve(req, e, &mut input, "hint").map(|(k, s, _)| (k.expose().to_owned(), s))
+        find(req, e, &mut input, "hint").map(|(k, s, _)| (k.expose().to_owned(), s))
     }
 
     #[test]

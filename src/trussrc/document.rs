@@ -1,0 +1,219 @@
+//! The reader: a trussrc read as Python's configparser reads it (truss's own reader), with where
+//! each section starts and ends, so that the splice can leave every other byte alone.
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Python's `str.isspace()`, which configparser's `strip()` and `\\S` follow: Unicode White_Space
+/// and the separators U+001C to U+001F.
+pub fn py_isspace(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Python's `str.strip()`.
+pub fn py_strip(s: &str) -> &str {
+    s.trim_matches(py_isspace)
+}
+
+/// One section, located by byte offsets into the file text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    pub name: String,
+    /// Start of the header line.
+    pub start: usize,
+    /// End of the last header, option or continuation line (its line ending included).
+    pub content_end: usize,
+    /// Keys (lower-cased, as configparser does) with their raw values, in file order.
+    pub entries: Vec<(String, String)>,
+}
+
+impl Section {
+    /// The raw value of a key, as written (interpolation not applied).
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.raw(key).is_some()
+    }
+}
+
+/// A parsed trussrc: the exact text and where its sections are.
+#[derive(Debug, Default)]
+pub struct Document {
+    pub text: String,
+    pub sections: Vec<Section>,
+}
+
+/// Why a file cannot be read the way truss reads it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub problem: String,
+}
+
+impl Document {
+    /// Reads `text` with configparser's default rules: `[name]` headers, `key = value` or
+    /// `key: value` options, whole-line `#`/`;` comments, indented continuation lines, strict (no
+    /// duplicate sections or keys). A file configparser would reject is refused here too.
+    pub fn parse(text: &str) -> std::result::Result<Self, ParseError> {
+        if let Some(i) = text
+            .match_indices('\r')
+            .map(|(i, _)| i)
+            .find(|&i| text.as_bytes().get(i + 1) != Some(&b'\n'))
+        {
+            return Err(ParseError {
+                line: text[..i].matches('\n').count() + 1,
+                problem: "has a carriage return that does not end a line".into(),
+            });
+        }
+        let mut sections: Vec<Section> = Vec::new();
+        // The indentation of the option being read, while continuation lines may follow.
+        let mut option_indent: Option<usize> = None;
+        let mut blanks = 0;
+        let mut offset = 0;
+        for (index, line) in text.split_inclusive('\n').enumerate() {
+            let line_no = index + 1;
+            let start = offset;
+            offset += line.len();
+            let body = line.trim_end_matches(['\n', '\r']);
+            let stripped = py_strip(body);
+            let err = |problem: &str| ParseError {
+                line: line_no,
+                problem: problem.to_owned(),
+            };
+            if stripped.starts_with('#') || stripped.starts_with(';') {
+                continue;
+            }
+            if stripped.is_empty() {
+                // configparser keeps blank lines inside a value when an indented line follows.
+                blanks += 1;
+                continue;
+            }
+            // configparser counts indentation in characters, not bytes.
+            let indent = body.chars().take_while(|c| py_isspace(*c)).count();
+            if let (Some(section), Some(opt)) = (sections.last_mut(), option_indent)
+                && indent > opt
+            {
+                section.content_end = offset;
+                if let Some(last) = section.entries.last_mut() {
+                    last.1.push_str(&"\n".repeat(blanks + 1));
+                    last.1.push_str(stripped);
+                }
+                blanks = 0;
+                continue;
+            }
+            blanks = 0;
+            if let Some(name) = header(stripped) {
+                if sections.iter().any(|s| s.name == name) {
+                    return Err(err(&format!("repeats section [{name}]")));
+                }
+                sections.push(Section {
+                    name: name.to_owned(),
+                    start,
+                    content_end: offset,
+                    entries: Vec::new(),
+                });
+                option_indent = None;
+                continue;
+            }
+            let Some(section) = sections.last_mut() else {
+                return Err(err("has text before the first [section] header"));
+            };
+            let Some(delim) = stripped.find(['=', ':']) else {
+                return Err(err(
+                    "is neither a [section], a key = value line nor a comment",
+                ));
+            };
+            let key = py_strip(&stripped[..delim]).to_lowercase();
+            if key.is_empty() {
+                return Err(err("has a value with no key name"));
+            }
+            if section.has(&key) {
+                return Err(err(&format!("repeats key {key} in [{}]", section.name)));
+            }
+            let value = py_strip(&stripped[delim + 1..]).to_owned();
+            section.entries.push((key, value));
+            section.content_end = offset;
+            option_indent = Some(indent);
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            sections,
+        })
+    }
+
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// A key's value as truss reads it: the section's own, else `[DEFAULT]`'s, with `%%` → `%`.
+    pub fn value(&self, section: &str, key: &str) -> Option<String> {
+        self.raw_value(section, key).map(|v| v.replace("%%", "%"))
+    }
+
+    /// A key's raw value as written (no interpolation), the section's own else `[DEFAULT]`'s.
+    pub fn raw_value(&self, section: &str, key: &str) -> Option<&str> {
+        self.section(section)
+            .and_then(|s| s.raw(key))
+            .or_else(|| self.section("DEFAULT").and_then(|s| s.raw(key)))
+    }
+
+    /// Remote names, as truss lists them (`DEFAULT` is not a remote).
+    pub fn remotes(&self) -> impl Iterator<Item = &str> {
+        self.sections
+            .iter()
+            .map(|s| s.name.as_str())
+            .filter(|n| *n != "DEFAULT")
+    }
+    /// The exact text of section `name`, header through its last line.
+    pub fn section_text(&self, name: &str) -> Option<&str> {
+        self.section(name)
+            .map(|s| &self.text[s.start..s.content_end])
+    }
+
+    /// Picks a remote as truss does: the named one, or the only one there is.
+    pub fn pick_remote<'a>(&'a self, remote: Option<&'a str>, path: &Path) -> Result<&'a str> {
+        let remotes: Vec<&str> = self.remotes().collect();
+        match (remote, remotes.as_slice()) {
+            (Some(name), _) if self.text.is_empty() && !path.exists() => {
+                Err(Error::usage(format!(
+                    "No trussrc found at {} (looking for remote {name:?})",
+                    path.display()
+                ))
+                .with_hint("run `truss-ci login` first"))
+            }
+            (Some(name), _) if remotes.contains(&name) => Ok(name),
+            (Some(name), _) => Err(Error::usage(format!(
+                "No remote '{name}' configured in {}",
+                path.display()
+            ))
+            .with_hint(if remotes.is_empty() {
+                "run `truss-ci login` first".to_owned()
+            } else {
+                format!("configured remotes: {}", remotes.join(", "))
+            })),
+            (None, []) => Err(
+                Error::usage(format!("No remotes configured in {}", path.display()))
+                    .with_hint("run `truss-ci login` first"),
+            ),
+            (None, [only]) => Ok(only),
+            (None, many) => Err(Error::usage(format!(
+                "several remotes are configured in {}: {}",
+                path.display(),
+                many.join(", ")
+            ))
+            .with_hint("pass --remote NAME")),
+        }
+    }
+}
+
+/// configparser's `\[(?P<header>.+)\]`, matched at the start of the stripped line (greedy).
+fn header(stripped: &str) -> Option<&str> {
+    let inner = stripped.strip_prefix('[')?;
+    let end = inner.rfind(']')?;
+    (end > 0).then(|| &inner[..end])
+}
