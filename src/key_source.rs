@@ -72,6 +72,17 @@ pub struct KeyRequest<'a> {
     pub from_env: Option<&'a str>,
 }
 
+impl<'a> From<&'a crate::cli::KeyArgs> for KeyRequest<'a> {
+    fn from(args: &'a crate::cli::KeyArgs) -> Self {
+        Self {
+            stdin: args.api_key_stdin,
+            file: args.api_key_file.as_deref(),
+            argv: args.api_key.as_deref(),
+            from_env: args.from_env.as_deref(),
+        }
+    }
+}
+
 /// What the platform suggests when no key was found (a GitHub fork, say).
 pub type MissingHint<'a> = &'a str;
 

@@ -118,11 +118,7 @@ fn the_command_never_runs_with_a_key_that_failed() {
     env.run(&["exec", "--", "sh", "-c", &script]).assert_code(3);
     env.unset("BASETEN_API_KEY");
     env.run(&["exec", "--", "sh", "-c", &script]).assert_code(2);
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        format!("http://127.0.0.1:{port}")
-    };
+    let refused = refused_url();
     env.set("BASETEN_API_KEY", KEY)
         .set("BASETEN_REMOTE_URL", &refused);
     env.run(&["exec", "--timeout", "0.5", "--", "sh", "-c", &script])

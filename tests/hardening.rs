@@ -47,13 +47,12 @@ fn assert_fault(env: &TestEnv, extra: &[&str], deadline: f64, code: i32) -> Run 
 
 #[test]
 fn network_faults_end_within_the_deadline_with_exit_4() {
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        drop(l);
-        format!("http://127.0.0.1:{port}")
-    };
-    assert_fault(&fault_env(&refused), &[], 2.0, 4);
+    let run = assert_fault(&fault_env(&refused_url()), &[], 2.0, 4);
+    assert!(
+        run.stderr.contains("127.0.0.1"),
+        "names the host: {}",
+        run.stderr
+    );
 
     let reset = FakeApi::start(|_, _| {
         Reply::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"user".to_vec())
@@ -69,7 +68,12 @@ fn network_faults_end_within_the_deadline_with_exit_4() {
     assert_fault(&fault_env(&trickle.url), &[], 2.5, 4);
 
     let huge = FakeApi::start(|_, _| Reply::Http(200, vec![], vec![b' '; 10 * 1024 * 1024]));
-    assert_fault(&fault_env(&huge.url), &[], 5.0, 4);
+    let run = assert_fault(&fault_env(&huge.url), &[], 5.0, 4);
+    assert!(
+        run.stderr.contains("over 64 KiB"),
+        "not read past 64 KiB: {}",
+        run.stderr
+    );
 
     let limited = FakeApi::start(|_, _| {
         Reply::Http(429, vec![("Retry-After".into(), "3600".into())], vec![])
@@ -83,8 +87,14 @@ fn network_faults_end_within_the_deadline_with_exit_4() {
     let redirect = FakeApi::start(move |_, _| {
         Reply::Http(307, vec![("Location".into(), target.clone())], vec![])
     });
-    assert_fault(&fault_env(&redirect.url), &[], 2.0, 4);
+    let run = assert_fault(&fault_env(&redirect.url), &[], 2.0, 4);
     assert_eq!(elsewhere.hits(), 0, "the redirect target received nothing");
+    assert!(
+        run.stderr
+            .contains(&format!("127.0.0.1:{}", elsewhere.port)),
+        "names where it was sent: {}",
+        run.stderr
+    );
 
     // A 64-character label is not a valid DNS name: resolution fails locally, no query leaves.
     let unresolvable = format!("https://{}.invalid", "a".repeat(64));
@@ -141,22 +151,6 @@ fn a_self_signed_api_is_refused_unless_its_ca_is_trusted() {
 
 /// The key and the encodings a log scanner or a careless encoder would produce.
 fn forms(key: &str) -> Vec<String> {
-    fn b64(bytes: &[u8]) -> String {
-        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..=chunk.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
-    }
     let url: String = key
         .bytes()
         .map(|b| {
@@ -197,17 +191,13 @@ fn files_under(dir: &Path, allowed: &[PathBuf]) -> Vec<(PathBuf, String)> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one table of scenarios and one sweep, read top to bottom
 fn leak_sweep_every_command_every_mode_every_failure() {
     // Characters that change under base64, URL and JSON encoding.
     const LEAKY: &str = "SNTL+k/y=9%Zq\\x7Leak";
     let api = FakeApi::accepting(&[LEAKY]);
     let rejecting = FakeApi::accepting(&["someone-else"]);
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let p = l.local_addr().unwrap().port();
-        drop(l);
-        format!("http://127.0.0.1:{p}")
-    };
+    let refused = refused_url();
     let forms = forms(LEAKY);
     let mut runs = 0;
     let mut expected_runs = 0;
@@ -353,12 +343,15 @@ fn leak_sweep_every_command_every_mode_every_failure() {
 #[test]
 fn sixty_four_concurrent_logins_all_land() {
     let env = TestEnv::new();
+    std::fs::write(env.trussrc(), "# keep me\n").unwrap();
     run_all_at_once((0..64).map(|i| {
         let mut cmd = env.command(&["login", "--no-validate", "--remote", &format!("r{i}")]);
         cmd.env("BASETEN_API_KEY", format!("K{i}.x"));
         cmd
     }));
     let text = env.read_trussrc().unwrap();
+    assert!(text.starts_with("# keep me\n"), "other bytes stay");
+    assert_eq!(text.matches("\n[r").count(), 64);
     for i in 0..64 {
         assert!(
             text.contains(&truss_section(

@@ -46,28 +46,7 @@ fn a_two_job_pipeline_hands_settings_through_dotenv() {
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_truss-ci"), bin.join("truss-ci")).unwrap();
     std::fs::write(repo.join(".gitlab-ci.yml"), PIPELINE).unwrap();
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(args)
-            .current_dir(&repo)
-            .env("HOME", &env.home)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q", "."]);
-    git(&["add", "."]);
-    git(&[
-        "-c",
-        "user.email=ci@example.com",
-        "-c",
-        "user.name=ci",
-        "commit",
-        "-qm",
-        "pipeline",
-    ]);
+    git_repo(&env.home, &repo, &["."]);
 
     let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
     let out = Command::new(&gcl)

@@ -131,28 +131,7 @@ fn a_gitlab_pipeline_runs_in_the_image() {
         format!("BASETEN_API_KEY: {KEY}\nBASETEN_REMOTE_URL: {}\n", api.url),
     )
     .unwrap();
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(args)
-            .current_dir(&repo)
-            .env("HOME", &env.home)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q", "."]);
-    git(&["add", ".gitlab-ci.yml"]);
-    git(&[
-        "-c",
-        "user.email=ci@example.com",
-        "-c",
-        "user.name=ci",
-        "commit",
-        "-qm",
-        "pipeline",
-    ]);
+    git_repo(&env.home, &repo, &[".gitlab-ci.yml"]);
     let out = Command::new(&gcl)
         .args(["--container-executable", &engine])
         .args(["--helper-image", &helper])

@@ -162,7 +162,7 @@ fn action_yml_matches_what_the_binary_reads_and_writes() {
     }
 
     // The outputs are exactly those login writes to GITHUB_OUTPUT.
-    let login = read("src/commands/login.rs");
+    let login = read("src/commands/login/outputs.rs");
     for output in yaml_keys(&action, "outputs") {
         assert!(
             login.contains(&format!("(\"{output}\", ")),

@@ -17,23 +17,6 @@ use common::*;
 const LEAKY: &str = "kid01.SNTL+k/y=9Zq\\x7Leak";
 const SECRET: &str = "SNTL+k/y=9Zq\\x7Leak";
 
-fn b64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    out
-}
-
 fn percent(s: &str) -> String {
     s.bytes()
         .map(|b| {
@@ -543,12 +526,7 @@ fn what_cannot_get_better_is_not_retried() {
     assert!(!run.stderr.contains("pw@"), "{}", run.stderr);
 
     // Refused on a path that says "tls" is a refused connection, retried, with no TLS hint.
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        drop(l);
-        format!("http://127.0.0.1:{port}/tls")
-    };
+    let refused = format!("{}/tls", refused_url());
     let mut env = TestEnv::new();
     env.set("BASETEN_API_KEY", KEY)
         .set("BASETEN_REMOTE_URL", &refused);

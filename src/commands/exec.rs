@@ -28,12 +28,7 @@ const KEY_VARS: [&str; 5] = [
 /// signal N killed it, 127 when it was not found and 126 when it could not be run.
 pub fn run(args: &ExecArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Result<u8> {
     let conn = Connection::resolve(&args.remote, env)?;
-    let request = KeyRequest {
-        stdin: args.key.api_key_stdin,
-        file: args.key.api_key_file.as_deref(),
-        argv: args.key.api_key.as_deref(),
-        from_env: args.key.from_env.as_deref(),
-    };
+    let request = KeyRequest::from(&args.key);
     let (key, source, warnings) =
         key_source::find(&request, env, stdin, out.dialect().missing_key_hint())?;
     out.mask(&key)?;

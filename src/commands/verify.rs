@@ -1,5 +1,5 @@
 //! The key check `login` and `exec` share: the API's verdict, and the rule for restricted keys.
-use crate::api::{self, User, Verdict};
+use crate::api::{self, Verdict};
 use crate::env::Env;
 use crate::error::{Error, Kind, Result};
 use crate::key_source::Source;
@@ -7,9 +7,9 @@ use crate::output::Output;
 use crate::secret::ApiKey;
 use crate::settings::Connection;
 
-/// Checks `key` against `{api_url}/v1/users/me`. `Some(user)` for a full key; `None` for a
-/// restricted one (403) when `--allow-restricted` lets it through, after a warning; exit 3 for a
-/// restricted key otherwise.
+/// Checks `key` against `{api_url}/v1/users/me`: the verdict for a full key, and for a restricted
+/// one (403) when `--allow-restricted` lets it through, after a warning; exit 3 for a restricted
+/// key otherwise.
 pub fn verify(
     conn: &Connection,
     env: &Env,
@@ -17,7 +17,7 @@ pub fn verify(
     api_url: &str,
     source: &Source,
     out: &Output,
-) -> Result<Option<User>> {
+) -> Result<Verdict> {
     let verdict = api::check(
         api_url,
         key,
@@ -30,13 +30,13 @@ pub fn verify(
         },
     )?;
     match verdict {
-        Verdict::Valid(user) => Ok(Some(user)),
+        Verdict::Valid(user) => Ok(Verdict::Valid(user)),
         Verdict::Restricted if conn.allow_restricted => {
             out.warn(&format!(
                 "the key from {} may not call the management API (403): used anyway because of --allow-restricted; it can call models but not deploy",
                 source.describe()
             ));
-            Ok(None)
+            Ok(Verdict::Restricted)
         }
         Verdict::Restricted => Err(Error::new(
             Kind::Rejected,

@@ -433,6 +433,73 @@ pub fn truss_section(name: &str, url: &str, key: &str) -> String {
     )
 }
 
+/// A URL on 127.0.0.1 whose port refuses connections (it was just bound and released).
+pub fn refused_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Standard base64 with padding, written out here, independent of the code under test.
+pub fn b64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// A git repository at `dir` holding `files` in one commit (for gitlab-ci-local).
+pub fn git_repo(home: &Path, dir: &Path, files: &[&str]) {
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("HOME", home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q", "."]);
+    let mut add = vec!["add"];
+    add.extend_from_slice(files);
+    git(&add);
+    git(&[
+        "-c",
+        "user.email=ci@example.com",
+        "-c",
+        "user.name=ci",
+        "commit",
+        "-qm",
+        "pipeline",
+    ]);
+}
+
+/// Waits (at most 10 s) for `path` to appear: a child's sign that it is ready.
+pub fn wait_for(path: &Path) {
+    let started = std::time::Instant::now();
+    while !path.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// A setting of the suite itself from its environment (not the binary's: tests pass the binary
 /// only what they name).
 pub fn suite_var(name: &str) -> Option<String> {

@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 
 use crate::error::{Error, Kind, Result};
+
+mod classify;
+
 use crate::secret::{ApiKey, Scrubber};
+use classify::{Class, check_proxies, classify, error_chain};
 
 /// Bodies are read up to this size; the rest is never read.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -97,23 +101,6 @@ pub struct CheckOptions<'a> {
     /// The proxy variables set (name, value): the HTTP client would silently go around one whose
     /// scheme it does not speak, so such a one is refused first.
     pub proxies: Vec<(&'static str, &'a str)>,
-}
-
-/// Refuses a proxy URL the HTTP client cannot use (it speaks http:// and https:// proxies; a
-/// bare `host:port` is http). Only the scheme is named: the URL may carry a password.
-fn check_proxies(proxies: &[(&str, &str)]) -> Result<()> {
-    for (name, value) in proxies {
-        if let Some((scheme, _)) = value.trim().split_once("://")
-            && !scheme.eq_ignore_ascii_case("http")
-            && !scheme.eq_ignore_ascii_case("https")
-        {
-            return Err(Error::usage(format!(
-                "{name} uses a {scheme}:// proxy, which truss-ci cannot use: it speaks http:// and https:// proxies"
-            ))
-            .with_hint(format!("set {name} to an http:// or https:// proxy, or unset it")));
-        }
-    }
-    Ok(())
 }
 
 /// Checks `key` on a current-thread runtime.
@@ -255,28 +242,7 @@ async fn once(
         .await;
     let mut response = match response {
         Ok(r) => r,
-        Err(e) => {
-            let error = scrubber.scrub(&error_chain(&e));
-            return match classify(&e) {
-                Class::Transient => Attempt::Transient {
-                    error,
-                    retry_after: None,
-                },
-                Class::Tls => Attempt::Fatal(
-                    Error::new(
-                        Kind::Unreachable,
-                        format!("TLS with {host} failed: {error}"),
-                    )
-                    .with_hint(
-                        "if the API uses a private CA, pass --ca-cert FILE (or set SSL_CERT_FILE) with its certificate",
-                    ),
-                ),
-                Class::Fatal(why) => Attempt::Fatal(
-                    Error::new(Kind::Unreachable, format!("{why}: {error}"))
-                        .with_hint("this will not change by retrying: check the proxy settings (HTTPS_PROXY, NO_PROXY) and --api-url; nothing was written"),
-                ),
-            };
-        }
+        Err(e) => return failed_request(&e, host, scrubber),
     };
     let status = response.status();
     debug!(%status, "API answered");
@@ -353,6 +319,30 @@ async fn once(
     }
 }
 
+/// A request that got no answer, by the class of its error.
+fn failed_request(e: &reqwest::Error, host: &str, scrubber: &Scrubber) -> Attempt {
+    let error = scrubber.scrub(&error_chain(e));
+    match classify(e) {
+        Class::Transient => Attempt::Transient {
+            error,
+            retry_after: None,
+        },
+        Class::Tls => Attempt::Fatal(
+            Error::new(
+                Kind::Unreachable,
+                format!("TLS with {host} failed: {error}"),
+            )
+            .with_hint(
+                "if the API uses a private CA, pass --ca-cert FILE (or set SSL_CERT_FILE) with its certificate",
+            ),
+        ),
+        Class::Fatal(why) => Attempt::Fatal(
+            Error::new(Kind::Unreachable, format!("{why}: {error}"))
+                .with_hint("this will not change by retrying: check the proxy settings (HTTPS_PROXY, NO_PROXY) and --api-url; nothing was written"),
+        ),
+    }
+}
+
 /// Reads at most [`MAX_BODY`] bytes of the body.
 async fn read_capped(response: &mut reqwest::Response) -> std::result::Result<Vec<u8>, String> {
     let mut body = Vec::new();
@@ -395,70 +385,6 @@ fn location_host(base: &Url, location: &str) -> String {
         },
         Err(_) => "an unparsable location".into(),
     }
-}
-
-/// The error and its causes on one line; reqwest's own message alone hides the reason.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = s.source();
-    }
-    parts.join(": ")
-}
-
-/// What a failed request says about the next one.
-#[derive(Debug, PartialEq, Eq)]
-enum Class {
-    /// The network or the server may do better soon: retry within the deadline.
-    Transient,
-    /// TLS failed (an untrusted certificate, a handshake the server refused).
-    Tls,
-    /// Retrying cannot help: the reason, for the message.
-    Fatal(&'static str),
-}
-
-/// Classifies a request error by the types in its cause chain, never by its text (which holds
-/// the URL).
-fn classify(e: &reqwest::Error) -> Class {
-    if e.is_builder() {
-        return Class::Fatal("the request could not be made (check the proxy variables)");
-    }
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cause {
-        if err.is::<rustls::Error>() {
-            return Class::Tls;
-        }
-        if let Some(h) = err.downcast_ref::<hyper::Error>()
-            && h.is_parse()
-        {
-            return Class::Fatal("the server did not answer with valid HTTP");
-        }
-        // hyper-util's proxy tunnel error has no public type; its variant is matched by name.
-        match format!("{err:?}").as_str() {
-            "ProxyAuthRequired" => {
-                return Class::Fatal("the proxy requires authentication (407 on CONNECT)");
-            }
-            "ProxyHeadersTooLong" | "TunnelUnsuccessful" | "MissingHost" => {
-                return Class::Fatal("the proxy refused to open a tunnel to the API");
-            }
-            _ => {}
-        }
-        // An io::Error's source() skips the error it wraps (often another io::Error around a
-        // rustls::Error), so step into it instead.
-        cause = match err
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-        {
-            Some(inner) => Some(inner),
-            None => err.source(),
-        };
-    }
-    Class::Transient
 }
 
 /// Full-jitter exponential backoff: uniform in [0, min(cap, base·2^attempt)).

@@ -1,0 +1,201 @@
+//! The write: under one hold of the trussrc's lock, the undo record first (write-ahead), then the
+//! keyring entry, then the trussrc — and the rollback that puts all three back.
+use std::path::PathBuf;
+
+use super::Report;
+use crate::ci;
+use crate::cli::Storage;
+use crate::error::Result;
+use crate::keyring_store::{self, Keyring, Unavailable};
+use crate::output::Output;
+use crate::secret::{ApiKey, Sensitive};
+use crate::settings::LoginSettings;
+use crate::{atomic_file, trussrc, undo};
+
+/// What the login does with the keyring entry for its remote.
+enum KeyringWrite {
+    /// Nothing: the key stays inline in the trussrc.
+    None,
+    /// The key goes to the keyring, where there was no entry.
+    New,
+    /// The key goes to the keyring, replacing this entry.
+    Replace(Sensitive),
+}
+
+impl KeyringWrite {
+    fn writes(&self) -> bool {
+        !matches!(self, KeyringWrite::None)
+    }
+
+    /// The entry a rollback puts back (`None`: delete it).
+    fn previous(&self) -> Option<&Sensitive> {
+        match self {
+            KeyringWrite::Replace(previous) => Some(previous),
+            _ => None,
+        }
+    }
+}
+
+/// A login written to disk and still locked: the trussrc, its undo record and the keyring entry,
+/// with what they held before, so that the whole of it can be rolled back.
+pub(super) struct Commit {
+    locked: trussrc::Locked,
+    remote: String,
+    undo_file: PathBuf,
+    /// The records before this login (`None`: none were written).
+    records_before: Option<Vec<undo::Record>>,
+    /// What this login did to the keyring.
+    keyring_write: KeyringWrite,
+    /// The undo record's id, for the post step.
+    pub id: Option<String>,
+}
+
+impl Commit {
+    /// Writes the login. `scope` is the CI job that logs in (`Some(None)`: a CI job with no
+    /// identity), for the undo record; `None` outside CI, where no record is written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write(
+        settings: &LoginSettings,
+        storage: Storage,
+        key: &ApiKey,
+        report: &mut Report,
+        keyring: &Keyring,
+        out: &Output,
+        scope: Option<Option<String>>,
+        exported: Vec<String>,
+    ) -> Result<Self> {
+        let path = &settings.trussrc.path;
+        let locked = trussrc::Locked::open(path, settings.conn.timeout)?;
+        let undo_file = undo::path_for(path);
+        atomic_file::sweep(&undo_file);
+        let mut keyring_write = plan_keyring(storage, keyring, report, out);
+        let (mut text, spliced) = splice(&locked, report, key, !keyring_write.writes())?;
+        let mut record = scope.map(|job| undo::Record {
+            id: ci::random_token(8),
+            job,
+            trussrc: path.clone(),
+            remote: report.remote.clone(),
+            created_file: locked.existing.is_none(),
+            previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
+            before: spliced.before.clone(),
+            after: spliced.after.clone(),
+            original_sha256: locked.existing.as_deref().map(undo::sha256),
+            written_sha256: undo::sha256(&text),
+            keyring: keyring_write.writes(),
+            previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
+            exported,
+        });
+        let mut commit = Self {
+            locked,
+            remote: report.remote.clone(),
+            undo_file,
+            records_before: None,
+            keyring_write: KeyringWrite::None,
+            id: None,
+        };
+        // Write-ahead: the record is durable before anything it describes changes.
+        if let Some(new) = &record {
+            commit.save_record(new)?;
+        }
+        if keyring_write.writes() {
+            match keyring.set(&report.remote, &keyring_store::api_key_payload(key)) {
+                Ok(()) => {
+                    commit.keyring_write =
+                        std::mem::replace(&mut keyring_write, KeyringWrite::None);
+                    report.storage = Storage::Keyring;
+                }
+                Err(Unavailable(why)) => {
+                    plaintext_warning(&why, report, out);
+                    text = splice(&commit.locked, report, key, true)?.0;
+                    if let Some(new) = record.as_mut() {
+                        new.written_sha256 = undo::sha256(&text);
+                        if let Err(e) = commit.save_record(new) {
+                            commit.rollback(keyring);
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+        }
+        if let Err(e) = commit.locked.write(&text) {
+            commit.rollback(keyring);
+            return Err(e);
+        }
+        Ok(commit)
+    }
+
+    /// Adds `new` to the records as they were before this login, and saves them.
+    fn save_record(&mut self, new: &undo::Record) -> Result<()> {
+        let mut records = match &self.records_before {
+            Some(records) => records.clone(),
+            None => {
+                let records = undo::load(&self.undo_file)?;
+                self.records_before = Some(records.clone());
+                records
+            }
+        };
+        self.id = Some(undo::record(&mut records, new.clone()));
+        undo::save(&self.locked, &self.undo_file, &records)
+    }
+
+    /// Puts the trussrc, the keyring entry and the undo records back as they were.
+    pub fn rollback(self, keyring: &Keyring) {
+        let _ = self.locked.restore();
+        if self.keyring_write.writes() {
+            let _ = keyring.restore(&self.remote, self.keyring_write.previous());
+        }
+        if let Some(records) = &self.records_before {
+            let _ = undo::save(&self.locked, &self.undo_file, records);
+        }
+    }
+}
+
+/// The locked trussrc with the login's section in place (the key inline or not), checked.
+fn splice(
+    locked: &trussrc::Locked,
+    report: &Report,
+    key: &ApiKey,
+    inline: bool,
+) -> Result<(String, trussrc::Spliced)> {
+    let block = trussrc::api_key_section(
+        &report.remote,
+        &report.remote_url,
+        inline.then(|| key.expose()),
+    );
+    let spliced = locked.doc.with_section(&report.remote, &block);
+    Ok((
+        locked.check(spliced.text.clone(), &[&report.remote])?,
+        spliced,
+    ))
+}
+
+/// With `--storage keyring`: the keyring write the login is about to make, after reading the
+/// entry it will replace. Otherwise the key stays inline — after the single warning truss itself
+/// prints when the keyring is unusable, or silently when it is disabled by env.
+fn plan_keyring(
+    storage: Storage,
+    keyring: &Keyring,
+    report: &Report,
+    out: &Output,
+) -> KeyringWrite {
+    if storage != Storage::Keyring || keyring.is_disabled() {
+        return KeyringWrite::None;
+    }
+    match keyring.get(&report.remote) {
+        Ok(Some(previous)) => KeyringWrite::Replace(previous),
+        Ok(None) => KeyringWrite::New,
+        Err(Unavailable(why)) => {
+            plaintext_warning(&why, report, out);
+            KeyringWrite::None
+        }
+    }
+}
+
+fn plaintext_warning(why: &str, report: &Report, out: &Output) {
+    tracing::debug!("keyring unusable: {why}");
+    out.warn_verbatim(&format!(
+        "Warning: no usable OS keyring backend; storing credentials for {} in plaintext in {}.",
+        report.remote,
+        report.trussrc.path.display()
+    ));
+}

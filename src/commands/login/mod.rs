@@ -1,0 +1,167 @@
+//! `truss-ci login`: resolve the key, mask it, check it against the API, write the trussrc
+//! section (with its undo record, under one lock), then hand the platform what later steps need —
+//! all of what was asked for, or nothing.
+mod commit;
+mod outputs;
+
+use std::io::Read;
+
+use crate::api::{User, Verdict};
+use crate::cli::{LoginArgs, OutputFormat, Storage};
+use crate::commands::verify;
+use crate::env::Env;
+use crate::error::{Error, Kind, Result};
+use crate::key_source::{self, KeyRequest, Source};
+use crate::keyring_store::Keyring;
+use crate::output::Output;
+use crate::secret::ApiKey;
+use crate::settings::{self, DEFAULT_REMOTE_URL, LoginSettings, TrussrcPath};
+use crate::trussrc;
+
+use commit::Commit;
+
+/// What login did, for the report and for the platform's outputs.
+pub struct Report {
+    pub remote: String,
+    pub remote_url: String,
+    pub api_url: String,
+    pub trussrc: TrussrcPath,
+    /// The API's verdict on the key; `None` with `--no-validate`.
+    pub verdict: Option<Verdict>,
+    pub source: Source,
+    pub storage: Storage,
+}
+
+impl Report {
+    pub fn user(&self) -> Option<&User> {
+        match &self.verdict {
+            Some(Verdict::Valid(user)) => Some(user),
+            _ => None,
+        }
+    }
+}
+
+pub fn run(args: &LoginArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Result<()> {
+    if args.print_env.is_some() && out.format == OutputFormat::Json {
+        return Err(Error::usage(
+            "--print-env and --output json both need stdout; choose one",
+        ));
+    }
+    let settings = LoginSettings::resolve(args, env)?;
+    let request = KeyRequest::from(&args.key);
+    let (key, source, warnings) =
+        key_source::find(&request, env, stdin, out.dialect().missing_key_hint())?;
+    // Masking comes before anything else the platform sees.
+    out.mask(&key)?;
+    let group = out.group("truss-ci login");
+    for w in &warnings {
+        out.warn(w);
+    }
+    #[cfg(feature = "test-hooks")]
+    if env.get("TRUSS_CI_TEST_PANIC") == Some("login") {
+        panic!("forced for a test while holding {key:?} from {source}");
+    }
+    let result = login(&settings, args, env, &key, source, out);
+    drop(group);
+    outputs::print_report(&result?, out);
+    Ok(())
+}
+
+fn login(
+    settings: &LoginSettings,
+    args: &LoginArgs,
+    env: &Env,
+    key: &ApiKey,
+    source: Source,
+    out: &Output,
+) -> Result<Report> {
+    let (remote_url, api_url) = urls(settings)?;
+    let mut report = Report {
+        remote: settings.conn.remote.clone(),
+        remote_url,
+        api_url,
+        trussrc: settings.trussrc.clone(),
+        verdict: None,
+        source,
+        storage: Storage::Inline,
+    };
+    if settings.conn.validate {
+        report.verdict = Some(verify::verify(
+            &settings.conn,
+            env,
+            key,
+            &report.api_url,
+            &report.source,
+            out,
+        )?);
+    }
+
+    // Everything the user asked for is built and checked before anything is written.
+    let requested = outputs::Requested::build(settings, args, &report, key, out)?;
+    let platform = out.dialect().platform();
+    let job = platform.job_id(env);
+    let keyring = Keyring::from_env(env);
+    let commit = Commit::write(
+        settings,
+        args.storage,
+        key,
+        &mut report,
+        &keyring,
+        out,
+        platform.is_ci().then(|| job.clone()),
+        requested.exported.clone(),
+    )?;
+
+    // What was asked for is delivered whole, or the login is rolled back.
+    if let Err(e) = requested.deliver(&report, out) {
+        commit.rollback(&keyring);
+        return Err(Error::new(
+            Kind::Local,
+            format!(
+                "{}; the login was rolled back and nothing was stored",
+                e.message
+            ),
+        )
+        .with_hint(
+            "make the export target writable (GITHUB_ENV, --dotenv, stdout), then run again",
+        ));
+    }
+    let id = commit.id.clone();
+    drop(commit);
+
+    outputs::informational(&report, id.as_deref(), out);
+    if platform.is_ci() && job.is_none() && !out.dialect().hands_state_to_post() {
+        out.info(&format!(
+            "note: without {}, `truss-ci logout --post` cannot tell this job's login from another job's, so it will not undo it",
+            platform.job_vars()
+        ));
+    }
+    Ok(report)
+}
+
+/// The remote URL (flag or env, else the section's current one, else Baseten's) and the API base.
+fn urls(settings: &LoginSettings) -> Result<(String, String)> {
+    let path = &settings.trussrc.path;
+    let conn = &settings.conn;
+    // Read first, whatever is given: a file truss-ci will not edit is refused before any request.
+    let existing = trussrc::load(path)?;
+    let remote_url = match &conn.remote_url {
+        Some(url) => url.clone(),
+        None => match existing.value(&conn.remote, "remote_url") {
+            Some(url) => {
+                settings::normalize_url(&url, "remote_url", conn.allow_http).map_err(|e| {
+                    Error::usage(format!(
+                        "in {}, [{}] {}",
+                        path.display(),
+                        conn.remote,
+                        e.message
+                    ))
+                    .with_hint("pass --remote-url to replace it")
+                })?
+            }
+            None => DEFAULT_REMOTE_URL.to_owned(),
+        },
+    };
+    let api_url = conn.api_url_for(&remote_url);
+    Ok((remote_url, api_url))
+}
