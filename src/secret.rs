@@ -219,9 +219,14 @@ fn base64_forms(bytes: &[u8]) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[path = "../tests/common/encodings.rs"]
+mod encodings;
+
+#[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
+    use super::encodings::{b64, percent};
     use super::*;
 
     #[test]
@@ -241,39 +246,6 @@ mod tests {
         assert_eq!(s.scrub("x ABC.DEF y"), "x **** y");
     }
 
-    /// A base64 encoder written out here, independent of the scrubber's.
-    fn b64(bytes: &[u8], url_safe: bool) -> String {
-        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..=chunk.len() {
-                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
-            }
-        }
-        if url_safe {
-            out = out.replace('+', "-").replace('/', "_");
-        }
-        out
-    }
-
-    fn percent(s: &str) -> String {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() {
-                    char::from(b).to_string()
-                } else {
-                    format!("%{b:02x}")
-                }
-            })
-            .collect()
-    }
-
     /// Every form a leak can take: the key as a careless server, proxy or encoder would print it.
     fn leaked_forms(key: &str, prefix: &str) -> Vec<String> {
         vec![
@@ -283,7 +255,7 @@ mod tests {
             key.replace('/', "\\/"),
             serde_json::to_string(key).unwrap(),
             percent(key),
-            percent(key).to_ascii_uppercase(),
+            percent(key).to_ascii_lowercase(),
             b64(format!("{prefix}{key}").as_bytes(), false),
             b64(format!("{prefix}{key}").as_bytes(), true),
             b64(format!("Api-Key {key}").as_bytes(), false),

@@ -7,7 +7,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -155,20 +154,7 @@ fn signalled(env: &TestEnv, signal: &str) -> i32 {
         "trap 'exit 41' HUP; trap 'exit 42' INT; trap 'exit 45' TERM; touch {}; while :; do sleep 0.05; done",
         ready.display()
     );
-    let mut child = env
-        .command(&["exec", "--", "sh", "-c", &script])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !ready.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the command never started"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut child = running(env, &script, &ready);
     let status = std::process::Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
@@ -208,24 +194,23 @@ fn after_a_sigkill_the_next_run_sweeps_the_private_trussrc() {
     assert!(leftovers(&env).is_empty(), "{:?}", leftovers(&env));
 }
 
-/// SIGKILLs truss-ci while its command runs; returns its exit code (none when killed).
-fn signalled_kill(env: &TestEnv) -> Option<i32> {
-    let ready = env.path("ready-kill");
-    let script = format!("touch {}; sleep 30", ready.display());
-    let mut child = env
-        .command(&["exec", "--", "sh", "-c", &script])
+/// Starts `truss-ci exec -- sh -c SCRIPT` and returns once the script has touched `ready`.
+fn running(env: &TestEnv, script: &str, ready: &Path) -> std::process::Child {
+    let child = env
+        .command(&["exec", "--", "sh", "-c", script])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !ready.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the command never started"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for(ready);
+    child
+}
+
+/// SIGKILLs truss-ci while its command runs; returns its exit code (none when killed).
+fn signalled_kill(env: &TestEnv) -> Option<i32> {
+    let ready = env.path("ready-kill");
+    let script = format!("touch {}; sleep 30", ready.display());
+    let mut child = running(env, &script, &ready);
     child.kill().unwrap();
     let code = child.wait().unwrap().code();
     // The orphaned `sleep 30` holds no lock: the lock died with truss-ci.

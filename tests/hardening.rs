@@ -163,8 +163,8 @@ fn forms(key: &str) -> Vec<String> {
         .collect();
     vec![
         key.to_owned(),
-        b64(key.as_bytes()),
-        b64(format!("Api-Key {key}").as_bytes()),
+        b64(key.as_bytes(), false),
+        b64(format!("Api-Key {key}").as_bytes(), false),
         url,
         key.replace('\\', "\\\\"),
     ]

@@ -441,24 +441,6 @@ pub fn refused_url() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// Standard base64 with padding, written out here, independent of the code under test.
-pub fn b64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    out
-}
-
 /// A git repository at `dir` holding `files` in one commit (for gitlab-ci-local).
 pub fn git_repo(home: &Path, dir: &Path, files: &[&str]) {
     let git = |args: &[&str]| {
@@ -569,4 +551,8 @@ pub fn python3() -> Option<PathBuf> {
     found
 }
 
+pub mod encodings;
 pub mod github_oracle;
+
+#[allow(unused_imports)] // not every test binary uses them
+pub use encodings::{b64, percent};
