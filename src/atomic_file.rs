@@ -70,29 +70,34 @@ fn private_options() -> OpenOptions {
     options
 }
 
-#[cfg(unix)]
+/// Opens without following a final symbolic link.
 fn no_follow(options: &mut OpenOptions) {
-    #[allow(clippy::cast_possible_wrap)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(
-        options,
-        rustix::fs::OFlags::NOFOLLOW.bits() as i32,
-    );
+    #[cfg(unix)]
+    custom_flags(options, rustix::fs::OFlags::NOFOLLOW);
+    #[cfg(not(unix))]
+    let _ = options;
 }
 
-#[cfg(not(unix))]
-fn no_follow(_options: &mut OpenOptions) {}
+/// Opens without blocking: a FIFO with no peer answers at once instead of waiting forever.
+pub fn non_blocking(options: &mut OpenOptions) {
+    #[cfg(unix)]
+    custom_flags(options, rustix::fs::OFlags::NONBLOCK);
+    #[cfg(not(unix))]
+    let _ = options;
+}
+
+#[cfg(unix)]
+fn custom_flags(options: &mut OpenOptions, flags: rustix::fs::OFlags) {
+    #[allow(clippy::cast_possible_wrap)] // open(2) flags fit in an i32
+    std::os::unix::fs::OpenOptionsExt::custom_flags(options, flags.bits() as i32);
+}
 
 /// Opens `path` for reading without blocking on a FIFO, and refuses anything but a regular file:
 /// a pipe, a device or a socket could make a read wait forever or never end.
 pub fn open_regular(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);
-    #[cfg(unix)]
-    #[allow(clippy::cast_possible_wrap)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(
-        &mut options,
-        rustix::fs::OFlags::NONBLOCK.bits() as i32,
-    );
+    non_blocking(&mut options);
     let file = options.open(path)?;
     if file.metadata()?.is_file() {
         Ok(file)

@@ -99,6 +99,14 @@ impl Output {
         Group(self)
     }
 
+    /// A value a server chose, for one line of output: scrubbed, no control characters, trimmed;
+    /// empty when there is none.
+    pub fn server_text(&self, value: Option<&str>) -> String {
+        value
+            .map(|v| crate::ci::clean(&self.scrub(v)))
+            .unwrap_or_default()
+    }
+
     /// Text from elsewhere (a server, a file) with every form of the masked key removed.
     pub fn scrub(&self, text: &str) -> String {
         match self.scrubber.get() {
@@ -332,12 +340,8 @@ fn append(what: &str, path: &Path, text: &Sensitive) -> Result<u64> {
     let mut options = OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-        #[allow(clippy::cast_possible_wrap)]
-        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
-    }
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    crate::atomic_file::non_blocking(&mut options);
     options
         .open(path)
         .and_then(|mut f| {

@@ -97,15 +97,10 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
             )
             .with_hint("it may still call models; deploying with truss needs a full-access key"));
         };
-        let clean = |v: &Option<String>| {
-            v.as_deref()
-                .map(|v| crate::ci::clean(&out.scrub(v)))
-                .unwrap_or_default()
-        };
         lines.push_str(&format!(
             "workspace: {}\nuser: {}\nvalidated: true\n",
-            clean(&user.workspace),
-            clean(&user.email)
+            out.server_text(user.workspace.as_deref()),
+            out.server_text(user.email.as_deref())
         ));
         report["validated"] = json!(true);
         report["user"] = json!(user);

@@ -141,17 +141,12 @@ fn export_effects(
     Ok((effects, exported))
 }
 
-/// A value the server chose, for one line of output: scrubbed, no control characters.
-fn server_text(value: Option<&str>, out: &Output) -> String {
-    value.map(|v| ci::clean(&out.scrub(v))).unwrap_or_default()
-}
-
 /// The platform's step outputs and summary.
 fn platform_outputs(report: &Report, out: &Output) -> Result<Vec<Effect>> {
     let dialect = out.dialect();
     let user = report.user().cloned().unwrap_or_default();
-    let workspace = server_text(user.workspace.as_deref(), out);
-    let email = server_text(user.email.as_deref(), out);
+    let workspace = out.server_text(user.workspace.as_deref());
+    let email = out.server_text(user.email.as_deref());
     let trussrc = report.trussrc.path.display().to_string();
     let validated = if report.verdict.is_some() {
         "true"
@@ -201,7 +196,7 @@ fn summary(report: &Report, workspace: &str, email: &str) -> String {
 fn dotenv_effect(file: &std::path::Path, report: &Report, out: &Output) -> Result<Effect> {
     let workspace = report
         .user()
-        .map(|u| server_text(u.workspace.as_deref(), out));
+        .map(|u| out.server_text(u.workspace.as_deref()));
     let trussrc = report.trussrc.path.display().to_string();
     let mut vars = vec![
         ("BASETEN_REMOTE", report.remote.as_str()),
