@@ -50,6 +50,8 @@ vars! {
     baseten_api_url => "BASETEN_API_URL",
     path => "PATH",
     tmpdir => "TMPDIR",
+    /// Windows' temp directory.
+    temp => "TEMP",
     /// Read by the TLS stack for extra CA roots; checked first so that it cannot hang a run.
     ssl_cert_file => "SSL_CERT_FILE",
 

@@ -57,10 +57,11 @@ impl Drop for ExecDir {
 }
 
 /// Where `exec` makes its directory: the platform's per-job temp directory (GitHub's
-/// `RUNNER_TEMP`, wiped after every job), else `TMPDIR`, else `/tmp`.
+/// `RUNNER_TEMP`, wiped after every job), else `TMPDIR` (on Windows, `TEMP`), else `/tmp`.
 pub fn base(env: &Env, job_temp: Option<PathBuf>) -> PathBuf {
     let dir = job_temp
         .or_else(|| crate::env::path_var(&env.vars.tmpdir))
+        .or_else(|| crate::env::path_var(&env.vars.temp).filter(|_| cfg!(windows)))
         .unwrap_or_else(|| PathBuf::from(if cfg!(windows) { "." } else { "/tmp" }));
     std::path::absolute(&dir).unwrap_or(dir)
 }
