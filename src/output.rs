@@ -119,7 +119,7 @@ impl Output {
     pub fn info(&self, message: &str) {
         self.flush_pending();
         if !self.quiet {
-            self.human(message);
+            self.human(&self.scrub(message));
         }
     }
 
@@ -285,11 +285,11 @@ impl Output {
         })
     }
 
-    /// Lines for people: scrubbed, control characters removed and made inert for the platform's
-    /// parser.
+    /// Lines for people (already scrubbed by the caller): control characters removed and made
+    /// inert for the platform's parser.
     fn human(&self, text: &str) {
         let mut err = std::io::stderr().lock();
-        for line in self.scrub(text).lines() {
+        for line in text.lines() {
             let _ = write_line(
                 &mut err,
                 &self.dialect.neutralize(&crate::ci::strip_controls(line)),

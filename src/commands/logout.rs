@@ -113,15 +113,11 @@ fn post(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
         Scope::Id(id) => r.id == *id,
         Scope::Job(job) => r.job.as_deref() == Some(job.as_str()),
     };
-    // Look before locking: a job with nothing to undo creates no lock file, unless a killed
-    // writer left temporaries to sweep.
-    if !undo::load(&file)?.iter().any(mine) {
-        if !(atomic_file::temporaries(&file).is_empty()
-            && atomic_file::temporaries(&trussrc).is_empty())
-        {
-            let _locked = trussrc::Locked::open(&trussrc, DEFAULT_TIMEOUT)?;
-            atomic_file::sweep(&file);
-        }
+    // Look before locking: a job with nothing to undo, and no temporaries a killed writer left to
+    // sweep, creates no lock file.
+    let stale = !(atomic_file::temporaries(&file).is_empty()
+        && atomic_file::temporaries(&trussrc).is_empty());
+    if !stale && !undo::load(&file)?.iter().any(mine) {
         out.info("truss-ci: nothing to clean up");
         return report(out, &trussrc, &[]);
     }
@@ -129,6 +125,10 @@ fn post(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
     atomic_file::sweep(&file);
     let (records, others): (Vec<Record>, Vec<Record>) =
         undo::load(&file)?.into_iter().partition(|r| mine(r));
+    if records.is_empty() {
+        out.info("truss-ci: nothing to clean up");
+        return report(out, &trussrc, &[]);
+    }
     for record in &records {
         undo::authenticate(record, &file)?;
     }

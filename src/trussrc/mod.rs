@@ -171,8 +171,8 @@ impl Locked {
 /// Reads, edits and atomically rewrites the trussrc under its lock, so concurrent edits of
 /// different sections all land. `edit` returns the new text (or `None` to leave the file alone)
 /// and a value that is handed back; the new text is written only if every section but `changed`
-/// still reads as it did. The bool is whether the file existed before.
-pub fn edit<T, F>(path: &Path, changed: &[&str], wait: Duration, edit: F) -> Result<(bool, T)>
+/// still reads as it did.
+pub fn edit<T, F>(path: &Path, changed: &[&str], wait: Duration, edit: F) -> Result<T>
 where
     F: FnOnce(&Document) -> Result<(Option<String>, T)>,
 {
@@ -182,7 +182,7 @@ where
         let text = locked.check(text, changed)?;
         locked.write(&text)?;
     }
-    Ok((locked.existing.is_some(), value))
+    Ok(value)
 }
 
 #[cfg(test)]
