@@ -392,11 +392,7 @@ fn hostile_files_are_left_alone_with_a_clear_message() {
         assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
     };
 
-    let status = std::process::Command::new("mkfifo")
-        .arg(&rc)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    mkfifo(&rc);
     check(&env, 5, "not a regular file");
     std::fs::remove_file(&rc).unwrap();
 

@@ -10,26 +10,6 @@ use std::process::Command;
 
 use common::*;
 
-const PIPELINE: &str = r#"stages: [login, deploy]
-
-login:
-  stage: login
-  script:
-    - truss-ci login --from-env --remote ci-remote --dotenv baseten.env
-    - test -s "$HOME/.trussrc"
-  artifacts:
-    reports:
-      dotenv: baseten.env
-
-deploy:
-  stage: deploy
-  needs: [login]
-  script:
-    - test "$BASETEN_REMOTE" = "ci-remote"
-    - test "$BASETEN_WORKSPACE" = "local-ws"
-    - truss-ci login --from-env --output json
-"#;
-
 #[test]
 fn a_two_job_pipeline_hands_settings_through_dotenv() {
     let Some(gcl) = interop_tool(
@@ -45,7 +25,7 @@ fn a_two_job_pipeline_hands_settings_through_dotenv() {
     std::fs::create_dir_all(&repo).unwrap();
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_truss-ci"), bin.join("truss-ci")).unwrap();
-    std::fs::write(repo.join(".gitlab-ci.yml"), PIPELINE).unwrap();
+    std::fs::write(repo.join(".gitlab-ci.yml"), dotenv_pipeline(None)).unwrap();
     git_repo(&env.home, &repo, &["."]);
 
     let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
@@ -59,19 +39,7 @@ fn a_two_job_pipeline_hands_settings_through_dotenv() {
         .env("BASETEN_REMOTE_URL", &api.url)
         .output()
         .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "pipeline failed:\n{log}");
-    assert!(log.contains("PASS  login"), "{log}");
-    assert!(log.contains("PASS  deploy"), "{log}");
-    assert!(
-        log.contains(r#""remote":"ci-remote""#),
-        "the second job used the dotenv remote:\n{log}"
-    );
-    assert!(!log.contains(KEY), "the key reached a job log:\n{log}");
+    assert_dotenv_pipeline(&out);
     let checks = api
         .requests()
         .iter()

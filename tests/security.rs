@@ -391,13 +391,7 @@ fn an_output_that_fails_after_the_write_rolls_the_login_back() {
 fn no_wait_is_unbounded() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let f = fifo.to_str().unwrap();
     let api = FakeApi::baseten();
     type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, i32);

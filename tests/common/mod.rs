@@ -441,6 +441,58 @@ pub fn refused_url() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// The two-job GitLab pipeline the interop tests run: the first job logs in with `--dotenv`, the
+/// second reads the non-secret values it handed on and logs in again. `image`: the jobs' image.
+pub fn dotenv_pipeline(image: Option<&str>) -> String {
+    let image = image.map(|i| format!("  image: {i}\n")).unwrap_or_default();
+    format!(
+        r#"stages: [login, deploy]
+
+login:
+  stage: login
+{image}  script:
+    - truss-ci login --from-env --remote ci-remote --dotenv baseten.env
+    - test -s "$HOME/.trussrc"
+  artifacts:
+    reports:
+      dotenv: baseten.env
+
+deploy:
+  stage: deploy
+{image}  needs: [login]
+  script:
+    - test "$BASETEN_REMOTE" = "ci-remote"
+    - test "$BASETEN_WORKSPACE" = "local-ws"
+    - truss-ci login --from-env --output json
+"#
+    )
+}
+
+/// Checks what gitlab-ci-local printed for [`dotenv_pipeline`]: both jobs passed, the second used
+/// the remote the first handed on, and the key is in no log.
+#[track_caller]
+pub fn assert_dotenv_pipeline(out: &Output) {
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "pipeline failed:\n{log}");
+    assert!(log.contains("PASS  login"), "{log}");
+    assert!(log.contains("PASS  deploy"), "{log}");
+    assert!(
+        log.contains(r#""remote":"ci-remote""#),
+        "the second job used the dotenv remote:\n{log}"
+    );
+    assert!(!log.contains(KEY), "the key reached a job log:\n{log}");
+}
+
+/// Makes a FIFO at `path`.
+pub fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
 /// A git repository at `dir` holding `files` in one commit (for gitlab-ci-local).
 pub fn git_repo(home: &Path, dir: &Path, files: &[&str]) {
     let git = |args: &[&str]| {
