@@ -67,11 +67,15 @@ pub struct Trust {
 }
 
 impl Trust {
-    /// Reads a PEM file of one or more CA certificates (a regular file: a FIFO would block).
+    /// Reads a PEM file of one or more CA certificates, through the checked open: a regular file
+    /// (a FIFO would block), not a symbolic link.
     pub fn from_pem_file(path: &std::path::Path) -> Result<Self> {
-        let pem = crate::atomic_file::read_capped(path, MAX_PEM).map_err(|e| {
-            Error::usage(format!("could not read --ca-cert {}: {e}", path.display()))
-        })?;
+        let pem =
+            crate::atomic_file::read_checked(path, MAX_PEM, crate::atomic_file::Owner::Anyone)
+                .map_err(|e| {
+                    Error::usage(format!("could not read --ca-cert {}: {e}", path.display()))
+                        .with_hint("name the PEM file itself, not a link to it")
+                })?;
         let ca_certs = reqwest::Certificate::from_pem_bundle(&pem)
             .ok()
             .filter(|c| !c.is_empty())
@@ -118,7 +122,7 @@ pub fn check(
     if api_url.starts_with("https:")
         && let Some(file) = options.ssl_cert_file.filter(|f| !f.is_empty())
     {
-        crate::atomic_file::open_regular(std::path::Path::new(file)).map_err(|e| {
+        crate::atomic_file::probe_regular(std::path::Path::new(file)).map_err(|e| {
             Error::usage(format!(
                 "SSL_CERT_FILE names {file}, which cannot be used: {e}"
             ))
