@@ -164,3 +164,228 @@ fn a_trussrc_others_control_never_decides_where_the_key_goes() {
     env.run(&["login", "--trussrc", &rc_arg]).assert_code(0);
     assert_eq!(elsewhere.hits(), 1);
 }
+
+/// A forward proxy on 127.0.0.1 for http:// destinations: answers the key check itself, like
+/// Baseten, and counts what it saw.
+fn forward_proxy() -> FakeApi {
+    FakeApi::start(|req, _| {
+        if req.path.starts_with("http://") && req.path.ends_with("/v1/users/me") {
+            Reply::json(200, USER_JSON)
+        } else {
+            Reply::json(400, r#"{"error":"not a proxy request"}"#)
+        }
+    })
+}
+
+/// A CONNECT proxy on 127.0.0.1 that tunnels to whatever it is asked for, counting tunnels.
+struct Tunnel {
+    url: String,
+    connects: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Tunnel {
+    fn start() -> Self {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let connects = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&connects);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let counter = std::sync::Arc::clone(&counter);
+                std::thread::spawn(move || {
+                    let mut client = client;
+                    let _ = client.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        match client.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let Some(target) = head
+                        .strip_prefix("CONNECT ")
+                        .and_then(|r| r.split(' ').next())
+                    else {
+                        return;
+                    };
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let Ok(upstream) = std::net::TcpStream::connect(target) else {
+                        return;
+                    };
+                    let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                    let (mut c2, mut u2) =
+                        (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                    let up = std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut c2, &mut u2);
+                        let _ = u2.shutdown(std::net::Shutdown::Write);
+                    });
+                    let (mut u, mut c) = (upstream, client);
+                    let _ = std::io::copy(&mut u, &mut c);
+                    let _ = c.shutdown(std::net::Shutdown::Write);
+                    let _ = up.join();
+                });
+            }
+        });
+        Self { url, connects }
+    }
+
+    fn hits(&self) -> usize {
+        self.connects.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn proxied_env(api: &FakeApi) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_REMOTE_URL", &api.url);
+    env
+}
+
+#[test]
+fn a_proxy_variable_the_client_would_drop_is_refused_by_name() {
+    let api = FakeApi::baseten();
+    let proxy = forward_proxy();
+    let port = proxy.port.to_string();
+    for (var, value) in [
+        ("HTTP_PROXY", format!("{}\n", proxy.url)),
+        ("HTTP_PROXY", format!(" {}", proxy.url)),
+        ("HTTP_PROXY", format!("{}\t", proxy.url)),
+        (
+            "HTTP_PROXY",
+            format!("http://pro xy:s3cr3t@127.0.0.1:{port}"),
+        ),
+        ("HTTP_PROXY", "http://[::1".to_owned()),
+        ("http_proxy", format!("{}\r", proxy.url)),
+        ("ALL_PROXY", format!("{}\n", proxy.url)),
+        ("HTTPS_PROXY", format!(" {}", proxy.url)),
+    ] {
+        let mut env = proxied_env(&api);
+        env.set(var, &value);
+        let run = env.run(&["login"]);
+        assert_refused(&run, 2, &[&format!("{var} ")]);
+        for part in [port.as_str(), "s3cr3t", "pro xy", "[::1"] {
+            if value.contains(part) {
+                assert!(!run.all().contains(part), "{var}={value:?}: {}", run.stderr);
+            }
+        }
+        assert_eq!(env.read_trussrc(), None, "{var}={value:?}");
+    }
+    assert_eq!(api.hits(), 0, "nothing went direct");
+    assert_eq!(proxy.hits(), 0);
+}
+
+#[test]
+fn the_proxy_checked_is_the_proxy_used() {
+    let api = FakeApi::baseten();
+    let proxy = forward_proxy();
+    let other = forward_proxy();
+
+    let mut env = proxied_env(&api);
+    env.set("HTTP_PROXY", &proxy.url);
+    env.run(&["login"]).assert_code(0);
+    assert_eq!((proxy.hits(), api.hits()), (1, 0), "through the proxy");
+
+    // No scheme is http://, as curl reads it; the lowercase name wins over the uppercase one.
+    let mut env = proxied_env(&api);
+    env.set("http_proxy", proxy.url.trim_start_matches("http://"))
+        .set("HTTP_PROXY", &other.url);
+    env.run(&["login"]).assert_code(0);
+    assert_eq!((proxy.hits(), other.hits(), api.hits()), (2, 0, 0));
+
+    // ALL_PROXY serves where HTTP_PROXY is unset; NO_PROXY sends 127.0.0.1 direct.
+    let mut env = proxied_env(&api);
+    env.set("ALL_PROXY", &proxy.url);
+    env.run(&["login"]).assert_code(0);
+    assert_eq!((proxy.hits(), api.hits()), (3, 0));
+    env.set("NO_PROXY", "localhost, 127.0.0.1");
+    env.run(&["login"]).assert_code(0);
+    assert_eq!((proxy.hits(), api.hits()), (3, 1), "NO_PROXY went direct");
+
+    // Over TLS the proxy is asked for a tunnel.
+    let tls = FakeApi::baseten_tls();
+    let tunnel = Tunnel::start();
+    let mut env = proxied_env(&tls);
+    let ca = env.path("ca.pem");
+    std::fs::write(&ca, tls.ca_pem.as_ref().unwrap()).unwrap();
+    env.set("HTTPS_PROXY", &tunnel.url);
+    env.run(&["login", "--ca-cert", ca.to_str().unwrap()])
+        .assert_code(0);
+    assert_eq!(
+        (tunnel.hits(), tls.hits()),
+        (1, 1),
+        "one tunnel, one request"
+    );
+    env.set("https_proxy", &format!("{}\n", tunnel.url));
+    env.run(&["login", "--ca-cert", ca.to_str().unwrap()])
+        .assert_code(2);
+    assert_eq!((tunnel.hits(), tls.hits()), (1, 1));
+}
+
+mod proxy_values {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Blanks, controls and invisible characters a copy-paste or a heredoc leaves in a value.
+    fn odd() -> impl Strategy<Value = char> {
+        prop_oneof![
+            Just(' '),
+            Just('\t'),
+            Just('\n'),
+            Just('\r'),
+            Just('\u{b}'),
+            Just('\u{c}'),
+            Just('\u{1b}'),
+            Just('\u{7f}'),
+            Just('\u{85}'),
+            Just('\u{a0}'),
+            Just('\u{200b}'),
+            Just('\u{2028}'),
+            Just('\u{3000}'),
+            Just('\u{feff}'),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// With a value of the proxy's address with odd characters put anywhere, the check goes
+        /// through the proxy or is refused: never around it.
+        #[test]
+        fn refused_or_proxied_never_direct(
+            form in 0usize..3,
+            inserts in proptest::collection::vec((any::<prop::sample::Index>(), odd()), 0..3),
+        ) {
+            let api = FakeApi::baseten();
+            let proxy = forward_proxy();
+            let address = proxy.url.trim_start_matches("http://");
+            let mut value: Vec<char> = match form {
+                0 => proxy.url.clone(),
+                1 => address.to_owned(),
+                _ => format!("http://user:pw@{address}/"),
+            }
+            .chars()
+            .collect();
+            for (at, c) in &inserts {
+                value.insert(at.index(value.len() + 1), *c);
+            }
+            let value: String = value.into_iter().collect();
+            let mut env = proxied_env(&api);
+            env.set("HTTP_PROXY", &value);
+            let run = env.run(&["login"]);
+            prop_assert_eq!(api.hits(), 0, "went direct: {:?} {}", value, run.stderr);
+            match run.code {
+                0 => prop_assert_eq!(proxy.hits(), 1, "{:?}", value),
+                2 => {
+                    prop_assert_eq!(proxy.hits(), 0);
+                    prop_assert!(run.stderr.contains("HTTP_PROXY "), "{}", run.stderr);
+                    prop_assert!(!run.all().contains(address), "{:?}: {}", value, run.stderr);
+                }
+                code => prop_assert!(false, "exit {} for {:?}: {}", code, value, run.stderr),
+            }
+        }
+    }
+}

@@ -12,7 +12,7 @@ use crate::error::{Error, Kind, Result};
 mod classify;
 
 use crate::secret::{ApiKey, Scrubber};
-use classify::{Class, check_proxies, classify, error_chain};
+use classify::{Class, classify, error_chain};
 
 /// Bodies are read up to this size; the rest is never read.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -102,8 +102,8 @@ pub struct CheckOptions<'a> {
     pub ca_cert: Option<&'a std::path::Path>,
     /// `SSL_CERT_FILE`, which the TLS stack reads itself: checked first, so it cannot block.
     pub ssl_cert_file: Option<&'a str>,
-    /// The proxy variables set (name, value): the HTTP client would silently go around one whose
-    /// scheme it does not speak, so such a one is refused first.
+    /// The proxy variables set (name, value), lowercase names first: parsed and checked here,
+    /// and the parsed URLs are the only proxies the HTTP client is given.
     pub proxies: Vec<(&'static str, &'a str)>,
 }
 
@@ -114,7 +114,7 @@ pub fn check(
     source: &str,
     options: &CheckOptions<'_>,
 ) -> Result<Verdict> {
-    check_proxies(&options.proxies)?;
+    let proxies = crate::settings::Proxies::resolve(&options.proxies)?;
     let trust = match options.ca_cert {
         Some(path) => Trust::from_pem_file(path)?,
         None => Trust::default(),
@@ -133,7 +133,14 @@ pub fn check(
         .enable_all()
         .build()
         .map_err(|e| Error::unexpected(format!("could not start the async runtime: {e}")))?;
-    runtime.block_on(check_key(api_url, key, source, options.deadline, &trust))
+    runtime.block_on(check_key(
+        api_url,
+        key,
+        source,
+        options.deadline,
+        &trust,
+        &proxies,
+    ))
 }
 
 /// Checks `key` against `{api_url}/v1/users/me` within `deadline`.
@@ -143,6 +150,7 @@ pub async fn check_key(
     source: &str,
     deadline: Duration,
     trust: &Trust,
+    proxies: &crate::settings::Proxies,
 ) -> Result<Verdict> {
     let url = Url::parse(&users_me_url(api_url))
         .map_err(|e| Error::usage(format!("API URL {api_url} is not valid: {e}")))?;
@@ -157,6 +165,7 @@ pub async fn check_key(
     for cert in &trust.ca_certs {
         builder = builder.add_root_certificate(cert.clone());
     }
+    builder = with_proxies(builder, proxies)?;
     let client = builder
         .build()
         .map_err(|e| Error::unexpected(format!("could not set up the HTTP client: {e}")))?;
@@ -209,6 +218,53 @@ pub async fn check_key(
         tokio::time::sleep(wait).await;
     }
     Err(unreachable(&host, &last_error))
+}
+
+/// Which destinations a proxy serves.
+enum Role {
+    Http,
+    Https,
+    All,
+}
+
+/// The client's proxies are exactly `proxies`: its own reading of the environment is turned off
+/// (it would read the variables again, by its own rules, and drop what it cannot parse).
+fn with_proxies(
+    builder: reqwest::ClientBuilder,
+    proxies: &crate::settings::Proxies,
+) -> Result<reqwest::ClientBuilder> {
+    let mut builder = builder.no_proxy();
+    let no_proxy = proxies
+        .no_proxy
+        .as_deref()
+        .and_then(reqwest::NoProxy::from_string);
+    let roles = [
+        (&proxies.http, Role::Http),
+        (&proxies.https, Role::Https),
+        (&proxies.all, Role::All),
+    ];
+    for (proxy, role) in roles {
+        if let Some(p) = proxy {
+            let url = p.url.clone();
+            let proxy = match role {
+                Role::Http => reqwest::Proxy::http(url),
+                Role::Https => reqwest::Proxy::https(url),
+                Role::All => reqwest::Proxy::all(url),
+            }
+            .map_err(|_| {
+                Error::usage(format!(
+                    "{} cannot be used as a proxy; no request was made",
+                    p.var
+                ))
+                .with_hint(format!(
+                    "set {} to an http:// or https:// proxy URL, or unset it",
+                    p.var
+                ))
+            })?;
+            builder = builder.proxy(proxy.no_proxy(no_proxy.clone()));
+        }
+    }
+    Ok(builder)
 }
 
 fn unreachable(host: &str, detail: &str) -> Error {
