@@ -70,7 +70,8 @@ fn private_options() -> OpenOptions {
     options
 }
 
-/// Opens without following a final symbolic link.
+/// Opens without following a final symbolic link. (Custom flags replace each other: this is for
+/// an open that sets no other.)
 fn no_follow(options: &mut OpenOptions) {
     #[cfg(unix)]
     custom_flags(options, rustix::fs::OFlags::NOFOLLOW);
@@ -92,31 +93,146 @@ fn custom_flags(options: &mut OpenOptions, flags: rustix::fs::OFlags) {
     std::os::unix::fs::OpenOptionsExt::custom_flags(options, flags.bits() as i32);
 }
 
-/// Opens `path` for reading without blocking on a FIFO, and refuses anything but a regular file:
-/// a pipe, a device or a socket could make a read wait forever or never end.
-pub fn open_regular(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    non_blocking(&mut options);
-    let file = options.open(path)?;
-    if file.metadata()?.is_file() {
-        Ok(file)
-    } else {
-        Err(std::io::Error::other(
-            "not a regular file (a pipe or device could block or never end)",
-        ))
+/// Who may own a file that is read, beyond its being a regular file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    Anyone,
+    /// The effective user, with no write permission for its group or others: a file that decides
+    /// where the key goes (the trussrc) or what is undone (the undo record).
+    Me,
+}
+
+/// Why a file was not read. Each is a refusal, never worked around.
+#[derive(Debug)]
+pub enum Refusal {
+    Missing,
+    /// The final component is a symbolic link (truss-ci never reads through one).
+    Symlink,
+    /// A FIFO, a device, a socket or a directory: a read could block or never end.
+    NotRegular,
+    TooLarge {
+        len: u64,
+        cap: u64,
+    },
+    /// Owned by another user (this uid).
+    ForeignOwner(u32),
+    /// Its group or everyone may write to it (these mode bits).
+    OthersMayWrite(u32),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Missing => f.write_str("it does not exist"),
+            Refusal::Symlink => f.write_str("it is a symbolic link"),
+            Refusal::NotRegular => {
+                f.write_str("it is not a regular file (a pipe or device could block or never end)")
+            }
+            Refusal::TooLarge { len, cap } => write!(f, "it is {len} bytes, more than {cap}"),
+            Refusal::ForeignOwner(uid) => write!(f, "it is owned by another user (uid {uid})"),
+            Refusal::OthersMayWrite(mode) => {
+                write!(f, "its group or others may write to it (mode {mode:04o})")
+            }
+            Refusal::Io(e) => e.fmt(f),
+        }
     }
 }
 
-/// Reads at most `cap` bytes of a regular file; more is an error.
-pub fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
-    let file = open_regular(path)?;
+/// Opens `path` for reading the one way every file truss-ci reads is opened: never through a
+/// final symbolic link (`O_NOFOLLOW`; on Windows the link itself is opened and refused), never
+/// blocking on a FIFO (`O_NONBLOCK`), and then judged by `fstat` on the open descriptor, so a
+/// swap of the path after the open changes nothing: a regular file, at most `cap` bytes, and
+/// for [`Owner::Me`] this user's and writable by no one else.
+pub fn open_checked(path: &Path, cap: u64, owner: Owner) -> Result<File, Refusal> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use rustix::fs::OFlags;
+        custom_flags(
+            &mut options,
+            OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        );
+    }
+    // FILE_FLAG_OPEN_REPARSE_POINT: a symbolic link is opened itself, not its target.
+    #[cfg(windows)]
+    std::os::windows::fs::OpenOptionsExt::custom_flags(&mut options, 0x0020_0000);
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Err(Refusal::Missing),
+        // What O_NOFOLLOW answers for a link (the path may be a file again by now).
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(Refusal::Symlink);
+        }
+        // EMLINK on some BSDs for a link, ENXIO for a socket: name what the path is. This look
+        // only words the refusal; it decides nothing.
+        Err(e) => {
+            return Err(match fs::symlink_metadata(path) {
+                Ok(meta) if meta.file_type().is_symlink() => Refusal::Symlink,
+                Ok(meta) if !meta.is_file() => Refusal::NotRegular,
+                _ => Refusal::Io(e),
+            });
+        }
+    };
+    let meta = file.metadata().map_err(Refusal::Io)?;
+    if meta.file_type().is_symlink() {
+        return Err(Refusal::Symlink);
+    }
+    if !meta.is_file() {
+        return Err(Refusal::NotRegular);
+    }
+    #[cfg(unix)]
+    if owner == Owner::Me {
+        use std::os::unix::fs::MetadataExt;
+        if meta.uid() != rustix::process::geteuid().as_raw() {
+            return Err(Refusal::ForeignOwner(meta.uid()));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(Refusal::OthersMayWrite(meta.mode() & 0o7777));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = owner;
+    if meta.len() > cap {
+        return Err(Refusal::TooLarge {
+            len: meta.len(),
+            cap,
+        });
+    }
+    Ok(file)
+}
+
+/// Reads a file opened by [`open_checked`], at most `cap` bytes (one that grew past it since the
+/// check is refused too).
+pub fn read_checked(path: &Path, cap: u64, owner: Owner) -> Result<Vec<u8>, Refusal> {
+    let file = open_checked(path, cap, owner)?;
     let mut bytes = Vec::new();
-    file.take(cap + 1).read_to_end(&mut bytes)?;
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Refusal::Io)?;
     if bytes.len() as u64 > cap {
-        return Err(std::io::Error::other(format!("larger than {cap} bytes")));
+        return Err(Refusal::TooLarge {
+            len: bytes.len() as u64,
+            cap,
+        });
     }
     Ok(bytes)
+}
+
+/// Checks that `path` names a regular file without reading it, following links: for a file that
+/// another library opens by name (`SSL_CERT_FILE`, read by the TLS stack), where the only harm
+/// truss-ci can prevent is a FIFO that would block. System CA bundles are often links.
+pub fn probe_regular(path: &Path) -> std::io::Result<()> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    non_blocking(&mut options);
+    if options.open(path)?.metadata()?.is_file() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(Refusal::NotRegular.to_string()))
+    }
 }
 
 /// The directory `path` is in (`.` for a bare name).
@@ -269,9 +385,134 @@ mod tests {
                 .unwrap()
                 .success()
         );
-        let err = read_capped(&fifo, 10).unwrap_err();
+        let err = read_checked(&fifo, 10, Owner::Anyone).unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
-        assert!(read_capped(Path::new("/dev/zero"), 10).is_err());
+        assert!(read_checked(Path::new("/dev/zero"), 10, Owner::Anyone).is_err());
+    }
+
+    /// A path that flips between a regular file and a link to a secret, as fast as a thread can
+    /// rename them into place, is read thousands of times: no read ever returns the secret.
+    #[test]
+    #[cfg(unix)]
+    fn a_link_swapped_in_is_never_read_through() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("root-only");
+        fs::write(&secret, "SECRET").unwrap();
+        let path = dir.path().join("rc");
+        fs::write(&path, "PLAIN").unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let swapper = {
+            let (dir, secret, path, stop) = (
+                dir.path().to_owned(),
+                secret.clone(),
+                path.clone(),
+                Arc::clone(&stop),
+            );
+            std::thread::spawn(move || {
+                let other = dir.join("other");
+                std::os::unix::fs::symlink(&secret, &other).unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    swap(&path, &other);
+                }
+            })
+        };
+        let (mut reads, mut links, mut files) = (0u32, 0u32, 0u32);
+        let started = Instant::now();
+        // Bounded: enough reads, with both sides of the race seen, or 20 s.
+        while (reads < 100_000 || links < 50 || files < 50)
+            && started.elapsed() < Duration::from_secs(20)
+        {
+            reads += 1;
+            match read_checked(&path, 100, Owner::Me) {
+                Ok(bytes) => {
+                    assert_eq!(bytes, b"PLAIN", "read {reads} went through the link");
+                    files += 1;
+                }
+                Err(Refusal::Symlink) => links += 1,
+                // Between the renames of the fallback swap.
+                Err(Refusal::Missing) => {}
+                Err(e) => panic!("read {reads}: {e}"),
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        swapper.join().unwrap();
+        assert!(
+            links >= 50 && files >= 50,
+            "the race ran both ways: {links} links, {files} files in {reads} reads"
+        );
+    }
+
+    /// Exchanges two names in one step where the kernel can (so the flips come as fast as
+    /// possible), else by renames through a third name.
+    #[cfg(unix)]
+    fn swap(a: &Path, b: &Path) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            a,
+            rustix::fs::CWD,
+            b,
+            rustix::fs::RenameFlags::EXCHANGE,
+        )
+        .is_ok()
+        {
+            return;
+        }
+        let third = b.with_extension("swap");
+        fs::rename(a, &third).unwrap();
+        fs::rename(b, a).unwrap();
+        fs::rename(&third, b).unwrap();
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn reads_are_judged_on_the_open_descriptor() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, "0123456789").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_checked(&path, 10, Owner::Me).unwrap(), b"0123456789");
+        assert!(matches!(
+            read_checked(&path, 9, Owner::Anyone),
+            Err(Refusal::TooLarge { len: 10, cap: 9 })
+        ));
+        assert!(matches!(
+            read_checked(&dir.path().join("none"), 9, Owner::Me),
+            Err(Refusal::Missing)
+        ));
+        for mode in [0o620, 0o602, 0o664, 0o646] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            let err = read_checked(&path, 10, Owner::Me).unwrap_err();
+            assert!(matches!(err, Refusal::OthersMayWrite(_)), "{mode:o}: {err}");
+            read_checked(&path, 10, Owner::Anyone).unwrap();
+        }
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(matches!(
+            read_checked(&link, 10, Owner::Anyone),
+            Err(Refusal::Symlink)
+        ));
+        std::os::unix::fs::symlink(dir.path().join("dangling"), dir.path().join("d")).unwrap();
+        assert!(matches!(
+            read_checked(&dir.path().join("d"), 10, Owner::Anyone),
+            Err(Refusal::Symlink)
+        ));
+        assert!(matches!(
+            read_checked(dir.path(), 10, Owner::Anyone),
+            Err(Refusal::NotRegular)
+        ));
+        if rustix::process::geteuid().is_root() {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+            std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+            assert!(matches!(
+                read_checked(&path, 10, Owner::Me),
+                Err(Refusal::ForeignOwner(65534))
+            ));
+            read_checked(&path, 10, Owner::Anyone).unwrap();
+        }
     }
 
     #[test]

@@ -17,6 +17,19 @@ pub mod names {
     pub const USER_TRUSSRC_PATH: &str = "USER_TRUSSRC_PATH";
     pub const BASETEN_TRUSS_AUTH_API_KEY: &str = "BASETEN_TRUSS_AUTH_API_KEY";
     pub const BASETEN_TRUSS_AUTH_REMOTE_URL: &str = "BASETEN_TRUSS_AUTH_REMOTE_URL";
+    /// The proxy variables truss-ci reads itself (the HTTP client's own reading is off), each
+    /// lowercase name before its uppercase one: where both are set, the lowercase one is used,
+    /// as truss (Python's requests) and curl do.
+    pub const PROXIES: [&str; 8] = [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ];
 }
 
 /// Declares [`Vars`]: one field per variable truss-ci reads, each under its exact name.
@@ -144,19 +157,13 @@ impl Env {
         self.raw.get(name).map(String::as_str)
     }
 
-    /// The proxy variables the HTTP client reads, those set and not blank.
+    /// The proxy variables that are set, in [`names::PROXIES`] order, values exactly as they are
+    /// (an empty one is unset, as for curl and Python's requests).
     pub fn proxies(&self) -> Vec<(&'static str, &str)> {
-        [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-        ]
-        .into_iter()
-        .filter_map(|name| self.get_nonblank(name).map(|v| (name, v)))
-        .collect()
+        names::PROXIES
+            .into_iter()
+            .filter_map(|name| self.get(name).filter(|v| !v.is_empty()).map(|v| (name, v)))
+            .collect()
     }
 
     /// Like [`Env::get`], treating an empty or whitespace-only value as unset.

@@ -98,7 +98,9 @@ fn remove_if_abandoned(dir: &Path) {
             return;
         }
     }
-    let abandoned = match File::open(dir.join(LOCK)) {
+    let lock =
+        crate::atomic_file::open_checked(&dir.join(LOCK), 0, crate::atomic_file::Owner::Anyone);
+    let abandoned = match lock {
         Ok(lock) => lock.try_lock().is_ok(),
         Err(_) => meta
             .modified()

@@ -177,15 +177,29 @@ fn read_capped(reader: &mut dyn Read, cap: u64) -> std::io::Result<String> {
 }
 
 fn read_key_file(path: &Path, source: &Source) -> Result<String> {
-    let fail = |e: std::io::Error| {
+    use crate::atomic_file::{Owner, Refusal, read_checked};
+    let fail = |e: &dyn fmt::Display, hint: &str| {
         Error::usage(format!(
             "could not read the API key from {}: {e}",
             source.describe()
         ))
-        .with_hint("check the path, and that the secret is mounted into this job; pipe a key with --api-key-stdin")
+        .with_hint(hint)
     };
-    let mut file = crate::atomic_file::open_regular(path).map_err(fail)?;
-    read_capped(&mut file, MAX_READ).map_err(fail)
+    match read_checked(path, MAX_READ, Owner::Anyone) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(Refusal::Symlink) => Err(fail(
+            &Refusal::Symlink,
+            "name the file itself (`readlink -f` gives it; a Kubernetes secret volume's files are links), or pipe the key with --api-key-stdin",
+        )),
+        Err(Refusal::TooLarge { cap, .. }) => Err(fail(
+            &format!("more than {cap} bytes: this is not an API key"),
+            "check that the path names the key file",
+        )),
+        Err(e) => Err(fail(
+            &e,
+            "check the path, and that the secret is mounted into this job; pipe a key with --api-key-stdin",
+        )),
+    }
 }
 
 /// Trims the key and refuses what cannot be a Baseten API key, naming the source (never the value).

@@ -116,29 +116,13 @@ fn refused(file: &Path, why: &str) -> Error {
 /// Reads the records in `file` (none when it does not exist). The file must be a regular file
 /// owned by this user and writable by no one else.
 pub fn load(file: &Path) -> Result<Vec<Record>> {
-    let meta = match std::fs::symlink_metadata(file) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::local("inspect", file, &e)),
-        Ok(meta) => meta,
+    use atomic_file::Refusal;
+    let bytes = match atomic_file::read_checked(file, MAX_SIZE, atomic_file::Owner::Me) {
+        Ok(bytes) => bytes,
+        Err(Refusal::Missing) => return Ok(Vec::new()),
+        Err(Refusal::Io(e)) => return Err(Error::local("read", file, &e)),
+        Err(why) => return Err(refused(file, &why.to_string())),
     };
-    if meta.file_type().is_symlink() {
-        return Err(refused(file, "it is a symbolic link"));
-    }
-    if !meta.is_file() {
-        return Err(refused(file, "it is not a regular file"));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if meta.uid() != rustix::process::geteuid().as_raw() {
-            return Err(refused(file, "it is owned by another user"));
-        }
-        if meta.mode() & 0o022 != 0 {
-            return Err(refused(file, "others may write to it"));
-        }
-    }
-    let bytes =
-        atomic_file::read_capped(file, MAX_SIZE).map_err(|e| Error::local("read", file, &e))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| refused(file, &format!("it is not a truss-ci undo record ({e})")))
 }

@@ -1,23 +1,5 @@
 //! What a failed request says about the next one, read from the types in its cause chain (never
-//! from its text, which holds the URL), and the proxy settings the HTTP client cannot honour.
-use crate::error::{Error, Result};
-
-/// Refuses a proxy URL the HTTP client cannot use (it speaks http:// and https:// proxies; a
-/// bare `host:port` is http). Only the scheme is named: the URL may carry a password.
-pub(super) fn check_proxies(proxies: &[(&str, &str)]) -> Result<()> {
-    for (name, value) in proxies {
-        if let Some((scheme, _)) = value.trim().split_once("://")
-            && !scheme.eq_ignore_ascii_case("http")
-            && !scheme.eq_ignore_ascii_case("https")
-        {
-            return Err(Error::usage(format!(
-                "{name} uses a {scheme}:// proxy, which truss-ci cannot use: it speaks http:// and https:// proxies"
-            ))
-            .with_hint(format!("set {name} to an http:// or https:// proxy, or unset it")));
-        }
-    }
-    Ok(())
-}
+//! from its text, which holds the URL).
 
 /// The error and its causes on one line; reqwest's own message alone hides the reason.
 pub(super) fn error_chain(e: &dyn std::error::Error) -> String {

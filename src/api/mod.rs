@@ -12,7 +12,7 @@ use crate::error::{Error, Kind, Result};
 mod classify;
 
 use crate::secret::{ApiKey, Scrubber};
-use classify::{Class, check_proxies, classify, error_chain};
+use classify::{Class, classify, error_chain};
 
 /// Bodies are read up to this size; the rest is never read.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -67,11 +67,15 @@ pub struct Trust {
 }
 
 impl Trust {
-    /// Reads a PEM file of one or more CA certificates (a regular file: a FIFO would block).
+    /// Reads a PEM file of one or more CA certificates, through the checked open: a regular file
+    /// (a FIFO would block), not a symbolic link.
     pub fn from_pem_file(path: &std::path::Path) -> Result<Self> {
-        let pem = crate::atomic_file::read_capped(path, MAX_PEM).map_err(|e| {
-            Error::usage(format!("could not read --ca-cert {}: {e}", path.display()))
-        })?;
+        let pem =
+            crate::atomic_file::read_checked(path, MAX_PEM, crate::atomic_file::Owner::Anyone)
+                .map_err(|e| {
+                    Error::usage(format!("could not read --ca-cert {}: {e}", path.display()))
+                        .with_hint("name the PEM file itself, not a link to it")
+                })?;
         let ca_certs = reqwest::Certificate::from_pem_bundle(&pem)
             .ok()
             .filter(|c| !c.is_empty())
@@ -98,8 +102,8 @@ pub struct CheckOptions<'a> {
     pub ca_cert: Option<&'a std::path::Path>,
     /// `SSL_CERT_FILE`, which the TLS stack reads itself: checked first, so it cannot block.
     pub ssl_cert_file: Option<&'a str>,
-    /// The proxy variables set (name, value): the HTTP client would silently go around one whose
-    /// scheme it does not speak, so such a one is refused first.
+    /// The proxy variables set (name, value), lowercase names first: parsed and checked here,
+    /// and the parsed URLs are the only proxies the HTTP client is given.
     pub proxies: Vec<(&'static str, &'a str)>,
 }
 
@@ -110,7 +114,7 @@ pub fn check(
     source: &str,
     options: &CheckOptions<'_>,
 ) -> Result<Verdict> {
-    check_proxies(&options.proxies)?;
+    let proxies = crate::settings::Proxies::resolve(&options.proxies)?;
     let trust = match options.ca_cert {
         Some(path) => Trust::from_pem_file(path)?,
         None => Trust::default(),
@@ -118,7 +122,7 @@ pub fn check(
     if api_url.starts_with("https:")
         && let Some(file) = options.ssl_cert_file.filter(|f| !f.is_empty())
     {
-        crate::atomic_file::open_regular(std::path::Path::new(file)).map_err(|e| {
+        crate::atomic_file::probe_regular(std::path::Path::new(file)).map_err(|e| {
             Error::usage(format!(
                 "SSL_CERT_FILE names {file}, which cannot be used: {e}"
             ))
@@ -129,7 +133,14 @@ pub fn check(
         .enable_all()
         .build()
         .map_err(|e| Error::unexpected(format!("could not start the async runtime: {e}")))?;
-    runtime.block_on(check_key(api_url, key, source, options.deadline, &trust))
+    runtime.block_on(check_key(
+        api_url,
+        key,
+        source,
+        options.deadline,
+        &trust,
+        &proxies,
+    ))
 }
 
 /// Checks `key` against `{api_url}/v1/users/me` within `deadline`.
@@ -139,6 +150,7 @@ pub async fn check_key(
     source: &str,
     deadline: Duration,
     trust: &Trust,
+    proxies: &crate::settings::Proxies,
 ) -> Result<Verdict> {
     let url = Url::parse(&users_me_url(api_url))
         .map_err(|e| Error::usage(format!("API URL {api_url} is not valid: {e}")))?;
@@ -153,6 +165,7 @@ pub async fn check_key(
     for cert in &trust.ca_certs {
         builder = builder.add_root_certificate(cert.clone());
     }
+    builder = with_proxies(builder, proxies)?;
     let client = builder
         .build()
         .map_err(|e| Error::unexpected(format!("could not set up the HTTP client: {e}")))?;
@@ -205,6 +218,53 @@ pub async fn check_key(
         tokio::time::sleep(wait).await;
     }
     Err(unreachable(&host, &last_error))
+}
+
+/// Which destinations a proxy serves.
+enum Role {
+    Http,
+    Https,
+    All,
+}
+
+/// The client's proxies are exactly `proxies`: its own reading of the environment is turned off
+/// (it would read the variables again, by its own rules, and drop what it cannot parse).
+fn with_proxies(
+    builder: reqwest::ClientBuilder,
+    proxies: &crate::settings::Proxies,
+) -> Result<reqwest::ClientBuilder> {
+    let mut builder = builder.no_proxy();
+    let no_proxy = proxies
+        .no_proxy
+        .as_deref()
+        .and_then(reqwest::NoProxy::from_string);
+    let roles = [
+        (&proxies.http, Role::Http),
+        (&proxies.https, Role::Https),
+        (&proxies.all, Role::All),
+    ];
+    for (proxy, role) in roles {
+        if let Some(p) = proxy {
+            let url = p.url.clone();
+            let proxy = match role {
+                Role::Http => reqwest::Proxy::http(url),
+                Role::Https => reqwest::Proxy::https(url),
+                Role::All => reqwest::Proxy::all(url),
+            }
+            .map_err(|_| {
+                Error::usage(format!(
+                    "{} cannot be used as a proxy; no request was made",
+                    p.var
+                ))
+                .with_hint(format!(
+                    "set {} to an http:// or https:// proxy URL, or unset it",
+                    p.var
+                ))
+            })?;
+            builder = builder.proxy(proxy.no_proxy(no_proxy.clone()));
+        }
+    }
+    Ok(builder)
 }
 
 fn unreachable(host: &str, detail: &str) -> Error {

@@ -1,8 +1,6 @@
 //! The trussrc: the configparser-compatible reader ([`document`]), the splice of one section
 //! ([`splice`]), and the locked read-modify-write that puts it on disk (through
 //! [`crate::atomic_file`]).
-use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -55,44 +53,51 @@ fn parse_for(path: &Path, text: &str) -> Result<Document> {
 /// A trussrc larger than this is not one; it is left alone.
 pub const MAX_SIZE: u64 = 1024 * 1024;
 
-/// Reads the file if it exists; refuses symlinks, anything that is not a regular file (a FIFO
-/// would block), and files far larger than a trussrc.
+/// Reads the file if it exists, through the one checked open: refuses a symbolic link, anything
+/// that is not a regular file (a FIFO would block), a file far larger than a trussrc, and one
+/// that another user owns or others may write (its `remote_url` decides where the key is sent).
 fn read_regular(path: &Path) -> Result<Option<String>> {
-    match fs::symlink_metadata(path) {
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::local("inspect", path, &e)),
-        Ok(meta) if meta.file_type().is_symlink() => {
-            return Err(Error::new(
-                Kind::Local,
+    use atomic_file::Refusal;
+    let refused =
+        |message: String, hint: &str| Err(Error::new(Kind::Local, message).with_hint(hint));
+    let bytes = match atomic_file::read_checked(path, MAX_SIZE, atomic_file::Owner::Me) {
+        Ok(bytes) => bytes,
+        Err(Refusal::Missing) => return Ok(None),
+        Err(Refusal::Symlink) => {
+            return refused(
                 format!(
-                    "{} is a symbolic link; truss-ci does not write through links",
+                    "{} is a symbolic link; truss-ci does not read or write through links",
                     path.display()
                 ),
-            )
-            .with_hint("point --trussrc or USER_TRUSSRC_PATH at the real file"));
+                "point --trussrc or USER_TRUSSRC_PATH at the real file",
+            );
         }
-        Ok(meta) if !meta.is_file() => {
-            return Err(Error::new(
-                Kind::Local,
+        Err(Refusal::NotRegular) => {
+            return refused(
                 format!("{} is not a regular file", path.display()),
-            )
-            .with_hint("move it aside or choose another path with --trussrc"));
+                "move it aside or choose another path with --trussrc",
+            );
         }
-        Ok(meta) if meta.len() > MAX_SIZE => {
-            return Err(Error::new(
-                Kind::Local,
+        Err(Refusal::TooLarge { len, .. }) => {
+            return refused(
                 format!(
-                    "{} is {} bytes, far larger than a trussrc (at most {MAX_SIZE}); it was left as it was",
-                    path.display(),
-                    meta.len()
+                    "{} is {len} bytes, far larger than a trussrc (at most {MAX_SIZE}); it was left as it was",
+                    path.display()
                 ),
-            )
-            .with_hint("check that --trussrc or USER_TRUSSRC_PATH names the right file"));
+                "check that --trussrc or USER_TRUSSRC_PATH names the right file",
+            );
         }
-        Ok(_) => {}
-    }
-    let bytes =
-        atomic_file::read_capped(path, MAX_SIZE).map_err(|e| Error::local("read", path, &e))?;
+        Err(why @ (Refusal::ForeignOwner(_) | Refusal::OthersMayWrite(_))) => {
+            return refused(
+                format!(
+                    "{}: {why}, so its settings could send the key elsewhere; nothing was sent or written",
+                    path.display()
+                ),
+                "make it yours and private (chown to this user, chmod go-w), or point --trussrc or USER_TRUSSRC_PATH at a file of your own",
+            );
+        }
+        Err(Refusal::Io(e)) => return Err(Error::local("read", path, &e)),
+    };
     String::from_utf8(bytes).map(Some).map_err(|_| {
         Error::new(
             Kind::Local,

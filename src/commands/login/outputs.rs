@@ -211,17 +211,22 @@ fn dotenv_effect(file: &std::path::Path, report: &Report, out: &Output) -> Resul
     }
     let mut text = gitlab::dotenv_lines(&vars)?;
     // Read no more than the limit, and nothing that is not a regular file (/dev/zero, a FIFO).
-    let existing = match std::fs::metadata(file) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        _ => atomic_file::read_capped(file, gitlab::DOTENV_MAX as u64).map_err(|e| {
-            Error::new(
+    let existing = match atomic_file::read_checked(
+        file,
+        gitlab::DOTENV_MAX as u64,
+        atomic_file::Owner::Anyone,
+    ) {
+        Ok(bytes) => bytes,
+        Err(atomic_file::Refusal::Missing) => Vec::new(),
+        Err(e) => {
+            return Err(Error::new(
                 Kind::Local,
                 format!(
                     "could not use {} as the dotenv report: {e}; nothing was written",
                     file.display()
                 ),
-            )
-        })?,
+            ));
+        }
     };
     if !existing.is_empty() && !existing.ends_with(b"\n") {
         text.insert(0, '\n');
