@@ -75,7 +75,7 @@ impl Wine {
             .env("WINEPREFIX", &self.prefix)
             .env("WINEDEBUG", "-all")
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+            .env("HOME", common::suite_var("HOME").unwrap_or_default())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
