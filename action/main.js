@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
 const net = require('node:net');
+const os = require('node:os');
 const path = require('node:path');
 const tls = require('node:tls');
 const zlib = require('node:zlib');
@@ -80,6 +81,10 @@ function assetName(t) {
 // else (a sticky ancestor such as /tmp is allowed: others cannot rename what this user owns in
 // it). Then no other account can swap the file between the hash and the spawn, and a copy would
 // add nothing. Symlinks are resolved once, in the root the runner names, and refused below it.
+// The roots, best first: RUNNER_TOOL_CACHE (kept across jobs), RUNNER_TEMP (this job's), else a
+// directory made for this run by mkdtemp in the system temp directory (a container job running
+// as root, whose mounts the runner's own uid owns, gets there). Never a fixed name under
+// os.tmpdir(): another local user could create it first.
 // Windows has no owner or mode bits Node can read: there only the symlink checks and the digest
 // hold.
 
@@ -139,6 +144,32 @@ function binaryName(t) {
   return t.includes('windows') ? 'truss-ci.exe' : 'truss-ci';
 }
 
+const RUN_DIR = /^truss-ci-[A-Za-z0-9]{6}$/;
+
+/// A fresh directory for this run only, 0700, in the system temp directory; checked.
+function runDir() {
+  const dir = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'truss-ci-'));
+  try {
+    checkPrivateDir(dir);
+  } catch (e) {
+    fs.rmdirSync(dir); // still empty: nothing was written to it
+    throw e;
+  }
+  return dir;
+}
+
+/// Whether `dir` is one runDir() made: its name, its place, this user's, 0700, checked.
+function isRunDir(dir) {
+  try {
+    if (!RUN_DIR.test(path.basename(dir)) || path.dirname(dir) !== fs.realpathSync(os.tmpdir())) return false;
+    checkPrivateDir(dir);
+    const st = fs.lstatSync(dir);
+    return WINDOWS || (st.uid === process.getuid() && (st.mode & 0o777) === 0o700);
+  } catch {
+    return false;
+  }
+}
+
 /// The SHA-256 of the file at `file`, read through one descriptor that does not follow a symlink;
 /// the file must be a regular file and, when `strict`, one that no other account can write.
 function hashFile(file, strict = true) {
@@ -187,8 +218,7 @@ function release(env, manifest) {
   return { version, t, asset, binary };
 }
 
-/// The roots the shim may keep the binary under, best first: the tool cache (kept across jobs),
-/// then RUNNER_TEMP (this job's). Never os.tmpdir(): another local user can write there.
+/// The roots the runner names that the shim may keep the binary under, best first.
 function roots(env) {
   return [
     ['RUNNER_TOOL_CACHE', env.RUNNER_TOOL_CACHE],
@@ -336,27 +366,36 @@ async function findBinary(env, options) {
   }
   const src = sources(options);
   const rel = release(env, src.manifest);
-  const candidates = roots(env);
-  if (candidates.length === 0) {
-    throw new Error('neither RUNNER_TOOL_CACHE nor RUNNER_TEMP is set, and no other directory is private: set truss-ci-path to a binary you provide');
-  }
+  const refused = [];
   let dir;
-  for (const [name, root] of candidates) {
+  for (const [name, root] of roots(env)) {
     try {
       dir = binaryDir(root, rel.version, rel.t, true);
       break;
     } catch (e) {
-      if (name !== 'RUNNER_TOOL_CACHE' || candidates.length === 1) {
-        throw new Error(`${name} cannot hold truss-ci safely: ${e.message}`);
-      }
-      // Routine on hosted runners, whose tool cache is world-writable (and empty): a line, not an
-      // annotation.
-      src.out.write(`truss-ci action: RUNNER_TOOL_CACHE cannot hold truss-ci safely (${e.message}); using RUNNER_TEMP\n`);
+      refused.push(`${name} cannot hold truss-ci safely (${e.message})`);
     }
   }
+  let ownDir = null;
+  if (!dir) {
+    try {
+      dir = ownDir = runDir();
+    } catch (e) {
+      refused.push(`no directory of its own in ${os.tmpdir()} can either (${e.message})`);
+      throw new Error(`${refused.join('; ')}: set truss-ci-path to a binary you provide, or make one of these private`);
+    }
+  }
+  // Routine on hosted runners, whose tool cache is world-writable (and empty): lines, not
+  // annotations.
+  for (const reason of refused) src.out.write(`truss-ci action: ${reason}; using ${dir}\n`);
   const binary = path.join(dir, binaryName(rel.t));
-  if (!fs.existsSync(binary)) await fetchInto(env, src, rel, dir, binary);
-  return { binary, sha256: rel.binary, strict: true };
+  try {
+    if (!fs.existsSync(binary)) await fetchInto(env, src, rel, dir, binary);
+  } catch (e) {
+    if (ownDir) fs.rmSync(ownDir, { recursive: true, force: true });
+    throw e;
+  }
+  return { binary, sha256: rel.binary, strict: true, runDir: ownDir };
 }
 
 /// In the post step, the binary main ran: the path main saved, accepted only where the shim
@@ -387,6 +426,9 @@ function postBinary(env, options, binary) {
     }
     if (binary === path.join(dir, binaryName(rel.t))) return { sha256: saved, strict: true };
   }
+  if (path.basename(binary) === binaryName(rel.t) && isRunDir(path.dirname(binary))) {
+    return { sha256: saved, strict: true, runDir: path.dirname(binary) };
+  }
   throw new Error(`${binary} is not where this action keeps truss-ci, or its directory is no longer private`);
 }
 
@@ -400,13 +442,21 @@ async function post(env, options) {
   if (!/^(true|1|yes)$/i.test(input(env, 'cleanup') || 'true')) return 0;
   const binary = env.STATE_TRUSS_CI_ACTION_BINARY;
   if (!binary) return 0; // main failed before it had a binary: nothing to undo
+  let dir;
   try {
-    const { sha256, strict } = postBinary(env, options, binary);
+    let sha256;
+    let strict;
+    ({ sha256, strict, runDir: dir } = postBinary(env, options, binary));
     verify(binary, sha256, strict, 'it is not the binary main ran, so nothing was undone');
   } catch (e) {
     return fail(output(options), `post: ${e.message}`);
   }
-  return run(binary, ['logout', '--post'], env);
+  try {
+    return run(binary, ['logout', '--post'], env);
+  } finally {
+    // The directory made for this run has served its two steps.
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /// The action's entry point, main and post. `options` ({ manifest, releaseBaseUrl, stdout }) is
@@ -415,19 +465,18 @@ async function main(env = process.env, options = {}) {
   if (env.STATE_TRUSS_CI_ACTION_POST === 'true') return post(env, options);
   // First of all, so that the post step knows it is the post step even if main fails.
   appendState(env, 'TRUSS_CI_ACTION_POST', 'true');
-  let binary;
+  let found;
   try {
-    let sha256;
-    let strict;
-    ({ binary, sha256, strict } = await findBinary(env, options));
-    verify(binary, sha256, strict, `remove ${path.dirname(binary)} and find out who wrote it`);
-    appendState(env, 'TRUSS_CI_ACTION_BINARY', binary);
-    appendState(env, 'TRUSS_CI_ACTION_SHA256', sha256);
+    found = await findBinary(env, options);
+    verify(found.binary, found.sha256, found.strict, `remove ${path.dirname(found.binary)} and find out who wrote it`);
+    appendState(env, 'TRUSS_CI_ACTION_BINARY', found.binary);
+    appendState(env, 'TRUSS_CI_ACTION_SHA256', found.sha256);
   } catch (e) {
+    if (found?.runDir) fs.rmSync(found.runDir, { recursive: true, force: true });
     return fail(output(options), e.message);
   }
   // Inputs reach truss-ci as the INPUT_* env the runner set: never on argv.
-  return run(binary, ['login'], env);
+  return run(found.binary, ['login'], env);
 }
 
 module.exports = { main, target, assetName, noProxy, checkPrivateDir, TARGETS };

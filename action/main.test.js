@@ -286,7 +286,7 @@ test('a cached binary that others can write, or that is a symlink, is refused', 
   }
 });
 
-test('a tool cache another user owns or can write is not used: RUNNER_TEMP is, or nothing', { skip: !ROOT }, async () => {
+test('a tool cache another user owns or can write is not used: RUNNER_TEMP is', { skip: !ROOT }, async () => {
   const unsafe = [
     ['a world-writable cache', (root) => fs.chmodSync(root, 0o777)],
     ['a group-writable cache', (root) => fs.chmodSync(root, 0o775)],
@@ -311,16 +311,10 @@ test('a tool cache another user owns or can write is not used: RUNNER_TEMP is, o
       spoil(root);
       const { code, out } = await quiet(env, t.options);
       assert.equal(code, 0, name);
-      assert.match(out, /^truss-ci action: RUNNER_TOOL_CACHE cannot hold truss-ci safely \(.+\); using RUNNER_TEMP$/m, name);
+      assert.match(out, /^truss-ci action: RUNNER_TOOL_CACHE cannot hold truss-ci safely \(.+\); using .*temp/m, name);
       assert.match(t.log(), /^ARGS login/, `${name}: the verified download ran, not the planted binary`);
-      assert.ok(fs.existsSync(t.cached(env.RUNNER_TEMP)), name);
+      assert.equal(t.postEnv().STATE_TRUSS_CI_ACTION_BINARY, fs.realpathSync(t.cached(env.RUNNER_TEMP)), name);
       assert.equal(fs.readFileSync(t.cached(root), 'utf8'), PLANTED, `${name}: the cache was not written`);
-      // Without RUNNER_TEMP there is nowhere safe: fail closed.
-      fs.rmSync(t.env.FAKE_LOG);
-      const alone = await quiet({ ...env, RUNNER_TEMP: '' }, t.options);
-      assert.equal(alone.code, 1, name);
-      assert.match(alone.out, /RUNNER_TOOL_CACHE cannot hold truss-ci safely/, name);
-      assert.equal(t.log(), '', name);
     } finally {
       await t.close();
     }
@@ -357,28 +351,111 @@ test('the directory rule: no one but this user and root can write the directory 
   }
 });
 
-test('without RUNNER_TOOL_CACHE, nothing under os.tmpdir() is used: RUNNER_TEMP is, or nothing', async () => {
-  const t = await setup();
+/// Runs `fn` with os.tmpdir() pointing at a fresh directory, made like /tmp (1777) unless told.
+async function withTmpdir(fn, mode = 0o1777) {
   const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'truss-ci-shared-tmp-'));
+  fs.chmodSync(shared, mode);
   const tmpdir = os.tmpdir;
   os.tmpdir = () => shared;
   try {
-    // Where an earlier shim looked: another local user can create it in a shared /tmp.
-    plant(path.join(shared, 'truss-ci-cache', 'truss-ci', '0.1.0', TARGET, 'truss-ci'));
-    const before = fs.readdirSync(shared, { recursive: true }).sort();
-    const env = { ...t.env, RUNNER_TOOL_CACHE: '' };
-    assert.equal(await run(env, t.options), 0);
-    assert.match(t.log(), /^ARGS login/);
-    assert.equal(t.postEnv().STATE_TRUSS_CI_ACTION_BINARY, fs.realpathSync(t.cached(t.env.RUNNER_TEMP)));
-    fs.rmSync(t.env.FAKE_LOG);
-    const { code, out } = await quiet({ ...env, RUNNER_TEMP: '' }, t.options);
-    assert.equal(code, 1);
-    assert.match(out, /neither RUNNER_TOOL_CACHE nor RUNNER_TEMP is set/);
-    assert.equal(t.log(), '');
-    assert.deepEqual(fs.readdirSync(shared, { recursive: true }).sort(), before, 'the shared temp dir was not touched');
+    return await fn(shared);
   } finally {
     os.tmpdir = tmpdir;
     fs.rmSync(shared, { recursive: true, force: true });
+  }
+}
+
+test('without RUNNER_TOOL_CACHE: RUNNER_TEMP, else a directory made for the run, never a fixed name in the temp dir', async () => {
+  const t = await setup();
+  try {
+    await withTmpdir(async (shared) => {
+      // Where an earlier shim looked: another local user can create it in a shared /tmp.
+      plant(path.join(shared, 'truss-ci-cache', 'truss-ci', '0.1.0', TARGET, 'truss-ci'));
+      const before = fs.readdirSync(shared, { recursive: true }).sort();
+      const env = { ...t.env, RUNNER_TOOL_CACHE: '' };
+      assert.equal(await run(env, t.options), 0);
+      assert.match(t.log(), /^ARGS login/);
+      assert.equal(t.postEnv().STATE_TRUSS_CI_ACTION_BINARY, fs.realpathSync(t.cached(t.env.RUNNER_TEMP)));
+      assert.deepEqual(fs.readdirSync(shared, { recursive: true }).sort(), before, 'the temp dir was not touched');
+
+      fs.writeFileSync(t.env.GITHUB_STATE, '');
+      const alone = { ...env, RUNNER_TEMP: '' };
+      assert.equal(await run(alone, t.options), 0);
+      assert.match(t.log(), /^ARGS login/, 'the verified binary ran, not the planted one');
+      const binary = t.postEnv().STATE_TRUSS_CI_ACTION_BINARY;
+      const own = path.dirname(binary);
+      assert.equal(path.dirname(own), fs.realpathSync(shared));
+      assert.match(path.basename(own), /^truss-ci-[A-Za-z0-9]{6}$/);
+      if (POSIX) assert.equal(fs.statSync(own).mode & 0o777, 0o700);
+      assert.equal(await run({ ...alone, ...t.postEnv() }, t.options), 0);
+      assert.match(t.log(), /^ARGS logout --post\n/);
+      assert.deepEqual(fs.readdirSync(shared, { recursive: true }).sort(), before, 'post removed the directory of the run');
+    });
+  } finally {
+    await t.close();
+  }
+});
+
+test('a container job as root, whose mounts the runner\'s uid owns, runs from a directory of its own', { skip: !ROOT }, async () => {
+  const t = await setup();
+  try {
+    await withTmpdir(async () => {
+      fs.mkdirSync(t.env.RUNNER_TOOL_CACHE);
+      fs.chownSync(t.env.RUNNER_TOOL_CACHE, NOBODY, NOBODY);
+      fs.chownSync(t.env.RUNNER_TEMP, NOBODY, NOBODY);
+      const { code, out } = await quiet(t.env, t.options);
+      assert.equal(code, 0);
+      assert.match(out, /RUNNER_TOOL_CACHE cannot hold truss-ci safely .*is owned by uid 65534/);
+      assert.match(out, /RUNNER_TEMP cannot hold truss-ci safely .*is owned by uid 65534/);
+      assert.match(t.log(), /^ARGS login/);
+      assert.equal(await run({ ...t.env, ...t.postEnv() }, t.options), 0);
+      assert.match(t.log(), /^ARGS logout --post\n/);
+    });
+  } finally {
+    await t.close();
+  }
+});
+
+test('a temp dir others can write without a sticky bit holds nothing: fail closed', { skip: !ROOT }, async () => {
+  const t = await setup();
+  try {
+    await withTmpdir(async (shared) => {
+      const { code, out } = await quiet({ ...t.env, RUNNER_TOOL_CACHE: '', RUNNER_TEMP: '' }, t.options);
+      assert.equal(code, 1);
+      assert.match(out, /no directory of its own in .* can either \(.*writable by other users.*\): set truss-ci-path/);
+      assert.equal(t.log(), '');
+      assert.deepEqual(fs.readdirSync(shared), [], 'nothing was left');
+    }, 0o777);
+  } finally {
+    await t.close();
+  }
+});
+
+test('post refuses a directory that only looks like one the shim made', async () => {
+  const t = await setup();
+  try {
+    await withTmpdir(async (shared) => {
+      const alone = { ...t.env, RUNNER_TOOL_CACHE: '', RUNNER_TEMP: '' };
+      assert.equal(await run(alone, t.options), 0);
+      const post = { ...alone, ...t.postEnv() };
+      fs.rmSync(t.env.FAKE_LOG);
+      const lookalike = path.join(shared, 'truss-ci-abcdef');
+      fs.mkdirSync(lookalike, { mode: 0o755 });
+      fs.copyFileSync(post.STATE_TRUSS_CI_ACTION_BINARY, path.join(lookalike, 'truss-ci'));
+      const spoilt = [['mode 0755', () => {}]];
+      if (ROOT) spoilt.push(['owned by another user', () => {
+        fs.chmodSync(lookalike, 0o700);
+        fs.chownSync(lookalike, NOBODY, NOBODY);
+      }]);
+      for (const [name, spoil] of spoilt) {
+        spoil();
+        const { code, out } = await quiet({ ...post, STATE_TRUSS_CI_ACTION_BINARY: path.join(lookalike, 'truss-ci') }, t.options);
+        assert.equal(code, 1, name);
+        assert.match(out, /is not where this action keeps truss-ci/, name);
+        assert.equal(t.log(), '', name);
+      }
+    });
+  } finally {
     await t.close();
   }
 });
