@@ -182,7 +182,7 @@ fn after_a_sigkill_the_next_run_sweeps_the_private_trussrc() {
     let api = FakeApi::baseten();
     let env = exec_env(&api);
     assert_eq!(signalled_kill(&env), None);
-    let left = leftovers(&env);
+    let left: Vec<_> = leftovers(&env).into_iter().filter(|p| p.is_dir()).collect();
     assert_eq!(left.len(), 1, "the killed run left its directory: {left:?}");
     assert!(
         std::fs::read_to_string(left[0].join("trussrc"))
@@ -256,4 +256,27 @@ fn real_truss_works_through_exec() {
     );
     assert_eq!(env.read_trussrc(), None, "~/.trussrc was never written");
     assert!(leftovers(&env).is_empty());
+}
+
+#[test]
+fn a_starting_exec_is_never_swept() {
+    let api = FakeApi::baseten();
+    let mut env = exec_env(&api);
+    let pause = env.path("pause");
+    std::fs::create_dir(&pause).unwrap();
+    env.set("TRUSS_CI_TEST_EXEC_PAUSE", pause.to_str().unwrap());
+    let ran = env.path("ran");
+    let child = env
+        .command(&["exec", "--", "touch", ran.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Held between the creation of its files and the lock that tells a sweeper they are live.
+    wait_for(&pause.join("paused"));
+    env.run(&["status"]).assert_code(2);
+    std::fs::write(pause.join("resume"), "").unwrap();
+    to_run(child.wait_with_output().unwrap()).assert_code(0);
+    assert!(ran.exists());
+    assert!(leftovers(&env).is_empty(), "{:?}", leftovers(&env));
 }

@@ -45,7 +45,7 @@ pub fn run(args: &ExecArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Re
     }
 
     let base = exec_dir::base(env, out.dialect().job_temp_dir());
-    let dir = ExecDir::create(&base)?;
+    let dir = ExecDir::create(&base, env)?;
     let rc = dir.path().join("trussrc");
     let section = trussrc::api_key_section(&conn.remote, &remote_url, Some(key.expose()));
     atomic_file::write(&rc, format!("{section}\n").as_bytes())?;
