@@ -423,13 +423,22 @@ fn a_signal_while_the_directory_is_made_removes_it() {
     let api = FakeApi::baseten();
     let env = exec_env(&api);
     let ran = env.path("ran");
-    for syscall in ["flock", "mkdir", "fsync", "rename"] {
-        for (name, signal) in [("TERM", 15), ("USR2", 12)] {
+    // The lock file's flock, the directory's mkdir, the trussrc's fsync and rename, then the
+    // directory's fsync.
+    let points = [
+        ("flock", 1),
+        ("mkdir", 1),
+        ("fsync", 1),
+        ("rename", 1),
+        ("fsync", 2),
+    ];
+    for (syscall, nth) in points {
+        for (name, signal) in [("TERM", 15), ("QUIT", 3), ("USR2", 12)] {
             let cmd = env.command(&["exec", "--", "touch", ran.to_str().unwrap()]);
             let mut traced = std::process::Command::new(&strace);
             traced
                 .args(["-f", "-qq", "-o", "/dev/null", "-e"])
-                .arg(format!("inject={syscall}:signal={name}:when=1"))
+                .arg(format!("inject={syscall}:signal={name}:when={nth}"))
                 .arg(cmd.get_program())
                 .args(cmd.get_args())
                 .env_clear()
@@ -439,7 +448,7 @@ fn a_signal_while_the_directory_is_made_removes_it() {
                 )
                 .current_dir(env.dir.path());
             let run = to_run(traced.output().unwrap());
-            let what = format!("SIG{name} at {syscall}");
+            let what = format!("SIG{name} at {syscall} #{nth}");
             assert_eq!(run.code, 128 + signal, "{what}: {}", run.stderr);
             assert!(
                 run.stderr.contains(&format!(
