@@ -636,3 +636,26 @@ fn every_command_is_not_dumpable_and_exec_passes_on_the_soft_limit() {
         );
     }
 }
+
+/// A signal while the command runs reaches it while its trussrc is still there: the directory
+/// goes only once the command has ended, and its own exit code is truss-ci's.
+#[test]
+#[cfg(target_os = "linux")]
+fn the_trussrc_outlives_a_signalled_command() {
+    let api = FakeApi::baseten();
+    let env = exec_env(&api);
+    let (ready, seen) = (env.path("ready"), env.path("seen"));
+    let script = format!(
+        "trap 'cat \"$USER_TRUSSRC_PATH\" > {}; exit 7' USR1; touch {}; while :; do sleep 0.05; done",
+        seen.display(),
+        ready.display()
+    );
+    let mut child = running(&env, &script, &ready);
+    kill(child.id(), 10);
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+    assert!(
+        std::fs::read_to_string(&seen).unwrap().contains(KEY),
+        "the command read its trussrc after the signal"
+    );
+    assert!(leftovers(&env).is_empty(), "{:?}", leftovers(&env));
+}
