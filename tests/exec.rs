@@ -258,7 +258,9 @@ fn real_truss_works_through_exec() {
     assert!(leftovers(&env).is_empty());
 }
 
+/// The pause exists only in test builds (`--features test-hooks`).
 #[test]
+#[cfg(feature = "test-hooks")]
 fn a_starting_exec_is_never_swept() {
     let api = FakeApi::baseten();
     let mut env = exec_env(&api);
