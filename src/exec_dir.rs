@@ -75,9 +75,13 @@ impl ExecDir {
 
 impl Drop for ExecDir {
     /// The directory first: a lock file left alone (if the process dies in between) holds no key.
+    /// A directory that could not be removed keeps its lock file, free once this process ends,
+    /// for the next sweep.
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.path);
-        let _ = fs::remove_file(&self.lock_path);
+        if fs::symlink_metadata(&self.path).is_err() {
+            let _ = fs::remove_file(&self.lock_path);
+        }
     }
 }
 
