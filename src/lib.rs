@@ -12,6 +12,7 @@ pub mod exec_dir;
 pub mod key_source;
 pub mod keyring_store;
 pub mod output;
+pub mod process;
 pub mod secret;
 pub mod settings;
 pub mod trussrc;
@@ -29,6 +30,7 @@ use crate::output::Output;
 /// A panic is a bug: it is reported as one (without its payload, which might quote data) and exits
 /// 1, as documented, instead of Rust's 101.
 pub fn main() -> ExitCode {
+    process::forbid_core_dumps();
     std::panic::set_hook(Box::new(|info| {
         let location = info
             .location()
