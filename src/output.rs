@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::api::User;
 use crate::ci::{Dialect, Effect, Level};
 use crate::cli::OutputFormat;
 use crate::error::{Error, Kind, Result};
-use crate::secret::{ApiKey, Scrubber, Sensitive};
+use crate::secret::{self, ApiKey, Scrubber, Sensitive};
 
 /// How long a helper program (buildkite-agent) may run.
 const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -99,12 +100,33 @@ impl Output {
         Group(self)
     }
 
-    /// A value a server chose, for one line of output: scrubbed, no control characters, trimmed;
-    /// empty when there is none.
+    /// A value a server chose (a workspace name, an email), for any channel: trimmed, and given
+    /// only when it is plain text ([`secret::plain_value`]) holding no form or piece of the masked
+    /// key; otherwise [`secret::WITHHELD_VALUE`]. Empty when there is none.
     pub fn server_text(&self, value: Option<&str>) -> String {
-        value
-            .map(|v| crate::ci::clean(&self.scrub(v)))
-            .unwrap_or_default()
+        let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+            return String::new();
+        };
+        let keyless = self
+            .scrubber
+            .get()
+            .is_none_or(|s| !s.holds_key(value) && s.scrub(value) == value);
+        if keyless && secret::plain_value(value) {
+            value.to_owned()
+        } else {
+            secret::WITHHELD_VALUE.to_owned()
+        }
+    }
+
+    /// `user` with each value it names passed through [`Output::server_text`], for JSON.
+    pub fn server_user(&self, user: &User) -> User {
+        let shown = |v: &Option<String>| v.as_deref().map(|v| self.server_text(Some(v)));
+        User {
+            user_id: None,
+            email: shown(&user.email),
+            name: shown(&user.name),
+            workspace: shown(&user.workspace),
+        }
     }
 
     /// Text from elsewhere (a server, a file) with every form of the masked key removed.

@@ -580,3 +580,106 @@ fn small_ones() {
     assert!(Path::new(path).is_absolute(), "{path}");
     assert!(Path::new(path).exists(), "{path}");
 }
+
+/// Asserts that no readable 8-character run of `KEY`'s secret part is in `text`, after the
+/// receiving side strips invisible characters and folds width, nor among its letters and digits.
+#[track_caller]
+fn assert_unreadable(text: &str, what: &str) {
+    let secret = KEY.split_once('.').unwrap().1.to_ascii_lowercase();
+    let read = common::encodings::readable(text);
+    let alnum: String = read.chars().filter(char::is_ascii_alphanumeric).collect();
+    for w in secret.as_bytes().windows(8) {
+        let w = std::str::from_utf8(w).unwrap();
+        assert!(!read.contains(w), "{what}: {w:?} readable in {text:?}");
+        assert!(
+            !alnum.contains(w),
+            "{what}: {w:?} among the letters of {text:?}"
+        );
+    }
+}
+
+#[test]
+fn interleaved_and_chunked_keys_reach_no_channel() {
+    use common::encodings::{full_width, interleave};
+    let hex: String = KEY.bytes().map(|b| format!("{b:02x}")).collect();
+    let chunks: Vec<&str> = [0, 7, 14, 21]
+        .iter()
+        .map(|&i| &KEY[i..(i + 7).min(KEY.len())])
+        .collect();
+    let bodies = [
+        (interleave(KEY, "\u{1}"), interleave(KEY, "\u{200B}")),
+        (interleave(KEY, "\u{0}"), interleave(KEY, "\u{AD}")),
+        (
+            interleave(KEY, "\u{7f}"),
+            format!("{}@x.io", full_width(KEY)),
+        ),
+        (interleave(KEY, "\t"), format!("{}@x.io", chunks.join("-"))),
+    ];
+    for (workspace, email) in bodies {
+        let user =
+            serde_json::json!({"workspace_name": workspace, "email": email, "name": workspace});
+        let api = FakeApi::start(move |_, _| Reply::json(200, &user.to_string()));
+        for (ci, output) in [("github", "text"), ("github", "json"), ("azure", "text")] {
+            let mut env = TestEnv::new();
+            let mut files = Vec::new();
+            for name in ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE"] {
+                let path = env.path(name);
+                std::fs::write(&path, "").unwrap();
+                env.set(name, path.to_str().unwrap());
+                files.push(path);
+            }
+            let dotenv = env.path("build.env");
+            files.push(dotenv.clone());
+            env.set("BASETEN_API_KEY", KEY)
+                .set("BASETEN_REMOTE_URL", &api.url);
+            let args = [
+                "--ci",
+                ci,
+                "--output",
+                output,
+                "login",
+                "--dotenv",
+                dotenv.to_str().unwrap(),
+            ];
+            let run = env.run(&args);
+            run.assert_code(0);
+            let what = format!("{args:?} {workspace:?}");
+            for line in run.stdout.lines().chain(run.stderr.lines()) {
+                if !line.starts_with("::add-mask::") && !line.starts_with("##vso[task.setsecret]") {
+                    assert_unreadable(line, &what);
+                }
+            }
+            for file in &files {
+                assert_unreadable(&std::fs::read_to_string(file).unwrap(), &what);
+            }
+            let dotenv_text = std::fs::read_to_string(&dotenv).unwrap();
+            assert!(
+                dotenv_text.contains("BASETEN_WORKSPACE=(withheld: not plain text)"),
+                "{dotenv_text}"
+            );
+        }
+    }
+
+    // Error bodies: hex in either case, and the key in 7-character chunks.
+    for body in [
+        format!("bad key {hex}"),
+        format!("bad key {}", hex.to_ascii_uppercase()),
+        format!("bad key {}", chunks.join(" ")),
+        format!("bad key {}", chunks.join("\u{200B}-")),
+    ] {
+        let b = body.clone();
+        let api = FakeApi::start(move |_, _| Reply::json(404, &b));
+        let mut env = TestEnv::new();
+        env.set("BASETEN_API_KEY", KEY)
+            .set("BASETEN_REMOTE_URL", &api.url);
+        for output in ["text", "json"] {
+            let run = env.run(&["--ci", "github", "--output", output, "login"]);
+            run.assert_code(4);
+            for line in run.stdout.lines().chain(run.stderr.lines()) {
+                if !line.starts_with("::add-mask::") {
+                    assert_unreadable(line, &body);
+                }
+            }
+        }
+    }
+}

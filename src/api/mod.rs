@@ -11,7 +11,7 @@ use crate::error::{Error, Kind, Result};
 
 mod classify;
 
-use crate::secret::{ApiKey, Scrubber};
+use crate::secret::{ApiKey, EXCERPT_MAX, Scrubber};
 use classify::{Class, check_proxies, classify, error_chain};
 
 /// Bodies are read up to this size; the rest is never read.
@@ -321,7 +321,8 @@ async fn once(
 
 /// A request that got no answer, by the class of its error.
 fn failed_request(e: &reqwest::Error, host: &str, scrubber: &Scrubber) -> Attempt {
-    let error = scrubber.scrub(&error_chain(e));
+    // The chain can quote a peer (a certificate's names): it is held to an excerpt like a body.
+    let error = scrubber.excerpt(&error_chain(e), 3 * EXCERPT_MAX);
     match classify(e) {
         Class::Transient => Attempt::Transient {
             error,
@@ -359,20 +360,12 @@ async fn read_capped(response: &mut reqwest::Response) -> std::result::Result<Ve
     Ok(body)
 }
 
-/// A short, single-line, printable excerpt of a server's body for an error message: scrubbed
-/// whole first, then cut.
+/// A short excerpt of a server's body for an error message (see [`Scrubber::excerpt`]): none of
+/// it when it spells the key in pieces.
 fn snippet(body: &[u8], scrubber: &Scrubber) -> String {
-    let text = scrubber.scrub(&String::from_utf8_lossy(body));
-    let clean: String = crate::ci::strip_controls(&text)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if clean.is_empty() {
+    let short = scrubber.excerpt(&String::from_utf8_lossy(body), EXCERPT_MAX);
+    if short.is_empty() {
         return String::new();
-    }
-    let mut short: String = clean.chars().take(160).collect();
-    if short.len() < clean.len() {
-        short.push('…');
     }
     format!(": {short}")
 }
@@ -423,9 +416,12 @@ mod tests {
     #[test]
     fn snippets_are_single_line_and_short() {
         let none = Scrubber::new(&ApiKey::new("k.secretpart-x".into()));
-        assert_eq!(snippet(b"  a\r\n b\x1b[31m ", &none), ": a b [31m");
+        assert_eq!(snippet(b"  a\r\n b\x1b[31m ", &none), ": a b ?31m");
         assert_eq!(snippet(b"", &none), "");
-        assert!(snippet(&[b'x'; 500], &none).chars().count() < 170);
+        assert_eq!(
+            snippet(&[b'x'; 500], &none).chars().count(),
+            2 + EXCERPT_MAX + 1
+        );
         // The key straddling the cut is scrubbed before the cut, so no tail of it survives.
         let key = ApiKey::new("kid.SECRETSECRETSECRET".into());
         let mut body = "x".repeat(150);
