@@ -1,10 +1,11 @@
 //! The only writer of stdout, stderr and CI files. Human messages go to stderr; stdout is for
 //! machine output (JSON, workflow commands, `--print-env`). Applies the platform's effects.
-use std::cell::{OnceCell, RefCell};
+use std::cell::RefCell;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -22,12 +23,11 @@ pub struct Output {
     pub format: OutputFormat,
     pub quiet: bool,
     pub verbose: bool,
-    dialect: Box<dyn Dialect>,
+    /// Where lines for people go, this output's and the logger's alike.
+    sink: Arc<Sink>,
     /// Workflow commands go to stderr when stdout is reserved (JSON, `--print-env`).
     commands_to_stderr: bool,
     path_var: Option<String>,
-    /// Set by [`Output::mask`]: every line for people or JSON passes it before it is written.
-    scrubber: OnceCell<Scrubber>,
     /// Warnings held back until after the mask (a key is masked before anything else is said), or
     /// until the first line of any other kind.
     pending: RefCell<Vec<String>>,
@@ -44,10 +44,13 @@ impl Output {
             format,
             quiet,
             verbose,
-            dialect,
+            sink: Arc::new(Sink {
+                dialect: Arc::from(dialect),
+                scrubber: OnceLock::new(),
+                held: Mutex::new(Some(Vec::new())),
+            }),
             commands_to_stderr: format == OutputFormat::Json,
             path_var: None,
-            scrubber: OnceCell::new(),
             pending: RefCell::new(Vec::new()),
         }
     }
@@ -66,8 +69,14 @@ impl Output {
         self
     }
 
-    /// Prints the held-back warnings, once.
+    /// The writer for the logger (`tracing`): its lines take the same way as this output's.
+    pub fn log_writer(&self) -> LogWriter {
+        LogWriter(Arc::clone(&self.sink))
+    }
+
+    /// Prints the held-back log lines and warnings, once.
     fn flush_pending(&self) {
+        self.sink.open();
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
         for w in pending {
             self.warn(&w);
@@ -80,14 +89,14 @@ impl Output {
     }
 
     pub fn dialect(&self) -> &dyn Dialect {
-        &*self.dialect
+        &*self.sink.dialect
     }
 
     /// Registers the key with the platform's masker, first of all, and with this output's
     /// scrubber, so that no later line can print it. A mask that cannot be written fails closed.
     pub fn mask(&self, key: &ApiKey) -> Result<()> {
-        let _ = self.scrubber.set(Scrubber::new(key));
-        for effect in self.dialect.mask(key) {
+        let _ = self.sink.scrubber.set(Scrubber::new(key));
+        for effect in self.dialect().mask(key) {
             self.apply_one(effect, &mut Vec::new())?;
         }
         self.flush_pending();
@@ -96,7 +105,7 @@ impl Output {
 
     /// Opens a collapsible log group that closes when the guard is dropped.
     pub fn group(&self, title: &str) -> Group<'_> {
-        self.apply_unchecked(self.dialect.group_start(title, self.verbose));
+        self.apply_unchecked(self.dialect().group_start(title, self.verbose));
         Group(self)
     }
 
@@ -108,6 +117,7 @@ impl Output {
             return String::new();
         };
         let keyless = self
+            .sink
             .scrubber
             .get()
             .is_none_or(|s| !s.holds_key(value) && s.scrub(value) == value);
@@ -131,10 +141,7 @@ impl Output {
 
     /// Text from elsewhere (a server, a file) with every form of the masked key removed.
     pub fn scrub(&self, text: &str) -> String {
-        match self.scrubber.get() {
-            Some(s) => s.scrub(text),
-            None => text.to_owned(),
-        }
+        self.sink.scrub(text)
     }
 
     /// A progress or success line for people, on stderr.
@@ -158,7 +165,9 @@ impl Output {
     fn warning(&self, message: &str, prefix: &str) {
         self.flush_pending();
         let message = self.scrub(message);
-        let annotation = self.dialect.annotate(Level::Warning, &message);
+        let annotation = self
+            .dialect()
+            .annotate(Level::Warning, &crate::ci::strip_controls(&message));
         if annotation.is_empty() {
             self.human(&format!("{prefix}{message}"));
         } else {
@@ -172,7 +181,9 @@ impl Output {
         self.flush_pending();
         let message = self.scrub(&err.message);
         let hint = err.hint().map(|h| self.scrub(h));
-        let annotation = self.dialect.annotate(Level::Error, &message);
+        let annotation = self
+            .dialect()
+            .annotate(Level::Error, &crate::ci::strip_controls(&message));
         self.apply_unchecked(annotation);
         let mut text = format!("error: {message}");
         if let Some(hint) = &hint {
@@ -210,7 +221,7 @@ impl Output {
         for line in self.scrub(text).lines() {
             write_line(
                 &mut out,
-                &self.dialect.neutralize(&crate::ci::strip_controls(line)),
+                &self.dialect().neutralize(&crate::ci::strip_controls(line)),
             )
             .map_err(|e| stdout_failed(&e))?;
         }
@@ -307,16 +318,9 @@ impl Output {
         })
     }
 
-    /// Lines for people (already scrubbed by the caller): control characters removed and made
-    /// inert for the platform's parser.
+    /// Lines for people, on stderr (see [`Sink::human`]).
     fn human(&self, text: &str) {
-        let mut err = std::io::stderr().lock();
-        for line in text.lines() {
-            let _ = write_line(
-                &mut err,
-                &self.dialect.neutralize(&crate::ci::strip_controls(line)),
-            );
-        }
+        self.sink.human(text);
     }
 
     fn find_program(&self, name: &str) -> Option<PathBuf> {
@@ -333,7 +337,7 @@ pub struct Group<'a>(&'a Output);
 impl Drop for Group<'_> {
     fn drop(&mut self) {
         self.0
-            .apply_unchecked(self.0.dialect.group_end(self.0.verbose));
+            .apply_unchecked(self.0.dialect().group_end(self.0.verbose));
     }
 }
 
@@ -341,6 +345,102 @@ impl Drop for Output {
     /// Warnings that nothing else printed go out last.
     fn drop(&mut self) {
         self.flush_pending();
+    }
+}
+
+/// The one way to stderr for lines people read, shared by [`Output`] and the logger: each text
+/// passes the scrubber whole (once [`Output::mask`] has armed it), then each of its lines loses
+/// its control characters and passes the dialect's neutraliser. The logger's lines are held until
+/// `Output` writes its first line (the mask, when there is a key), so that they follow the mask
+/// and pass the armed scrubber too.
+struct Sink {
+    dialect: Arc<dyn Dialect>,
+    scrubber: OnceLock<Scrubber>,
+    /// The logger's texts, until the sink opens.
+    held: Mutex<Option<Vec<String>>>,
+}
+
+impl Sink {
+    fn scrub(&self, text: &str) -> String {
+        match self.scrubber.get() {
+            Some(s) => s.scrub(text),
+            None => text.to_owned(),
+        }
+    }
+
+    fn human(&self, text: &str) {
+        let text = self.scrub(text);
+        let mut err = std::io::stderr().lock();
+        for line in text.lines() {
+            let _ = write_line(
+                &mut err,
+                &self.dialect.neutralize(&crate::ci::strip_controls(line)),
+            );
+        }
+    }
+
+    /// One logger event's text: held until the sink opens, then written like any other.
+    fn log(&self, text: &str) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = held.as_mut() {
+            held.push(text.to_owned());
+            return;
+        }
+        drop(held);
+        self.human(text);
+    }
+
+    /// Writes the held texts; from now on the logger's lines go out at once.
+    fn open(&self) {
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        for text in held.into_iter().flatten() {
+            self.human(&text);
+        }
+    }
+}
+
+/// The logger's writer (a `tracing_subscriber` `MakeWriter`): each event is buffered whole and
+/// handed to the sink when it is written, so that it is scrubbed as one text, never in pieces.
+#[derive(Clone)]
+pub struct LogWriter(Arc<Sink>);
+
+/// One event's bytes, handed to the sink on drop.
+pub struct EventBuffer {
+    sink: Arc<Sink>,
+    bytes: Vec<u8>,
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = EventBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        EventBuffer {
+            sink: Arc::clone(&self.0),
+            bytes: Vec::new(),
+        }
+    }
+}
+
+impl Write for EventBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for EventBuffer {
+    fn drop(&mut self) {
+        if !self.bytes.is_empty() {
+            self.sink.log(&String::from_utf8_lossy(&self.bytes));
+        }
     }
 }
 

@@ -683,3 +683,129 @@ fn interleaved_and_chunked_keys_reach_no_channel() {
         }
     }
 }
+
+/// Lines that would make a runner act, in each dialect, with the key in several forms around.
+fn hostile_log_text() -> String {
+    format!(
+        "TESTLOG ::set-output name=x::y\n::add-mask::nothing\n##vso[task.setvariable variable=HTTPS_PROXY]http://evil\n  ##[set-output name=a;]b\n\u{1b}[0Ksection_start:1:evil[collapsed=true]\r\u{1b}[0Kx\nkey {KEY} {}",
+        common::encodings::interleave(KEY, "\u{1}")
+    )
+}
+
+/// Asserts that no line of `text` would make the runner of `ci` act, but truss-ci's own.
+#[track_caller]
+fn assert_inert(ci: &str, text: &str, what: &str) {
+    for line in text.lines() {
+        match ci {
+            "github" => {
+                for c in parse_log(line) {
+                    let ours = match c.name.as_str() {
+                        "add-mask" => c.data == KEY,
+                        "error" | "warning" => {
+                            c.properties.get("title").map(String::as_str) == Some("truss-ci")
+                        }
+                        "group" | "endgroup" => true,
+                        _ => false,
+                    };
+                    assert!(ours, "{what}: {line:?} is a command");
+                }
+            }
+            "azure" => {
+                if line.contains("##") {
+                    let ours = [
+                        "##vso[task.setsecret]",
+                        "##vso[task.logissue type=",
+                        "##[group]",
+                        "##[endgroup]",
+                    ]
+                    .iter()
+                    .any(|p| line.starts_with(p));
+                    assert!(
+                        ours && line.matches("##").count() == 1,
+                        "{what}: {line:?} is a command"
+                    );
+                }
+            }
+            _ => {
+                // GitLab reads `section_…:NAME\r\e[0K` anywhere in a line as a section marker.
+                if line.contains(['\u{1b}', '\r']) {
+                    assert!(
+                        line.starts_with("\u{1b}[0Ksection_") && line.contains(":truss_ci_login"),
+                        "{what}: {line:?} is a section marker"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn no_log_line_is_a_runner_command_or_carries_the_key() {
+    let hex: String = KEY.bytes().map(|b| format!("{b:02x}")).collect();
+    let body = format!(
+        "##vso[task.setvariable variable=HTTPS_PROXY]http://evil\n##[set-output name=x;]y\n::set-env name=A::b {KEY} {hex} {}",
+        common::encodings::interleave(KEY, "\u{200B}")
+    );
+    let api = FakeApi::start(move |_, _| {
+        Reply::Http(
+            503,
+            vec![("Retry-After".into(), "0".into())],
+            body.clone().into_bytes(),
+        )
+    });
+    let hooks = cfg!(feature = "test-hooks");
+    for ci in ["github", "azure", "gitlab"] {
+        for (verbosity, rust_log) in [
+            (None, None),
+            (Some("-v"), None),
+            (Some("-vv"), None),
+            (None, Some("trace")),
+        ] {
+            let outputs: &[&str] = if ci == "github" {
+                &["text", "json"]
+            } else {
+                &["text"]
+            };
+            for &output in outputs {
+                let mut env = TestEnv::new();
+                env.set("BASETEN_API_KEY", KEY)
+                    .set("BASETEN_REMOTE_URL", &api.url)
+                    .set("TRUSS_CI_TEST_LOG", &hostile_log_text());
+                if let Some(filter) = rust_log {
+                    env.set("RUST_LOG", filter);
+                }
+                let mut args = vec!["--ci", ci, "--output", output];
+                args.extend(verbosity);
+                args.extend(["login", "--timeout", "0.4"]);
+                let run = env.run(&args);
+                run.assert_code(4);
+                let what = format!("{args:?} RUST_LOG={rust_log:?}");
+                assert!(
+                    run.stderr.contains("attempt 1 of 6"),
+                    "{what}: {}",
+                    run.stderr
+                );
+                assert_inert(ci, &run.stdout, &what);
+                assert_inert(ci, &run.stderr, &what);
+                for line in run.stdout.lines().chain(run.stderr.lines()) {
+                    if !line.starts_with("::add-mask::")
+                        && !line.starts_with("##vso[task.setsecret]")
+                    {
+                        assert_unreadable(line, &what);
+                    }
+                }
+                if hooks {
+                    // The logger's lines come after the mask (on stderr in JSON mode).
+                    let logged = run.stderr.find("TESTLOG").expect("the log line is written");
+                    if ci == "github" && output == "json" {
+                        assert!(
+                            run.stderr.find("::add-mask::").unwrap() < logged,
+                            "{}",
+                            run.stderr
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
