@@ -46,12 +46,15 @@ pub fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args = env::args();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => {
+        // --help and --version.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(0);
         }
+        Err(e) => return refused(&e, &args),
     };
     let env = Env::from_process();
     let verbose = cli.global.verbose
@@ -62,6 +65,7 @@ fn run() -> ExitCode {
     // Warnings and log lines wait until the key is masked (a command that has one masks it first).
     let mut out = Output::new(cli.global.output, cli.global.quiet, verbose > 0, dialect)
         .with_path(env.vars.path.clone())
+        .with_arguments(&cli::key_shaped(&args))
         .with_warnings(warnings);
     init_tracing(verbose, cli.global.quiet, &env, out.log_writer());
     #[cfg(feature = "test-hooks")]
@@ -89,6 +93,17 @@ fn run() -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// A command line clap refused: said like any other usage error (the platform's annotation, one
+/// JSON object with `--output json`), with no argument that has the shape of a key; exit 2.
+fn refused(e: &clap::Error, args: &[std::ffi::OsString]) -> ExitCode {
+    let env = Env::from_process();
+    let (format, platform) = cli::intent(args);
+    let (dialect, _) = ci::Platform::chosen(platform, &env).dialect(&env);
+    let err = cli::refused(e, args);
+    Output::new(format, false, false, dialect).error(&err);
+    ExitCode::from(err.exit_code())
 }
 
 /// `-v`/`-vv` or RUST_LOG drive diagnostics on stderr, written through `writer`: the same way as

@@ -28,6 +28,8 @@ pub struct Output {
     /// Workflow commands go to stderr when stdout is reserved (JSON, `--print-env`).
     commands_to_stderr: bool,
     path_var: Option<String>,
+    /// The arguments with the shape of a key ([`crate::cli::key_shaped`]): no error prints them.
+    arguments: Vec<Scrubber>,
     /// Warnings held back until after the mask (a key is masked before anything else is said), or
     /// until the first line of any other kind.
     pending: RefCell<Vec<String>>,
@@ -51,6 +53,7 @@ impl Output {
             }),
             commands_to_stderr: format == OutputFormat::Json,
             path_var: None,
+            arguments: Vec::new(),
             pending: RefCell::new(Vec::new()),
         }
     }
@@ -59,6 +62,13 @@ impl Output {
     #[must_use]
     pub fn with_path(mut self, path: Option<String>) -> Self {
         self.path_var = path;
+        self
+    }
+
+    /// The arguments no error may print (a key given where a name or value goes).
+    #[must_use]
+    pub fn with_arguments(mut self, arguments: &[ApiKey]) -> Self {
+        self.arguments = arguments.iter().map(Scrubber::new).collect();
         self
     }
 
@@ -179,8 +189,13 @@ impl Output {
     /// on stderr, and in JSON mode one object on stdout.
     pub fn error(&self, err: &Error) {
         self.flush_pending();
-        let message = self.scrub(&err.message);
-        let hint = err.hint().map(|h| self.scrub(h));
+        let unechoed = |text: &str| {
+            self.arguments
+                .iter()
+                .fold(self.scrub(text), |text, s| s.scrub(&text))
+        };
+        let message = unechoed(&err.message);
+        let hint = err.hint().map(unechoed);
         let annotation = self
             .dialect()
             .annotate(Level::Error, &crate::ci::strip_controls(&message));

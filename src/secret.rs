@@ -248,6 +248,29 @@ pub fn plain_value(value: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || " @._+-".contains(c))
 }
 
+/// Whether an argument may be printed in a message although it might be a key given where
+/// something else goes. A piece of text has the shape of a key when it has [`MIN_FRAGMENT`] or
+/// more characters and is none of: an upper-case name (`[A-Z_][A-Z0-9_-]*`, as env vars and
+/// GitHub's inputs are named), a word of lower-case letters, `-` and `_` (no digits), either of them after `--` (a
+/// flag), a path (starting with `/`, `.` or `~`) or a URL (holding `://`). Keys are long runs of
+/// mixed-case letters and digits; a word without digits or of one case is not one.
+pub fn may_echo(arg: &str) -> bool {
+    let word = arg.strip_prefix("--").unwrap_or(arg);
+    let upper_name = word
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+        && word
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    let lower_word = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_');
+    let path_or_url = arg.starts_with(['/', '.', '~']) || arg.contains("://");
+    arg.chars().count() < MIN_FRAGMENT || upper_name || lower_word || path_or_url
+}
+
 /// Text as the scrubber reads it: invisible characters dropped (Unicode Cc and Cf, and the other
 /// characters that render as nothing), full-width forms folded to ASCII, then lower-cased; each
 /// character left is one byte (`0xFF` for one outside ASCII, which no form of a key holds), with
@@ -655,6 +678,32 @@ mod tests {
             &"x".repeat(129),
         ] {
             assert!(!plain_value(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_words_paths_and_short_text_may_be_echoed_keys_not() {
+        for ok in [
+            "BASETEN_API_KEY",
+            "MY_KEY_2",
+            "production",
+            "truss-env",
+            "--api-key-stdin",
+            "/home/runner/.trussrc",
+            "https://app.baseten.co",
+            "abc.def",
+        ] {
+            assert!(may_echo(ok), "{ok}");
+        }
+        for key in [
+            "SENTINELkey01.Zx9qv7Lw3pTt",
+            "kid01.SNTL+k/y=9Zq\\x7Leak",
+            "abcdEFGH",
+            "staging2eu",
+            "--SENTINELkey01",
+            "Zx9qv7Lw3pTt",
+        ] {
+            assert!(!may_echo(key), "{key}");
         }
     }
 

@@ -809,3 +809,56 @@ fn no_log_line_is_a_runner_command_or_carries_the_key() {
         }
     }
 }
+
+#[test]
+fn a_key_given_where_a_name_or_value_goes_is_never_echoed() {
+    let mut env = TestEnv::new();
+    std::fs::write(
+        env.trussrc(),
+        truss_section("baseten", "https://x", "k.abcdefghij"),
+    )
+    .unwrap();
+    env.set("SENTINELkey01", "");
+    let cases: &[(&[&str], &str)] = &[
+        (&["login", "--from-env=KEY"], "--from-env"),
+        (&["login", "--from-env", "KEY"], "unexpected argument"),
+        (&["login", "--from-env=SENTINELkey01"], "--from-env"),
+        (&["login", "--bogus=KEY"], "--bogus"),
+        (&["login", "--output", "KEY"], "--output"),
+        (&["--ci", "KEY", "status"], "--ci"),
+        (&["login", "KEY"], "unexpected argument"),
+        (&["status", "--remote", "KEY"], "No remote"),
+        (&["logout", "--remote", "KEY"], "No remote"),
+        (
+            &["login", "--api-key-stdin", "--remote-url", "KEY"],
+            "--remote-url",
+        ),
+    ];
+    for (args, names) in cases {
+        for prefix in [&["--output", "json"][..], &["--ci", "github"], &[]] {
+            let mut full: Vec<String> = prefix.iter().map(|a| (*a).to_owned()).collect();
+            full.extend(args.iter().map(|a| a.replace("KEY", KEY)));
+            let full: Vec<&str> = full.iter().map(String::as_str).collect();
+            let run = env.run_stdin(&full, Some("abc.defghijklm"));
+            run.assert_code(2);
+            assert!(run.all().contains(names), "{full:?}: {}", run.all());
+            assert!(
+                !run.all().contains("SENTINELkey01"),
+                "{full:?}: {}",
+                run.all()
+            );
+            assert_unreadable(&run.all(), &format!("{full:?}"));
+            if prefix.contains(&"json") {
+                let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+                assert_eq!(v["error"]["exit_code"], 2, "{}", run.stdout);
+            }
+            if prefix.contains(&"github") {
+                let errors = parse_log(&run.stdout)
+                    .into_iter()
+                    .filter(|c| c.name == "error")
+                    .count();
+                assert_eq!(errors, 1, "{full:?}: {}", run.stdout);
+            }
+        }
+    }
+}
