@@ -219,11 +219,13 @@ impl Output {
     }
 
     /// One JSON object on one stdout line, scrubbed as a whole (JSON-escaped forms included).
+    /// Every `#` is written `\u0023` (it can only be inside a string): the same JSON, with no
+    /// `##[` or `##vso[` for a runner to find mid-line. Line breaks are escaped by JSON itself.
     pub fn json(&self, value: &serde_json::Value) -> Result<()> {
         self.flush_pending();
         write_line(
             &mut std::io::stdout().lock(),
-            &self.scrub(&value.to_string()),
+            &self.scrub(&value.to_string()).replace('#', "\\u0023"),
         )
         .map_err(|e| stdout_failed(&e))
     }

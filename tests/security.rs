@@ -529,10 +529,20 @@ fn what_cannot_get_better_is_not_retried() {
 #[test]
 fn trussrc_text_never_becomes_a_runner_command() {
     let text = "[baseten]\nremote_provider = baseten\nremote_url = https://x\n  ::error::owned\n  ##vso[task.setvariable variable=PATH]x\nauth_type = api_key\napi_key = k.abcdefghij\n";
-    for ci in ["github", "azure"] {
+    for (ci, output) in [
+        ("github", "text"),
+        ("azure", "text"),
+        ("github", "json"),
+        ("azure", "json"),
+    ] {
         let env = TestEnv::new();
+        // JSON escapes line breaks: one line holds it all.
+        let text = match output {
+            "json" => &text.replace("\n  ", " "),
+            _ => text,
+        };
         std::fs::write(env.trussrc(), text).unwrap();
-        let run = env.run(&["--ci", ci, "status"]);
+        let run = env.run(&["--ci", ci, "--output", output, "status"]);
         run.assert_code(0);
         // The only command is truss-ci's own warning about GitHub's missing files.
         let ours = "::warning title=truss-ci::GitHub Actions detected";
@@ -546,6 +556,11 @@ fn trussrc_text_never_becomes_a_runner_command() {
                 "github" => assert!(parse_log(line).is_empty(), "{ci}: {line:?}"),
                 _ => assert!(!line.contains("##"), "{ci}: {line:?}"),
             }
+        }
+        if output == "json" {
+            // Still the same value, read back.
+            let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            assert!(v["remote_url"].as_str().unwrap().contains("##vso["), "{v}");
         }
     }
 }

@@ -256,7 +256,7 @@ async fn once(
         .headers()
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
-        .map(|l| scrubber.scrub(&location_host(url, l)));
+        .map(|l| location_text(&location_host(url, l), scrubber));
 
     match status {
         s if s.is_redirection() => Attempt::Fatal(
@@ -289,7 +289,7 @@ async fn once(
             }
         }
         s if s.is_success() => match read_capped(&mut response).await {
-            Err(error) => Attempt::Transient { error: scrubber.scrub(&error), retry_after: None },
+            Err(error) => Attempt::Transient { error: scrubber.excerpt(&error, 3 * EXCERPT_MAX), retry_after: None },
             Ok(body) => match serde_json::from_slice::<serde_json::Value>(&body) {
                 Ok(value @ serde_json::Value::Object(_)) => {
                     Attempt::Done(Verdict::Valid(serde_json::from_value(value).unwrap_or_default()))
@@ -370,6 +370,15 @@ fn snippet(body: &[u8], scrubber: &Scrubber) -> String {
     format!(": {short}")
 }
 
+/// A redirect target's host for a message: `****` when it spells the key, even in pieces; else a
+/// short plain excerpt.
+fn location_text(host: &str, scrubber: &Scrubber) -> String {
+    if scrubber.holds_key(host) {
+        return "****".to_owned();
+    }
+    crate::secret::excerpt(&scrubber.scrub(host), EXCERPT_MAX)
+}
+
 fn location_host(base: &Url, location: &str) -> String {
     match base.join(location) {
         Ok(u) => match u.port() {
@@ -428,6 +437,17 @@ mod tests {
         body.push_str("kid.SECRETSECRETSECRET");
         let cut = snippet(body.as_bytes(), &Scrubber::new(&key));
         assert!(!cut.contains("SECRET"), "{cut}");
+    }
+
+    #[test]
+    fn redirect_hosts_are_plain_and_never_spell_the_key() {
+        let scrubber = Scrubber::new(&ApiKey::new("kid01.Zx9qv7Lw3pTtQ".into()));
+        let base = Url::parse("https://api.example/v1/users/me").unwrap();
+        let host = |l: &str| location_text(&location_host(&base, l), &scrubber);
+        assert_eq!(host("https://zx9qv7l.w3pttq.example/x"), "****");
+        assert_eq!(host("https://ZX9-QV7-LW3-PTT-Q.example/x"), "****");
+        assert_eq!(host("https://other.example:8443/"), "other.example:8443");
+        assert_eq!(host("/relative"), "api.example");
     }
 
     #[test]
