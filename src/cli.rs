@@ -399,8 +399,6 @@ pub fn intent(args: &[OsString]) -> (OutputFormat, Option<Platform>) {
 mod tests {
     use super::*;
 
-    const KEY: &str = "SENTINELkey01.Zx9qv7Lw3pTt";
-
     fn refusal(args: &[&str]) -> Error {
         let args: Vec<OsString> = std::iter::once("truss-ci")
             .chain(args.iter().copied())
@@ -410,40 +408,52 @@ mod tests {
         refused(&e, &args)
     }
 
-    #[test]
-    fn clap_errors_never_print_an_argument_shaped_like_a_key() {
-        let with_key =
-            |args: &[&str]| -> Vec<String> { args.iter().map(|a| a.replace("KEY", KEY)).collect() };
-        let cases: &[(&[&str], &str)] = &[
-            (&["login", "--bogus=KEY"], "--bogus"),
-            (&["login", "--bogus", "KEY"], "--bogus"),
-            (&["login", "--output", "KEY"], "--output"),
-            (&["login", "--storage=KEY"], "--storage"),
-            (&["login", "--export-env=KEY"], "--export-env"),
-            (&["login", "--print-env", "KEY"], "--print-env"),
-            (&["login", "--from-env", "KEY"], "unexpected argument"),
-            (&["login", "KEY"], "unexpected argument"),
-            (&["KEY"], "unrecognized subcommand"),
-            (&["--ci", "KEY", "login"], "--ci"),
-            (&["status", "--timeout", "KEY"], "--timeout"),
-            (&["login", "--remote", "KEY", "--remote", "x"], "--remote"),
-            (
-                &["--output", "json", "logout", "--post", "--remote=KEY"],
-                "--remote",
-            ),
-            (&["exec", "--api-key=KEY", "--timeout", "KEY"], "--timeout"),
-            (&["login", "--", "KEY"], "unexpected argument"),
-            (&["login", "-vKEY"], "unexpected argument"),
-        ];
-        for (args, names) in cases {
-            let args = with_key(args);
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let err = refusal(&args);
-            let all = format!("{} {}", err.message, err.hint().unwrap_or_default());
-            assert_eq!(err.exit_code(), 2, "{args:?}");
-            assert!(!all.contains("Zx9qv7Lw"), "{args:?}: {all}");
-            assert!(!all.contains("SENTINELkey01"), "{args:?}: {all}");
-            assert!(all.contains(names), "{args:?}: {all}");
+    /// Each class of clap error, with `KEY` where the key was put by mistake, and what the
+    /// message must still name.
+    const CLASSES: &[(&[&str], &str)] = &[
+        (&["login", "--bogus=KEY"], "--bogus"),
+        (&["login", "--bogus", "KEY"], "--bogus"),
+        (&["login", "--output", "KEY"], "--output"),
+        (&["login", "--storage=KEY"], "--storage"),
+        (&["login", "--export-env=KEY"], "--export-env"),
+        (&["login", "--print-env", "KEY"], "--print-env"),
+        (&["login", "--from-env", "KEY"], "unexpected argument"),
+        (&["login", "KEY"], "unexpected argument"),
+        (&["KEY"], "unrecognized subcommand"),
+        (&["--ci", "KEY", "login"], "--ci"),
+        (&["status", "--timeout", "KEY"], "--timeout"),
+        (&["login", "--remote", "KEY", "--remote", "x"], "--remote"),
+        (
+            &["--output", "json", "logout", "--post", "--remote=KEY"],
+            "--remote",
+        ),
+        (&["exec", "--api-key=KEY", "--timeout", "KEY"], "--timeout"),
+        (&["login", "--", "KEY"], "unexpected argument"),
+        (&["login", "-vKEY"], "unexpected argument"),
+        (&["login", "--KEY"], "unexpected argument"),
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        #[test]
+        fn clap_errors_never_print_an_argument_shaped_like_a_key(
+            id in "[A-Za-z0-9]{4,12}",
+            secret in "[A-Za-z0-9][A-Za-z0-9+/=_~-]{11,40}",
+        ) {
+            let key = format!("{id}.{secret}");
+            for (args, names) in CLASSES {
+                let args: Vec<String> = args.iter().map(|a| a.replace("KEY", &key)).collect();
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let err = refusal(&args);
+                let all = format!("{} {}", err.message, err.hint().unwrap_or_default());
+                proptest::prop_assert_eq!(err.exit_code(), 2);
+                proptest::prop_assert!(all.contains(names), "{:?}: {}", args, all);
+                for w in secret.as_bytes().windows(crate::secret::MIN_FRAGMENT) {
+                    let w = std::str::from_utf8(w).unwrap();
+                    proptest::prop_assert!(!all.contains(w), "{:?}: {} shows {}", args, all, w);
+                }
+                proptest::prop_assert!(!all.contains(&key), "{:?}: {}", args, all);
+            }
         }
     }
 
