@@ -833,7 +833,8 @@ fn a_key_given_where_a_name_or_value_goes_is_never_echoed() {
         truss_section("baseten", "https://x", "k.abcdefghij"),
     )
     .unwrap();
-    env.set("SENTINELkey01", "");
+    env.set("SENTINELkey01", "")
+        .set("BASETEN_API_KEY", "abc.defghijklm");
     let cases: &[(&[&str], &str)] = &[
         (&["login", "--from-env=KEY"], "--from-env"),
         (&["login", "--from-env", "KEY"], "unexpected argument"),
@@ -854,7 +855,7 @@ fn a_key_given_where_a_name_or_value_goes_is_never_echoed() {
             let mut full: Vec<String> = prefix.iter().map(|a| (*a).to_owned()).collect();
             full.extend(args.iter().map(|a| a.replace("KEY", KEY)));
             let full: Vec<&str> = full.iter().map(String::as_str).collect();
-            let run = env.run_stdin(&full, Some("abc.defghijklm"));
+            let run = env.run(&full);
             run.assert_code(2);
             assert!(run.all().contains(names), "{full:?}: {}", run.all());
             assert!(
