@@ -1,6 +1,7 @@
-// The GitHub Action shim: find or download truss-ci (verified against the committed SHA-256
-// manifest, failing closed), run `truss-ci login` with the runner's INPUT_* env, and in the post
-// step run `truss-ci logout --post`. Node built-ins only.
+// The GitHub Action shim: find or download truss-ci, run `truss-ci login` with the runner's
+// INPUT_* env, and in the post step run `truss-ci logout --post`. The download is checked against
+// the committed manifest's SHA-256 of the asset, and the file run, before main and before post,
+// against its SHA-256 of the binary; either failing fails closed. Node built-ins only.
 'use strict';
 
 const crypto = require('node:crypto');
@@ -31,10 +32,14 @@ function input(env, name) {
   return (env[`INPUT_${name.toUpperCase()}`] || '').trim();
 }
 
-function fail(message) {
-  // One annotation, escaped as the runner unescapes workflow-command data.
+/// One workflow command (`error` or `warning`), its data escaped as the runner unescapes it.
+function annotate(out, kind, message) {
   const data = String(message).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-  process.stdout.write(`::error title=truss-ci action::${data}\n`);
+  out.write(`::${kind} title=truss-ci action::${data}\n`);
+}
+
+function fail(out, message) {
+  annotate(out, 'error', message);
   return 1;
 }
 
@@ -44,9 +49,17 @@ function appendState(env, name, value) {
   fs.appendFileSync(env.GITHUB_STATE, `${name}<<${delimiter}\n${value}\n${delimiter}\n`);
 }
 
-function loadManifest(env) {
-  const file = env.TRUSS_CI_MANIFEST_PATH || path.join(__dirname, 'manifest.json');
-  return JSON.parse(fs.readFileSync(file, 'utf8'));
+function output(options) {
+  return options.stdout || process.stdout;
+}
+
+/// The manifest and the download source: the committed manifest beside this file and the
+/// repository's releases, unless the caller passes others (only tests and the benchmark do; no
+/// variable can, so no earlier step can swap what is verified or where it comes from).
+function sources(options) {
+  const manifest = options.manifest || JSON.parse(fs.readFileSync(path.join(__dirname, 'manifest.json'), 'utf8'));
+  const base = options.releaseBaseUrl || `https://github.com/${manifest.repository}/releases/download`;
+  return { manifest, base: base.replace(/\/+$/, ''), loopbackHttp: Boolean(options.releaseBaseUrl), out: output(options) };
 }
 
 function target(env) {
@@ -59,6 +72,158 @@ function target(env) {
 /// The release asset the action downloads: the binary, brotli-compressed (Node's zlib reads it).
 function assetName(t) {
   return `truss-ci-${t}.br`;
+}
+
+// --- Where the binary lives, and the checks that make running it safe -----------------------
+//
+// The binary is verified where it lies, in a directory that only this user (or root) can change:
+// the directory and every ancestor up to / are owned by this user or root and writable by no one
+// else (a sticky ancestor such as /tmp is allowed: others cannot rename what this user owns in
+// it). Then no other account can swap the file between the hash and the spawn, and a copy would
+// add nothing. Symlinks are resolved once, in the root the runner names, and refused below it.
+// The roots, best first: RUNNER_TOOL_CACHE (kept across jobs), RUNNER_TEMP (this job's), else a
+// directory made for this run by mkdtemp in the system temp directory (a container job running
+// as root, whose mounts the runner's own uid owns, gets there). Never a fixed name under
+// os.tmpdir(): another local user could create it first.
+// Windows has no owner or mode bits Node can read: there only the symlink checks and the digest
+// hold.
+
+const WINDOWS = process.platform === 'win32';
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function modeText(mode) {
+  return `0${(mode & 0o7777).toString(8)}`;
+}
+
+/// Throws unless `dir` (absolute, symlinks resolved) and each ancestor are directories that no
+/// account but this one and root can write.
+function checkPrivateDir(dir) {
+  const uid = WINDOWS ? null : process.getuid();
+  const parts = [];
+  for (let p = dir; ; p = path.dirname(p)) {
+    parts.unshift(p);
+    if (path.dirname(p) === p) break;
+  }
+  parts.forEach((p, i) => {
+    const st = fs.lstatSync(p);
+    if (st.isSymbolicLink()) throw new Error(`${p} is a symlink`);
+    if (!st.isDirectory()) throw new Error(`${p} is not a directory`);
+    if (uid === null) return;
+    if (st.uid !== uid && st.uid !== 0) {
+      throw new Error(`${p} is owned by uid ${st.uid}, not by this user (uid ${uid}) or root`);
+    }
+    const last = i === parts.length - 1;
+    if (st.mode & 0o022 && (last || !(st.mode & 0o1000))) {
+      throw new Error(`${p} is writable by other users (mode ${modeText(st.mode)}); run \`chmod go-w ${p}\``);
+    }
+  });
+}
+
+/// The directory the shim keeps truss-ci in under `root`: created 0700 one level at a time, then
+/// checked with every ancestor. `create: false` (the post step) only resolves and checks.
+function binaryDir(root, version, t, create) {
+  if (!path.isAbsolute(root)) throw new Error(`${root} is not an absolute path`);
+  if (create) fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  let dir = fs.realpathSync(root);
+  checkPrivateDir(dir);
+  for (const part of ['truss-ci', version, t]) {
+    dir = path.join(dir, part);
+    if (create) {
+      try {
+        fs.mkdirSync(dir, { mode: 0o700 });
+      } catch (e) {
+        if (e.code !== 'EEXIST') throw e;
+      }
+    }
+  }
+  checkPrivateDir(dir);
+  return dir;
+}
+
+function binaryName(t) {
+  return t.includes('windows') ? 'truss-ci.exe' : 'truss-ci';
+}
+
+const RUN_DIR = /^truss-ci-[A-Za-z0-9]{6}$/;
+
+/// A fresh directory for this run only, 0700, in the system temp directory; checked.
+function runDir() {
+  const dir = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'truss-ci-'));
+  try {
+    checkPrivateDir(dir);
+  } catch (e) {
+    fs.rmdirSync(dir); // still empty: nothing was written to it
+    throw e;
+  }
+  return dir;
+}
+
+/// Whether `dir` is one runDir() made: its name, its place, this user's, 0700, checked.
+function isRunDir(dir) {
+  try {
+    if (!RUN_DIR.test(path.basename(dir)) || path.dirname(dir) !== fs.realpathSync(os.tmpdir())) return false;
+    checkPrivateDir(dir);
+    const st = fs.lstatSync(dir);
+    return WINDOWS || (st.uid === process.getuid() && (st.mode & 0o777) === 0o700);
+  } catch {
+    return false;
+  }
+}
+
+/// The SHA-256 of the file at `file`, read through one descriptor that does not follow a symlink;
+/// the file must be a regular file and, when `strict`, one that no other account can write.
+function hashFile(file, strict = true) {
+  // Windows has no O_NOFOLLOW: a check beforehand is the best Node offers there.
+  if (WINDOWS && fs.lstatSync(file).isSymbolicLink()) throw new Error(`${file} is a symlink`);
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0));
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error(`${file} is not a regular file`);
+    if (st.size > MAX_BINARY) throw new Error(`${file} is larger than ${MAX_BINARY} bytes`);
+    if (strict && !WINDOWS && ((st.uid !== process.getuid() && st.uid !== 0) || st.mode & 0o022)) {
+      throw new Error(`${file} is owned by uid ${st.uid} with mode ${modeText(st.mode)}: another user could change it`);
+    }
+    const hash = crypto.createHash('sha256');
+    const buffer = Buffer.alloc(1 << 20);
+    for (let n; (n = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, n));
+    return hash.digest('hex');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/// Hashes the very file about to run; a mismatch fails closed.
+function verify(file, expected, strict, hint) {
+  let got;
+  try {
+    got = hashFile(file, strict);
+  } catch (e) {
+    throw new Error(`refusing to run ${file}: ${e.message}`);
+  }
+  if (got !== expected) {
+    throw new Error(`refusing to run ${file}: its SHA-256 is ${got}, expected ${expected}; ${hint}`);
+  }
+}
+
+/// The version, target and the two digests the manifest records for them.
+function release(env, manifest) {
+  const version = (input(env, 'version') || manifest.version).replace(/^v/, '');
+  const t = target(env);
+  const entry = (table) => (table && Object.hasOwn(table, version) && Object.hasOwn(table[version], t) ? table[version][t] : '');
+  const asset = entry(manifest.sha256);
+  const binary = entry(manifest.binary_sha256);
+  if (!HEX64.test(asset) || !HEX64.test(binary)) {
+    throw new Error(`no SHA-256 for truss-ci ${version} (${t}) in the action's manifest: refusing to run an unverified binary`);
+  }
+  return { version, t, asset, binary };
+}
+
+/// The roots the runner names that the shim may keep the binary under, best first.
+function roots(env) {
+  return [
+    ['RUNNER_TOOL_CACHE', env.RUNNER_TOOL_CACHE],
+    ['RUNNER_TEMP', env.RUNNER_TEMP],
+  ].filter(([, root]) => root);
 }
 
 // --- HTTP(S) with proxies, redirects (GitHub release assets redirect) and a size bound ---------
@@ -97,10 +262,11 @@ function connectTunnel(proxy, url) {
   });
 }
 
-async function get(env, url, redirects = 5) {
+/// `loopbackHttp`: plain HTTP to 127.0.0.1 is allowed, for a release base a test passed in.
+async function get(env, url, loopbackHttp, redirects = 5) {
   url = new URL(url);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
-    throw new Error(`refusing ${url.protocol} download from ${url.host}: HTTPS only`);
+  if (url.protocol !== 'https:' && !(loopbackHttp && url.protocol === 'http:' && isLoopback(url.hostname))) {
+    throw Object.assign(new Error(`refusing ${url.protocol} download from ${url.host}: HTTPS only`), { final: true });
   }
   const proxy = proxyFor(env, url);
   const options = { method: 'GET', headers: { 'User-Agent': 'truss-ci-action' }, timeout: 60000 };
@@ -121,7 +287,7 @@ async function get(env, url, redirects = 5) {
   });
   if ([301, 302, 303, 307, 308].includes(response.statusCode) && response.headers.location && redirects > 0) {
     response.resume();
-    return get(env, new URL(response.headers.location, url), redirects - 1);
+    return get(env, new URL(response.headers.location, url), loopbackHttp, redirects - 1);
   }
   return response;
 }
@@ -132,11 +298,11 @@ function sleep(ms) {
 
 /// Downloads `url` into memory (at most MAX_DOWNLOAD bytes) and returns its bytes and their SHA-256;
 /// retries network errors, 429 and 5xx.
-async function download(env, url) {
+async function download(env, url, loopbackHttp, out) {
   let lastError;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     try {
-      const response = await get(env, url);
+      const response = await get(env, url, loopbackHttp);
       if (response.statusCode === 200) {
         const chunks = [];
         let size = 0;
@@ -159,56 +325,111 @@ async function download(env, url) {
       lastError = new Error(`${url} answered ${response.statusCode}`);
       if (response.statusCode !== 429 && response.statusCode < 500) break;
     } catch (e) {
+      if (e.final) throw e;
       lastError = e;
     }
     if (attempt < ATTEMPTS) {
       const wait = Math.random() * Math.min(8000, 500 * 2 ** attempt);
-      process.stdout.write(`truss-ci action: download attempt ${attempt} failed (${lastError.message}); retrying in ${(wait / 1000).toFixed(1)}s\n`);
+      out.write(`truss-ci action: download attempt ${attempt} failed (${lastError.message}); retrying in ${(wait / 1000).toFixed(1)}s\n`);
       await sleep(wait);
     }
   }
   throw lastError;
 }
 
-/// The binary: truss-ci-path, else the tool cache, else a verified download into the tool cache.
-async function findBinary(env) {
-  const explicit = input(env, 'truss-ci-path');
-  if (explicit) {
-    if (!fs.existsSync(explicit)) throw new Error(`truss-ci-path ${explicit} does not exist`);
-    return explicit;
+/// Downloads the release asset into `dir`, checking the downloaded bytes before anything reads
+/// them; the binary appears under its name only whole (a fresh temporary, then a rename).
+async function fetchInto(env, src, rel, dir, binary) {
+  const url = `${src.base}/v${rel.version}/${assetName(rel.t)}`;
+  const { bytes, sha256 } = await download(env, url, src.loopbackHttp, src.out);
+  if (sha256 !== rel.asset) {
+    throw new Error(`SHA-256 mismatch for ${url}: expected ${rel.asset}, got ${sha256}; nothing was kept`);
   }
-  const manifest = loadManifest(env);
-  const version = (input(env, 'version') || manifest.version).replace(/^v/, '');
-  const t = target(env);
-  const expected = manifest.sha256?.[version]?.[t];
-  if (!expected) {
-    throw new Error(`no SHA-256 for truss-ci ${version} (${t}) in the action's manifest: refusing to run an unverified binary`);
-  }
-  const cacheRoot = env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'truss-ci-cache');
-  const dir = path.join(cacheRoot, 'truss-ci', version, t);
-  const binary = path.join(dir, t.includes('windows') ? 'truss-ci.exe' : 'truss-ci');
-  if (fs.existsSync(binary) && fs.existsSync(`${dir}.complete`)) {
-    return binary;
-  }
-  fs.mkdirSync(dir, { recursive: true });
-  const base = (env.TRUSS_CI_RELEASE_BASE_URL || `https://github.com/${manifest.repository}/releases/download`).replace(/\/+$/, '');
-  const url = `${base}/v${version}/${assetName(t)}`;
-  const partial = `${binary}.partial`;
+  const partial = path.join(dir, `.${crypto.randomUUID()}.partial`);
   try {
-    const { bytes, sha256 } = await download(env, url);
-    // The downloaded bytes are checked before anything reads them.
-    if (sha256 !== expected) {
-      throw new Error(`SHA-256 mismatch for ${url}: expected ${expected}, got ${sha256}; nothing was kept`);
-    }
-    const binaryBytes = zlib.brotliDecompressSync(bytes, { maxOutputLength: MAX_BINARY });
-    fs.writeFileSync(partial, binaryBytes, { mode: 0o755 });
-    fs.chmodSync(partial, 0o755);
+    fs.writeFileSync(partial, zlib.brotliDecompressSync(bytes, { maxOutputLength: MAX_BINARY }), { mode: 0o755, flag: 'wx' });
     fs.renameSync(partial, binary);
-    fs.writeFileSync(`${dir}.complete`, '');
-    return binary;
   } finally {
     fs.rmSync(partial, { force: true });
   }
+}
+
+/// The binary to run and the SHA-256 it must have: truss-ci-path (its digest taken now, so that
+/// post runs the same bytes), else a verified copy under the first private root, downloaded if
+/// missing. The caller hashes the file again right before running it.
+async function findBinary(env, options) {
+  const explicit = input(env, 'truss-ci-path');
+  if (explicit) {
+    if (!fs.existsSync(explicit)) throw new Error(`truss-ci-path ${explicit} does not exist`);
+    const binary = fs.realpathSync(explicit);
+    return { binary, sha256: hashFile(binary, false), strict: false };
+  }
+  const src = sources(options);
+  const rel = release(env, src.manifest);
+  const refused = [];
+  let dir;
+  for (const [name, root] of roots(env)) {
+    try {
+      dir = binaryDir(root, rel.version, rel.t, true);
+      break;
+    } catch (e) {
+      refused.push(`${name} cannot hold truss-ci safely (${e.message})`);
+    }
+  }
+  let ownDir = null;
+  if (!dir) {
+    try {
+      dir = ownDir = runDir();
+    } catch (e) {
+      refused.push(`no directory of its own in ${os.tmpdir()} can either (${e.message})`);
+      throw new Error(`${refused.join('; ')}: set truss-ci-path to a binary you provide, or make one of these private`);
+    }
+  }
+  // Routine on hosted runners, whose tool cache is world-writable (and empty): lines, not
+  // annotations.
+  for (const reason of refused) src.out.write(`truss-ci action: ${reason}; using ${dir}\n`);
+  const binary = path.join(dir, binaryName(rel.t));
+  try {
+    if (!fs.existsSync(binary)) await fetchInto(env, src, rel, dir, binary);
+  } catch (e) {
+    if (ownDir) fs.rmSync(ownDir, { recursive: true, force: true });
+    throw e;
+  }
+  return { binary, sha256: rel.binary, strict: true, runDir: ownDir };
+}
+
+/// In the post step, the binary main ran: the path main saved, accepted only where the shim
+/// itself puts truss-ci (or truss-ci-path), with the digest main saved, which for the shim's own
+/// copy must also be the manifest's.
+function postBinary(env, options, binary) {
+  const saved = env.STATE_TRUSS_CI_ACTION_SHA256 || '';
+  if (!HEX64.test(saved)) throw new Error('the main step saved no SHA-256 for the binary it ran');
+  const explicit = input(env, 'truss-ci-path');
+  if (explicit) {
+    let real = '';
+    try {
+      real = fs.realpathSync(explicit);
+    } catch {
+      // gone: refused below
+    }
+    if (binary !== real) throw new Error(`${binary} is not truss-ci-path (${explicit})`);
+    return { sha256: saved, strict: false };
+  }
+  const rel = release(env, sources(options).manifest);
+  if (saved !== rel.binary) throw new Error(`the SHA-256 main saved is not the manifest's for truss-ci ${rel.version} (${rel.t})`);
+  for (const [, root] of roots(env)) {
+    let dir;
+    try {
+      dir = binaryDir(root, rel.version, rel.t, false);
+    } catch {
+      continue;
+    }
+    if (binary === path.join(dir, binaryName(rel.t))) return { sha256: saved, strict: true };
+  }
+  if (path.basename(binary) === binaryName(rel.t) && isRunDir(path.dirname(binary))) {
+    return { sha256: saved, strict: true, runDir: path.dirname(binary) };
+  }
+  throw new Error(`${binary} is not where this action keeps truss-ci, or its directory is no longer private`);
 }
 
 function run(binary, args, env) {
@@ -217,28 +438,49 @@ function run(binary, args, env) {
   return result.status === null ? 1 : result.status;
 }
 
-async function main(env = process.env) {
-  if (env.STATE_TRUSS_CI_ACTION_POST === 'true') {
-    if (!/^(true|1|yes)$/i.test(input(env, 'cleanup') || 'true')) return 0;
-    const binary = env.STATE_TRUSS_CI_ACTION_BINARY;
-    if (!binary || !fs.existsSync(binary)) return 0;
-    return run(binary, ['logout', '--post'], env);
-  }
-  // First of all, so that the post step knows it is the post step even if main fails.
-  appendState(env, 'TRUSS_CI_ACTION_POST', 'true');
-  let binary;
+async function post(env, options) {
+  if (!/^(true|1|yes)$/i.test(input(env, 'cleanup') || 'true')) return 0;
+  const binary = env.STATE_TRUSS_CI_ACTION_BINARY;
+  if (!binary) return 0; // main failed before it had a binary: nothing to undo
+  let dir;
   try {
-    binary = await findBinary(env);
+    let sha256;
+    let strict;
+    ({ sha256, strict, runDir: dir } = postBinary(env, options, binary));
+    verify(binary, sha256, strict, 'it is not the binary main ran, so nothing was undone');
   } catch (e) {
-    return fail(e.message);
+    return fail(output(options), `post: ${e.message}`);
   }
-  appendState(env, 'TRUSS_CI_ACTION_BINARY', binary);
-  // Inputs reach truss-ci as the INPUT_* env the runner set: never on argv.
-  return run(binary, ['login'], env);
+  try {
+    return run(binary, ['logout', '--post'], env);
+  } finally {
+    // The directory made for this run has served its two steps.
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-module.exports = { main, findBinary, target, assetName, noProxy, TARGETS };
+/// The action's entry point, main and post. `options` ({ manifest, releaseBaseUrl, stdout }) is
+/// for tests and the benchmark only; the runner passes none.
+async function main(env = process.env, options = {}) {
+  if (env.STATE_TRUSS_CI_ACTION_POST === 'true') return post(env, options);
+  // First of all, so that the post step knows it is the post step even if main fails.
+  appendState(env, 'TRUSS_CI_ACTION_POST', 'true');
+  let found;
+  try {
+    found = await findBinary(env, options);
+    verify(found.binary, found.sha256, found.strict, `remove ${path.dirname(found.binary)} and find out who wrote it`);
+    appendState(env, 'TRUSS_CI_ACTION_BINARY', found.binary);
+    appendState(env, 'TRUSS_CI_ACTION_SHA256', found.sha256);
+  } catch (e) {
+    if (found?.runDir) fs.rmSync(found.runDir, { recursive: true, force: true });
+    return fail(output(options), e.message);
+  }
+  // Inputs reach truss-ci as the INPUT_* env the runner set: never on argv.
+  return run(found.binary, ['login'], env);
+}
+
+module.exports = { main, target, assetName, noProxy, checkPrivateDir, TARGETS };
 
 if (require.main === module) {
-  main().then((code) => process.exit(code), (e) => process.exit(fail(e.stack || e.message)));
+  main().then((code) => process.exit(code), (e) => process.exit(fail(process.stdout, e.stack || e.message)));
 }

@@ -1,4 +1,5 @@
-// Tests for the action shim with Node's own runner: a fake release served from 127.0.0.1.
+// Tests for the action shim with Node's own runner: a fake release served from 127.0.0.1. The
+// manifest and the release base are passed to main() as options, as no variable can.
 'use strict';
 
 const assert = require('node:assert/strict');
@@ -7,9 +8,10 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 const { test } = require('node:test');
 
-const { main, TARGETS, assetName, noProxy } = require('./main.js');
+const { main, TARGETS, assetName, noProxy, checkPrivateDir } = require('./main.js');
 
 // A stand-in for truss-ci (a Node script: /bin/sh would drop the runner's INPUT_API-KEY, whose
 // name holds a hyphen).
@@ -19,12 +21,18 @@ require('fs').writeFileSync(process.env.FAKE_LOG,
   'ARGS ' + process.argv.slice(2).join(' ') + '\\n' + inputs.map((k) => k + '=' + process.env[k] + '\\n').join(''));
 process.exit(Number(process.env.FAKE_EXIT || 0));
 `;
+// What another user (or an earlier job) leaves behind: it must never run.
+const PLANTED = `#!/usr/bin/env node
+require('fs').writeFileSync(process.env.FAKE_LOG, 'PLANTED ' + process.env['INPUT_API-KEY']);
+`;
 const TARGET = TARGETS['Linux/X64'];
 const sha = (s) => crypto.createHash('sha256').update(s).digest('hex');
 const BR = require('node:zlib').brotliCompressSync(FAKE);
+const NOBODY = 65534;
+const POSIX = process.platform !== 'win32';
+const ROOT = POSIX && process.getuid() === 0;
 
-async function setup({ replies = [], manifestSha = sha(BR), body = BR } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'truss-ci-action-'));
+function serve(body, replies = []) {
   const hits = [];
   const server = http.createServer((req, res) => {
     hits.push(req.url);
@@ -36,34 +44,78 @@ async function setup({ replies = [], manifestSha = sha(BR), body = BR } = {}) {
     res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
     res.end(body);
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const manifest = path.join(dir, 'manifest.json');
-  const sums = manifestSha ? { '0.1.0': { [TARGET]: manifestSha } } : {};
-  fs.writeFileSync(manifest, JSON.stringify({ version: '0.1.0', repository: 'x/y', sha256: sums }));
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        hits,
+        url: `http://127.0.0.1:${server.address().port}/releases`,
+        close: () => new Promise((r) => server.close(r)),
+      }),
+    );
+  });
+}
+
+async function setup({ replies = [], manifestSha = sha(BR), binarySha = sha(FAKE), body = BR } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'truss-ci-action-'));
+  const srv = await serve(body, replies);
+  const manifest = {
+    version: '0.1.0',
+    repository: 'x/y',
+    sha256: manifestSha ? { '0.1.0': { [TARGET]: manifestSha } } : {},
+    binary_sha256: binarySha ? { '0.1.0': { [TARGET]: binarySha } } : {},
+  };
   fs.writeFileSync(path.join(dir, 'state'), '');
+  fs.mkdirSync(path.join(dir, 'temp'));
   const env = {
     PATH: process.env.PATH,
     RUNNER_OS: 'Linux',
     RUNNER_ARCH: 'X64',
     RUNNER_TOOL_CACHE: path.join(dir, 'cache'),
+    RUNNER_TEMP: path.join(dir, 'temp'),
     GITHUB_STATE: path.join(dir, 'state'),
-    TRUSS_CI_MANIFEST_PATH: manifest,
-    TRUSS_CI_RELEASE_BASE_URL: `http://127.0.0.1:${server.address().port}/releases`,
     FAKE_LOG: path.join(dir, 'log'),
     'INPUT_API-KEY': 'SENTINEL.key',
     INPUT_REMOTE: 'ci',
     INPUT_CLEANUP: 'true',
   };
-  const close = () => new Promise((r) => server.close(r));
-  const log = () => fs.readFileSync(env.FAKE_LOG, 'utf8');
+  const options = { manifest, releaseBaseUrl: srv.url };
+  const log = () => (fs.existsSync(env.FAKE_LOG) ? fs.readFileSync(env.FAKE_LOG, 'utf8') : '');
   const state = () => fs.readFileSync(env.GITHUB_STATE, 'utf8');
-  return { dir, env, hits, close, log, state };
+  // The STATE_* env the runner gives the post step, parsed from what main saved.
+  const postEnv = () => {
+    const out = { ...env };
+    for (const m of state().matchAll(/^([^<\n]+)<<(\S+)\n([\s\S]*?)\n\2\n/gm)) out[`STATE_${m[1]}`] = m[3];
+    return out;
+  };
+  const cached = (root = env.RUNNER_TOOL_CACHE) => path.join(root, 'truss-ci', '0.1.0', TARGET, 'truss-ci');
+  const close = async () => {
+    await srv.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { dir, env, options, hits: srv.hits, close, log, state, postEnv, cached };
+}
+
+/// Runs main() and returns its code and what it wrote to stdout (annotations).
+async function quiet(env, options) {
+  let out = '';
+  const stdout = { write: (chunk) => (out += chunk, true) };
+  return { code: await main(env, { ...options, stdout }), out };
+}
+
+async function run(env, options) {
+  return (await quiet(env, options)).code;
+}
+
+function plant(file, text = PLANTED) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text, { mode: 0o755 });
+  fs.writeFileSync(`${path.dirname(file)}.complete`, '');
 }
 
 test('downloads, verifies, runs login with inputs in env (never argv) and reuses the tool cache', async () => {
   const t = await setup();
   try {
-    assert.equal(await main(t.env), 0);
+    assert.equal(await run(t.env, t.options), 0);
     assert.deepEqual(t.hits, [`/releases/v0.1.0/${assetName(TARGET)}`]);
     const log = t.log();
     assert.match(log, /^ARGS login\n/);
@@ -71,8 +123,14 @@ test('downloads, verifies, runs login with inputs in env (never argv) and reuses
     assert.match(log, /^INPUT_REMOTE=ci$/m);
     assert.doesNotMatch(log.split('\n')[0], /SENTINEL/);
     assert.match(t.state(), /^TRUSS_CI_ACTION_POST<<ghadelimiter_/);
-    assert.match(t.state(), /^TRUSS_CI_ACTION_BINARY<<ghadelimiter_/m);
-    assert.equal(await main(t.env), 0);
+    assert.equal(t.postEnv().STATE_TRUSS_CI_ACTION_BINARY, fs.realpathSync(t.cached()));
+    assert.equal(t.postEnv().STATE_TRUSS_CI_ACTION_SHA256, sha(FAKE));
+    if (POSIX) {
+      for (const d of ['truss-ci', 'truss-ci/0.1.0', `truss-ci/0.1.0/${TARGET}`]) {
+        assert.equal(fs.statSync(path.join(t.env.RUNNER_TOOL_CACHE, d)).mode & 0o777, 0o700, d);
+      }
+    }
+    assert.equal(await run(t.env, t.options), 0);
     assert.equal(t.hits.length, 1, 'the second run uses the tool cache');
   } finally {
     await t.close();
@@ -82,20 +140,38 @@ test('downloads, verifies, runs login with inputs in env (never argv) and reuses
 test('a checksum mismatch fails closed and deletes the download', async () => {
   const t = await setup({ manifestSha: sha('something else') });
   try {
-    assert.equal(await main(t.env), 1);
-    const dir = path.join(t.env.RUNNER_TOOL_CACHE, 'truss-ci', '0.1.0', TARGET);
-    assert.deepEqual(fs.readdirSync(dir), [], 'nothing is left in the cache');
-    assert.ok(!fs.existsSync(t.env.FAKE_LOG), 'the binary never ran');
+    const { code, out } = await quiet(t.env, t.options);
+    assert.equal(code, 1);
+    assert.match(out, /SHA-256 mismatch/);
+    assert.deepEqual(fs.readdirSync(path.dirname(t.cached())), [], 'nothing is left in the cache');
+    assert.equal(t.log(), '', 'the binary never ran');
   } finally {
     await t.close();
   }
 });
 
-test('a version missing from the manifest fails before any download', async () => {
-  const t = await setup({ manifestSha: null });
+test('a version missing from the manifest, or missing its binary digest, fails before any download', async () => {
+  for (const missing of [{ manifestSha: null }, { binarySha: null }]) {
+    const t = await setup(missing);
+    try {
+      const { code, out } = await quiet(t.env, t.options);
+      assert.equal(code, 1);
+      assert.match(out, /no SHA-256 for truss-ci 0\.1\.0/);
+      assert.equal(t.hits.length, 0);
+    } finally {
+      await t.close();
+    }
+  }
+});
+
+test('a decompressed binary whose digest is not the manifest\'s never runs', async () => {
+  const t = await setup({ binarySha: sha('another binary') });
   try {
-    assert.equal(await main(t.env), 1);
-    assert.equal(t.hits.length, 0);
+    const { code, out } = await quiet(t.env, t.options);
+    assert.equal(code, 1);
+    assert.match(out, /refusing to run .*its SHA-256 is/);
+    assert.equal(t.log(), '');
+    assert.equal(t.state().includes('TRUSS_CI_ACTION_BINARY'), false, 'post has nothing to run');
   } finally {
     await t.close();
   }
@@ -104,14 +180,14 @@ test('a version missing from the manifest fails before any download', async () =
 test('404 fails without retrying; 503 is retried', async () => {
   let t = await setup({ replies: [404] });
   try {
-    assert.equal(await main(t.env), 1);
+    assert.equal((await quiet(t.env, t.options)).code, 1);
     assert.equal(t.hits.length, 1);
   } finally {
     await t.close();
   }
   t = await setup({ replies: [503] });
   try {
-    assert.equal(await main(t.env), 0);
+    assert.equal((await quiet(t.env, t.options)).code, 0);
     assert.equal(t.hits.length, 2);
   } finally {
     await t.close();
@@ -124,8 +200,9 @@ test('the exit code passes through, and truss-ci-path skips the download', async
     const local = path.join(t.dir, 'local-truss-ci');
     fs.writeFileSync(local, FAKE, { mode: 0o755 });
     const env = { ...t.env, 'INPUT_TRUSS-CI-PATH': local, FAKE_EXIT: '3' };
-    assert.equal(await main(env), 3);
+    assert.equal(await run(env, t.options), 3);
     assert.equal(t.hits.length, 0);
+    assert.equal(t.postEnv().STATE_TRUSS_CI_ACTION_SHA256, sha(FAKE));
   } finally {
     await t.close();
   }
@@ -134,15 +211,14 @@ test('the exit code passes through, and truss-ci-path skips the download', async
 test('the post step runs logout --post unless cleanup is false', async () => {
   const t = await setup();
   try {
-    const local = path.join(t.dir, 'local-truss-ci');
-    fs.writeFileSync(local, FAKE, { mode: 0o755 });
-    const post = { ...t.env, STATE_TRUSS_CI_ACTION_POST: 'true', STATE_TRUSS_CI_ACTION_BINARY: local };
-    assert.equal(await main(post), 0);
+    assert.equal(await run(t.env, t.options), 0);
+    const post = t.postEnv();
+    assert.equal(await run(post, t.options), 0);
     assert.match(t.log(), /^ARGS logout --post\n/);
     fs.rmSync(t.env.FAKE_LOG);
-    assert.equal(await main({ ...post, INPUT_CLEANUP: 'false' }), 0);
-    assert.ok(!fs.existsSync(t.env.FAKE_LOG));
-    assert.equal(await main({ ...post, STATE_TRUSS_CI_ACTION_BINARY: '' }), 0, 'main failed early: nothing to undo');
+    assert.equal(await run({ ...post, INPUT_CLEANUP: 'false' }, t.options), 0);
+    assert.equal(t.log(), '');
+    assert.equal(await run({ ...post, STATE_TRUSS_CI_ACTION_BINARY: '' }, t.options), 0, 'main failed early: nothing to undo');
   } finally {
     await t.close();
   }
@@ -151,8 +227,10 @@ test('the post step runs logout --post unless cleanup is false', async () => {
 test('unknown runners and plain-http mirrors are refused', async () => {
   const t = await setup();
   try {
-    assert.equal(await main({ ...t.env, RUNNER_ARCH: 'ARM' }), 1);
-    assert.equal(await main({ ...t.env, TRUSS_CI_RELEASE_BASE_URL: 'http://example.com/r' }), 1);
+    assert.equal((await quiet({ ...t.env, RUNNER_ARCH: 'ARM' }, t.options)).code, 1);
+    const { code, out } = await quiet(t.env, { ...t.options, releaseBaseUrl: 'http://example.com/r' });
+    assert.equal(code, 1);
+    assert.match(out, /HTTPS only/);
     assert.equal(t.hits.length, 0);
   } finally {
     await t.close();
@@ -166,4 +244,356 @@ test('NO_PROXY matching', () => {
   assert.ok(noProxy(env, 'sub.example.com'));
   assert.ok(!noProxy(env, 'github.com'));
   assert.ok(noProxy({ no_proxy: '*' }, 'github.com'));
+});
+
+// --- A shared runner: what earlier jobs and other users leave behind ---------------------------
+
+test('a binary planted in the tool cache is hashed and refused, every run', async () => {
+  const t = await setup();
+  try {
+    plant(t.cached());
+    const { code, out } = await quiet(t.env, t.options);
+    assert.equal(code, 1);
+    assert.match(out, /refusing to run .*truss-ci: its SHA-256 is [0-9a-f]{64}, expected/);
+    assert.equal(t.log(), '', 'the planted binary never ran');
+    assert.equal(t.hits.length, 0);
+    // A good copy, verified once, then replaced: the next run hashes it again.
+    fs.rmSync(t.cached());
+    assert.equal(await run(t.env, t.options), 0);
+    plant(t.cached());
+    assert.equal((await quiet(t.env, t.options)).code, 1);
+    assert.match(t.log(), /^ARGS login/, 'only the verified binary ran');
+  } finally {
+    await t.close();
+  }
+});
+
+test('a cached binary that others can write, or that is a symlink, is refused', { skip: !POSIX }, async () => {
+  const t = await setup();
+  try {
+    assert.equal(await run(t.env, t.options), 0);
+    fs.chmodSync(t.cached(), 0o757);
+    assert.equal((await quiet(t.env, t.options)).code, 1);
+    fs.chmodSync(t.cached(), 0o755);
+    const real = path.join(t.dir, 'elsewhere');
+    fs.renameSync(t.cached(), real);
+    fs.symlinkSync(real, t.cached());
+    const { code, out } = await quiet(t.env, t.options);
+    assert.equal(code, 1);
+    assert.match(out, /refusing to run/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a tool cache another user owns or can write is not used: RUNNER_TEMP is', { skip: !ROOT }, async () => {
+  const unsafe = [
+    ['a world-writable cache', (root) => fs.chmodSync(root, 0o777)],
+    ['a group-writable cache', (root) => fs.chmodSync(root, 0o775)],
+    ['a cache owned by another user', (root) => fs.chownSync(root, NOBODY, NOBODY)],
+    ['a truss-ci directory owned by another user', (root) => fs.chownSync(path.join(root, 'truss-ci'), NOBODY, NOBODY)],
+    ['a version directory writable by others', (root) => fs.chmodSync(path.join(root, 'truss-ci', '0.1.0'), 0o777)],
+    ['a symlinked target directory', (root) => {
+      const dir = path.join(root, 'truss-ci', '0.1.0', TARGET);
+      fs.renameSync(dir, `${dir}.real`);
+      fs.symlinkSync(`${dir}.real`, dir);
+    }],
+    ['an ancestor writable by others', (root) => fs.chmodSync(path.dirname(root), 0o777)],
+    ['an ancestor owned by another user', (root) => fs.chownSync(path.dirname(root), NOBODY, NOBODY)],
+  ];
+  for (const [name, spoil] of unsafe) {
+    const t = await setup();
+    try {
+      // The cache sits one level down, so that its parent can be spoiled too.
+      const root = path.join(t.dir, 'runner', 'cache');
+      const env = { ...t.env, RUNNER_TOOL_CACHE: root };
+      plant(t.cached(root));
+      spoil(root);
+      const { code, out } = await quiet(env, t.options);
+      assert.equal(code, 0, name);
+      assert.match(out, /^truss-ci action: RUNNER_TOOL_CACHE cannot hold truss-ci safely \(.+\); using .*temp/m, name);
+      assert.match(t.log(), /^ARGS login/, `${name}: the verified download ran, not the planted binary`);
+      assert.equal(t.postEnv().STATE_TRUSS_CI_ACTION_BINARY, fs.realpathSync(t.cached(env.RUNNER_TEMP)), name);
+      assert.equal(fs.readFileSync(t.cached(root), 'utf8'), PLANTED, `${name}: the cache was not written`);
+    } finally {
+      await t.close();
+    }
+  }
+});
+
+test('the directory rule: no one but this user and root can write the directory or an ancestor; sticky ancestors are fine', { skip: !ROOT }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'truss-ci-modes-'));
+  try {
+    const leaf = path.join(dir, 'a', 'b');
+    fs.mkdirSync(leaf, { recursive: true, mode: 0o700 });
+    const accepted = () => {
+      try {
+        checkPrivateDir(leaf);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let mode = 0; mode < 0o10000; mode++) {
+      fs.chmodSync(leaf, mode);
+      assert.equal(accepted(), !(mode & 0o022), `leaf ${mode.toString(8)}`);
+      fs.chmodSync(leaf, 0o700);
+      fs.chmodSync(path.dirname(leaf), mode);
+      assert.equal(accepted(), !(mode & 0o022) || Boolean(mode & 0o1000), `ancestor ${mode.toString(8)}`);
+      fs.chmodSync(path.dirname(leaf), 0o700);
+    }
+    for (const uid of [0, process.getuid(), NOBODY]) {
+      fs.chownSync(leaf, uid, 0);
+      assert.equal(accepted(), uid !== NOBODY, `uid ${uid}`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/// Runs `fn` with os.tmpdir() pointing at a fresh directory, made like /tmp (1777) unless told.
+async function withTmpdir(fn, mode = 0o1777) {
+  const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'truss-ci-shared-tmp-'));
+  fs.chmodSync(shared, mode);
+  const tmpdir = os.tmpdir;
+  os.tmpdir = () => shared;
+  try {
+    return await fn(shared);
+  } finally {
+    os.tmpdir = tmpdir;
+    fs.rmSync(shared, { recursive: true, force: true });
+  }
+}
+
+test('without RUNNER_TOOL_CACHE: RUNNER_TEMP, else a directory made for the run, never a fixed name in the temp dir', async () => {
+  const t = await setup();
+  try {
+    await withTmpdir(async (shared) => {
+      // Where an earlier shim looked: another local user can create it in a shared /tmp.
+      plant(path.join(shared, 'truss-ci-cache', 'truss-ci', '0.1.0', TARGET, 'truss-ci'));
+      const before = fs.readdirSync(shared, { recursive: true }).sort();
+      const env = { ...t.env, RUNNER_TOOL_CACHE: '' };
+      assert.equal(await run(env, t.options), 0);
+      assert.match(t.log(), /^ARGS login/);
+      assert.equal(t.postEnv().STATE_TRUSS_CI_ACTION_BINARY, fs.realpathSync(t.cached(t.env.RUNNER_TEMP)));
+      assert.deepEqual(fs.readdirSync(shared, { recursive: true }).sort(), before, 'the temp dir was not touched');
+
+      fs.writeFileSync(t.env.GITHUB_STATE, '');
+      const alone = { ...env, RUNNER_TEMP: '' };
+      assert.equal(await run(alone, t.options), 0);
+      assert.match(t.log(), /^ARGS login/, 'the verified binary ran, not the planted one');
+      const binary = t.postEnv().STATE_TRUSS_CI_ACTION_BINARY;
+      const own = path.dirname(binary);
+      assert.equal(path.dirname(own), fs.realpathSync(shared));
+      assert.match(path.basename(own), /^truss-ci-[A-Za-z0-9]{6}$/);
+      if (POSIX) assert.equal(fs.statSync(own).mode & 0o777, 0o700);
+      assert.equal(await run({ ...alone, ...t.postEnv() }, t.options), 0);
+      assert.match(t.log(), /^ARGS logout --post\n/);
+      assert.deepEqual(fs.readdirSync(shared, { recursive: true }).sort(), before, 'post removed the directory of the run');
+    });
+  } finally {
+    await t.close();
+  }
+});
+
+test('a container job as root, whose mounts the runner\'s uid owns, runs from a directory of its own', { skip: !ROOT }, async () => {
+  const t = await setup();
+  try {
+    await withTmpdir(async () => {
+      fs.mkdirSync(t.env.RUNNER_TOOL_CACHE);
+      fs.chownSync(t.env.RUNNER_TOOL_CACHE, NOBODY, NOBODY);
+      fs.chownSync(t.env.RUNNER_TEMP, NOBODY, NOBODY);
+      const { code, out } = await quiet(t.env, t.options);
+      assert.equal(code, 0);
+      assert.match(out, /RUNNER_TOOL_CACHE cannot hold truss-ci safely .*is owned by uid 65534/);
+      assert.match(out, /RUNNER_TEMP cannot hold truss-ci safely .*is owned by uid 65534/);
+      assert.match(t.log(), /^ARGS login/);
+      assert.equal(await run({ ...t.env, ...t.postEnv() }, t.options), 0);
+      assert.match(t.log(), /^ARGS logout --post\n/);
+    });
+  } finally {
+    await t.close();
+  }
+});
+
+test('a temp dir others can write without a sticky bit holds nothing: fail closed', { skip: !ROOT }, async () => {
+  const t = await setup();
+  try {
+    await withTmpdir(async (shared) => {
+      const { code, out } = await quiet({ ...t.env, RUNNER_TOOL_CACHE: '', RUNNER_TEMP: '' }, t.options);
+      assert.equal(code, 1);
+      assert.match(out, /no directory of its own in .* can either \(.*writable by other users.*\): set truss-ci-path/);
+      assert.equal(t.log(), '');
+      assert.deepEqual(fs.readdirSync(shared), [], 'nothing was left');
+    }, 0o777);
+  } finally {
+    await t.close();
+  }
+});
+
+test('post refuses a directory that only looks like one the shim made', async () => {
+  const t = await setup();
+  try {
+    await withTmpdir(async (shared) => {
+      const alone = { ...t.env, RUNNER_TOOL_CACHE: '', RUNNER_TEMP: '' };
+      assert.equal(await run(alone, t.options), 0);
+      const post = { ...alone, ...t.postEnv() };
+      fs.rmSync(t.env.FAKE_LOG);
+      const lookalike = path.join(shared, 'truss-ci-abcdef');
+      fs.mkdirSync(lookalike, { mode: 0o755 });
+      fs.copyFileSync(post.STATE_TRUSS_CI_ACTION_BINARY, path.join(lookalike, 'truss-ci'));
+      const spoilt = [['mode 0755', () => {}]];
+      if (ROOT) spoilt.push(['owned by another user', () => {
+        fs.chmodSync(lookalike, 0o700);
+        fs.chownSync(lookalike, NOBODY, NOBODY);
+      }]);
+      for (const [name, spoil] of spoilt) {
+        spoil();
+        const { code, out } = await quiet({ ...post, STATE_TRUSS_CI_ACTION_BINARY: path.join(lookalike, 'truss-ci') }, t.options);
+        assert.equal(code, 1, name);
+        assert.match(out, /is not where this action keeps truss-ci/, name);
+        assert.equal(t.log(), '', name);
+      }
+    });
+  } finally {
+    await t.close();
+  }
+});
+
+test('post re-verifies the binary main ran and refuses anything else', async () => {
+  const t = await setup();
+  try {
+    assert.equal(await run(t.env, t.options), 0);
+    const post = t.postEnv();
+    fs.rmSync(t.env.FAKE_LOG);
+    const refused = async (env, why, pattern) => {
+      const { code, out } = await quiet(env, t.options);
+      assert.equal(code, 1, why);
+      assert.match(out, pattern, why);
+      assert.equal(t.log(), '', `${why}: nothing ran`);
+    };
+    // The same bytes, somewhere the shim does not keep truss-ci.
+    const copy = path.join(t.dir, 'copy');
+    fs.copyFileSync(t.cached(), copy);
+    await refused({ ...post, STATE_TRUSS_CI_ACTION_BINARY: copy }, 'a path outside', /is not where this action keeps truss-ci/);
+    await refused({ ...post, STATE_TRUSS_CI_ACTION_SHA256: '' }, 'no saved digest', /saved no SHA-256/);
+    await refused({ ...post, STATE_TRUSS_CI_ACTION_SHA256: sha(PLANTED) }, 'another saved digest', /not the manifest's/);
+    // The binary main ran, replaced between main and post.
+    fs.writeFileSync(t.cached(), PLANTED, { mode: 0o755 });
+    await refused(post, 'a tampered binary', /post: refusing to run .*its SHA-256 is/);
+    if (ROOT) {
+      fs.writeFileSync(t.cached(), FAKE, { mode: 0o755 });
+      fs.chownSync(path.dirname(t.cached()), NOBODY, NOBODY);
+      await refused(post, 'a directory another user took over', /is not where this action keeps truss-ci/);
+      fs.chownSync(path.dirname(t.cached()), 0, 0);
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+test('post runs the same truss-ci-path bytes main ran, or nothing', async () => {
+  const t = await setup();
+  try {
+    const local = path.join(t.dir, 'local-truss-ci');
+    fs.writeFileSync(local, FAKE, { mode: 0o755 });
+    const env = { ...t.env, 'INPUT_TRUSS-CI-PATH': local };
+    assert.equal(await run(env, t.options), 0);
+    const post = { ...env, ...t.postEnv() };
+    fs.writeFileSync(local, `${FAKE}// changed\n`);
+    fs.rmSync(t.env.FAKE_LOG);
+    const { code, out } = await quiet(post, t.options);
+    assert.equal(code, 1);
+    assert.match(out, /its SHA-256 is/);
+    assert.equal(t.log(), '');
+    fs.writeFileSync(local, FAKE);
+    const other = path.join(t.dir, 'other');
+    fs.copyFileSync(local, other);
+    assert.equal((await quiet({ ...post, STATE_TRUSS_CI_ACTION_BINARY: other }, t.options)).code, 1);
+    assert.equal(await run(post, t.options), 0);
+    assert.match(t.log(), /^ARGS logout --post\n/);
+  } finally {
+    await t.close();
+  }
+});
+
+// --- No variable changes what is verified or where it comes from ------------------------------
+
+test('TRUSS_CI_MANIFEST_PATH and TRUSS_CI_RELEASE_BASE_URL have no effect', async () => {
+  const t = await setup();
+  const rogue = await serve(require('node:zlib').brotliCompressSync(PLANTED));
+  try {
+    // A manifest an earlier step could write, for a version the committed one does not hold.
+    const version = '9.9.9-rogue';
+    const manifest = path.join(t.dir, 'rogue.json');
+    const br = require('node:zlib').brotliCompressSync(PLANTED);
+    fs.writeFileSync(manifest, JSON.stringify({
+      version, repository: 'x/y',
+      sha256: { [version]: { [TARGET]: sha(br) } },
+      binary_sha256: { [version]: { [TARGET]: sha(PLANTED) } },
+    }));
+    const env = { ...t.env, TRUSS_CI_MANIFEST_PATH: manifest, TRUSS_CI_RELEASE_BASE_URL: rogue.url };
+    const shipped = await quiet({ ...env, INPUT_VERSION: version });
+    assert.equal(shipped.code, 1);
+    assert.match(shipped.out, /no SHA-256 for truss-ci 9\.9\.9-rogue/, 'the committed manifest was used');
+    // With a manifest passed in, the download still comes from the base passed in.
+    assert.equal(await run(env, t.options), 0);
+    assert.equal(rogue.hits.length, 0);
+    assert.equal(t.hits.length, 1);
+    assert.match(t.log(), /^ARGS login/);
+  } finally {
+    await rogue.close();
+    await t.close();
+  }
+});
+
+test('the shim reads only the runner\'s variables', () => {
+  const source = fs.readFileSync(path.join(__dirname, 'main.js'), 'utf8');
+  const read = new Set([...source.matchAll(/\benv\.([A-Za-z0-9_]+)/g)].map((m) => m[1]));
+  const allowed = new Set([
+    'RUNNER_OS', 'RUNNER_ARCH', 'RUNNER_TOOL_CACHE', 'RUNNER_TEMP', 'GITHUB_STATE',
+    'STATE_TRUSS_CI_ACTION_POST', 'STATE_TRUSS_CI_ACTION_BINARY', 'STATE_TRUSS_CI_ACTION_SHA256',
+    'NO_PROXY', 'no_proxy', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy',
+  ]);
+  assert.deepEqual([...read].filter((name) => !allowed.has(name)), []);
+  // Inputs go through input(); no other indexing of the environment.
+  assert.deepEqual([...source.matchAll(/\benv\[(?!`INPUT_\$\{)/g)], []);
+  assert.doesNotMatch(source, /process\.env\.|process\.env\[/);
+});
+
+// --- The release flow records both digests -----------------------------------------------------
+
+test('update-manifest records each target\'s asset and binary digests, and refuses half a pair', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'truss-ci-manifest-'));
+  try {
+    const manifest = path.join(dir, 'manifest.json');
+    fs.writeFileSync(manifest, JSON.stringify({ version: '0.0.1', repository: 'x/y', sha256: {} }));
+    const sums = path.join(dir, 'sums');
+    fs.mkdirSync(sums);
+    const sum = (name, data) => fs.writeFileSync(path.join(sums, `${name}.sha256`), `${sha(data)}  ${name}\n`);
+    sum(`truss-ci-${TARGET}.br`, BR);
+    const update = () => spawnSync(process.execPath, [path.join(__dirname, 'update-manifest.js'), '0.2.0', sums, manifest], { encoding: 'utf8' });
+    let r = update();
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /no SHA-256 of the binary for x86_64-unknown-linux-gnu/);
+    sum(`truss-ci-${TARGET}`, FAKE);
+    sum('truss-ci-x86_64-pc-windows-msvc.exe', 'exe');
+    r = update();
+    assert.notEqual(r.status, 0, 'a binary with no asset');
+    sum('truss-ci-x86_64-pc-windows-msvc.br', 'br');
+    r = update();
+    assert.equal(r.status, 0, r.stderr);
+    const m = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+    assert.equal(m.version, '0.2.0');
+    assert.deepEqual(m.sha256['0.2.0'], { [TARGET]: sha(BR), 'x86_64-pc-windows-msvc': sha('br') });
+    assert.deepEqual(m.binary_sha256['0.2.0'], { [TARGET]: sha(FAKE), 'x86_64-pc-windows-msvc': sha('exe') });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the committed manifest has a binary digest for every asset digest', () => {
+  const m = JSON.parse(fs.readFileSync(path.join(__dirname, 'manifest.json'), 'utf8'));
+  const pairs = (table) => Object.entries(table || {}).flatMap(([v, ts]) => Object.keys(ts).map((t) => `${v} ${t}`)).sort();
+  assert.deepEqual(pairs(m.binary_sha256), pairs(m.sha256));
 });

@@ -1,27 +1,38 @@
 // Records a release's SHA-256 sums in action/manifest.json and makes it the default version:
-//   node action/update-manifest.js VERSION DIR   (DIR holds the release's truss-ci-*.br.sha256 files:
-//   the action downloads the brotli-compressed assets, and checks the bytes it downloaded)
+//   node action/update-manifest.js VERSION DIR [MANIFEST]
+// DIR holds the release's .sha256 files, two per target: truss-ci-TARGET.br.sha256, the asset
+// the action downloads (it checks the bytes downloaded), and truss-ci-TARGET[.exe].sha256, the
+// binary that asset decompresses to (it checks the file before every run). A target with only
+// one of the two fails the release. MANIFEST (default action/manifest.json) is for tests.
 'use strict';
 
 const fs = require('node:fs');
 const path = require('node:path');
 
-const [version, dir] = process.argv.slice(2);
+const [version, dir, file = path.join(__dirname, 'manifest.json')] = process.argv.slice(2);
 if (!version || !dir) {
-  console.error('usage: node action/update-manifest.js VERSION DIR');
+  console.error('usage: node action/update-manifest.js VERSION DIR [MANIFEST]');
   process.exit(2);
 }
-const file = path.join(__dirname, 'manifest.json');
 const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
-const sums = {};
-for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.br.sha256')).sort()) {
+const assets = {};
+const binaries = {};
+for (const name of fs.readdirSync(dir).filter((n) => n.startsWith('truss-ci-') && n.endsWith('.sha256')).sort()) {
   const [hash, asset] = fs.readFileSync(path.join(dir, name), 'utf8').trim().split(/\s+/);
-  const target = asset.replace(/^truss-ci-/, '').replace(/\.br$/, '');
   if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`${name}: not a SHA-256`);
-  sums[target] = hash;
+  if (`${asset}.sha256` !== name) throw new Error(`${name}: the sum of ${asset}, not of ${name.replace(/\.sha256$/, '')}`);
+  const br = asset.endsWith('.br');
+  const target = asset.replace(/^truss-ci-/, '').replace(br ? /\.br$/ : /\.exe$/, '');
+  (br ? assets : binaries)[target] = hash;
 }
-if (Object.keys(sums).length === 0) throw new Error(`no *.br.sha256 files in ${dir}`);
-manifest.sha256[version] = sums;
+const targets = [...new Set([...Object.keys(assets), ...Object.keys(binaries)])].sort();
+if (targets.length === 0) throw new Error(`no truss-ci-*.sha256 files in ${dir}`);
+for (const target of targets) {
+  if (!assets[target]) throw new Error(`no SHA-256 of the .br asset for ${target} in ${dir}`);
+  if (!binaries[target]) throw new Error(`no SHA-256 of the binary for ${target} in ${dir}`);
+}
+manifest.sha256[version] = assets;
+manifest.binary_sha256 = { ...manifest.binary_sha256, [version]: binaries };
 manifest.version = version;
 fs.writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(`action/manifest.json: truss-ci ${version}, ${Object.keys(sums).length} targets`);
+console.log(`${path.relative(process.cwd(), file)}: truss-ci ${version}, ${targets.length} targets`);

@@ -69,19 +69,20 @@ done
 t=x86_64-unknown-linux-gnu
 shim=$work/shim; mkdir -p "$shim/cache/truss-ci/0.1.0/$t" "$shim/srv/v0.1.0" "$shim/home"
 cp /bin/true "$shim/cache/truss-ci/0.1.0/$t/truss-ci"
-: > "$shim/cache/truss-ci/0.1.0/$t.complete"
-printf '{"version":"0.1.0","repository":"x/y","sha256":{"0.1.0":{"%s":"%064d"}}}' "$t" 0 > "$shim/manifest.json"
+true_sha=$(sha256sum /bin/true | cut -d' ' -f1)
+printf '{"version":"0.1.0","repository":"x/y","sha256":{"0.1.0":{"%s":"%064d"}},"binary_sha256":{"0.1.0":{"%s":"%s"}}}' "$t" 0 "$t" "$true_sha" > "$shim/manifest.json"
 cp "dist/truss-ci-$t.br" "$shim/srv/v0.1.0/"
 br_sha=$(cut -d' ' -f1 "dist/truss-ci-$t.br.sha256")
-printf '{"version":"0.1.0","repository":"x/y","sha256":{"0.1.0":{"%s":"%s"}}}' "$t" "$br_sha" > "$shim/cold-manifest.json"
+bin_sha=$(cut -d' ' -f1 "dist/truss-ci-$t.sha256")
+printf '{"version":"0.1.0","repository":"x/y","sha256":{"0.1.0":{"%s":"%s"}},"binary_sha256":{"0.1.0":{"%s":"%s"}}}' "$t" "$br_sha" "$t" "$bin_sha" > "$shim/cold-manifest.json"
 python3 -m http.server --bind 127.0.0.1 --directory "$shim/srv" 0 > "$work/srv.out" 2>&1 &
 srv_pid=$!
 for _ in $(seq 50); do grep -q port "$work/srv.out" 2>/dev/null && break; sleep 0.1; done
 srv_port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$work/srv.out" | head -n 1)
 : > "$shim/state"
 node_cmd="env -i PATH=/usr/bin:/bin:/usr/local/bin node -e 0"
-shim_cmd="env -i PATH=/usr/bin:/bin:/usr/local/bin RUNNER_OS=Linux RUNNER_ARCH=X64 RUNNER_TOOL_CACHE=$shim/cache TRUSS_CI_MANIFEST_PATH=$shim/manifest.json GITHUB_STATE=$shim/state node $root/action/main.js"
-cold_cmd="env -i PATH=/usr/bin:/bin:/usr/local/bin HOME=$shim/home RUNNER_OS=Linux RUNNER_ARCH=X64 RUNNER_TOOL_CACHE=$shim/cold-cache TRUSS_CI_MANIFEST_PATH=$shim/cold-manifest.json TRUSS_CI_RELEASE_BASE_URL=http://127.0.0.1:$srv_port GITHUB_STATE=$shim/state INPUT_API-KEY=$key INPUT_REMOTE-URL=$api node $root/action/main.js"
+shim_cmd="env -i PATH=/usr/bin:/bin:/usr/local/bin RUNNER_OS=Linux RUNNER_ARCH=X64 RUNNER_TOOL_CACHE=$shim/cache GITHUB_STATE=$shim/state node $root/bench/shim.js $shim/manifest.json"
+cold_cmd="env -i PATH=/usr/bin:/bin:/usr/local/bin HOME=$shim/home RUNNER_OS=Linux RUNNER_ARCH=X64 RUNNER_TOOL_CACHE=$shim/cold-cache GITHUB_STATE=$shim/state INPUT_API-KEY=$key INPUT_REMOTE-URL=$api node $root/bench/shim.js $shim/cold-manifest.json http://127.0.0.1:$srv_port"
 hyperfine --shell=none --warmup 3 --runs "$runs" --style basic --export-json "$work/shim.json" \
   --prepare "rm -rf $shim/cold-cache" \
   -n node "$node_cmd" -n shim-cache-hit "$shim_cmd" -n shim-cold "$cold_cmd" > /dev/null

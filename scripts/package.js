@@ -1,6 +1,8 @@
 // Packages one release binary the way every channel ships it, into DIR:
 //   truss-ci-TARGET[.exe]      the binary, for a plain download (with .sha256)
 //   truss-ci-TARGET.br         brotli at quality 11 (with .sha256): what the action downloads
+// The binary's .sha256 is also that of the .br decompressed (checked here): the action's manifest
+// records both, the .br's for the bytes it downloads, the binary's for the file it runs.
 // Usage: node scripts/package.js TARGET BINARY DIR. Node built-ins only, so every runner can run
 // it; the same input always gives the same bytes.
 'use strict';
@@ -26,13 +28,15 @@ const write = (name, data) => {
 const raw = `truss-ci-${target}${target.includes('windows') ? '.exe' : ''}`;
 write(raw, bytes);
 fs.chmodSync(path.join(dir, raw), 0o755);
-write(
-  `truss-ci-${target}.br`,
-  zlib.brotliCompressSync(bytes, {
-    params: {
-      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
-      [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
-      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
-    },
-  }),
-);
+const br = zlib.brotliCompressSync(bytes, {
+  params: {
+    [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+    [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
+    [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+  },
+});
+if (!zlib.brotliDecompressSync(br).equals(bytes)) {
+  console.error(`package: truss-ci-${target}.br does not decompress to ${binary}`);
+  process.exit(1);
+}
+write(`truss-ci-${target}.br`, br);

@@ -3,12 +3,17 @@
 # when it held:
 #   1. builds this machine's release artifact and packages it exactly as the release does
 #      (scripts/release-build.sh: static binary, brotli, SHA-256);
-#   2. in a throwaway clone, records the checksums in action/manifest.json with the release's own
-#      step (action/update-manifest.js), commits, tags vX.Y.Z and moves the major tag vX;
-#   3. serves the release assets from 127.0.0.1, and a fake Baseten API beside them;
-#   4. runs action/main.js from the tagged tree, as the runner would (main, then post): it must
-#      download, verify, log in, and in post undo the login;
-#   5. tampers with the served asset: the action must refuse it and log nothing in.
+#   2. in a throwaway clone, records the checksums (the .br asset's and the binary's) in
+#      action/manifest.json with the release's own step (action/update-manifest.js), commits, tags
+#      vX.Y.Z and moves the major tag vX;
+#   3. serves the release assets from 127.0.0.1, and a fake Baseten API beside them; checks that
+#      the binary digest the manifest records is that of the served asset decompressed;
+#   4. runs action/main.js from the tagged tree, as the runner would (main, then post), with only
+#      the release base passed in as a parameter (TRUSS_CI_MANIFEST_PATH and
+#      TRUSS_CI_RELEASE_BASE_URL point nowhere, and must change nothing): it must download,
+#      verify, log in, and in post undo the login;
+#   5. changes the binary in the tool cache: main and post must refuse to run it;
+#   6. tampers with the served asset: the action must refuse it and log nothing in.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -38,7 +43,7 @@ say "2. manifest commit and tags v$version, v$major in a throwaway clone"
 git clone -q "$root" "$work/repo"
 git -C "$work/repo" checkout -q -B release
 mkdir -p "$work/sums"
-cp "dist/truss-ci-$target.br.sha256" "$work/sums/"
+cp "dist/truss-ci-$target.br.sha256" "dist/truss-ci-$target.sha256" "$work/sums/"
 (cd "$work/repo" && node action/update-manifest.js "$version" "$work/sums" >&2)
 git -C "$work/repo" -c user.name=release -c user.email=release@localhost \
   commit -qam "release v$version: checksums in action/manifest.json"
@@ -51,14 +56,24 @@ git -C "$work/repo" archive "v$major" | tar -x -C "$work/tagged"
 node -e '
 const m = require(process.argv[1]);
 const [v, t] = process.argv.slice(2);
-if (m.version !== v || !/^[0-9a-f]{64}$/.test(m.sha256?.[v]?.[t] ?? "")) process.exit(1);
+const hex = /^[0-9a-f]{64}$/;
+if (m.version !== v || !hex.test(m.sha256?.[v]?.[t] ?? "") || !hex.test(m.binary_sha256?.[v]?.[t] ?? "")) process.exit(1);
 ' "$work/tagged/action/manifest.json" "$version" "$target" \
-  || die "the tree v$major resolves to has no SHA-256 for truss-ci $version ($target)"
+  || die "the tree v$major resolves to has no SHA-256 for truss-ci $version ($target), asset and binary"
 
 say "3. release assets and a fake API on 127.0.0.1"
 assets="$work/srv/releases/download/v$version"
 mkdir -p "$assets"
 cp dist/truss-ci-"$target"* "$assets/"
+node -e '
+const [file, asset, v, t] = process.argv.slice(1);
+const m = require(file);
+const sha = (b) => require("crypto").createHash("sha256").update(b).digest("hex");
+const bytes = require("fs").readFileSync(asset);
+if (sha(bytes) !== m.sha256[v][t]) process.exit(1);
+if (sha(require("zlib").brotliDecompressSync(bytes)) !== m.binary_sha256[v][t]) process.exit(2);
+' "$work/tagged/action/manifest.json" "$assets/truss-ci-$target.br" "$version" "$target" \
+  || die "the manifest's digests are not those of the served asset and of the binary it decompresses to"
 serve() { # serve NAME SCRIPT...: starts a server that prints its port first
   python3 -u -c "$2" > "$work/$1.port" 2> "$work/$1.log" &
   pids+=("$!")
@@ -91,14 +106,19 @@ runner() { # a fresh runner: HOME, tool cache and the file commands
 }
 action() { # action DIR [NAME=VALUE...]: runs the tagged action/main.js as the runner would
   local dir=$1; shift
+  # The one difference: the release base, which only a caller's parameter can change. The two
+  # variables that once could must be ignored.
   env -i PATH="$PATH" HOME="$dir/home" RUNNER_OS=Linux RUNNER_ARCH="$arch" \
     RUNNER_TOOL_CACHE="$dir/cache" RUNNER_TEMP="$dir/temp" \
     GITHUB_ACTIONS=true GITHUB_STATE="$dir/state" GITHUB_ENV="$dir/env" \
     GITHUB_OUTPUT="$dir/output" GITHUB_STEP_SUMMARY="$dir/summary" \
     GITHUB_RUN_ID=1 GITHUB_RUN_ATTEMPT=1 GITHUB_JOB=rehearsal \
-    TRUSS_CI_RELEASE_BASE_URL="http://127.0.0.1:$release_port/releases/download" \
+    TRUSS_CI_MANIFEST_PATH="$work/nowhere.json" TRUSS_CI_RELEASE_BASE_URL="http://127.0.0.1:1/nowhere" \
     "INPUT_API-KEY=$key" "INPUT_REMOTE-URL=http://127.0.0.1:$api_port" INPUT_CLEANUP=true \
-    "$@" node "$work/tagged/action/main.js"
+    "$@" node -e '
+const [main, base] = process.argv.slice(1);
+require(main).main(process.env, { releaseBaseUrl: base }).then((code) => process.exit(code));
+' "$work/tagged/action/main.js" "http://127.0.0.1:$release_port/releases/download"
 }
 
 say "4. the action from the tagged tree: main, then post"
@@ -122,7 +142,25 @@ mapfile -t post_vars <<< "$state_env"
 action "$r" "${post_vars[@]}" > "$work/post.log" 2>&1 || { cat "$work/post.log" >&2; die "the action's post step failed"; }
 [ ! -e "$r/home/.trussrc" ] || die "post left the trussrc login created"
 
-say "5. a tampered asset is refused"
+say "5. a binary changed in the tool cache is refused, by main and by post"
+cached="$r/cache/truss-ci/$version/$target/truss-ci"
+python3 -c '
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[1000] ^= 0xFF; open(p, "wb").write(b)
+' "$cached"
+if action "$r" > "$work/changed.log" 2>&1; then
+  die "main ran a changed binary from the tool cache"
+fi
+grep -q "refusing to run $cached: its SHA-256 is" "$work/changed.log" \
+  || { cat "$work/changed.log" >&2; die "no refusal of the changed binary"; }
+[ ! -e "$r/home/.trussrc" ] || die "a changed binary logged in"
+if action "$r" "${post_vars[@]}" > "$work/changed-post.log" 2>&1; then
+  die "post ran a changed binary from the tool cache"
+fi
+grep -q "post: refusing to run $cached" "$work/changed-post.log" \
+  || { cat "$work/changed-post.log" >&2; die "no refusal of the changed binary in post"; }
+
+say "6. a tampered asset is refused"
 t="$work/tampered"
 runner "$t"
 python3 -c '

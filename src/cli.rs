@@ -1,9 +1,13 @@
 //! The command line, as clap derive structs. No I/O here.
+use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::ci::Platform;
+use crate::error::Error;
+use crate::secret::{self, ApiKey, Scrubber};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -289,4 +293,208 @@ pub enum ExportMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Shell {
     Sh,
+}
+
+/// A command line clap refused, as a usage error (exit 2) that prints no argument with the shape
+/// of a key: clap's text is scrubbed of every piece [`key_shaped`] finds, in every form the
+/// scrubber knows. The message is clap's first line; its tips and usage are the hint.
+pub fn refused(e: &clap::Error, args: &[OsString]) -> Error {
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return Error::usage("a command is needed: login, status, logout or exec")
+            .with_hint("run `truss-ci --help`");
+    }
+    let mut text = e.render().to_string();
+    for piece in key_shaped(args) {
+        text = Scrubber::new(&piece).scrub(&text);
+    }
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines
+        .next()
+        .unwrap_or("the command line was not understood");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    let mut rest: Vec<&str> = lines.collect();
+    // "the following required arguments were not provided:" names them on the next line.
+    if message.ends_with(':') && !rest.is_empty() {
+        message = format!("{message} {}", rest.remove(0));
+    }
+    let hint = if rest.is_empty() {
+        "run `truss-ci --help`".to_owned()
+    } else {
+        rest.join("; ")
+    };
+    Error::usage(message).with_hint(hint)
+}
+
+/// The pieces of the arguments (for `--flag=value`, each side; split at whitespace) that have the
+/// shape of a key ([`secret::may_echo`]) and are no word of this command line (a subcommand, flag
+/// or value name): what no error may print.
+pub fn key_shaped(args: &[OsString]) -> Vec<ApiKey> {
+    let words = words();
+    let mut pieces = Vec::new();
+    for arg in args.iter().skip(1) {
+        let arg = arg.to_string_lossy();
+        let sides = match arg.split_once('=') {
+            Some((flag, value)) if arg.starts_with('-') => vec![flag, value],
+            _ => vec![&*arg],
+        };
+        for piece in sides.iter().flat_map(|side| side.split_whitespace()) {
+            if !secret::may_echo(piece) && !words.contains(piece) {
+                pieces.push(ApiKey::new(piece.to_owned()));
+            }
+        }
+    }
+    pieces
+}
+
+/// The subcommand, flag and value names of this command line: printed as they are.
+fn words() -> BTreeSet<String> {
+    fn walk(cmd: &clap::Command, words: &mut BTreeSet<String>) {
+        words.insert(cmd.get_name().to_owned());
+        for arg in cmd.get_arguments() {
+            if let Some(long) = arg.get_long() {
+                words.insert(format!("--{long}"));
+            }
+            for value in arg.get_possible_values() {
+                words.insert(value.get_name().to_owned());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, words);
+        }
+    }
+    let mut words = BTreeSet::from(["auto".to_owned()]);
+    walk(&Cli::command(), &mut words);
+    words.extend(
+        Platform::value_variants()
+            .iter()
+            .filter_map(ValueEnum::to_possible_value)
+            .map(|v| v.get_name().to_owned()),
+    );
+    words
+}
+
+/// What a refused command line asked for, as far as it can be read: `--output json`, and the
+/// platform named by `--ci`, so that its error is said the way it asked.
+pub fn intent(args: &[OsString]) -> (OutputFormat, Option<Platform>) {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let value = |flag: &str| {
+        args.iter().enumerate().find_map(|(i, a)| {
+            a.strip_prefix(&format!("{flag}="))
+                .map(str::to_owned)
+                .or_else(|| (a == flag).then(|| args.get(i + 1).cloned()).flatten())
+        })
+    };
+    let format = match value("--output").as_deref() {
+        Some("json") => OutputFormat::Json,
+        _ => OutputFormat::Text,
+    };
+    let platform = value("--ci").and_then(|v| Platform::from_str(&v, false).ok());
+    (format, platform)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(args: &[&str]) -> Error {
+        let args: Vec<OsString> = std::iter::once("truss-ci")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
+        let e = Cli::try_parse_from(&args).expect_err("clap refuses it");
+        refused(&e, &args)
+    }
+
+    /// Each class of clap error, with `KEY` where the key was put by mistake, and what the
+    /// message must still name.
+    const CLASSES: &[(&[&str], &str)] = &[
+        (&["login", "--bogus=KEY"], "--bogus"),
+        (&["login", "--bogus", "KEY"], "--bogus"),
+        (&["login", "--output", "KEY"], "--output"),
+        (&["login", "--storage=KEY"], "--storage"),
+        (&["login", "--export-env=KEY"], "--export-env"),
+        (&["login", "--print-env", "KEY"], "--print-env"),
+        (&["login", "--from-env", "KEY"], "unexpected argument"),
+        (&["login", "KEY"], "unexpected argument"),
+        (&["KEY"], "unrecognized subcommand"),
+        (&["--ci", "KEY", "login"], "--ci"),
+        (&["status", "--timeout", "KEY"], "--timeout"),
+        (&["login", "--remote", "KEY", "--remote", "x"], "--remote"),
+        (
+            &["--output", "json", "logout", "--post", "--remote=KEY"],
+            "--remote",
+        ),
+        (&["exec", "--api-key=KEY", "--timeout", "KEY"], "--timeout"),
+        (&["login", "--", "KEY"], "unexpected argument"),
+        (&["login", "-vKEY"], "unexpected argument"),
+        (&["login", "--KEY"], "unexpected argument"),
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        #[test]
+        fn clap_errors_never_print_an_argument_shaped_like_a_key(
+            id in "[A-Za-z0-9]{4,12}",
+            secret in "[A-Za-z0-9][A-Za-z0-9+/=_~-]{11,40}",
+        ) {
+            let key = format!("{id}.{secret}");
+            for (args, names) in CLASSES {
+                let args: Vec<String> = args.iter().map(|a| a.replace("KEY", &key)).collect();
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let err = refusal(&args);
+                let all = format!("{} {}", err.message, err.hint().unwrap_or_default());
+                proptest::prop_assert_eq!(err.exit_code(), 2);
+                proptest::prop_assert!(all.contains(names), "{:?}: {}", args, all);
+                for w in secret.as_bytes().windows(crate::secret::MIN_FRAGMENT) {
+                    let w = std::str::from_utf8(w).unwrap();
+                    proptest::prop_assert!(!all.contains(w), "{:?}: {} shows {}", args, all, w);
+                }
+                proptest::prop_assert!(!all.contains(&key), "{:?}: {}", args, all);
+            }
+        }
+    }
+
+    #[test]
+    fn clap_errors_still_name_what_is_wrong() {
+        let err = refusal(&["login", "--outpt", "json"]);
+        assert_eq!(err.message, "unexpected argument '--outpt' found");
+        assert!(
+            err.hint().unwrap().contains("'--output'"),
+            "{:?}",
+            err.hint()
+        );
+        let err = refusal(&["login", "--output", "xml"]);
+        assert_eq!(err.message, "invalid value 'xml' for '--output <OUTPUT>'");
+        let err = refusal(&["exec"]);
+        assert!(
+            err.message.ends_with("not provided: <CMD>..."),
+            "{}",
+            err.message
+        );
+        let err = refusal(&[
+            "login",
+            "--ci",
+            "buildkite",
+            "--storage",
+            "keyring",
+            "extra",
+        ]);
+        assert_eq!(err.message, "unexpected argument 'extra' found");
+    }
+
+    #[test]
+    fn the_refused_line_says_how_to_answer() {
+        let args = |a: &[&str]| -> Vec<OsString> { a.iter().map(OsString::from).collect() };
+        assert_eq!(
+            intent(&args(&["t", "--output", "json", "--ci=azure", "x"])),
+            (OutputFormat::Json, Some(Platform::Azure))
+        );
+        assert_eq!(
+            intent(&args(&["t", "--output=text", "--ci", "auto"])),
+            (OutputFormat::Text, None)
+        );
+    }
 }

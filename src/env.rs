@@ -199,6 +199,11 @@ impl Env {
     }
 }
 
+/// The process's arguments, program name first.
+pub fn args() -> Vec<OsString> {
+    std::env::args_os().collect()
+}
+
 /// A path from a variable a CI platform sets: an empty value means unset.
 pub fn path_var(value: &Option<String>) -> Option<PathBuf> {
     value

@@ -54,12 +54,29 @@ impl Source {
             Source::Stdin => "standard input".into(),
             Source::File(_) => "the file given to --api-key-file".into(),
             Source::Argv => "--api-key".into(),
-            Source::Env(var) => format!("env var {var}"),
-            Source::EnvFile { var, .. } => format!("the file named by {var}"),
+            Source::Env(var) => format!("env var {}", shown_name(var)),
+            Source::EnvFile { var, .. } => format!("the file named by {}", shown_name(var)),
             Source::Trussrc { path, remote } => format!("[{remote}] in {}", path.display()),
             Source::Keyring(remote) => format!("the keyring entry for remote {remote}"),
         }
     }
+}
+
+/// A variable's name for a message, or a stand-in when the name has the shape of a key (a key
+/// given to `--from-env`): see [`crate::secret::may_echo`].
+fn shown_name(var: &str) -> &str {
+    if crate::secret::may_echo(var) {
+        var
+    } else {
+        "the variable named by --from-env (or its _FILE)"
+    }
+}
+
+/// Names for a message, each as [`shown_name`] gives it, without repeats.
+fn shown_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = names.map(shown_name).collect();
+    names.dedup();
+    names
 }
 
 /// The key sources the user asked for on the command line.
@@ -127,6 +144,14 @@ fn first_source(
         return Ok((value.to_owned(), Source::Argv));
     }
 
+    if let Some(var) = req.from_env
+        && !crate::ci::is_name(var, &[])
+    {
+        return Err(Error::usage(
+            "the value of --from-env is not an env var name (letters, digits and _, not starting with a digit); it is not shown, in case it is the key itself",
+        )
+        .with_hint("pass the name of the variable that holds the key (--from-env=BASETEN_API_KEY); to pass the key itself, pipe it to --api-key-stdin"));
+    }
     let owned_file_var;
     let candidates: Vec<(&str, bool)> = match req.from_env {
         Some(var) => {
@@ -156,7 +181,9 @@ fn first_source(
             Some(v) => return Ok((v.to_owned(), Source::Env((*var).to_owned()))),
         }
     }
-    let looked: Vec<&str> = candidates.iter().map(|(v, _)| *v).collect();
+    // A name with the shape of a key is not printed (a key given where its name goes).
+    let looked = shown_names(candidates.iter().map(|(v, _)| *v));
+    let empty = shown_names(empty.into_iter());
     let mut message = format!("no Baseten API key found (looked in {})", looked.join(", "));
     if !empty.is_empty() {
         let verb = if empty.len() == 1 { "is" } else { "are" };
@@ -304,6 +331,23 @@ mod tests {
         };
         let err = run(&req, &e, "").unwrap_err();
         assert!(err.message.contains("OTHER, OTHER_FILE"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_key_given_to_from_env_is_refused_unechoed() {
+        let key = "SENTINELkey01.Zx9qv7Lw3pTt";
+        let e = Env::of(&[("SENTINELkey01", " ")]);
+        for name in [key, "a-b", "9LIVES", "SENTINELkey01"] {
+            let req = KeyRequest {
+                from_env: Some(name),
+                ..Default::default()
+            };
+            let err = run(&req, &e, "").unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{name}");
+            let all = format!("{} {:?}", err.message, err.hint());
+            assert!(all.contains("--from-env"), "{all}");
+            assert!(!all.contains("SENTINEL") && !all.contains(name), "{all}");
+        }
     }
 
     #[test]

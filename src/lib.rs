@@ -13,6 +13,7 @@ pub mod home;
 pub mod key_source;
 pub mod keyring_store;
 pub mod output;
+pub mod process;
 pub mod secret;
 pub mod settings;
 pub mod trussrc;
@@ -30,6 +31,7 @@ use crate::output::Output;
 /// A panic is a bug: it is reported as one (without its payload, which might quote data) and exits
 /// 1, as documented, instead of Rust's 101.
 pub fn main() -> ExitCode {
+    process::forbid_core_dumps();
     std::panic::set_hook(Box::new(|info| {
         let location = info
             .location()
@@ -47,24 +49,32 @@ pub fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args = env::args();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => {
+        // --help and --version.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(0);
         }
+        Err(e) => return refused(&e, &args),
     };
     let env = Env::from_process();
     let verbose = cli.global.verbose
         + u8::from(cli.global.verbose == 0 && env.vars.runner_debug.as_deref() == Some("1"));
-    init_tracing(verbose, cli.global.quiet, &env);
     let platform = ci::Platform::chosen(cli.global.ci.0, &env);
     let (dialect, mut warnings) = platform.dialect(&env);
     warnings.extend(env.warnings.iter().cloned());
-    // Warnings wait until the key is masked (a command that has one masks it first).
+    // Warnings and log lines wait until the key is masked (a command that has one masks it first).
     let mut out = Output::new(cli.global.output, cli.global.quiet, verbose > 0, dialect)
         .with_path(env.vars.path.clone())
+        .with_arguments(&cli::key_shaped(&args))
         .with_warnings(warnings);
+    init_tracing(verbose, cli.global.quiet, &env, out.log_writer());
+    #[cfg(feature = "test-hooks")]
+    if let Some(text) = env.get("TRUSS_CI_TEST_LOG") {
+        tracing::warn!("{text}");
+    }
     // What an `exec` killed before its cleanup left behind goes first, whatever the command.
     exec_dir::sweep(&env);
     let stdin = &mut std::io::stdin();
@@ -88,9 +98,21 @@ fn run() -> ExitCode {
     }
 }
 
-/// `-v`/`-vv` or RUST_LOG drive diagnostics on stderr. The HTTP stack is held at info whatever is
-/// asked, so no request or header dump can reach a log.
-fn init_tracing(verbose: u8, quiet: bool, env: &Env) {
+/// A command line clap refused: said like any other usage error (the platform's annotation, one
+/// JSON object with `--output json`), with no argument that has the shape of a key; exit 2.
+fn refused(e: &clap::Error, args: &[std::ffi::OsString]) -> ExitCode {
+    let env = Env::from_process();
+    let (format, platform) = cli::intent(args);
+    let (dialect, _) = ci::Platform::chosen(platform, &env).dialect(&env);
+    let err = cli::refused(e, args);
+    Output::new(format, false, false, dialect).error(&err);
+    ExitCode::from(err.exit_code())
+}
+
+/// `-v`/`-vv` or RUST_LOG drive diagnostics on stderr, written through `writer`: the same way as
+/// every other line for people (scrubbed, neutralised for the platform, after the mask). The HTTP
+/// stack is held at info whatever is asked, so no request or header dump can reach a log.
+fn init_tracing(verbose: u8, quiet: bool, env: &Env, writer: output::LogWriter) {
     let base = match (&env.vars.rust_log, verbose, quiet) {
         (Some(filter), _, _) if !filter.trim().is_empty() => filter.clone(),
         (_, _, true) => "off".to_owned(),
@@ -103,7 +125,7 @@ fn init_tracing(verbose: u8, quiet: bool, env: &Env) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("truss_ci=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .without_time()
         .with_target(false)
         .with_ansi(false)

@@ -1,18 +1,20 @@
 //! The only writer of stdout, stderr and CI files. Human messages go to stderr; stdout is for
 //! machine output (JSON, workflow commands, `--print-env`). Applies the platform's effects.
-use std::cell::{OnceCell, RefCell};
+use std::cell::RefCell;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::api::User;
 use crate::ci::{Dialect, Effect, Level};
 use crate::cli::OutputFormat;
 use crate::error::{Error, Kind, Result};
-use crate::secret::{ApiKey, Scrubber, Sensitive};
+use crate::secret::{self, ApiKey, Scrubber, Sensitive};
 
 /// How long a helper program (buildkite-agent) may run.
 const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,12 +23,13 @@ pub struct Output {
     pub format: OutputFormat,
     pub quiet: bool,
     pub verbose: bool,
-    dialect: Box<dyn Dialect>,
+    /// Where lines for people go, this output's and the logger's alike.
+    sink: Arc<Sink>,
     /// Workflow commands go to stderr when stdout is reserved (JSON, `--print-env`).
     commands_to_stderr: bool,
     path_var: Option<String>,
-    /// Set by [`Output::mask`]: every line for people or JSON passes it before it is written.
-    scrubber: OnceCell<Scrubber>,
+    /// The arguments with the shape of a key ([`crate::cli::key_shaped`]): no error prints them.
+    arguments: Vec<Scrubber>,
     /// Warnings held back until after the mask (a key is masked before anything else is said), or
     /// until the first line of any other kind.
     pending: RefCell<Vec<String>>,
@@ -43,10 +46,14 @@ impl Output {
             format,
             quiet,
             verbose,
-            dialect,
+            sink: Arc::new(Sink {
+                dialect: Arc::from(dialect),
+                scrubber: OnceLock::new(),
+                held: Mutex::new(Some(Vec::new())),
+            }),
             commands_to_stderr: format == OutputFormat::Json,
             path_var: None,
-            scrubber: OnceCell::new(),
+            arguments: Vec::new(),
             pending: RefCell::new(Vec::new()),
         }
     }
@@ -58,6 +65,13 @@ impl Output {
         self
     }
 
+    /// The arguments no error may print (a key given where a name or value goes).
+    #[must_use]
+    pub fn with_arguments(mut self, arguments: &[ApiKey]) -> Self {
+        self.arguments = arguments.iter().map(Scrubber::new).collect();
+        self
+    }
+
     /// Warnings to print once the key is masked (or before the first other line, if no key is).
     #[must_use]
     pub fn with_warnings(self, warnings: Vec<String>) -> Self {
@@ -65,8 +79,14 @@ impl Output {
         self
     }
 
-    /// Prints the held-back warnings, once.
+    /// The writer for the logger (`tracing`): its lines take the same way as this output's.
+    pub fn log_writer(&self) -> LogWriter {
+        LogWriter(Arc::clone(&self.sink))
+    }
+
+    /// Prints the held-back log lines and warnings, once.
     fn flush_pending(&self) {
+        self.sink.open();
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
         for w in pending {
             self.warn(&w);
@@ -79,14 +99,14 @@ impl Output {
     }
 
     pub fn dialect(&self) -> &dyn Dialect {
-        &*self.dialect
+        &*self.sink.dialect
     }
 
     /// Registers the key with the platform's masker, first of all, and with this output's
     /// scrubber, so that no later line can print it. A mask that cannot be written fails closed.
     pub fn mask(&self, key: &ApiKey) -> Result<()> {
-        let _ = self.scrubber.set(Scrubber::new(key));
-        for effect in self.dialect.mask(key) {
+        let _ = self.sink.scrubber.set(Scrubber::new(key));
+        for effect in self.dialect().mask(key) {
             self.apply_one(effect, &mut Vec::new())?;
         }
         self.flush_pending();
@@ -95,24 +115,43 @@ impl Output {
 
     /// Opens a collapsible log group that closes when the guard is dropped.
     pub fn group(&self, title: &str) -> Group<'_> {
-        self.apply_unchecked(self.dialect.group_start(title, self.verbose));
+        self.apply_unchecked(self.dialect().group_start(title, self.verbose));
         Group(self)
     }
 
-    /// A value a server chose, for one line of output: scrubbed, no control characters, trimmed;
-    /// empty when there is none.
+    /// A value a server chose (a workspace name, an email), for any channel: trimmed, and given
+    /// only when it is plain text ([`secret::plain_value`]) holding no form or piece of the masked
+    /// key; otherwise [`secret::WITHHELD_VALUE`]. Empty when there is none.
     pub fn server_text(&self, value: Option<&str>) -> String {
-        value
-            .map(|v| crate::ci::clean(&self.scrub(v)))
-            .unwrap_or_default()
+        let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+            return String::new();
+        };
+        let keyless = self
+            .sink
+            .scrubber
+            .get()
+            .is_none_or(|s| !s.holds_key(value) && s.scrub(value) == value);
+        if keyless && secret::plain_value(value) {
+            value.to_owned()
+        } else {
+            secret::WITHHELD_VALUE.to_owned()
+        }
+    }
+
+    /// `user` with each value it names passed through [`Output::server_text`], for JSON.
+    pub fn server_user(&self, user: &User) -> User {
+        let shown = |v: &Option<String>| v.as_deref().map(|v| self.server_text(Some(v)));
+        User {
+            user_id: None,
+            email: shown(&user.email),
+            name: shown(&user.name),
+            workspace: shown(&user.workspace),
+        }
     }
 
     /// Text from elsewhere (a server, a file) with every form of the masked key removed.
     pub fn scrub(&self, text: &str) -> String {
-        match self.scrubber.get() {
-            Some(s) => s.scrub(text),
-            None => text.to_owned(),
-        }
+        self.sink.scrub(text)
     }
 
     /// A progress or success line for people, on stderr.
@@ -136,7 +175,9 @@ impl Output {
     fn warning(&self, message: &str, prefix: &str) {
         self.flush_pending();
         let message = self.scrub(message);
-        let annotation = self.dialect.annotate(Level::Warning, &message);
+        let annotation = self
+            .dialect()
+            .annotate(Level::Warning, &crate::ci::strip_controls(&message));
         if annotation.is_empty() {
             self.human(&format!("{prefix}{message}"));
         } else {
@@ -148,9 +189,16 @@ impl Output {
     /// on stderr, and in JSON mode one object on stdout.
     pub fn error(&self, err: &Error) {
         self.flush_pending();
-        let message = self.scrub(&err.message);
-        let hint = err.hint().map(|h| self.scrub(h));
-        let annotation = self.dialect.annotate(Level::Error, &message);
+        let unechoed = |text: &str| {
+            self.arguments
+                .iter()
+                .fold(self.scrub(text), |text, s| s.scrub(&text))
+        };
+        let message = unechoed(&err.message);
+        let hint = err.hint().map(unechoed);
+        let annotation = self
+            .dialect()
+            .annotate(Level::Error, &crate::ci::strip_controls(&message));
         self.apply_unchecked(annotation);
         let mut text = format!("error: {message}");
         if let Some(hint) = &hint {
@@ -171,11 +219,13 @@ impl Output {
     }
 
     /// One JSON object on one stdout line, scrubbed as a whole (JSON-escaped forms included).
+    /// Every `#` is written `\u0023` (it can only be inside a string): the same JSON, with no
+    /// `##[` or `##vso[` for a runner to find mid-line. Line breaks are escaped by JSON itself.
     pub fn json(&self, value: &serde_json::Value) -> Result<()> {
         self.flush_pending();
         write_line(
             &mut std::io::stdout().lock(),
-            &self.scrub(&value.to_string()),
+            &self.scrub(&value.to_string()).replace('#', "\\u0023"),
         )
         .map_err(|e| stdout_failed(&e))
     }
@@ -188,7 +238,7 @@ impl Output {
         for line in self.scrub(text).lines() {
             write_line(
                 &mut out,
-                &self.dialect.neutralize(&crate::ci::strip_controls(line)),
+                &self.dialect().neutralize(&crate::ci::strip_controls(line)),
             )
             .map_err(|e| stdout_failed(&e))?;
         }
@@ -285,16 +335,9 @@ impl Output {
         })
     }
 
-    /// Lines for people (already scrubbed by the caller): control characters removed and made
-    /// inert for the platform's parser.
+    /// Lines for people, on stderr (see [`Sink::human`]).
     fn human(&self, text: &str) {
-        let mut err = std::io::stderr().lock();
-        for line in text.lines() {
-            let _ = write_line(
-                &mut err,
-                &self.dialect.neutralize(&crate::ci::strip_controls(line)),
-            );
-        }
+        self.sink.human(text);
     }
 
     fn find_program(&self, name: &str) -> Option<PathBuf> {
@@ -311,7 +354,7 @@ pub struct Group<'a>(&'a Output);
 impl Drop for Group<'_> {
     fn drop(&mut self) {
         self.0
-            .apply_unchecked(self.0.dialect.group_end(self.0.verbose));
+            .apply_unchecked(self.0.dialect().group_end(self.0.verbose));
     }
 }
 
@@ -319,6 +362,102 @@ impl Drop for Output {
     /// Warnings that nothing else printed go out last.
     fn drop(&mut self) {
         self.flush_pending();
+    }
+}
+
+/// The one way to stderr for lines people read, shared by [`Output`] and the logger: each text
+/// passes the scrubber whole (once [`Output::mask`] has armed it), then each of its lines loses
+/// its control characters and passes the dialect's neutraliser. The logger's lines are held until
+/// `Output` writes its first line (the mask, when there is a key), so that they follow the mask
+/// and pass the armed scrubber too.
+struct Sink {
+    dialect: Arc<dyn Dialect>,
+    scrubber: OnceLock<Scrubber>,
+    /// The logger's texts, until the sink opens.
+    held: Mutex<Option<Vec<String>>>,
+}
+
+impl Sink {
+    fn scrub(&self, text: &str) -> String {
+        match self.scrubber.get() {
+            Some(s) => s.scrub(text),
+            None => text.to_owned(),
+        }
+    }
+
+    fn human(&self, text: &str) {
+        let text = self.scrub(text);
+        let mut err = std::io::stderr().lock();
+        for line in text.lines() {
+            let _ = write_line(
+                &mut err,
+                &self.dialect.neutralize(&crate::ci::strip_controls(line)),
+            );
+        }
+    }
+
+    /// One logger event's text: held until the sink opens, then written like any other.
+    fn log(&self, text: &str) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = held.as_mut() {
+            held.push(text.to_owned());
+            return;
+        }
+        drop(held);
+        self.human(text);
+    }
+
+    /// Writes the held texts; from now on the logger's lines go out at once.
+    fn open(&self) {
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        for text in held.into_iter().flatten() {
+            self.human(&text);
+        }
+    }
+}
+
+/// The logger's writer (a `tracing_subscriber` `MakeWriter`): each event is buffered whole and
+/// handed to the sink when it is written, so that it is scrubbed as one text, never in pieces.
+#[derive(Clone)]
+pub struct LogWriter(Arc<Sink>);
+
+/// One event's bytes, handed to the sink on drop.
+pub struct EventBuffer {
+    sink: Arc<Sink>,
+    bytes: Vec<u8>,
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = EventBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        EventBuffer {
+            sink: Arc::clone(&self.0),
+            bytes: Vec::new(),
+        }
+    }
+}
+
+impl Write for EventBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for EventBuffer {
+    fn drop(&mut self) {
+        if !self.bytes.is_empty() {
+            self.sink.log(&String::from_utf8_lossy(&self.bytes));
+        }
     }
 }
 
@@ -398,6 +537,70 @@ fn run_helper(program: &Path, args: &[&str], stdin: &Sensitive) -> std::result::
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ci::{Platform, plain::Plain};
+    use crate::secret::encodings::readable;
+    use crate::secret::strategies::{interleaved, separator};
+
+    fn output(key: &ApiKey) -> Output {
+        let out = Output::new(
+            OutputFormat::Text,
+            true,
+            false,
+            Box::new(Plain {
+                platform: Platform::Plain,
+            }),
+        );
+        out.mask(key).unwrap();
+        out
+    }
+
+    proptest! {
+        /// A workspace name or email that spells the key between invisible separators or in
+        /// full-width forms reaches no channel readable: what server_text gives (the value of
+        /// every output, the summary, the dotenv, the login line and JSON) and what the scrubber
+        /// leaves of a line.
+        #[test]
+        fn server_values_never_carry_the_key_readable(
+            id in "[A-Za-z0-9]{0,10}",
+            secret in "[A-Za-z0-9]{8,40}",
+            seps in proptest::collection::vec(separator(), 1..6),
+            widths in proptest::collection::vec(any::<bool>(), 1..4),
+            before in "[a-z @._+-]{0,12}",
+            after in "[a-z @._+-]{0,12}",
+        ) {
+            let key_text = if id.is_empty() { secret.clone() } else { format!("{id}.{secret}") };
+            let key = ApiKey::new(key_text.clone());
+            let out = output(&key);
+            let value = format!("{before}{}{after}", interleaved(&key_text, &seps, &widths));
+            let shown = out.server_text(Some(&value));
+            let user = out.server_user(&User { email: Some(value.clone()), ..User::default() });
+            let line = out.scrub(&format!("as {value} (workspace {value})"));
+            let secret = secret.to_ascii_lowercase();
+            for text in [shown.as_str(), user.email.as_deref().unwrap_or_default(), &line] {
+                let read = readable(text);
+                for w in secret.as_bytes().windows(secret::MIN_FRAGMENT) {
+                    let w = std::str::from_utf8(w).unwrap();
+                    prop_assert!(!read.contains(w), "{:?} readable in {:?}", w, text);
+                }
+            }
+            prop_assert!(shown == secret::WITHHELD_VALUE || secret::plain_value(&shown));
+        }
+
+        #[test]
+        fn plain_server_values_are_given_as_they_are(value in "[a-zA-Z0-9 @._+-]{1,60}") {
+            let out = output(&ApiKey::new("kid01234.QQQQ7777zzzzWWWW".into()));
+            let alnum: String = value.chars().filter(char::is_ascii_alphanumeric).collect();
+            prop_assume!(!alnum.to_ascii_lowercase().contains("qqqq7777"));
+            prop_assert_eq!(out.server_text(Some(&value)), value.trim());
         }
     }
 }

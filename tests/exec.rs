@@ -182,7 +182,7 @@ fn after_a_sigkill_the_next_run_sweeps_the_private_trussrc() {
     let api = FakeApi::baseten();
     let env = exec_env(&api);
     assert_eq!(signalled_kill(&env), None);
-    let left = leftovers(&env);
+    let left: Vec<_> = leftovers(&env).into_iter().filter(|p| p.is_dir()).collect();
     assert_eq!(left.len(), 1, "the killed run left its directory: {left:?}");
     assert!(
         std::fs::read_to_string(left[0].join("trussrc"))
@@ -256,4 +256,408 @@ fn real_truss_works_through_exec() {
     );
     assert_eq!(env.read_trussrc(), None, "~/.trussrc was never written");
     assert!(leftovers(&env).is_empty());
+}
+
+/// The pause exists only in test builds (`--features test-hooks`).
+#[test]
+#[cfg(feature = "test-hooks")]
+fn a_starting_exec_is_never_swept() {
+    let api = FakeApi::baseten();
+    let mut env = exec_env(&api);
+    let pause = env.path("pause");
+    std::fs::create_dir(&pause).unwrap();
+    env.set("TRUSS_CI_TEST_EXEC_PAUSE", pause.to_str().unwrap());
+    let ran = env.path("ran");
+    let child = env
+        .command(&["exec", "--", "touch", ran.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Held between the creation of its files and the lock that tells a sweeper they are live.
+    wait_for(&pause.join("paused"));
+    env.run(&["status"]).assert_code(2);
+    std::fs::write(pause.join("resume"), "").unwrap();
+    to_run(child.wait_with_output().unwrap()).assert_code(0);
+    assert!(ran.exists());
+    assert!(leftovers(&env).is_empty(), "{:?}", leftovers(&env));
+}
+
+/// Every signal that ends a process by default and can be caught, as Linux numbers them (the C
+/// library keeps 32 and 33 of the real-time ones; musl also 34).
+#[cfg(target_os = "linux")]
+const TERMINATING: [(&str, i32); 18] = [
+    ("HUP", 1),
+    ("INT", 2),
+    ("QUIT", 3),
+    ("TRAP", 5),
+    ("ABRT", 6),
+    ("BUS", 7),
+    ("USR1", 10),
+    ("USR2", 12),
+    ("ALRM", 14),
+    ("TERM", 15),
+    ("STKFLT", 16),
+    ("XCPU", 24),
+    ("XFSZ", 25),
+    ("VTALRM", 26),
+    ("PROF", 27),
+    ("IO", 29),
+    ("PWR", 30),
+    ("SYS", 31),
+];
+
+/// The real-time signals glibc leaves to programs (SIGRTMIN is 34 there).
+#[cfg(target_os = "linux")]
+const REAL_TIME: std::ops::RangeInclusive<i32> = 34..=64;
+
+fn kill(pid: u32, signal: i32) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| !stat.split(") ").nth(1).unwrap_or("").starts_with('Z'))
+}
+
+/// Waits (at most 10 s) until `done` holds.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{what}: never happened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn every_terminating_signal_reaches_the_command_and_nothing_is_left() {
+    let api = FakeApi::baseten();
+    let env = exec_env(&api);
+    let (ready, pid_file) = (env.path("ready"), env.path("pid"));
+    let script = format!(
+        "echo $$ > {}; touch {}; exec sleep 30",
+        pid_file.display(),
+        ready.display()
+    );
+    let real_time = REAL_TIME.map(|n| ("RT", n));
+    for (name, signal) in TERMINATING.into_iter().chain(real_time) {
+        let _ = std::fs::remove_file(&ready);
+        let mut child = running(&env, &script, &ready);
+        kill(child.id(), signal);
+        let status = child.wait().unwrap();
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let pid = pid.trim();
+        let orphaned = alive(pid);
+        if orphaned {
+            kill(pid.parse().unwrap(), 9);
+        }
+        assert!(!orphaned, "SIG{name}: the command was left running");
+        // A real-time signal reaches the command as SIGTERM (it cannot be sent as itself
+        // without unsafe code); both end it by default.
+        let expected = if signal >= 32 { 128 + 15 } else { 128 + signal };
+        assert_eq!(status.code(), Some(expected), "SIG{name}: {status:?}");
+        assert!(
+            leftovers(&env).is_empty(),
+            "SIG{name}: {:?}",
+            leftovers(&env)
+        );
+    }
+}
+
+/// A key check that never answers: the run waits in validation until it is signalled.
+fn hanging_api() -> FakeApi {
+    FakeApi::start(|_, _| Reply::Hang)
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_signal_during_validation_ends_the_run_with_nothing_left() {
+    let api = hanging_api();
+    let env = exec_env(&api);
+    let ran = env.path("ran");
+    for (name, signal) in [("TERM", 15), ("QUIT", 3), ("USR1", 10), ("RTMIN", 35)] {
+        let hits = api.hits();
+        let child = env
+            .command(&["exec", "--", "touch", ran.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_until("the key check", || api.hits() > hits);
+        kill(child.id(), signal);
+        let run = to_run(child.wait_with_output().unwrap());
+        run.assert_code(128 + signal);
+        assert!(
+            run.stderr.contains(&if signal < 32 {
+                format!("stopped by SIG{name} before anything was written")
+            } else {
+                format!("stopped by signal {signal} before anything was written")
+            }),
+            "SIG{name}: {}",
+            run.stderr
+        );
+        assert!(!ran.exists(), "SIG{name}: the command ran");
+        assert!(
+            leftovers(&env).is_empty(),
+            "SIG{name}: {:?}",
+            leftovers(&env)
+        );
+    }
+}
+
+/// A signal at the private directory's first steps (its lock, its creation, the trussrc's fsync
+/// and rename), delivered by strace at exactly that syscall: the run removes what it made and
+/// exits 128+N without starting the command.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_signal_while_the_directory_is_made_removes_it() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let api = FakeApi::baseten();
+    let env = exec_env(&api);
+    let ran = env.path("ran");
+    // The lock file's flock, the directory's mkdir, the trussrc's fsync and rename, then the
+    // directory's fsync.
+    let points = [
+        ("flock", 1),
+        ("mkdir", 1),
+        ("fsync", 1),
+        ("rename", 1),
+        ("fsync", 2),
+    ];
+    for (syscall, nth) in points {
+        for (name, signal) in [("TERM", 15), ("QUIT", 3), ("USR2", 12)] {
+            let cmd = env.command(&["exec", "--", "touch", ran.to_str().unwrap()]);
+            let mut traced = std::process::Command::new(&strace);
+            traced
+                .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+                .arg(format!("inject={syscall}:signal={name}:when={nth}"))
+                .arg(cmd.get_program())
+                .args(cmd.get_args())
+                .env_clear()
+                .envs(
+                    cmd.get_envs()
+                        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+                )
+                .current_dir(env.dir.path());
+            let run = to_run(traced.output().unwrap());
+            let what = format!("SIG{name} at {syscall} #{nth}");
+            assert_eq!(run.code, 128 + signal, "{what}: {}", run.stderr);
+            assert!(
+                run.stderr.contains(&format!(
+                    "stopped by SIG{name} before touch started; the private trussrc was removed"
+                )),
+                "{what}: {}",
+                run.stderr
+            );
+            assert!(!ran.exists(), "{what}: the command ran");
+            assert!(leftovers(&env).is_empty(), "{what}: {:?}", leftovers(&env));
+        }
+    }
+}
+
+/// The command starts as if run directly: nothing blocked, SIGPIPE at its default (Rust's
+/// runtime ignores it in truss-ci; `std` sets it back for the child).
+#[test]
+#[cfg(target_os = "linux")]
+fn the_command_starts_with_default_signals() {
+    let api = FakeApi::baseten();
+    let env = exec_env(&api);
+    let run = env.run(&[
+        "exec",
+        "--",
+        "grep",
+        "-E",
+        "^Sig(Blk|Ign)",
+        "/proc/self/status",
+    ]);
+    run.assert_code(0);
+    let mask = |field: &str| {
+        let line = run.stdout.lines().find(|l| l.starts_with(field)).unwrap();
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    assert_eq!(mask("SigBlk:"), 0, "{}", run.stdout);
+    assert_eq!(
+        mask("SigIgn:") & (1 << (13 - 1)),
+        0,
+        "SIGPIPE: {}",
+        run.stdout
+    );
+}
+
+/// Reads `field` of `/proc/<pid>/limits`: the soft and hard limits.
+fn core_limits(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    let mut values = line["Max core file size".len()..].split_whitespace();
+    (
+        values.next().unwrap().to_owned(),
+        values.next().unwrap().to_owned(),
+    )
+}
+
+fn files_holding(dir: &Path, needle: &str, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_holding(&path, needle, found);
+        } else if std::fs::read(&path)
+            .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        {
+            found.push(path);
+        }
+    }
+}
+
+/// SIGQUIT while `login` or `exec` waits on the key check, with cores enabled as far as the
+/// shell can: the process that holds the key has a soft core limit of 0, and no core is written
+/// (checked on disk when the kernel's core pattern is a plain file name; through the limits
+/// alone when it pipes to a helper).
+#[test]
+#[cfg(target_os = "linux")]
+fn no_core_file_holds_the_key() {
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    let plain = !pattern.trim_start().starts_with('|');
+    let api = hanging_api();
+    let env = exec_env(&api);
+    for args in [&["login"][..], &["exec", "--", "true"]] {
+        let hits = api.hits();
+        let cmd = env.command(args);
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "ulimit -c \"$(ulimit -Hc)\" && exec \"$0\" \"$@\""])
+            .arg(cmd.get_program())
+            .args(cmd.get_args())
+            .env_clear()
+            .envs(
+                cmd.get_envs()
+                    .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+            )
+            .current_dir(env.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until("the key check", || api.hits() > hits);
+        let (soft, hard) = core_limits(child.id());
+        assert_eq!(soft, "0", "{args:?}");
+        assert_eq!(
+            hard,
+            core_limits(std::process::id()).1,
+            "{args:?}: the hard limit is left alone"
+        );
+        kill(child.id(), 3);
+        let status = child.wait().unwrap();
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert!(!status.core_dumped(), "{args:?}: {status:?}");
+            if args[0] == "exec" {
+                assert_eq!(status.code(), Some(128 + 3), "{args:?}");
+            } else {
+                assert_eq!(status.signal(), Some(3), "{args:?}");
+            }
+        }
+        if plain {
+            let mut found = Vec::new();
+            files_holding(env.dir.path(), KEY, &mut found);
+            assert!(found.is_empty(), "{args:?}: {found:?}");
+            let cores: Vec<_> = std::fs::read_dir(env.dir.path())
+                .unwrap()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("core"))
+                .map(|e| e.path())
+                .collect();
+            assert!(cores.is_empty(), "{args:?}: {cores:?}");
+        }
+    }
+}
+
+/// Every command marks itself not dumpable (a piping core pattern cannot get round it) and
+/// lowers only the soft core limit, which the command `exec` runs inherits and may raise.
+#[test]
+#[cfg(target_os = "linux")]
+fn every_command_is_not_dumpable_and_exec_passes_on_the_soft_limit() {
+    let api = FakeApi::baseten();
+    let env = exec_env(&api);
+    let run = env.run(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "ulimit -c; ulimit -Hc; ulimit -c \"$(ulimit -Hc)\" && ulimit -c",
+    ]);
+    run.assert_code(0);
+    let lines: Vec<_> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "0", "{}", run.stdout);
+    assert_eq!(
+        lines[1], lines[2],
+        "raised back to the hard limit: {}",
+        run.stdout
+    );
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let trace = env.path("prctl.trace");
+    for command in ["status", "logout", "login"] {
+        let cmd = env.command(&[command]);
+        let status = std::process::Command::new(&strace)
+            .args(["-qq", "-e", "trace=prctl,prlimit64,setrlimit", "-o"])
+            .arg(&trace)
+            .arg(cmd.get_program())
+            .args(cmd.get_args())
+            .env_clear()
+            .envs(
+                cmd.get_envs()
+                    .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+            )
+            .current_dir(env.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.code().is_some(), "{command}: {status:?}");
+        let trace = std::fs::read_to_string(&trace).unwrap();
+        assert!(
+            trace.contains("prctl(PR_SET_DUMPABLE, SUID_DUMP_DISABLE) = 0"),
+            "{command}: {trace}"
+        );
+        assert!(
+            trace.contains("RLIMIT_CORE, {rlim_cur=0,"),
+            "{command}: {trace}"
+        );
+    }
+}
+
+/// A signal while the command runs reaches it while its trussrc is still there: the directory
+/// goes only once the command has ended, and its own exit code is truss-ci's.
+#[test]
+#[cfg(target_os = "linux")]
+fn the_trussrc_outlives_a_signalled_command() {
+    let api = FakeApi::baseten();
+    let env = exec_env(&api);
+    let (ready, seen) = (env.path("ready"), env.path("seen"));
+    let script = format!(
+        "trap 'cat \"$USER_TRUSSRC_PATH\" > {}; exit 7' USR1; touch {}; while :; do sleep 0.05; done",
+        seen.display(),
+        ready.display()
+    );
+    let mut child = running(&env, &script, &ready);
+    kill(child.id(), 10);
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+    assert!(
+        std::fs::read_to_string(&seen).unwrap().contains(KEY),
+        "the command read its trussrc after the signal"
+    );
+    assert!(leftovers(&env).is_empty(), "{:?}", leftovers(&env));
 }

@@ -529,10 +529,20 @@ fn what_cannot_get_better_is_not_retried() {
 #[test]
 fn trussrc_text_never_becomes_a_runner_command() {
     let text = "[baseten]\nremote_provider = baseten\nremote_url = https://x\n  ::error::owned\n  ##vso[task.setvariable variable=PATH]x\nauth_type = api_key\napi_key = k.abcdefghij\n";
-    for ci in ["github", "azure"] {
+    for (ci, output) in [
+        ("github", "text"),
+        ("azure", "text"),
+        ("github", "json"),
+        ("azure", "json"),
+    ] {
         let env = TestEnv::new();
+        // JSON escapes line breaks: one line holds it all.
+        let text = match output {
+            "json" => &text.replace("\n  ", " "),
+            _ => text,
+        };
         std::fs::write(env.trussrc(), text).unwrap();
-        let run = env.run(&["--ci", ci, "status"]);
+        let run = env.run(&["--ci", ci, "--output", output, "status"]);
         run.assert_code(0);
         // The only command is truss-ci's own warning about GitHub's missing files.
         let ours = "::warning title=truss-ci::GitHub Actions detected";
@@ -546,6 +556,11 @@ fn trussrc_text_never_becomes_a_runner_command() {
                 "github" => assert!(parse_log(line).is_empty(), "{ci}: {line:?}"),
                 _ => assert!(!line.contains("##"), "{ci}: {line:?}"),
             }
+        }
+        if output == "json" {
+            // Still the same value, read back.
+            let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            assert!(v["remote_url"].as_str().unwrap().contains("##vso["), "{v}");
         }
     }
 }
@@ -579,4 +594,287 @@ fn small_ones() {
         .unwrap();
     assert!(Path::new(path).is_absolute(), "{path}");
     assert!(Path::new(path).exists(), "{path}");
+}
+
+/// Asserts that no readable 8-character run of `KEY`'s secret part is in `text`, after the
+/// receiving side strips invisible characters and folds width, nor among its letters and digits.
+#[track_caller]
+fn assert_unreadable(text: &str, what: &str) {
+    let secret = KEY.split_once('.').unwrap().1.to_ascii_lowercase();
+    let read = common::encodings::readable(text);
+    let alnum: String = read.chars().filter(char::is_ascii_alphanumeric).collect();
+    for w in secret.as_bytes().windows(8) {
+        let w = std::str::from_utf8(w).unwrap();
+        assert!(!read.contains(w), "{what}: {w:?} readable in {text:?}");
+        assert!(
+            !alnum.contains(w),
+            "{what}: {w:?} among the letters of {text:?}"
+        );
+    }
+}
+
+#[test]
+fn interleaved_and_chunked_keys_reach_no_channel() {
+    use common::encodings::{full_width, interleave};
+    let hex: String = KEY.bytes().map(|b| format!("{b:02x}")).collect();
+    let chunks: Vec<&str> = [0, 7, 14, 21]
+        .iter()
+        .map(|&i| &KEY[i..(i + 7).min(KEY.len())])
+        .collect();
+    let bodies = [
+        (interleave(KEY, "\u{1}"), interleave(KEY, "\u{200B}")),
+        (interleave(KEY, "\u{0}"), interleave(KEY, "\u{AD}")),
+        (
+            interleave(KEY, "\u{7f}"),
+            format!("{}@x.io", full_width(KEY)),
+        ),
+        (interleave(KEY, "\t"), format!("{}@x.io", chunks.join("-"))),
+    ];
+    for (workspace, email) in bodies {
+        let user =
+            serde_json::json!({"workspace_name": workspace, "email": email, "name": workspace});
+        let api = FakeApi::start(move |_, _| Reply::json(200, &user.to_string()));
+        for (ci, output) in [("github", "text"), ("github", "json"), ("azure", "text")] {
+            let mut env = TestEnv::new();
+            let mut files = Vec::new();
+            for name in ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE"] {
+                let path = env.path(name);
+                std::fs::write(&path, "").unwrap();
+                env.set(name, path.to_str().unwrap());
+                files.push(path);
+            }
+            let dotenv = env.path("build.env");
+            files.push(dotenv.clone());
+            env.set("BASETEN_API_KEY", KEY)
+                .set("BASETEN_REMOTE_URL", &api.url);
+            let args = [
+                "--ci",
+                ci,
+                "--output",
+                output,
+                "login",
+                "--dotenv",
+                dotenv.to_str().unwrap(),
+            ];
+            let run = env.run(&args);
+            run.assert_code(0);
+            let what = format!("{args:?} {workspace:?}");
+            for line in run.stdout.lines().chain(run.stderr.lines()) {
+                if !line.starts_with("::add-mask::") && !line.starts_with("##vso[task.setsecret]") {
+                    assert_unreadable(line, &what);
+                }
+            }
+            for file in &files {
+                assert_unreadable(&std::fs::read_to_string(file).unwrap(), &what);
+            }
+            let dotenv_text = std::fs::read_to_string(&dotenv).unwrap();
+            assert!(
+                dotenv_text.contains("BASETEN_WORKSPACE=(withheld: not plain text)"),
+                "{dotenv_text}"
+            );
+        }
+    }
+
+    // Error bodies: hex in either case, and the key in 7-character chunks.
+    for body in [
+        format!("bad key {hex}"),
+        format!("bad key {}", hex.to_ascii_uppercase()),
+        format!("bad key {}", chunks.join(" ")),
+        format!("bad key {}", chunks.join("\u{200B}-")),
+    ] {
+        let b = body.clone();
+        let api = FakeApi::start(move |_, _| Reply::json(404, &b));
+        let mut env = TestEnv::new();
+        env.set("BASETEN_API_KEY", KEY)
+            .set("BASETEN_REMOTE_URL", &api.url);
+        for output in ["text", "json"] {
+            let run = env.run(&["--ci", "github", "--output", output, "login"]);
+            run.assert_code(4);
+            for line in run.stdout.lines().chain(run.stderr.lines()) {
+                if !line.starts_with("::add-mask::") {
+                    assert_unreadable(line, &body);
+                }
+            }
+        }
+    }
+}
+
+/// Lines that would make a runner act, in each dialect, with the key in several forms around.
+fn hostile_log_text() -> String {
+    format!(
+        "TESTLOG ::set-output name=x::y\n::add-mask::nothing\n##vso[task.setvariable variable=HTTPS_PROXY]http://evil\n  ##[set-output name=a;]b\n\u{1b}[0Ksection_start:1:evil[collapsed=true]\r\u{1b}[0Kx\nkey {KEY} {}",
+        common::encodings::interleave(KEY, "\u{1}")
+    )
+}
+
+/// Asserts that no line of `text` would make the runner of `ci` act, but truss-ci's own.
+#[track_caller]
+fn assert_inert(ci: &str, text: &str, what: &str) {
+    for line in text.lines() {
+        match ci {
+            "github" => {
+                for c in parse_log(line) {
+                    let ours = match c.name.as_str() {
+                        "add-mask" => c.data == KEY,
+                        "error" | "warning" => {
+                            c.properties.get("title").map(String::as_str) == Some("truss-ci")
+                        }
+                        "group" | "endgroup" => true,
+                        _ => false,
+                    };
+                    assert!(ours, "{what}: {line:?} is a command");
+                }
+            }
+            "azure" => {
+                if line.contains("##") {
+                    let ours = [
+                        "##vso[task.setsecret]",
+                        "##vso[task.logissue type=",
+                        "##[group]",
+                        "##[endgroup]",
+                    ]
+                    .iter()
+                    .any(|p| line.starts_with(p));
+                    assert!(
+                        ours && line.matches("##").count() == 1,
+                        "{what}: {line:?} is a command"
+                    );
+                }
+            }
+            _ => {
+                // GitLab reads `section_…:NAME\r\e[0K` anywhere in a line as a section marker.
+                if line.contains(['\u{1b}', '\r']) {
+                    assert!(
+                        line.starts_with("\u{1b}[0Ksection_") && line.contains(":truss_ci_login"),
+                        "{what}: {line:?} is a section marker"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn no_log_line_is_a_runner_command_or_carries_the_key() {
+    let hex: String = KEY.bytes().map(|b| format!("{b:02x}")).collect();
+    let body = format!(
+        "##vso[task.setvariable variable=HTTPS_PROXY]http://evil\n##[set-output name=x;]y\n::set-env name=A::b {KEY} {hex} {}",
+        common::encodings::interleave(KEY, "\u{200B}")
+    );
+    let api = FakeApi::start(move |_, _| {
+        Reply::Http(
+            503,
+            vec![("Retry-After".into(), "0".into())],
+            body.clone().into_bytes(),
+        )
+    });
+    let hooks = cfg!(feature = "test-hooks");
+    for ci in ["github", "azure", "gitlab"] {
+        for (verbosity, rust_log) in [
+            (None, None),
+            (Some("-v"), None),
+            (Some("-vv"), None),
+            (None, Some("trace")),
+        ] {
+            let outputs: &[&str] = if ci == "github" {
+                &["text", "json"]
+            } else {
+                &["text"]
+            };
+            for &output in outputs {
+                let mut env = TestEnv::new();
+                env.set("BASETEN_API_KEY", KEY)
+                    .set("BASETEN_REMOTE_URL", &api.url)
+                    .set("TRUSS_CI_TEST_LOG", &hostile_log_text());
+                if let Some(filter) = rust_log {
+                    env.set("RUST_LOG", filter);
+                }
+                let mut args = vec!["--ci", ci, "--output", output];
+                args.extend(verbosity);
+                args.extend(["login", "--timeout", "0.4"]);
+                let run = env.run(&args);
+                run.assert_code(4);
+                let what = format!("{args:?} RUST_LOG={rust_log:?}");
+                assert!(
+                    run.stderr.contains("attempt 1 of 6"),
+                    "{what}: {}",
+                    run.stderr
+                );
+                assert_inert(ci, &run.stdout, &what);
+                assert_inert(ci, &run.stderr, &what);
+                for line in run.stdout.lines().chain(run.stderr.lines()) {
+                    if !line.starts_with("::add-mask::")
+                        && !line.starts_with("##vso[task.setsecret]")
+                    {
+                        assert_unreadable(line, &what);
+                    }
+                }
+                if hooks {
+                    // The logger's lines come after the mask (on stderr in JSON mode).
+                    let logged = run.stderr.find("TESTLOG").expect("the log line is written");
+                    if ci == "github" && output == "json" {
+                        assert!(
+                            run.stderr.find("::add-mask::").unwrap() < logged,
+                            "{}",
+                            run.stderr
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_key_given_where_a_name_or_value_goes_is_never_echoed() {
+    let mut env = TestEnv::new();
+    std::fs::write(
+        env.trussrc(),
+        truss_section("baseten", "https://x", "k.abcdefghij"),
+    )
+    .unwrap();
+    env.set("SENTINELkey01", "")
+        .set("BASETEN_API_KEY", "abc.defghijklm");
+    let cases: &[(&[&str], &str)] = &[
+        (&["login", "--from-env=KEY"], "--from-env"),
+        (&["login", "--from-env", "KEY"], "unexpected argument"),
+        (&["login", "--from-env=SENTINELkey01"], "--from-env"),
+        (&["login", "--bogus=KEY"], "--bogus"),
+        (&["login", "--output", "KEY"], "--output"),
+        (&["--ci", "KEY", "status"], "--ci"),
+        (&["login", "KEY"], "unexpected argument"),
+        (&["status", "--remote", "KEY"], "No remote"),
+        (&["logout", "--remote", "KEY"], "No remote"),
+        (
+            &["login", "--api-key-stdin", "--remote-url", "KEY"],
+            "--remote-url",
+        ),
+    ];
+    for (args, names) in cases {
+        for prefix in [&["--output", "json"][..], &["--ci", "github"], &[]] {
+            let mut full: Vec<String> = prefix.iter().map(|a| (*a).to_owned()).collect();
+            full.extend(args.iter().map(|a| a.replace("KEY", KEY)));
+            let full: Vec<&str> = full.iter().map(String::as_str).collect();
+            let run = env.run(&full);
+            run.assert_code(2);
+            assert!(run.all().contains(names), "{full:?}: {}", run.all());
+            assert!(
+                !run.all().contains("SENTINELkey01"),
+                "{full:?}: {}",
+                run.all()
+            );
+            assert_unreadable(&run.all(), &format!("{full:?}"));
+            if prefix.contains(&"json") {
+                let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+                assert_eq!(v["error"]["exit_code"], 2, "{}", run.stdout);
+            }
+            if prefix.contains(&"github") {
+                let errors = parse_log(&run.stdout)
+                    .into_iter()
+                    .filter(|c| c.name == "error")
+                    .count();
+                assert_eq!(errors, 1, "{full:?}: {}", run.stdout);
+            }
+        }
+    }
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, Kind, Result};
 
 mod classify;
 
-use crate::secret::{ApiKey, Scrubber};
+use crate::secret::{ApiKey, EXCERPT_MAX, Scrubber};
 use classify::{Class, classify, error_chain};
 
 /// Bodies are read up to this size; the rest is never read.
@@ -316,7 +316,7 @@ async fn once(
         .headers()
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
-        .map(|l| scrubber.scrub(&location_host(url, l)));
+        .map(|l| location_text(&location_host(url, l), scrubber));
 
     match status {
         s if s.is_redirection() => Attempt::Fatal(
@@ -349,7 +349,7 @@ async fn once(
             }
         }
         s if s.is_success() => match read_capped(&mut response).await {
-            Err(error) => Attempt::Transient { error: scrubber.scrub(&error), retry_after: None },
+            Err(error) => Attempt::Transient { error: scrubber.excerpt(&error, 3 * EXCERPT_MAX), retry_after: None },
             Ok(body) => match serde_json::from_slice::<serde_json::Value>(&body) {
                 Ok(value @ serde_json::Value::Object(_)) => {
                     Attempt::Done(Verdict::Valid(serde_json::from_value(value).unwrap_or_default()))
@@ -381,7 +381,8 @@ async fn once(
 
 /// A request that got no answer, by the class of its error.
 fn failed_request(e: &reqwest::Error, host: &str, scrubber: &Scrubber) -> Attempt {
-    let error = scrubber.scrub(&error_chain(e));
+    // The chain can quote a peer (a certificate's names): it is held to an excerpt like a body.
+    let error = scrubber.excerpt(&error_chain(e), 3 * EXCERPT_MAX);
     match classify(e) {
         Class::Transient => Attempt::Transient {
             error,
@@ -419,22 +420,23 @@ async fn read_capped(response: &mut reqwest::Response) -> std::result::Result<Ve
     Ok(body)
 }
 
-/// A short, single-line, printable excerpt of a server's body for an error message: scrubbed
-/// whole first, then cut.
+/// A short excerpt of a server's body for an error message (see [`Scrubber::excerpt`]): none of
+/// it when it spells the key in pieces.
 fn snippet(body: &[u8], scrubber: &Scrubber) -> String {
-    let text = scrubber.scrub(&String::from_utf8_lossy(body));
-    let clean: String = crate::ci::strip_controls(&text)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if clean.is_empty() {
+    let short = scrubber.excerpt(&String::from_utf8_lossy(body), EXCERPT_MAX);
+    if short.is_empty() {
         return String::new();
     }
-    let mut short: String = clean.chars().take(160).collect();
-    if short.len() < clean.len() {
-        short.push('…');
-    }
     format!(": {short}")
+}
+
+/// A redirect target's host for a message: `****` when it spells the key, even in pieces; else a
+/// short plain excerpt.
+fn location_text(host: &str, scrubber: &Scrubber) -> String {
+    if scrubber.holds_key(host) {
+        return "****".to_owned();
+    }
+    crate::secret::excerpt(&scrubber.scrub(host), EXCERPT_MAX)
 }
 
 fn location_host(base: &Url, location: &str) -> String {
@@ -483,15 +485,29 @@ mod tests {
     #[test]
     fn snippets_are_single_line_and_short() {
         let none = Scrubber::new(&ApiKey::new("k.secretpart-x".into()));
-        assert_eq!(snippet(b"  a\r\n b\x1b[31m ", &none), ": a b [31m");
+        assert_eq!(snippet(b"  a\r\n b\x1b[31m ", &none), ": a b ?31m");
         assert_eq!(snippet(b"", &none), "");
-        assert!(snippet(&[b'x'; 500], &none).chars().count() < 170);
+        assert_eq!(
+            snippet(&[b'x'; 500], &none).chars().count(),
+            2 + EXCERPT_MAX + 1
+        );
         // The key straddling the cut is scrubbed before the cut, so no tail of it survives.
         let key = ApiKey::new("kid.SECRETSECRETSECRET".into());
         let mut body = "x".repeat(150);
         body.push_str("kid.SECRETSECRETSECRET");
         let cut = snippet(body.as_bytes(), &Scrubber::new(&key));
         assert!(!cut.contains("SECRET"), "{cut}");
+    }
+
+    #[test]
+    fn redirect_hosts_are_plain_and_never_spell_the_key() {
+        let scrubber = Scrubber::new(&ApiKey::new("kid01.Zx9qv7Lw3pTtQ".into()));
+        let base = Url::parse("https://api.example/v1/users/me").unwrap();
+        let host = |l: &str| location_text(&location_host(&base, l), &scrubber);
+        assert_eq!(host("https://zx9qv7l.w3pttq.example/x"), "****");
+        assert_eq!(host("https://ZX9-QV7-LW3-PTT-Q.example/x"), "****");
+        assert_eq!(host("https://other.example:8443/"), "other.example:8443");
+        assert_eq!(host("/relative"), "api.example");
     }
 
     #[test]

@@ -13,6 +13,10 @@ impl Dialect for Buildkite {
         Platform::Buildkite
     }
 
+    fn neutralize(&self, line: &str) -> String {
+        neutralize(line)
+    }
+
     fn mask(&self, key: &ApiKey) -> Vec<Effect> {
         vec![Effect::Run {
             program: AGENT,
@@ -44,5 +48,33 @@ impl Dialect for Buildkite {
                 "buildkite-agent is not on PATH, so --export-env could not set env for later phases"
                     .into(),
         }]))
+    }
+}
+
+/// The log reads a line that starts with `---`, `+++`, `~~~` or `^^^` as a group header (or the
+/// expansion of one): such a line of untrusted text gets a space after its first character.
+pub fn neutralize(line: &str) -> String {
+    let indent = line.len() - line.trim_start().len();
+    let rest = &line[indent..];
+    if ["---", "+++", "~~~", "^^^"]
+        .iter()
+        .any(|h| rest.starts_with(h))
+    {
+        format!("{}{} {}", &line[..indent], &rest[..1], &rest[1..])
+    } else {
+        line.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_lines_open_no_group() {
+        assert_eq!(neutralize("--- evil"), "- -- evil");
+        assert_eq!(neutralize("  +++ evil"), "  + ++ evil");
+        assert_eq!(neutralize("^^^ +++"), "^ ^^ +++");
+        assert_eq!(neutralize("a --- b"), "a --- b");
     }
 }

@@ -231,8 +231,9 @@ impl Level {
     }
 }
 
-/// What a platform can do. Every method only formats; defaults do nothing.
-pub trait Dialect {
+/// What a platform can do. Every method only formats; defaults do nothing. Shared with the
+/// logger's writer, so `Send + Sync`.
+pub trait Dialect: Send + Sync {
     fn platform(&self) -> Platform;
 
     /// Registers the key with the platform's log masker. Must come before anything else.

@@ -1,6 +1,8 @@
 //! `truss-ci exec -- CMD`: the key, validated, for one command only. It goes into a private
 //! trussrc (0600, in a fresh 0700 directory) that truss reads through `USER_TRUSSRC_PATH`; the
-//! command runs with inherited stdio; SIGINT, SIGTERM and SIGHUP are passed on; the directory is
+//! command runs with inherited stdio. Every terminating signal is caught from the start: before
+//! the directory exists it ends the run with 128+N, while it is being filled it removes it
+//! instead of starting the command, and once the command runs it is passed on. The directory is
 //! removed however the command ends. The user's own trussrc is never read or written.
 use std::io::Read;
 use std::process::Command;
@@ -12,6 +14,7 @@ use crate::error::{Error, Kind, Result};
 use crate::exec_dir::{self, ExecDir};
 use crate::key_source::{self, KeyRequest, Source};
 use crate::output::Output;
+use crate::process::{self, Start, Supervisor};
 use crate::settings::{Connection, DEFAULT_REMOTE_URL};
 use crate::{atomic_file, trussrc};
 
@@ -27,6 +30,10 @@ const KEY_VARS: [&str; 5] = [
 /// Runs the command and returns the exit code to leave with: the command's own, 128+N when a
 /// signal N killed it, 127 when it was not found and 126 when it could not be run.
 pub fn run(args: &ExecArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Result<u8> {
+    // Before anything is on disk, so that no signal can end the run between the directory's
+    // creation and the handlers' installation.
+    let supervisor = Supervisor::start()
+        .map_err(|e| Error::unexpected(format!("could not install signal handlers: {e}")))?;
     let conn = Connection::resolve(&args.remote, env)?;
     let request = KeyRequest::from(&args.key);
     let (key, source, warnings) =
@@ -44,8 +51,9 @@ pub fn run(args: &ExecArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Re
         verify::verify(&conn, env, &key, &api_url, &source, out)?;
     }
 
+    supervisor.preparing();
     let base = exec_dir::base(env, out.dialect().job_temp_dir());
-    let dir = ExecDir::create(&base)?;
+    let dir = ExecDir::create(&base, env)?;
     let rc = dir.path().join("trussrc");
     let section = trussrc::api_key_section(&conn.remote, &remote_url, Some(key.expose()));
     atomic_file::write(&rc, format!("{section}\n").as_bytes())?;
@@ -68,8 +76,26 @@ pub fn run(args: &ExecArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Re
     drop(key);
     let name = program.to_string_lossy();
     tracing::debug!("running {name} with USER_TRUSSRC_PATH={}", rc.display());
-    let code = match supervise(command) {
-        Ok(code) => code,
+    let code = match supervisor.spawn(&mut command) {
+        Ok(Start::Running(child)) => match supervisor.wait(child) {
+            Ok(status) => exit_code(status),
+            Err(e) => {
+                out.error(&Error::unexpected(format!(
+                    "could not wait for {name}: {e}"
+                )));
+                1
+            }
+        },
+        Ok(Start::Stopped(signal)) => {
+            out.error(&Error::new(
+                Kind::Usage,
+                format!(
+                    "stopped by {} before {name} started; the private trussrc was removed",
+                    process::signal_name(signal)
+                ),
+            ));
+            u8::try_from(128 + signal).unwrap_or(255)
+        }
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::NotFound {
                 127
@@ -87,78 +113,14 @@ pub fn run(args: &ExecArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Re
     Ok(code)
 }
 
-/// Spawns the command, passes SIGINT, SIGTERM and SIGHUP on to it while it runs, and waits.
-#[cfg(unix)]
-fn supervise(mut command: Command) -> std::io::Result<u8> {
-    use std::os::unix::process::ExitStatusExt;
-    use std::sync::{Arc, Mutex};
-
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-
-    // Registered before the spawn, so no signal is lost in between (or ends truss-ci before it
-    // has cleaned up).
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
-    let handle = signals.handle();
-    let child_pid: Arc<Mutex<Option<rustix::process::Pid>>> = Arc::new(Mutex::new(None));
-    let pending: Arc<Mutex<Vec<i32>>> = Arc::new(Mutex::new(Vec::new()));
-    let forwarder = {
-        let (child_pid, pending) = (Arc::clone(&child_pid), Arc::clone(&pending));
-        std::thread::spawn(move || {
-            for signal in signals.forever() {
-                let pid = *child_pid
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                match pid {
-                    Some(pid) => forward(pid, signal),
-                    None => pending
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(signal),
-                }
-            }
-        })
-    };
-    let result = command.spawn().and_then(|mut child| {
-        let pid = i32::try_from(child.id())
-            .ok()
-            .and_then(rustix::process::Pid::from_raw);
-        if let Some(pid) = pid {
-            *child_pid
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pid);
-            for signal in pending
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .drain(..)
-            {
-                forward(pid, signal);
-            }
-        }
-        child.wait()
-    });
-    handle.close();
-    let _ = forwarder.join();
-    let status = result?;
-    Ok(match (status.code(), status.signal()) {
-        (Some(code), _) => u8::try_from(code).unwrap_or(1),
-        (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(255),
-        (None, None) => 1,
-    })
-}
-
-#[cfg(unix)]
-fn forward(pid: rustix::process::Pid, signal: i32) {
-    if let Some(signal) = rustix::process::Signal::from_named_raw(signal) {
-        let _ = rustix::process::kill_process(pid, signal);
+/// The command's own code, 128+N when signal N ended it.
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    #[cfg(unix)]
+    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        return u8::try_from(128 + signal).unwrap_or(255);
     }
-}
-
-/// Windows has no signals to pass on: the console delivers Ctrl-C to the whole process group.
-#[cfg(not(unix))]
-fn supervise(mut command: Command) -> std::io::Result<u8> {
-    let status = command.spawn()?.wait()?;
-    Ok(status
+    status
         .code()
         .and_then(|c| u8::try_from(c).ok())
-        .unwrap_or(1))
+        .unwrap_or(1)
 }

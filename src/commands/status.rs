@@ -103,7 +103,7 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
             out.server_text(user.email.as_deref())
         ));
         report["validated"] = json!(true);
-        report["user"] = json!(user);
+        report["user"] = json!(out.server_user(&user));
     }
     match out.format {
         OutputFormat::Json => out.json(&report),

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each test binary uses some of them
 // Encodings written out independently of the code under test, for the leak checks (shared by
 // the scrubber's unit tests and the integration tests).
 
@@ -31,6 +32,37 @@ pub fn percent(s: &str) -> String {
             } else {
                 format!("%{b:02X}")
             }
+        })
+        .collect()
+}
+
+/// What a reader sees of `text`, or a receiving side that strips invisible characters (Cc, the
+/// zero-width ones, soft hyphens, BOMs, tags) and folds full-width forms: lower-cased.
+pub fn readable(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            !c.is_control()
+                && !matches!(c, '\u{AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}')
+        })
+        .map(|c| match u32::from(c) {
+            0xFF01..=0xFF5E => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// `text` with `sep` after each character.
+pub fn interleave(text: &str, sep: &str) -> String {
+    text.chars().map(|c| format!("{c}{sep}")).collect()
+}
+
+/// `text` in full-width forms.
+pub fn full_width(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '!'..='~' => char::from_u32(u32::from(c) + 0xFEE0).unwrap_or(c),
+            _ => c,
         })
         .collect()
 }

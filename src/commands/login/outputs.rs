@@ -249,12 +249,13 @@ fn dotenv_effect(file: &std::path::Path, report: &Report, out: &Output) -> Resul
 
 pub(super) fn print_report(report: &Report, out: &Output) {
     let who = report.user().map(|u| {
+        let u = out.server_user(u);
         let mut s = u
             .email
-            .clone()
-            .or_else(|| u.name.clone())
+            .filter(|e| !e.is_empty())
+            .or(u.name.filter(|n| !n.is_empty()))
             .unwrap_or_else(|| "a Baseten user".into());
-        if let Some(ws) = &u.workspace {
+        if let Some(ws) = u.workspace.filter(|w| !w.is_empty()) {
             s.push_str(&format!(" (workspace {ws})"));
         }
         s
@@ -285,7 +286,7 @@ fn print_json(report: &Report, out: &Output) -> Result<()> {
         "storage": report.storage.as_str(),
         "validated": report.verdict.is_some(),
         "restricted": report.verdict == Some(Verdict::Restricted),
-        "user": report.user(),
+        "user": report.user().map(|u| out.server_user(u)),
         "key_source": report.source.to_string(),
     }))
 }
