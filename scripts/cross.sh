@@ -4,6 +4,7 @@
 #   cross.sh windows  the x86_64-pc-windows-gnu exe (MinGW-w64 links it), with no warnings, and
 #                     bcryptprimitives.dll beside it: wine 8 lacks the ProcessPrng Rust's std imports
 #                     (a gap in wine, not in Windows); prints the exe's path
+#   cross.sh wineprefix  a wine prefix for the Windows tests; prints its path
 #   cross.sh macos    cargo check (tests included) of aarch64- and x86_64-apple-darwin, no warnings;
 #                     zig compiles ring's C for macOS
 #   cross.sh arm64    the aarch64-unknown-linux-gnu binary (zig links it against glibc 2.17), for
@@ -40,7 +41,7 @@ SH
 case "${1:-}" in
 windows)
   export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
-  debian_cargo windows build --target x86_64-pc-windows-gnu >&2
+  debian_cargo windows build --target x86_64-pc-windows-gnu --features test-hooks >&2
   out=$cache/windows/x86_64-pc-windows-gnu/debug
   if [ ! -f "$out/bcryptprimitives.dll" ]; then
     cat >"$cache/processprng.c" <<'C'
@@ -62,6 +63,15 @@ C
   fi
   echo "$out/truss-ci.exe"
   ;;
+wineprefix)
+  # A wine prefix for the Windows tests, made once (wineboot takes ~15 s) and kept with the cache.
+  prefix=$cache/wineprefix
+  if [ ! -f "$prefix/system.reg" ]; then
+    WINEPREFIX=$prefix WINEDEBUG=-all wineboot -i >/dev/null 2>&1
+    WINEPREFIX=$prefix wineserver -w
+  fi
+  echo "$prefix"
+  ;;
 macos)
   for t in aarch64 x86_64; do
     cc=$(zig_cc "$t-macos" "$t-macos")
@@ -76,7 +86,7 @@ arm64)
   echo "$cache/arm64/aarch64-unknown-linux-gnu/debug/truss-ci"
   ;;
 *)
-  echo "usage: cross.sh windows|macos|arm64" >&2
+  echo "usage: cross.sh windows|wineprefix|macos|arm64" >&2
   exit 2
   ;;
 esac

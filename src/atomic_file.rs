@@ -64,6 +64,7 @@ pub fn lock(path: &Path, wait: Duration) -> Result<Lock> {
 }
 
 fn private_options() -> OpenOptions {
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut options = OpenOptions::new();
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
@@ -321,6 +322,7 @@ pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
 }
 
 /// Makes a rename or removal in `dir` durable.
+#[cfg_attr(not(unix), allow(unused_variables))]
 pub fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = File::open(dir) {
