@@ -29,9 +29,7 @@ impl Drop for Lock {
 /// Takes the lock for `path`, waiting at most `wait` for another process to release it. The lock
 /// file is created 0600 and never through a symbolic link.
 pub fn lock(path: &Path, wait: Duration) -> Result<Lock> {
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(".lock");
-    let lock_path = path.with_file_name(name);
+    let lock_path = lock_path(path);
     let started = Instant::now();
     let mut pause = Duration::from_millis(5);
     loop {
@@ -71,6 +69,19 @@ pub fn lock(path: &Path, wait: Duration) -> Result<Lock> {
         // lock is on a file nobody else will look at. Start over on the one at the path now.
         drop(file);
     }
+}
+
+/// The lock file for `path`: `<path>.lock`.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// Whether a lock file for `path` is there: held right now, or left by a process killed while
+/// holding it.
+pub fn lock_exists(path: &Path) -> bool {
+    fs::symlink_metadata(lock_path(path)).is_ok()
 }
 
 fn open_lock_file(lock_path: &Path) -> Result<File> {

@@ -1,6 +1,7 @@
 //! A crash at any syscall loses nothing: strace kills `login` (or `logout --post`) at the Nth
 //! call of each file syscall, for every N until the command runs through, and the next
-//! `logout --post` must put back every byte of the trussrc, leaving no temporary and no record.
+//! `logout --post` must put back every byte of the trussrc, leaving no temporary, no record and
+//! no lock file.
 //! Deterministic: `-e inject=SYSCALL:signal=KILL:when=N`, no sleeps.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
@@ -61,7 +62,7 @@ fn leftovers(env: &TestEnv) -> Vec<String> {
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp") || n.ends_with("state.json"))
+        .filter(|n| n.ends_with(".tmp") || n.ends_with("state.json") || n.ends_with(".lock"))
         .collect()
 }
 

@@ -113,10 +113,11 @@ fn post(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
         Scope::Id(id) => r.id == *id,
         Scope::Job(job) => r.job.as_deref() == Some(job.as_str()),
     };
-    // Look before locking: a job with nothing to undo, and no temporaries a killed writer left to
-    // sweep, creates no lock file.
+    // Look before locking: a job with nothing to undo, and nothing a killed writer left behind
+    // (temporaries, a lock file), creates no lock file.
     let stale = !(atomic_file::temporaries(&file).is_empty()
-        && atomic_file::temporaries(&trussrc).is_empty());
+        && atomic_file::temporaries(&trussrc).is_empty())
+        || atomic_file::lock_exists(&trussrc);
     if !stale && !undo::load(&file)?.iter().any(mine) {
         out.info("truss-ci: nothing to clean up");
         return report(out, &trussrc, &[]);
