@@ -1,7 +1,8 @@
 //! A crash at any syscall loses nothing: strace kills `login` (or `logout --post`) at the Nth
 //! call of each file syscall, for every N until the command runs through, and the next
 //! `logout --post` must put back every byte of the trussrc, leaving no temporary, no record and
-//! no lock file.
+//! no lock file. Two jobs in one HOME likewise: a crash of the later job's login, or of the earlier
+//! job's post while the later login is live.
 //! Deterministic: `-e inject=SYSCALL:signal=KILL:when=N`, no sleeps.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
@@ -149,4 +150,90 @@ fn a_crash_at_any_syscall_of_post_is_finished_by_the_next_post() {
             }
         }
     }
+}
+
+const LATER_KEY: &str = "LATERjob02.Qm4xT8wZ";
+
+/// Runs as CI job `id` with `key`.
+fn as_job(env: &mut TestEnv, id: &str, key: &str) {
+    env.set("CI_JOB_ID", id).set("BASETEN_API_KEY", key);
+}
+
+/// No file in HOME holds `key`.
+#[track_caller]
+fn assert_gone(env: &TestEnv, key: &str, what: &str) {
+    for entry in std::fs::read_dir(&env.home).unwrap().flatten() {
+        let text = String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()).into_owned();
+        assert!(
+            !text.contains(key),
+            "{what}: the ended job's key is in {}",
+            entry.path().display()
+        );
+    }
+}
+
+#[test]
+fn a_crash_in_the_middle_of_a_chain_is_finished_by_the_next_post() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let mut env = job_env();
+    let login = ["login", "--no-validate"];
+    let post = ["logout", "--post"];
+    let mut kills = 0;
+    for before in [Some(BEFORE), None] {
+        // The later job's login is killed; then the earlier job's post, then the later one's.
+        for syscall in SYSCALLS {
+            for n in 1.. {
+                reset(&env, before);
+                as_job(&mut env, "1", KEY);
+                env.run(&login).assert_code(0);
+                as_job(&mut env, "2", LATER_KEY);
+                let killed = killed_at(&strace, &env, &login, syscall, n);
+                as_job(&mut env, "1", KEY);
+                env.run(&post).assert_code(0);
+                let what = format!("later login killed at {syscall} #{n}");
+                assert_gone(&env, KEY, &what);
+                if !killed {
+                    let live = env.read_trussrc().unwrap();
+                    assert!(live.contains(LATER_KEY), "{what}: {live}");
+                }
+                as_job(&mut env, "2", LATER_KEY);
+                env.run(&post).assert_code(0);
+                assert_restored(&env, before, &what);
+                if !killed {
+                    break;
+                }
+                kills += 1;
+                assert!(n < 400, "{syscall}: no end");
+            }
+        }
+        // The earlier job's post is killed while the later login is live; it runs again.
+        for syscall in SYSCALLS {
+            for n in 1.. {
+                reset(&env, before);
+                as_job(&mut env, "1", KEY);
+                env.run(&login).assert_code(0);
+                as_job(&mut env, "2", LATER_KEY);
+                env.run(&login).assert_code(0);
+                let live = env.read_trussrc();
+                as_job(&mut env, "1", KEY);
+                let killed = killed_at(&strace, &env, &post, syscall, n);
+                let what = format!("earlier post killed at {syscall} #{n}");
+                assert_eq!(env.read_trussrc(), live, "{what}: the live login is left");
+                env.run(&post).assert_code(0);
+                assert_eq!(env.read_trussrc(), live, "{what}: the live login is left");
+                assert_gone(&env, KEY, &what);
+                as_job(&mut env, "2", LATER_KEY);
+                env.run(&post).assert_code(0);
+                assert_restored(&env, before, &what);
+                if !killed {
+                    break;
+                }
+                kills += 1;
+                assert!(n < 400, "{syscall}: no end");
+            }
+        }
+    }
+    assert!(kills > 40, "only {kills} crash points were reached");
 }
