@@ -58,6 +58,10 @@ pub struct Record {
     /// A login wrote a keyring entry; `previous_keyring` is what the first one replaced.
     pub keyring: bool,
     pub previous_keyring: Option<String>,
+    /// SHA-256 of the keyring entry the latest login wrote (`None` in records written before
+    /// chains).
+    #[serde(default)]
+    pub written_keyring_sha256: Option<String>,
     /// Env vars handed to later steps.
     pub exported: Vec<String>,
 }
@@ -76,6 +80,9 @@ pub fn record(records: &mut Vec<Record>, new: Record) -> String {
         if !newest.keyring && new.keyring {
             newest.keyring = true;
             newest.previous_keyring = new.previous_keyring;
+        }
+        if new.keyring {
+            newest.written_keyring_sha256 = new.written_keyring_sha256;
         }
         for name in new.exported {
             if !newest.exported.contains(&name) {
@@ -101,8 +108,35 @@ pub fn record(records: &mut Vec<Record>, new: Record) -> String {
 pub struct Duty {
     /// Undo the record's change to the trussrc: its section is the live one.
     pub file: bool,
-    /// Put back the keyring entry the record replaced: no later login replaced it since.
-    pub keyring: bool,
+    pub keyring: KeyringDuty,
+}
+
+/// What a post does with the keyring entry of a record it takes out of its chain.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyringDuty {
+    /// Nothing: the record wrote none, or a later login wrote over it.
+    Leave,
+    /// Put back the entry the record replaced: no later login replaced it since.
+    Restore,
+    /// Put it back only if the entry is still what the next login found (SHA-256 `found`), and
+    /// not what it writes (`written`): that login was killed before writing its own.
+    RestoreIfStill {
+        found: Option<String>,
+        written: Option<String>,
+    },
+}
+
+impl KeyringDuty {
+    /// Whether to put the entry back, given the SHA-256 of the entry now.
+    pub fn restores(&self, now: Option<&str>) -> bool {
+        match self {
+            KeyringDuty::Leave => false,
+            KeyringDuty::Restore => true,
+            KeyringDuty::RestoreIfStill { found, written } => {
+                found.as_deref() == now && written.as_deref() != now
+            }
+        }
+    }
 }
 
 /// Takes record `i` out of its remote's chain; `current` is the trussrc's text now, under the
@@ -121,7 +155,11 @@ pub fn retire(
     let later = |r: &&mut Record| r.trussrc == retired.trussrc && r.remote == retired.remote;
     let mut duty = Duty {
         file: true,
-        keyring: retired.keyring,
+        keyring: if retired.keyring {
+            KeyringDuty::Restore
+        } else {
+            KeyringDuty::Leave
+        },
     };
     let digest = current.map(sha256);
     if let Some(next) = records[i..].iter_mut().find(later) {
@@ -150,8 +188,13 @@ pub fn retire(
         && let Some(next) = records[i..].iter_mut().find(|r| later(r) && r.keyring)
     {
         authenticate(next, file)?;
-        next.previous_keyring.clone_from(&retired.previous_keyring);
-        duty.keyring = false;
+        let found = std::mem::replace(&mut next.previous_keyring, retired.previous_keyring.clone());
+        // If the next login was killed before writing its entry, this one's key is still there:
+        // it is put back now (and again, to the same, by that job's post).
+        duty.keyring = KeyringDuty::RestoreIfStill {
+            found: found.as_deref().map(sha256),
+            written: next.written_keyring_sha256.clone(),
+        };
     }
     Ok((retired, duty))
 }
@@ -262,7 +305,10 @@ pub fn authenticate(record: &Record, file: &Path) -> Result<()> {
         return bad(format!("it would clear {name}, which login never exports"));
     }
     let hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    if !hex(&record.written_sha256) || !record.original_sha256.as_deref().is_none_or(hex) {
+    if !hex(&record.written_sha256)
+        || !record.original_sha256.as_deref().is_none_or(hex)
+        || !record.written_keyring_sha256.as_deref().is_none_or(hex)
+    {
         return bad("its digests are malformed".into());
     }
     if let Some(previous) = &record.previous_keyring {
@@ -348,6 +394,7 @@ mod tests {
             written_sha256: sha256(""),
             keyring: false,
             previous_keyring: None,
+            written_keyring_sha256: None,
             exported: vec![],
         }
     }
@@ -449,19 +496,22 @@ mod tests {
             written_sha256: sha256("b"),
             keyring: true,
             previous_keyring: Some(payload("A")),
+            written_keyring_sha256: Some(sha256(&payload("B"))),
             ..rec("r")
         };
         let mut records = vec![a.clone(), other_remote.clone(), b.clone()];
         let (retired, duty) = retire(&mut records, 0, Some("b"), &file).unwrap();
         assert_eq!(retired, a);
-        assert_eq!(
-            duty,
-            Duty {
-                file: false,
-                keyring: false
-            },
-            "the live login is the next one's"
+        assert!(!duty.file, "the live login is the next one's");
+        assert!(
+            !duty.keyring.restores(Some(&sha256(&payload("B")))),
+            "so is the keyring entry it wrote"
         );
+        assert!(
+            duty.keyring.restores(Some(&sha256(&payload("A")))),
+            "unless it was killed before writing it"
+        );
+        assert!(!duty.keyring.restores(Some(&sha256(&payload("X")))));
         assert_eq!(records[0], other_remote, "other remotes are untouched");
         let next = &records[1];
         assert_eq!(next.previous_section, a.previous_section);
@@ -473,7 +523,8 @@ mod tests {
         // The next login was killed after its record: the section is still this one's.
         let mut records = vec![a.clone(), b.clone()];
         let (_, duty) = retire(&mut records, 0, Some("a"), &file).unwrap();
-        assert!(duty.file && !duty.keyring);
+        assert!(duty.file);
+        assert_eq!(records[0].previous_keyring, a.previous_keyring);
         assert_eq!(records[0].previous_section, a.previous_section);
 
         // A section written some other way in between is the next login's to restore.
@@ -488,6 +539,6 @@ mod tests {
         // The newest undoes its own change.
         let mut records = vec![a.clone()];
         let (_, duty) = retire(&mut records, 0, Some("a"), &file).unwrap();
-        assert!(duty.file && duty.keyring && records.is_empty());
+        assert!(duty.file && duty.keyring == KeyringDuty::Restore && records.is_empty());
     }
 }

@@ -237,3 +237,44 @@ fn a_crash_in_the_middle_of_a_chain_is_finished_by_the_next_post() {
     }
     assert!(kills > 40, "only {kills} crash points were reached");
 }
+
+/// The same with the key in the keyring (the file store of test builds): a later login killed at
+/// any point leaves the earlier job's key in no entry once its post has run.
+#[test]
+#[cfg(feature = "test-hooks")]
+fn a_crash_of_a_later_keyring_login_leaves_no_earlier_key_in_the_keyring() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let mut env = job_env();
+    let store = env.path("keyring");
+    std::fs::create_dir(&store).unwrap();
+    env.set("TRUSS_CI_TEST_KEYRING_DIR", store.to_str().unwrap());
+    let login = ["login", "--no-validate", "--storage", "keyring"];
+    let post = ["logout", "--post"];
+    let entry = store.join("baseten");
+    for syscall in SYSCALLS {
+        for n in 1.. {
+            reset(&env, Some(BEFORE));
+            let _ = std::fs::remove_file(&entry);
+            as_job(&mut env, "1", KEY);
+            env.run(&login).assert_code(0);
+            as_job(&mut env, "2", LATER_KEY);
+            let killed = killed_at(&strace, &env, &login, syscall, n);
+            as_job(&mut env, "1", KEY);
+            env.run(&post).assert_code(0);
+            let what = format!("later keyring login killed at {syscall} #{n}");
+            assert_gone(&env, KEY, &what);
+            let stored = std::fs::read_to_string(&entry).unwrap_or_default();
+            assert!(!stored.contains(KEY), "{what}: {stored}");
+            as_job(&mut env, "2", LATER_KEY);
+            env.run(&post).assert_code(0);
+            assert_restored(&env, Some(BEFORE), &what);
+            assert!(!entry.exists(), "{what}: the entry is gone");
+            if !killed {
+                break;
+            }
+            assert!(n < 400, "{syscall}: no end");
+        }
+    }
+}

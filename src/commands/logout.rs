@@ -205,14 +205,25 @@ fn undo_one(
         // there before both.
         ("Left", " to the later job that logged in over it")
     };
-    if record.keyring && duty.keyring {
-        let previous = record.previous_keyring.clone().map(Sensitive::new);
-        if let Err(e) = keyring.restore(&record.remote, previous.as_ref()) {
-            out.warn(&format!(
-                "could not restore the keyring entry for remote {}: {}",
-                record.remote, e.0
-            ));
+    let restore = match &duty.keyring {
+        undo::KeyringDuty::Leave => Ok(false),
+        undo::KeyringDuty::Restore => Ok(true),
+        check => keyring
+            .get(&record.remote)
+            .map(|now| check.restores(now.as_ref().map(|v| undo::sha256(v.expose())).as_deref())),
+    };
+    let previous = record.previous_keyring.clone().map(Sensitive::new);
+    if let Err(e) = restore.and_then(|restore| {
+        if restore {
+            keyring.restore(&record.remote, previous.as_ref())
+        } else {
+            Ok(())
         }
+    }) {
+        out.warn(&format!(
+            "could not restore the keyring entry for remote {}: {}",
+            record.remote, e.0
+        ));
     }
     out.info(&format!(
         "{what} remote `{}` in {}{to}",
