@@ -108,6 +108,7 @@ pub fn record(records: &mut Vec<Record>, new: Record) -> String {
 pub struct Duty {
     /// Undo the record's change to the trussrc: its section is the live one.
     pub file: bool,
+    /// What to do with the keyring entry.
     pub keyring: KeyringDuty,
 }
 
@@ -169,13 +170,16 @@ pub fn retire(
         duty.file = digest == next.original_sha256 && digest.as_ref() != Some(&next.written_sha256);
         // What the next login replaced is this one's section, or one like it (which an undo
         // treats as a login's too); a section a step outside truss-ci wrote its own way, or none,
-        // is left to the next login's undo as that login found it.
-        let took_over = next.previous_section.as_deref().is_some_and(|previous| {
-            Document::parse(previous)
-                .ok()
-                .and_then(|doc| doc.section(&next.remote).map(written_by_login))
-                .unwrap_or(false)
-        });
+        // is left to the next login's undo as that login found it. So is the file as it was
+        // before this one: this login was killed before its write, and the next one's record
+        // already says what was there.
+        let took_over = next.original_sha256 != retired.original_sha256
+            && next.previous_section.as_deref().is_some_and(|previous| {
+                Document::parse(previous)
+                    .ok()
+                    .and_then(|doc| doc.section(&next.remote).map(written_by_login))
+                    .unwrap_or(false)
+            });
         if took_over {
             next.previous_section.clone_from(&retired.previous_section);
             next.created_file = retired.created_file;
@@ -535,6 +539,16 @@ mod tests {
         let mut records = vec![a.clone(), hand_made.clone()];
         retire(&mut records, 0, Some("b"), &file).unwrap();
         assert_eq!(records[0].previous_section, hand_made.previous_section);
+
+        // This login was killed before its write: the next one found the file as it was before.
+        let after_a_crash = Record {
+            original_sha256: a.original_sha256.clone(),
+            ..b.clone()
+        };
+        let mut records = vec![a.clone(), after_a_crash.clone()];
+        retire(&mut records, 0, Some("b"), &file).unwrap();
+        assert_eq!(records[0].previous_section, after_a_crash.previous_section);
+        assert_eq!(records[0].after, after_a_crash.after);
 
         // The newest undoes its own change.
         let mut records = vec![a.clone()];

@@ -238,6 +238,41 @@ fn a_crash_in_the_middle_of_a_chain_is_finished_by_the_next_post() {
     assert!(kills > 40, "only {kills} crash points were reached");
 }
 
+/// A section as truss writes it, with no blank line after it: a splice over it adds one.
+const TRUSS_WRITTEN: &str = "[baseten]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nauth_type = api_key\napi_key = OLD\n[z]\nk = v\n";
+
+#[test]
+fn a_crash_of_an_earlier_login_is_undone_by_the_posts_of_both_jobs() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let mut env = job_env();
+    let login = ["login", "--no-validate"];
+    let post = ["logout", "--post"];
+    for before in [Some(TRUSS_WRITTEN), Some(BEFORE), None] {
+        for syscall in SYSCALLS {
+            for n in 1.. {
+                reset(&env, before);
+                as_job(&mut env, "1", KEY);
+                let killed = killed_at(&strace, &env, &login, syscall, n);
+                as_job(&mut env, "2", LATER_KEY);
+                env.run(&login).assert_code(0);
+                as_job(&mut env, "1", KEY);
+                env.run(&post).assert_code(0);
+                let what = format!("earlier login killed at {syscall} #{n}");
+                assert_gone(&env, KEY, &what);
+                as_job(&mut env, "2", LATER_KEY);
+                env.run(&post).assert_code(0);
+                assert_restored(&env, before, &what);
+                if !killed {
+                    break;
+                }
+                assert!(n < 400, "{syscall}: no end");
+            }
+        }
+    }
+}
+
 /// The same with the key in the keyring (the file store of test builds): a later login killed at
 /// any point leaves the earlier job's key in no entry once its post has run.
 #[test]
