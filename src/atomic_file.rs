@@ -7,30 +7,93 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Kind, Result};
 
-/// The sibling lock file `<path>.lock`, held exclusively until dropped.
-pub struct Lock(File);
+/// The sibling lock file `<path>.lock`, held exclusively until dropped. On Unix it exists only
+/// while held: the holder removes it before letting go, so no lock file outlives a command (one
+/// killed while holding leaves it, and the next holder removes it).
+pub struct Lock {
+    file: File,
+    #[cfg_attr(not(unix), allow(dead_code))]
+    path: PathBuf,
+}
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        let _ = self.0.unlock();
+        // Removed while still held: a process that opened it meanwhile finds, once it gets the
+        // lock, that it holds a file no longer at the path, and starts over.
+        #[cfg(unix)]
+        let _ = fs::remove_file(&self.path);
+        let _ = self.file.unlock();
     }
 }
 
 /// Takes the lock for `path`, waiting at most `wait` for another process to release it. The lock
 /// file is created 0600 and never through a symbolic link.
 pub fn lock(path: &Path, wait: Duration) -> Result<Lock> {
+    let lock_path = lock_path(path);
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let file = open_lock_file(&lock_path)?;
+        let locked = loop {
+            match file.try_lock() {
+                Ok(()) => break true,
+                Err(fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                    std::thread::sleep(pause.min(wait.saturating_sub(started.elapsed())));
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Err(fs::TryLockError::WouldBlock) => break false,
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(Error::local("lock", &lock_path, &e));
+                }
+            }
+        };
+        let mine = locked && still_at(&file, &lock_path)?;
+        if mine {
+            return Ok(Lock {
+                file,
+                path: lock_path,
+            });
+        }
+        if !locked || started.elapsed() >= wait {
+            return Err(Error::new(
+                Kind::Local,
+                format!(
+                    "{} is held by another process; gave up after {:.1}s",
+                    lock_path.display(),
+                    wait.as_secs_f64()
+                ),
+            )
+            .with_hint("another truss-ci (or a stuck one) is editing this trussrc; retry when it has finished, or raise --timeout"));
+        }
+        // The previous holder removed it (or it was replaced) while this process waited: the
+        // lock is on a file nobody else will look at. Start over on the one at the path now.
+        drop(file);
+    }
+}
+
+/// The lock file for `path`: `<path>.lock`.
+fn lock_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_owned();
     name.push(".lock");
-    let lock_path = path.with_file_name(name);
+    path.with_file_name(name)
+}
+
+/// Whether a lock file for `path` is there: held right now, or left by a process killed while
+/// holding it.
+pub fn lock_exists(path: &Path) -> bool {
+    fs::symlink_metadata(lock_path(path)).is_ok()
+}
+
+fn open_lock_file(lock_path: &Path) -> Result<File> {
     let mut options = private_options();
     options.read(true).write(true).create(true).truncate(false);
     no_follow(&mut options);
     let file = options
-        .open(&lock_path)
-        .map_err(|e| Error::local("open the lock file", &lock_path, &e))?;
+        .open(lock_path)
+        .map_err(|e| Error::local("open the lock file", lock_path, &e))?;
     if !file
         .metadata()
-        .map_err(|e| Error::local("inspect", &lock_path, &e))?
+        .map_err(|e| Error::local("inspect", lock_path, &e))?
         .is_file()
     {
         return Err(Error::new(
@@ -38,29 +101,29 @@ pub fn lock(path: &Path, wait: Duration) -> Result<Lock> {
             format!("{} is not a regular file", lock_path.display()),
         ));
     }
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(5);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(Lock(file)),
-            Err(fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
-                std::thread::sleep(pause.min(wait.saturating_sub(started.elapsed())));
-                pause = (pause * 2).min(Duration::from_millis(100));
-            }
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(Error::new(
-                    Kind::Local,
-                    format!(
-                        "{} is held by another process; gave up after {:.1}s",
-                        lock_path.display(),
-                        wait.as_secs_f64()
-                    ),
-                )
-                .with_hint("another truss-ci (or a stuck one) is editing this trussrc; retry when it has finished, or raise --timeout"));
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(Error::local("lock", &lock_path, &e)),
-        }
-    }
+    Ok(file)
+}
+
+/// Whether the locked `file` is still the one at `lock_path` (same device and inode).
+#[cfg(unix)]
+fn still_at(file: &File, lock_path: &Path) -> Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let held = file
+        .metadata()
+        .map_err(|e| Error::local("inspect", lock_path, &e))?;
+    Ok(match fs::symlink_metadata(lock_path) {
+        Ok(at_path) => at_path.dev() == held.dev() && at_path.ino() == held.ino(),
+        Err(e) if e.kind() == ErrorKind::NotFound => false,
+        Err(e) => return Err(Error::local("inspect", lock_path, &e)),
+    })
+}
+
+/// Windows keeps the lock file: a file removed while another process has it open stays as a
+/// pending delete that no one can open, and std offers no stable file identity to check against.
+#[cfg(not(unix))]
+#[allow(clippy::unnecessary_wraps)]
+fn still_at(_file: &File, _lock_path: &Path) -> Result<bool> {
+    Ok(true)
 }
 
 fn private_options() -> OpenOptions {
@@ -361,6 +424,33 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(1));
         drop(held);
         lock(&path, Duration::from_millis(200)).unwrap();
+    }
+
+    #[test]
+    fn the_lock_file_goes_with_the_lock_and_excludes_all_the_while() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rc");
+        let inside = dir.path().join("inside");
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..150 {
+                        let held = lock(&path, Duration::from_secs(20)).unwrap();
+                        // Two holders at once would find the other's marker.
+                        File::create_new(&inside).expect("one holder at a time");
+                        std::thread::yield_now();
+                        fs::remove_file(&inside).unwrap();
+                        drop(held);
+                    }
+                });
+            }
+        });
+        #[cfg(unix)]
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "no lock file is left"
+        );
     }
 
     #[test]

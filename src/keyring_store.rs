@@ -27,6 +27,10 @@ pub enum Keyring {
     /// A store handed in (keyring-core's mock store, in tests).
     #[cfg(feature = "keyring")]
     Store(Arc<keyring_core::CredentialStore>),
+    /// Test builds only: one file per entry in a directory (`TRUSS_CI_TEST_KEYRING_DIR`), a store
+    /// that outlives a process, so that tests can run logins and posts as separate jobs.
+    #[cfg(feature = "test-hooks")]
+    Dir(std::path::PathBuf),
 }
 
 /// What a keyring lookup found.
@@ -38,6 +42,10 @@ impl Keyring {
         let disabled = env
             .get("BASETEN_TRUSS_AUTH_KEYRING_DISABLED")
             .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+        #[cfg(feature = "test-hooks")]
+        if let Some(dir) = env.get_nonblank("TRUSS_CI_TEST_KEYRING_DIR") {
+            return Keyring::Dir(dir.into());
+        }
         if disabled {
             Keyring::Disabled
         } else {
@@ -51,6 +59,11 @@ impl Keyring {
 
     /// Stores `payload` for `remote`.
     pub fn set(&self, remote: &str, payload: &Sensitive) -> Result<(), Unavailable> {
+        #[cfg(feature = "test-hooks")]
+        if let Keyring::Dir(dir) = self {
+            return std::fs::write(dir.join(remote), payload.expose())
+                .map_err(|e| Unavailable(e.to_string()));
+        }
         let secret = Sensitive::new(payload.expose().to_owned());
         self.call(remote, move |entry| {
             entry
@@ -61,6 +74,14 @@ impl Keyring {
 
     /// The stored value for `remote`, if any.
     pub fn get(&self, remote: &str) -> Result<Option<Sensitive>, Unavailable> {
+        #[cfg(feature = "test-hooks")]
+        if let Keyring::Dir(dir) = self {
+            return match std::fs::read_to_string(dir.join(remote)) {
+                Ok(v) => Ok(Some(Sensitive::new(v))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Unavailable(e.to_string())),
+            };
+        }
         self.call(remote, |entry| match entry.get_password() {
             Ok(v) => Ok(Some(Sensitive::new(v))),
             Err(e) if is_no_entry(&e) => Ok(None),
@@ -70,6 +91,14 @@ impl Keyring {
 
     /// Deletes the entry for `remote`; `Ok(false)` when there was none.
     pub fn delete(&self, remote: &str) -> Result<bool, Unavailable> {
+        #[cfg(feature = "test-hooks")]
+        if let Keyring::Dir(dir) = self {
+            return match std::fs::remove_file(dir.join(remote)) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(Unavailable(e.to_string())),
+            };
+        }
         self.call(remote, |entry| match entry.delete_credential() {
             Ok(()) => Ok(true),
             Err(e) if is_no_entry(&e) => Ok(false),
@@ -99,6 +128,8 @@ impl Keyring {
             }
             Keyring::Native => None,
             Keyring::Store(store) => Some(Arc::clone(store)),
+            #[cfg(feature = "test-hooks")]
+            Keyring::Dir(_) => return Err(Unavailable("a test store".into())),
         };
         let remote = remote.to_owned();
         let (tx, rx) = mpsc::channel();

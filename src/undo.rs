@@ -4,6 +4,11 @@
 //! each scoped to one CI job. A record applies only to the trussrc it sits beside, only to a
 //! section login writes, and only to the env names login exports; one that fails any check is
 //! refused whole, before anything is changed.
+//!
+//! The records of one remote form a chain in the order their logins took it over. Only the
+//! newest is live; a post for an older one leaves the live login alone and hands what it would
+//! have restored to the record that took over from it, so that the last post restores the state
+//! before the first login and an ended job's key is left in no file.
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -53,37 +58,149 @@ pub struct Record {
     /// A login wrote a keyring entry; `previous_keyring` is what the first one replaced.
     pub keyring: bool,
     pub previous_keyring: Option<String>,
+    /// SHA-256 of the keyring entry the latest login wrote (`None` in records written before
+    /// chains).
+    #[serde(default)]
+    pub written_keyring_sha256: Option<String>,
     /// Env vars handed to later steps.
     pub exported: Vec<String>,
 }
 
 /// Adds what a login is about to do and returns the id to undo it by. A later login of the same
-/// job to the same remote is merged into the earliest record, which holds the state before the
-/// job: that is what an undo restores.
+/// job to the same remote is merged into the job's record while that record is still the newest
+/// of the remote's chain: it holds the state before the job, which is what an undo restores. Once
+/// another job has logged in after it, the later login takes over from that job like any other,
+/// in a record of its own under the same id.
 pub fn record(records: &mut Vec<Record>, new: Record) -> String {
-    match records
-        .iter_mut()
-        .find(|r| r.trussrc == new.trussrc && r.remote == new.remote && r.job == new.job)
+    let same_remote = |r: &Record| r.trussrc == new.trussrc && r.remote == new.remote;
+    let same_job = |r: &Record| new.job.is_some() && r.job == new.job;
+    if let Some(newest) = records.iter_mut().rev().find(|r| same_remote(r))
+        && same_job(newest)
     {
-        Some(earliest) => {
-            if !earliest.keyring && new.keyring {
-                earliest.keyring = true;
-                earliest.previous_keyring = new.previous_keyring;
-            }
-            for name in new.exported {
-                if !earliest.exported.contains(&name) {
-                    earliest.exported.push(name);
-                }
-            }
-            earliest.written_sha256 = new.written_sha256;
-            earliest.id.clone()
+        if !newest.keyring && new.keyring {
+            newest.keyring = true;
+            newest.previous_keyring = new.previous_keyring;
         }
-        None => {
-            let id = new.id.clone();
-            records.push(new);
-            id
+        if new.keyring {
+            newest.written_keyring_sha256 = new.written_keyring_sha256;
+        }
+        for name in new.exported {
+            if !newest.exported.contains(&name) {
+                newest.exported.push(name);
+            }
+        }
+        newest.written_sha256 = new.written_sha256;
+        return newest.id.clone();
+    }
+    let id = records
+        .iter()
+        .find(|r| same_remote(r) && same_job(r))
+        .map_or_else(|| new.id.clone(), |earlier| earlier.id.clone());
+    records.push(Record {
+        id: id.clone(),
+        ..new
+    });
+    id
+}
+
+/// What a post still has to do itself for a record it takes out of its chain.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Duty {
+    /// Undo the record's change to the trussrc: its section is the live one.
+    pub file: bool,
+    /// What to do with the keyring entry.
+    pub keyring: KeyringDuty,
+}
+
+/// What a post does with the keyring entry of a record it takes out of its chain.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyringDuty {
+    /// Nothing: the record wrote none, or a later login wrote over it.
+    Leave,
+    /// Put back the entry the record replaced: no later login replaced it since.
+    Restore,
+    /// Put it back only if the entry is still what the next login found (SHA-256 `found`), and
+    /// not what it writes (`written`): that login was killed before writing its own.
+    RestoreIfStill {
+        found: Option<String>,
+        written: Option<String>,
+    },
+}
+
+impl KeyringDuty {
+    /// Whether to put the entry back, given the SHA-256 of the entry now.
+    pub fn restores(&self, now: Option<&str>) -> bool {
+        match self {
+            KeyringDuty::Leave => false,
+            KeyringDuty::Restore => true,
+            KeyringDuty::RestoreIfStill { found, written } => {
+                found.as_deref() == now && written.as_deref() != now
+            }
         }
     }
+}
+
+/// Takes record `i` out of its remote's chain; `current` is the trussrc's text now, under the
+/// lock. When a later record of the same remote took over the section from it, that record gets
+/// its state before (the section, the separators the first splice added, whether the file
+/// existed): the later one's post restores what was there before both, and the section this one
+/// wrote (and its key) is in no record any more. Likewise for the keyring entry. The record that
+/// gets the state is authenticated first; `file` names the record file, for the refusal.
+pub fn retire(
+    records: &mut Vec<Record>,
+    i: usize,
+    current: Option<&str>,
+    file: &Path,
+) -> Result<(Record, Duty)> {
+    let retired = records.remove(i);
+    let later = |r: &&mut Record| r.trussrc == retired.trussrc && r.remote == retired.remote;
+    let mut duty = Duty {
+        file: true,
+        keyring: if retired.keyring {
+            KeyringDuty::Restore
+        } else {
+            KeyringDuty::Leave
+        },
+    };
+    let digest = current.map(sha256);
+    if let Some(next) = records[i..].iter_mut().find(later) {
+        authenticate(next, file)?;
+        // The next login never got to write (it was killed after its record): the section is
+        // still this one's.
+        duty.file = digest == next.original_sha256 && digest.as_ref() != Some(&next.written_sha256);
+        // What the next login replaced is this one's section, or one like it (which an undo
+        // treats as a login's too); a section a step outside truss-ci wrote its own way, or none,
+        // is left to the next login's undo as that login found it. So is the file as it was
+        // before this one: this login was killed before its write, and the next one's record
+        // already says what was there.
+        let took_over = next.original_sha256 != retired.original_sha256
+            && next.previous_section.as_deref().is_some_and(|previous| {
+                Document::parse(previous)
+                    .ok()
+                    .and_then(|doc| doc.section(&next.remote).map(written_by_login))
+                    .unwrap_or(false)
+            });
+        if took_over {
+            next.previous_section.clone_from(&retired.previous_section);
+            next.created_file = retired.created_file;
+            next.original_sha256.clone_from(&retired.original_sha256);
+            next.before = format!("{}{}", retired.before, next.before);
+            next.after = format!("{}{}", next.after, retired.after);
+        }
+    }
+    if retired.keyring
+        && let Some(next) = records[i..].iter_mut().find(|r| later(r) && r.keyring)
+    {
+        authenticate(next, file)?;
+        let found = std::mem::replace(&mut next.previous_keyring, retired.previous_keyring.clone());
+        // If the next login was killed before writing its entry, this one's key is still there:
+        // it is put back now (and again, to the same, by that job's post).
+        duty.keyring = KeyringDuty::RestoreIfStill {
+            found: found.as_deref().map(sha256),
+            written: next.written_keyring_sha256.clone(),
+        };
+    }
+    Ok((retired, duty))
 }
 
 /// The record file for a trussrc: `.trussrc.truss-ci-state.json` beside `~/.trussrc`.
@@ -162,7 +279,9 @@ pub fn authenticate(record: &Record, file: &Path) -> Result<()> {
             ));
         }
     }
-    let separator = |s: &str| s.len() <= 2 && s.chars().all(|c| c == '\n' || c == '\r');
+    // An append after a last line without its ending adds up to three (`\r\n\n`); a chain's
+    // takeovers add the next one's.
+    let separator = |s: &str| s.len() <= 8 && s.chars().all(|c| c == '\n' || c == '\r');
     if !separator(&record.before) || !separator(&record.after) {
         return bad("its separators are not line endings".into());
     }
@@ -174,7 +293,10 @@ pub fn authenticate(record: &Record, file: &Path) -> Result<()> {
         return bad(format!("it would clear {name}, which login never exports"));
     }
     let hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    if !hex(&record.written_sha256) || !record.original_sha256.as_deref().is_none_or(hex) {
+    if !hex(&record.written_sha256)
+        || !record.original_sha256.as_deref().is_none_or(hex)
+        || !record.written_keyring_sha256.as_deref().is_none_or(hex)
+    {
         return bad("its digests are malformed".into());
     }
     if let Some(previous) = &record.previous_keyring {
@@ -260,6 +382,7 @@ mod tests {
             written_sha256: sha256(""),
             keyring: false,
             previous_keyring: None,
+            written_keyring_sha256: None,
             exported: vec![],
         }
     }
@@ -302,5 +425,118 @@ mod tests {
         other_job.job = Some("gitlab:2".into());
         record(&mut records, other_job);
         assert_eq!(records.len(), 2, "another job's login is its own record");
+    }
+
+    #[test]
+    fn a_login_after_another_jobs_is_a_new_link_under_the_jobs_id() {
+        let mut records = vec![];
+        let first = record(&mut records, rec("r"));
+        let mut other = rec("r");
+        other.job = Some("gitlab:2".into());
+        other.id = "other".into();
+        record(&mut records, other);
+        let mut again = rec("r");
+        again.id = "again".into();
+        assert_eq!(
+            record(&mut records, again),
+            first,
+            "the job's post finds both"
+        );
+        assert_eq!(records.len(), 3, "the live section is the later login's");
+        let jobless = |id: &str| Record {
+            id: id.into(),
+            job: None,
+            ..rec("s")
+        };
+        record(&mut records, jobless("n1"));
+        assert_eq!(record(&mut records, jobless("n2")), "n2");
+        assert_eq!(records.len(), 5, "jobs without an identity never merge");
+    }
+
+    #[test]
+    fn retiring_an_older_link_hands_its_state_before_to_the_next() {
+        let file = path_for(Path::new("/h/.trussrc"));
+        let payload = |key: &str| format!(r#"{{"auth_type": "api_key", "api_key": "{key}"}}"#);
+        let a = Record {
+            previous_section: Some("[r]\nteam = ml\n".into()),
+            before: String::new(),
+            after: "\n".into(),
+            original_sha256: Some(sha256("before")),
+            written_sha256: sha256("a"),
+            keyring: true,
+            previous_keyring: Some(payload("OLD")),
+            ..rec("r")
+        };
+        let other_remote = Record {
+            id: "o".into(),
+            ..rec("o")
+        };
+        let b = Record {
+            id: "b".into(),
+            job: Some("gitlab:2".into()),
+            previous_section: Some(
+                "[r]\nremote_provider = baseten\nremote_url = https://x\nauth_type = api_key\n"
+                    .into(),
+            ),
+            before: String::new(),
+            after: String::new(),
+            original_sha256: Some(sha256("a")),
+            written_sha256: sha256("b"),
+            keyring: true,
+            previous_keyring: Some(payload("A")),
+            written_keyring_sha256: Some(sha256(&payload("B"))),
+            ..rec("r")
+        };
+        let mut records = vec![a.clone(), other_remote.clone(), b.clone()];
+        let (retired, duty) = retire(&mut records, 0, Some("b"), &file).unwrap();
+        assert_eq!(retired, a);
+        assert!(!duty.file, "the live login is the next one's");
+        assert!(
+            !duty.keyring.restores(Some(&sha256(&payload("B")))),
+            "so is the keyring entry it wrote"
+        );
+        assert!(
+            duty.keyring.restores(Some(&sha256(&payload("A")))),
+            "unless it was killed before writing it"
+        );
+        assert!(!duty.keyring.restores(Some(&sha256(&payload("X")))));
+        assert_eq!(records[0], other_remote, "other remotes are untouched");
+        let next = &records[1];
+        assert_eq!(next.previous_section, a.previous_section);
+        assert_eq!((next.before.as_str(), next.after.as_str()), ("", "\n"));
+        assert_eq!(next.original_sha256, a.original_sha256);
+        assert_eq!(next.previous_keyring, a.previous_keyring);
+        assert_eq!(next.written_sha256, b.written_sha256);
+
+        // The next login was killed after its record: the section is still this one's.
+        let mut records = vec![a.clone(), b.clone()];
+        let (_, duty) = retire(&mut records, 0, Some("a"), &file).unwrap();
+        assert!(duty.file);
+        assert_eq!(records[0].previous_keyring, a.previous_keyring);
+        assert_eq!(records[0].previous_section, a.previous_section);
+
+        // A section written some other way in between is the next login's to restore.
+        let hand_made = Record {
+            previous_section: Some("[r]\nteam = other\n".into()),
+            ..b.clone()
+        };
+        let mut records = vec![a.clone(), hand_made.clone()];
+        retire(&mut records, 0, Some("b"), &file).unwrap();
+        assert_eq!(records[0].previous_section, hand_made.previous_section);
+
+        // This login was killed before its write: the next one found the file as it was before.
+        let after_a_crash = Record {
+            original_sha256: a.original_sha256.clone(),
+            ..b.clone()
+        };
+        let mut records = vec![a.clone(), after_a_crash.clone()];
+        retire(&mut records, 0, Some("b"), &file).unwrap();
+        assert_eq!(records[0].previous_section, after_a_crash.previous_section);
+        assert_eq!(records[0].after, after_a_crash.after);
+
+        // The newest undoes its own change.
+        let mut records = vec![a.clone()];
+        let (_, duty) = retire(&mut records, 0, Some("a"), &file).unwrap();
+        assert!(duty.file && duty.keyring == KeyringDuty::Restore && records.is_empty());
     }
 }

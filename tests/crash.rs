@@ -1,6 +1,8 @@
 //! A crash at any syscall loses nothing: strace kills `login` (or `logout --post`) at the Nth
 //! call of each file syscall, for every N until the command runs through, and the next
-//! `logout --post` must put back every byte of the trussrc, leaving no temporary and no record.
+//! `logout --post` must put back every byte of the trussrc, leaving no temporary, no record and
+//! no lock file. Two jobs in one HOME likewise: a crash of the later job's login, or of the earlier
+//! job's post while the later login is live.
 //! Deterministic: `-e inject=SYSCALL:signal=KILL:when=N`, no sleeps.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
@@ -61,7 +63,7 @@ fn leftovers(env: &TestEnv) -> Vec<String> {
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp") || n.ends_with("state.json"))
+        .filter(|n| n.ends_with(".tmp") || n.ends_with("state.json") || n.ends_with(".lock"))
         .collect()
 }
 
@@ -146,6 +148,168 @@ fn a_crash_at_any_syscall_of_post_is_finished_by_the_next_post() {
                 }
                 assert!(n < 400, "{syscall}: no end");
             }
+        }
+    }
+}
+
+const LATER_KEY: &str = "LATERjob02.Qm4xT8wZ";
+
+/// Runs as CI job `id` with `key`.
+fn as_job(env: &mut TestEnv, id: &str, key: &str) {
+    env.set("CI_JOB_ID", id).set("BASETEN_API_KEY", key);
+}
+
+/// No file in HOME holds `key`.
+#[track_caller]
+fn assert_gone(env: &TestEnv, key: &str, what: &str) {
+    for entry in std::fs::read_dir(&env.home).unwrap().flatten() {
+        let text = String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()).into_owned();
+        assert!(
+            !text.contains(key),
+            "{what}: the ended job's key is in {}",
+            entry.path().display()
+        );
+    }
+}
+
+#[test]
+fn a_crash_in_the_middle_of_a_chain_is_finished_by_the_next_post() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let mut env = job_env();
+    let login = ["login", "--no-validate"];
+    let post = ["logout", "--post"];
+    let mut kills = 0;
+    for before in [Some(BEFORE), None] {
+        // The later job's login is killed; then the earlier job's post, then the later one's.
+        for syscall in SYSCALLS {
+            for n in 1.. {
+                reset(&env, before);
+                as_job(&mut env, "1", KEY);
+                env.run(&login).assert_code(0);
+                as_job(&mut env, "2", LATER_KEY);
+                let killed = killed_at(&strace, &env, &login, syscall, n);
+                as_job(&mut env, "1", KEY);
+                env.run(&post).assert_code(0);
+                let what = format!("later login killed at {syscall} #{n}");
+                assert_gone(&env, KEY, &what);
+                if !killed {
+                    let live = env.read_trussrc().unwrap();
+                    assert!(live.contains(LATER_KEY), "{what}: {live}");
+                }
+                as_job(&mut env, "2", LATER_KEY);
+                env.run(&post).assert_code(0);
+                assert_restored(&env, before, &what);
+                if !killed {
+                    break;
+                }
+                kills += 1;
+                assert!(n < 400, "{syscall}: no end");
+            }
+        }
+        // The earlier job's post is killed while the later login is live; it runs again.
+        for syscall in SYSCALLS {
+            for n in 1.. {
+                reset(&env, before);
+                as_job(&mut env, "1", KEY);
+                env.run(&login).assert_code(0);
+                as_job(&mut env, "2", LATER_KEY);
+                env.run(&login).assert_code(0);
+                let live = env.read_trussrc();
+                as_job(&mut env, "1", KEY);
+                let killed = killed_at(&strace, &env, &post, syscall, n);
+                let what = format!("earlier post killed at {syscall} #{n}");
+                assert_eq!(env.read_trussrc(), live, "{what}: the live login is left");
+                env.run(&post).assert_code(0);
+                assert_eq!(env.read_trussrc(), live, "{what}: the live login is left");
+                assert_gone(&env, KEY, &what);
+                as_job(&mut env, "2", LATER_KEY);
+                env.run(&post).assert_code(0);
+                assert_restored(&env, before, &what);
+                if !killed {
+                    break;
+                }
+                kills += 1;
+                assert!(n < 400, "{syscall}: no end");
+            }
+        }
+    }
+    assert!(kills > 40, "only {kills} crash points were reached");
+}
+
+/// A section as truss writes it, with no blank line after it: a splice over it adds one.
+const TRUSS_WRITTEN: &str = "[baseten]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nauth_type = api_key\napi_key = OLD\n[z]\nk = v\n";
+
+#[test]
+fn a_crash_of_an_earlier_login_is_undone_by_the_posts_of_both_jobs() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let mut env = job_env();
+    let login = ["login", "--no-validate"];
+    let post = ["logout", "--post"];
+    for before in [Some(TRUSS_WRITTEN), Some(BEFORE), None] {
+        for syscall in SYSCALLS {
+            for n in 1.. {
+                reset(&env, before);
+                as_job(&mut env, "1", KEY);
+                let killed = killed_at(&strace, &env, &login, syscall, n);
+                as_job(&mut env, "2", LATER_KEY);
+                env.run(&login).assert_code(0);
+                as_job(&mut env, "1", KEY);
+                env.run(&post).assert_code(0);
+                let what = format!("earlier login killed at {syscall} #{n}");
+                assert_gone(&env, KEY, &what);
+                as_job(&mut env, "2", LATER_KEY);
+                env.run(&post).assert_code(0);
+                assert_restored(&env, before, &what);
+                if !killed {
+                    break;
+                }
+                assert!(n < 400, "{syscall}: no end");
+            }
+        }
+    }
+}
+
+/// The same with the key in the keyring (the file store of test builds): a later login killed at
+/// any point leaves the earlier job's key in no entry once its post has run.
+#[test]
+#[cfg(feature = "test-hooks")]
+fn a_crash_of_a_later_keyring_login_leaves_no_earlier_key_in_the_keyring() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let mut env = job_env();
+    let store = env.path("keyring");
+    std::fs::create_dir(&store).unwrap();
+    env.set("TRUSS_CI_TEST_KEYRING_DIR", store.to_str().unwrap());
+    let login = ["login", "--no-validate", "--storage", "keyring"];
+    let post = ["logout", "--post"];
+    let entry = store.join("baseten");
+    for syscall in SYSCALLS {
+        for n in 1.. {
+            reset(&env, Some(BEFORE));
+            let _ = std::fs::remove_file(&entry);
+            as_job(&mut env, "1", KEY);
+            env.run(&login).assert_code(0);
+            as_job(&mut env, "2", LATER_KEY);
+            let killed = killed_at(&strace, &env, &login, syscall, n);
+            as_job(&mut env, "1", KEY);
+            env.run(&post).assert_code(0);
+            let what = format!("later keyring login killed at {syscall} #{n}");
+            assert_gone(&env, KEY, &what);
+            let stored = std::fs::read_to_string(&entry).unwrap_or_default();
+            assert!(!stored.contains(KEY), "{what}: {stored}");
+            as_job(&mut env, "2", LATER_KEY);
+            env.run(&post).assert_code(0);
+            assert_restored(&env, Some(BEFORE), &what);
+            assert!(!entry.exists(), "{what}: the entry is gone");
+            if !killed {
+                break;
+            }
+            assert!(n < 400, "{syscall}: no end");
         }
     }
 }

@@ -383,3 +383,44 @@ fn repeated_logins_keep_one_record_and_post_restores_the_original() {
     env.run(&["logout", "--post"]).assert_code(0);
     assert_eq!(env.read_trussrc().unwrap(), before);
 }
+
+/// The names in HOME.
+fn home_files(env: &TestEnv) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(&env.home)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_job_leaves_home_holding_exactly_what_it_held() {
+    let api = FakeApi::baseten();
+    for existing in [None, Some(truss_section("keep", "https://k", "K"))] {
+        let mut env = TestEnv::new();
+        if let Some(text) = &existing {
+            std::fs::write(env.trussrc(), text).unwrap();
+        }
+        let before = home_files(&env);
+        env.set("BASETEN_API_KEY", KEY)
+            .set("BASETEN_REMOTE_URL", &api.url);
+        // A CI job: login, then the post step.
+        env.set("GITLAB_CI", "true").set("CI_JOB_ID", "77");
+        env.run(&["login", "--remote", "ci"]).assert_code(0);
+        env.run(&["logout", "--post"]).assert_code(0);
+        assert_eq!(home_files(&env), before, "after login and logout --post");
+        assert_eq!(env.read_trussrc(), existing);
+        // Outside CI: login, then a plain logout of that remote.
+        env.unset("GITLAB_CI").unset("CI_JOB_ID");
+        env.run(&["login", "--remote", "ci"]).assert_code(0);
+        env.run(&["logout", "--remote", "ci"]).assert_code(0);
+        let mut expected = before.clone();
+        if existing.is_none() {
+            // truss's own logout leaves an empty trussrc too.
+            expected.push(".trussrc".into());
+        }
+        assert_eq!(home_files(&env), expected, "after login and logout");
+    }
+}

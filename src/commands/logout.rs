@@ -113,39 +113,50 @@ fn post(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
         Scope::Id(id) => r.id == *id,
         Scope::Job(job) => r.job.as_deref() == Some(job.as_str()),
     };
-    // Look before locking: a job with nothing to undo, and no temporaries a killed writer left to
-    // sweep, creates no lock file.
+    // Look before locking: a job with nothing to undo, and nothing a killed writer left behind
+    // (temporaries, a lock file), creates no lock file.
     let stale = !(atomic_file::temporaries(&file).is_empty()
-        && atomic_file::temporaries(&trussrc).is_empty());
+        && atomic_file::temporaries(&trussrc).is_empty())
+        || atomic_file::lock_exists(&trussrc);
     if !stale && !undo::load(&file)?.iter().any(mine) {
         out.info("truss-ci: nothing to clean up");
         return report(out, &trussrc, &[]);
     }
     let mut locked = trussrc::Locked::open(&trussrc, DEFAULT_TIMEOUT)?;
     atomic_file::sweep(&file);
-    let (records, others): (Vec<Record>, Vec<Record>) =
-        undo::load(&file)?.into_iter().partition(|r| mine(r));
+    let mut chain = undo::load(&file)?;
+    let records: Vec<usize> = (0..chain.len()).filter(|&i| mine(&chain[i])).collect();
     if records.is_empty() {
         out.info("truss-ci: nothing to clean up");
         return report(out, &trussrc, &[]);
     }
-    for record in &records {
+    // Every record of the chains these belong to is checked before anything changes: a post may
+    // hand what it would restore to a later one.
+    let touched = |r: &Record| {
+        records
+            .iter()
+            .any(|&i| chain[i].trussrc == r.trussrc && chain[i].remote == r.remote)
+    };
+    for record in chain.iter().filter(|r| touched(r)) {
         undo::authenticate(record, &file)?;
     }
     let keyring = Keyring::from_env(env);
     let mut exported: Vec<String> = Vec::new();
-    for record in records.iter().rev() {
-        undo_one(record, &mut locked, &keyring, out)?;
+    let mut removed: Vec<String> = Vec::new();
+    // Newest first: each record is taken out of its chain as the live state then stands.
+    for &i in records.iter().rev() {
+        let (record, duty) = undo::retire(&mut chain, i, locked.existing.as_deref(), &file)?;
+        undo_one(&record, &duty, &mut locked, &keyring, out)?;
         for name in &record.exported {
             if !exported.contains(name) {
                 exported.push(name.clone());
             }
         }
+        removed.insert(0, record.remote);
     }
-    undo::save(&locked, &file, &others)?;
+    undo::save(&locked, &file, &chain)?;
     drop(locked);
     clear_exports(&exported, out)?;
-    let removed: Vec<String> = records.iter().map(|r| r.remote.clone()).collect();
     report(out, &trussrc, &removed)
 }
 
@@ -154,48 +165,68 @@ fn forged(why: &str) -> Error {
         .with_hint("the post step reads what this action's main step saved; run it only as the action's post step")
 }
 
-/// Puts the trussrc back as the record says it was before the job, then the keyring entry.
+/// Puts the trussrc back as the record says it was before the job, then the keyring entry — as
+/// far as they are still this record's to put back (`duty`).
 fn undo_one(
     record: &Record,
+    duty: &undo::Duty,
     locked: &mut trussrc::Locked,
     keyring: &Keyring,
     out: &Output,
 ) -> Result<()> {
     let path = &record.trussrc;
-    let what = match undo::file_undo(locked, record)? {
-        undo::FileUndo::Unchanged => "Nothing to restore for",
-        undo::FileUndo::Write(text) => {
-            locked.set(Some(text))?;
-            if record.previous_section.is_some() {
-                "Restored"
-            } else {
+    let (what, to) = if duty.file {
+        let what = match undo::file_undo(locked, record)? {
+            undo::FileUndo::Unchanged => "Nothing to restore for",
+            undo::FileUndo::Write(text) => {
+                locked.set(Some(text))?;
+                if record.previous_section.is_some() {
+                    "Restored"
+                } else {
+                    "Removed"
+                }
+            }
+            undo::FileUndo::Remove => {
+                locked.set(None)?;
                 "Removed"
             }
-        }
-        undo::FileUndo::Remove => {
-            locked.set(None)?;
-            "Removed"
-        }
-        undo::FileUndo::Replaced => {
-            out.warn(&format!(
-                "[{}] in {} was replaced after login by something login does not write; it was left as it is",
-                record.remote,
-                path.display()
-            ));
-            "Left"
-        }
+            undo::FileUndo::Replaced => {
+                out.warn(&format!(
+                    "[{}] in {} was replaced after login by something login does not write; it was left as it is",
+                    record.remote,
+                    path.display()
+                ));
+                "Left"
+            }
+        };
+        (what, "")
+    } else {
+        // A later job logged in over this one: its login stays, and its post restores what was
+        // there before both.
+        ("Left", " to the later job that logged in over it")
     };
-    if record.keyring {
-        let previous = record.previous_keyring.clone().map(Sensitive::new);
-        if let Err(e) = keyring.restore(&record.remote, previous.as_ref()) {
-            out.warn(&format!(
-                "could not restore the keyring entry for remote {}: {}",
-                record.remote, e.0
-            ));
+    let restore = match &duty.keyring {
+        undo::KeyringDuty::Leave => Ok(false),
+        undo::KeyringDuty::Restore => Ok(true),
+        check => keyring
+            .get(&record.remote)
+            .map(|now| check.restores(now.as_ref().map(|v| undo::sha256(v.expose())).as_deref())),
+    };
+    let previous = record.previous_keyring.clone().map(Sensitive::new);
+    if let Err(e) = restore.and_then(|restore| {
+        if restore {
+            keyring.restore(&record.remote, previous.as_ref())
+        } else {
+            Ok(())
         }
+    }) {
+        out.warn(&format!(
+            "could not restore the keyring entry for remote {}: {}",
+            record.remote, e.0
+        ));
     }
     out.info(&format!(
-        "{what} remote `{}` in {}",
+        "{what} remote `{}` in {}{to}",
         record.remote,
         path.display()
     ));

@@ -83,6 +83,9 @@ impl Commit {
             written_sha256: undo::sha256(&text),
             keyring: keyring_write.writes(),
             previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
+            written_keyring_sha256: keyring_write
+                .writes()
+                .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
             exported,
         });
         let mut commit = Self {
