@@ -443,7 +443,12 @@ fn hostile_files_are_left_alone_with_a_clear_message() {
         .output()
         .unwrap();
     let passwd_home = String::from_utf8(entry.stdout).unwrap();
-    let passwd_home = passwd_home.trim().split(':').nth(5).unwrap().trim_end_matches('/');
+    let passwd_home = passwd_home
+        .trim()
+        .split(':')
+        .nth(5)
+        .unwrap()
+        .trim_end_matches('/');
     let run = env.run(&["status"]);
     assert!(
         run.stderr.contains(&format!("{passwd_home}/.trussrc")),

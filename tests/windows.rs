@@ -289,7 +289,8 @@ fn two_logins_at_once_both_land() {
     let rc = dir.path().join(".trussrc");
     let rc_win = win(&rc);
     let urls = api_args(&api);
-    let children: Vec<_> = ["one", "two"]
+    let remotes = ["one", "two", "three", "four"];
+    let children: Vec<_> = remotes
         .into_iter()
         .map(|remote| {
             w.command(
@@ -314,7 +315,14 @@ fn two_logins_at_once_both_land() {
         common::to_run(child.wait_with_output().unwrap()).assert_code(0);
     }
     let text = std::fs::read_to_string(&rc).unwrap();
-    assert!(text.contains("[one]") && text.contains("[two]"), "{text}");
+    for remote in remotes {
+        assert!(text.contains(&format!("[{remote}]")), "{text}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, [".trussrc"], "the lock file went with the lock");
 }
 
 #[test]
