@@ -177,10 +177,25 @@ fn no_follow(options: &mut OpenOptions) {
 }
 
 /// Opens without blocking: a FIFO with no peer answers at once instead of waiting forever.
-pub fn non_blocking(options: &mut OpenOptions) {
+fn non_blocking(options: &mut OpenOptions) {
     #[cfg(unix)]
     custom_flags(options, rustix::fs::OFlags::NONBLOCK);
     #[cfg(not(unix))]
+    let _ = options;
+}
+
+/// Opens a file truss-ci writes to but does not own (a CI platform's file) as every file it
+/// reads is opened: never through a final symbolic link, never blocking on a FIFO.
+pub fn no_follow_non_blocking(options: &mut OpenOptions) {
+    #[cfg(unix)]
+    custom_flags(
+        options,
+        rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK,
+    );
+    // FILE_FLAG_OPEN_REPARSE_POINT: a link is opened itself, and then refused as not a file.
+    #[cfg(windows)]
+    std::os::windows::fs::OpenOptionsExt::custom_flags(options, 0x0020_0000);
+    #[cfg(not(any(unix, windows)))]
     let _ = options;
 }
 
@@ -417,12 +432,21 @@ pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Makes a rename or removal in `dir` durable.
+/// Makes a rename or removal in `dir` durable. The directory is opened as a directory, never
+/// through a link.
 #[cfg_attr(not(unix), allow(unused_variables))]
 pub fn sync_dir(dir: &Path) {
     #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+    {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        custom_flags(
+            &mut options,
+            rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::NOFOLLOW,
+        );
+        if let Ok(d) = options.open(dir) {
+            let _ = d.sync_all();
+        }
     }
 }
 

@@ -266,10 +266,16 @@ impl Output {
         let result = self.apply_tracked(effects, &mut appended);
         if result.is_err() {
             for (path, len) in appended.into_iter().rev() {
-                let _ = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .and_then(|f| f.set_len(len));
+                let mut options = OpenOptions::new();
+                options.write(true);
+                crate::atomic_file::no_follow_non_blocking(&mut options);
+                let _ = options.open(&path).and_then(|f| {
+                    if f.metadata()?.is_file() {
+                        f.set_len(len)
+                    } else {
+                        Ok(())
+                    }
+                });
             }
         }
         result
@@ -474,13 +480,13 @@ fn stdout_failed(e: &std::io::Error) -> Error {
 }
 
 /// Appends to a platform file (created 0600 if missing) in one write, and returns its length
-/// before. It never waits on a FIFO with no reader, and refuses one.
+/// before. It never writes through a link, never waits on a FIFO with no reader, and refuses one.
 fn append(what: &str, path: &Path, text: &Sensitive) -> Result<u64> {
     let mut options = OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    crate::atomic_file::non_blocking(&mut options);
+    crate::atomic_file::no_follow_non_blocking(&mut options);
     options
         .open(path)
         .and_then(|mut f| {

@@ -311,6 +311,7 @@ const TERMINATING: [(&str, i32); 18] = [
 #[cfg(target_os = "linux")]
 const REAL_TIME: std::ops::RangeInclusive<i32> = 34..=64;
 
+#[cfg(target_os = "linux")]
 fn kill(pid: u32, signal: i32) {
     let status = std::process::Command::new("kill")
         .args([&format!("-{signal}"), &pid.to_string()])
@@ -319,12 +320,14 @@ fn kill(pid: u32, signal: i32) {
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
+#[cfg(target_os = "linux")]
 fn alive(pid: &str) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .is_ok_and(|stat| !stat.split(") ").nth(1).unwrap_or("").starts_with('Z'))
 }
 
 /// Waits (at most 10 s) until `done` holds.
+#[cfg(target_os = "linux")]
 fn wait_until(what: &str, done: impl Fn() -> bool) {
     let started = std::time::Instant::now();
     while !done() {
@@ -373,6 +376,7 @@ fn every_terminating_signal_reaches_the_command_and_nothing_is_left() {
 }
 
 /// A key check that never answers: the run waits in validation until it is signalled.
+#[cfg(target_os = "linux")]
 fn hanging_api() -> FakeApi {
     FakeApi::start(|_, _| Reply::Hang)
 }
@@ -495,6 +499,7 @@ fn the_command_starts_with_default_signals() {
 }
 
 /// Reads `field` of `/proc/<pid>/limits`: the soft and hard limits.
+#[cfg(target_os = "linux")]
 fn core_limits(pid: u32) -> (String, String) {
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
     let line = limits
@@ -508,6 +513,7 @@ fn core_limits(pid: u32) -> (String, String) {
     )
 }
 
+#[cfg(target_os = "linux")]
 fn files_holding(dir: &Path, needle: &str, found: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();

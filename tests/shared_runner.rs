@@ -389,3 +389,22 @@ mod proxy_values {
         }
     }
 }
+
+#[test]
+fn a_platform_file_swapped_for_a_link_is_never_written_through() {
+    let api = FakeApi::baseten();
+    let mut env = TestEnv::new();
+    let victim = env.path("victim");
+    std::fs::write(&victim, "kept\n").unwrap();
+    let github_env = env.path("github_env");
+    std::os::unix::fs::symlink(&victim, &github_env).unwrap();
+    env.set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_API_URL", &api.url)
+        .set("GITHUB_ACTIONS", "true")
+        .set("GITHUB_ENV", github_env.to_str().unwrap());
+    let run = env.run(&["login", "--from-env", "--export-env"]);
+    run.assert_code(5);
+    assert!(run.stderr.contains("GITHUB_ENV"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "kept\n");
+    assert_eq!(env.read_trussrc(), None, "the login was rolled back");
+}
