@@ -42,6 +42,8 @@ case "${1:-}" in
 windows)
   export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
   debian_cargo windows build --target x86_64-pc-windows-gnu --features test-hooks >&2
+  # The tests too, as ci.yml's clippy on windows-latest would see them.
+  debian_cargo windows check --target x86_64-pc-windows-gnu --all-targets --features test-hooks >&2
   out=$cache/windows/x86_64-pc-windows-gnu/debug
   if [ ! -f "$out/bcryptprimitives.dll" ]; then
     cat >"$cache/processprng.c" <<'C'
