@@ -119,10 +119,18 @@ function checkPrivateDir(dir) {
   });
 }
 
+/// Where under the runner root `root` the shim keeps truss-ci `version` for target `t`:
+/// `<root>/truss-ci/<version>/<t>/truss-ci` (`.exe` on Windows), by the runner OS's own path
+/// rules (`pathmod`: `path.win32` for a Windows runner: drive letters, backslashes, spaces).
+function binaryPath(root, version, t, pathmod = path) {
+  if (!pathmod.isAbsolute(root)) throw new Error(`${root} is not an absolute path`);
+  return pathmod.join(root, 'truss-ci', version, t, binaryName(t));
+}
+
 /// The directory the shim keeps truss-ci in under `root`: created 0700 one level at a time, then
 /// checked with every ancestor. `create: false` (the post step) only resolves and checks.
 function binaryDir(root, version, t, create) {
-  if (!path.isAbsolute(root)) throw new Error(`${root} is not an absolute path`);
+  binaryPath(root, version, t);
   if (create) fs.mkdirSync(root, { recursive: true, mode: 0o700 });
   let dir = fs.realpathSync(root);
   checkPrivateDir(dir);
@@ -479,7 +487,7 @@ async function main(env = process.env, options = {}) {
   return run(found.binary, ['login'], env);
 }
 
-module.exports = { main, target, assetName, noProxy, checkPrivateDir, TARGETS };
+module.exports = { main, target, assetName, binaryName, binaryPath, noProxy, checkPrivateDir, TARGETS };
 
 if (require.main === module) {
   main().then((code) => process.exit(code), (e) => process.exit(fail(process.stdout, e.stack || e.message)));

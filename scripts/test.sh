@@ -30,6 +30,24 @@ echo "--- the wheel"
 # As a user's `pip wheel .` builds it, for tests/interop_wheel.rs (one build per run).
 bash scripts/wheel.sh >/dev/null || skip "the wheel did not build (needs pip and PyPI)"
 
+echo "--- the other platforms"
+# Windows (run under wine by tests/windows.rs), Linux arm64 (under qemu, tests/arm64.rs), and
+# macOS type-checked; each with Debian's second Rust (scripts/cross.sh).
+if [ -x /usr/bin/rustc ] && command -v wine >/dev/null && command -v x86_64-w64-mingw32-gcc >/dev/null; then
+  TRUSS_CI_WINDOWS_EXE=$(bash scripts/cross.sh windows)
+  TRUSS_CI_WINEPREFIX=$(bash scripts/cross.sh wineprefix)
+  export TRUSS_CI_WINDOWS_EXE TRUSS_CI_WINEPREFIX
+else
+  skip "no Debian rustc-web, MinGW-w64 or wine for the Windows build: run scripts/interop-setup.sh as root"
+fi
+if [ -x /usr/bin/rustc ] && [ -x "${TRUSS_CI_TOOLS:-target/interop}/plat-venv/bin/python" ]; then
+  bash scripts/cross.sh macos
+  TRUSS_CI_ARM64_BIN=$(bash scripts/cross.sh arm64)
+  export TRUSS_CI_ARM64_BIN
+else
+  skip "no Debian rustc-web or ziglang for the macOS check and the arm64 build: run scripts/interop-setup.sh"
+fi
+
 echo "--- cargo tests"
 # test-hooks compiles the suite's switches (a forced panic) into the test build only.
 cargo test --locked --all-targets --features test-hooks

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Kind, Result};
 
-/// The sibling lock file `<path>.lock`, held exclusively until dropped. On Unix it exists only
-/// while held: the holder removes it before letting go, so no lock file outlives a command (one
-/// killed while holding leaves it, and the next holder removes it).
+/// The sibling lock file `<path>.lock`, held exclusively until dropped. It exists only while
+/// held, so no lock file outlives a command: on Unix the holder removes it before letting go (one
+/// killed while holding leaves it, and the next holder removes it); on Windows it is opened
+/// delete-on-close, so the system removes it when the last process that has it open ends,
+/// however it ends.
 pub struct Lock {
     file: File,
     #[cfg_attr(not(unix), allow(dead_code))]
@@ -33,7 +35,20 @@ pub fn lock(path: &Path, wait: Duration) -> Result<Lock> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(5);
     loop {
-        let file = open_lock_file(&lock_path)?;
+        let file = match open_lock_file(&lock_path) {
+            Ok(file) => file,
+            // Windows: a lock file whose holder let go is pending deletion until every process
+            // that opened it has closed it, and cannot be opened meanwhile: it is busy.
+            Err(e) if cfg!(windows) && e.kind() == ErrorKind::PermissionDenied => {
+                if started.elapsed() >= wait {
+                    return Err(Error::local("open the lock file", &lock_path, &e));
+                }
+                std::thread::sleep(pause.min(wait.saturating_sub(started.elapsed())));
+                pause = (pause * 2).min(Duration::from_millis(100));
+                continue;
+            }
+            Err(e) => return Err(Error::local("open the lock file", &lock_path, &e)),
+        };
         let locked = loop {
             match file.try_lock() {
                 Ok(()) => break true,
@@ -84,22 +99,26 @@ pub fn lock_exists(path: &Path) -> bool {
     fs::symlink_metadata(lock_path(path)).is_ok()
 }
 
-fn open_lock_file(lock_path: &Path) -> Result<File> {
+fn open_lock_file(lock_path: &Path) -> std::io::Result<File> {
     let mut options = private_options();
     options.read(true).write(true).create(true).truncate(false);
     no_follow(&mut options);
-    let file = options
-        .open(lock_path)
-        .map_err(|e| Error::local("open the lock file", lock_path, &e))?;
-    if !file
-        .metadata()
-        .map_err(|e| Error::local("inspect", lock_path, &e))?
-        .is_file()
+    #[cfg(windows)]
     {
-        return Err(Error::new(
-            Kind::Local,
-            format!("{} is not a regular file", lock_path.display()),
-        ));
+        use std::os::windows::fs::OpenOptionsExt;
+        // GENERIC_READ | GENERIC_WRITE | DELETE; FILE_FLAG_DELETE_ON_CLOSE, and a link is opened
+        // itself (FILE_FLAG_OPEN_REPARSE_POINT), never followed.
+        options
+            .access_mode(0x8000_0000 | 0x4000_0000 | 0x0001_0000)
+            .custom_flags(0x0400_0000 | 0x0020_0000);
+    }
+    let file = options.open(lock_path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(format!(
+            "{} is not a regular file",
+            lock_path.display()
+        )));
     }
     Ok(file)
 }
@@ -118,15 +137,30 @@ fn still_at(file: &File, lock_path: &Path) -> Result<bool> {
     })
 }
 
-/// Windows keeps the lock file: a file removed while another process has it open stays as a
-/// pending delete that no one can open, and std offers no stable file identity to check against.
-#[cfg(not(unix))]
+/// Windows: whether the locked `file` is still the one at `lock_path`. A file pending deletion
+/// cannot be looked at (its holder let go: start over); a new one at the path was created later
+/// (std offers no stable file index, so the creation time, in 100 ns ticks, tells them apart).
+#[cfg(windows)]
+fn still_at(file: &File, lock_path: &Path) -> Result<bool> {
+    use std::os::windows::fs::MetadataExt;
+    let held = file
+        .metadata()
+        .map_err(|e| Error::local("inspect", lock_path, &e))?;
+    Ok(match fs::symlink_metadata(lock_path) {
+        Ok(at_path) => at_path.creation_time() == held.creation_time(),
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied) => false,
+        Err(e) => return Err(Error::local("inspect", lock_path, &e)),
+    })
+}
+
+#[cfg(not(any(unix, windows)))]
 #[allow(clippy::unnecessary_wraps)]
 fn still_at(_file: &File, _lock_path: &Path) -> Result<bool> {
     Ok(true)
 }
 
 fn private_options() -> OpenOptions {
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut options = OpenOptions::new();
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);

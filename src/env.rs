@@ -56,6 +56,11 @@ macro_rules! vars {
 
 vars! {
     home => "HOME",
+    /// Where Python's `ntpath.expanduser` finds home on Windows (it ignores `HOME` there).
+    userprofile => "USERPROFILE",
+    homedrive => "HOMEDRIVE",
+    homepath => "HOMEPATH",
+    username => "USERNAME",
     user_trussrc_path => "USER_TRUSSRC_PATH",
     rust_log => "RUST_LOG",
     baseten_remote => "BASETEN_REMOTE",
@@ -112,6 +117,9 @@ vars! {
 #[derive(Debug, Default)]
 pub struct Env {
     pub vars: Vars,
+    /// The password database's home for this user, looked up only when `HOME` is unset (where
+    /// Python's `posixpath.expanduser` looks next).
+    pub passwd_home: Option<String>,
     raw: BTreeMap<String, String>,
     /// Variables truss-ci reads whose value is not Unicode: left unset, named here.
     pub warnings: Vec<String>,
@@ -120,7 +128,26 @@ pub struct Env {
 impl Env {
     /// Reads the process environment once.
     pub fn from_process() -> Self {
-        Self::from_pairs(std::env::vars_os())
+        let mut env = Self::from_pairs(std::env::vars_os());
+        if cfg!(unix) && env.get("HOME").is_none() {
+            // With HOME unset, the standard library asks the password database (getpwuid_r).
+            env.passwd_home =
+                std::env::home_dir().and_then(|p| p.into_os_string().into_string().ok());
+        }
+        env
+    }
+
+    /// What `~` expands from, as Python reads it (see [`crate::home`]).
+    pub fn home_vars(&self) -> crate::home::HomeVars<'_> {
+        let v = &self.vars;
+        crate::home::HomeVars {
+            home: v.home.as_deref(),
+            passwd_home: self.passwd_home.as_deref(),
+            userprofile: v.userprofile.as_deref(),
+            homedrive: v.homedrive.as_deref(),
+            homepath: v.homepath.as_deref(),
+            username: v.username.as_deref(),
+        }
     }
 
     /// A value that is not valid Unicode is kept in the raw map with replacement characters (so

@@ -48,6 +48,7 @@ impl ExecDir {
             .map_err(std::io::Error::other)
             .map_err(|e| Error::local("lock", &lock_path, &e))
             .and_then(|()| {
+                #[cfg_attr(not(unix), allow(unused_mut))]
                 let mut builder = fs::DirBuilder::new();
                 #[cfg(unix)]
                 std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);

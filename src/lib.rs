@@ -9,6 +9,7 @@ pub mod commands;
 pub mod env;
 pub mod error;
 pub mod exec_dir;
+pub mod home;
 pub mod key_source;
 pub mod keyring_store;
 pub mod output;

@@ -433,19 +433,19 @@ pub fn derive_api_url(remote_url: &str) -> String {
     }
 }
 
-/// `--trussrc`, else `USER_TRUSSRC_PATH`, else `~/.trussrc`; `~` is expanded as truss does.
+/// `--trussrc`, else `USER_TRUSSRC_PATH`, else `~/.trussrc`; `~` is expanded as the Python that
+/// runs truss expands it on this OS (`HOME` on Linux and macOS, `USERPROFILE` on Windows).
 pub fn trussrc_path(flag: Option<&Path>, env: &Env) -> Result<TrussrcPath> {
-    let home = env.vars.home.as_deref().filter(|h| !h.is_empty());
-    let default = home.map(|h| Path::new(h).join(".trussrc"));
     let from_env = first([env.vars.user_trussrc_path.as_deref()]);
-    let chosen: PathBuf = match (flag, from_env) {
-        (Some(p), _) => expand_tilde(p, home)?,
-        (None, Some(p)) => expand_tilde(Path::new(p), home)?,
-        (None, None) => default.clone().ok_or_else(|| {
-            Error::usage("HOME is not set, so there is no ~/.trussrc to write")
-                .with_hint("pass --trussrc PATH or set USER_TRUSSRC_PATH")
-        })?,
+    let given = match (flag, from_env) {
+        (Some(p), _) => Some(p.to_string_lossy()),
+        (None, Some(p)) => Some(p.into()),
+        (None, None) => None,
     };
+    let chosen = PathBuf::from(expand_user(
+        given.as_deref().unwrap_or(DEFAULT_TRUSSRC),
+        env,
+    )?);
     if chosen.to_string_lossy().chars().any(char::is_control) {
         return Err(Error::usage(format!(
             "the trussrc path {:?} contains a control character",
@@ -453,22 +453,33 @@ pub fn trussrc_path(flag: Option<&Path>, env: &Env) -> Result<TrussrcPath> {
         )));
     }
     let path = std::path::absolute(&chosen).unwrap_or(chosen);
-    let is_default = from_env.is_none() && default.is_some_and(|d| d == path);
+    let is_default = from_env.is_none()
+        && (flag.is_none()
+            || expand_user(DEFAULT_TRUSSRC, env)
+                .is_ok_and(|d| std::path::absolute(d).is_ok_and(|d| d == path)));
     Ok(TrussrcPath { path, is_default })
 }
 
-fn expand_tilde(path: &Path, home: Option<&str>) -> Result<PathBuf> {
-    let Some(s) = path.to_str() else {
-        return Ok(path.to_owned());
+/// Where truss looks when `USER_TRUSSRC_PATH` is unset.
+const DEFAULT_TRUSSRC: &str = "~/.trussrc";
+
+fn expand_user(path: &str, env: &Env) -> Result<String> {
+    use crate::home::{Flavor, NoHome};
+    let vars = if cfg!(windows) {
+        "USERPROFILE (or HOMEDRIVE and HOMEPATH)"
+    } else {
+        "HOME"
     };
-    if s == "~" || s.starts_with("~/") {
-        let home = home.ok_or_else(|| {
-            Error::usage(format!("cannot expand ~ in {s}: HOME is not set"))
-                .with_hint("give an absolute path")
-        })?;
-        return Ok(Path::new(home).join(s.trim_start_matches('~').trim_start_matches('/')));
-    }
-    Ok(path.to_owned())
+    crate::home::expand_user(path, &env.home_vars(), Flavor::NATIVE).map_err(|e| match e {
+        NoHome::Undetermined => Error::usage(format!(
+            "cannot expand ~ in {path}: {vars} is not set, so truss could not find its trussrc either"
+        ))
+        .with_hint("set USER_TRUSSRC_PATH (for truss too) or pass --trussrc with a full path"),
+        NoHome::OtherUser => Error::usage(format!(
+            "{path} names another user's home, which truss-ci does not look up"
+        ))
+        .with_hint("write the path out in full"),
+    })
 }
 
 #[cfg(test)]
@@ -568,6 +579,19 @@ mod tests {
 
         let p = trussrc_path(Some(Path::new("/tmp/x")), &e).unwrap();
         assert_eq!(p.path, Path::new("/tmp/x"));
+
+        // As posixpath: an empty HOME is the root; an unset one is the password database's;
+        // USERPROFILE is Windows'.
+        let e = Env::of(&[("HOME", ""), ("USERPROFILE", "/w")]);
+        assert_eq!(trussrc_path(None, &e).unwrap().path, Path::new("/.trussrc"));
+        let mut e = Env::of(&[("USERPROFILE", "/w")]);
+        e.passwd_home = Some("/var/lib/ci/".into());
+        assert_eq!(
+            trussrc_path(None, &e).unwrap().path,
+            Path::new("/var/lib/ci/.trussrc")
+        );
+        let e = Env::of(&[("HOME", "/h"), ("USER_TRUSSRC_PATH", "~bob/rc")]);
+        assert_eq!(trussrc_path(None, &e).unwrap_err().exit_code(), 2);
 
         let e = Env::of(&[]);
         assert_eq!(trussrc_path(None, &e).unwrap_err().exit_code(), 2);
