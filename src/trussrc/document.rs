@@ -1,8 +1,44 @@
 //! The reader: a trussrc read as Python's configparser reads it (truss's own reader), with where
 //! each section starts and ends, so that the splice can leave every other byte alone.
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+
+/// Steps of the reader and the splice (a line read, a name or key looked up, a section compared),
+/// counted in tests only, so that a test can hold them to a budget proportional to the input.
+#[cfg(test)]
+pub(crate) mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static LEFT: Cell<Option<u64>> = const { Cell::new(None) };
+    }
+
+    /// Allows `steps` more steps on this thread; one more panics (`None`: no limit).
+    pub fn budget(steps: Option<u64>) {
+        LEFT.with(|left| left.set(steps));
+    }
+
+    pub fn step() {
+        LEFT.with(|left| {
+            if let Some(n) = left.get() {
+                assert!(
+                    n > 0,
+                    "the trussrc work budget is spent: a super-linear path"
+                );
+                left.set(Some(n - 1));
+            }
+        });
+    }
+}
+
+/// One step of work (see [`work`]); nothing outside tests.
+#[inline]
+pub(crate) fn step() {
+    #[cfg(test)]
+    work::step();
+}
 
 /// Python's `str.isspace()`, which configparser's `strip()` and `\\S` follow: Unicode White_Space
 /// and the separators U+001C to U+001F.
@@ -45,7 +81,10 @@ impl Section {
 #[derive(Debug, Default)]
 pub struct Document {
     pub text: String,
+    /// In file order; read-only (built by [`Document::parse`] together with the index).
     pub sections: Vec<Section>,
+    /// Section name → position in `sections`: a lookup costs the same with 100,000 sections.
+    index: HashMap<String, usize>,
 }
 
 /// Why a file cannot be read the way truss reads it.
@@ -71,12 +110,18 @@ impl Document {
             });
         }
         let mut sections: Vec<Section> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        // The keys of the section being read. Replaced, never cleared, at each header: `clear()`
+        // costs the set's capacity, so one huge section followed by many small ones would be
+        // quadratic.
+        let mut keys: HashSet<String> = HashSet::new();
         // The indentation of the option being read, while continuation lines may follow.
         let mut option_indent: Option<usize> = None;
         let mut blanks = 0;
         let mut offset = 0;
-        for (index, line) in text.split_inclusive('\n').enumerate() {
-            let line_no = index + 1;
+        for (line_index, line) in text.split_inclusive('\n').enumerate() {
+            step();
+            let line_no = line_index + 1;
             let start = offset;
             offset += line.len();
             let body = line.trim_end_matches(['\n', '\r']);
@@ -108,9 +153,11 @@ impl Document {
             }
             blanks = 0;
             if let Some(name) = header(stripped) {
-                if sections.iter().any(|s| s.name == name) {
+                step();
+                if index.insert(name.to_owned(), sections.len()).is_some() {
                     return Err(err(&format!("repeats section [{name}]")));
                 }
+                keys = HashSet::new();
                 sections.push(Section {
                     name: name.to_owned(),
                     start,
@@ -132,7 +179,8 @@ impl Document {
             if key.is_empty() {
                 return Err(err("has a value with no key name"));
             }
-            if section.has(&key) {
+            step();
+            if !keys.insert(key.clone()) {
                 return Err(err(&format!("repeats key {key} in [{}]", section.name)));
             }
             let value = py_strip(&stripped[delim + 1..]).to_owned();
@@ -143,11 +191,13 @@ impl Document {
         Ok(Self {
             text: text.to_owned(),
             sections,
+            index,
         })
     }
 
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        step();
+        self.index.get(name).map(|&i| &self.sections[i])
     }
 
     /// A key's value as truss reads it: the section's own, else `[DEFAULT]`'s, with `%%` → `%`.
