@@ -1,6 +1,6 @@
 //! The reader: a trussrc read as Python's configparser reads it (truss's own reader), with where
 //! each section starts and ends, so that the splice can leave every other byte alone.
-use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -38,6 +38,81 @@ pub(crate) mod work {
 pub(crate) fn step() {
     #[cfg(test)]
     work::step();
+}
+
+/// Positions of named items (sections, or one section's keys) by name: open addressing over the
+/// items themselves, so no name is copied. Hashed with a per-process random key (`RandomState`'s
+/// SipHash), so that names cannot be crafted to collide.
+#[derive(Debug, Default)]
+struct Index {
+    /// (hash, position + 1) per slot, 0 for an empty slot; a power of two long, at most half full.
+    slots: Vec<(u64, usize)>,
+    len: usize,
+}
+
+impl Index {
+    /// The slot holding `name`, or the empty slot where it would go.
+    fn slot<T>(&self, items: &[T], name_of: impl Fn(&T) -> &str, name: &str, hash: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        // Only the low bits pick the slot.
+        #[allow(clippy::cast_possible_truncation)]
+        let mut i = hash as usize & mask;
+        loop {
+            step();
+            match self.slots[i] {
+                (_, 0) => return i,
+                (h, pos) if h == hash && name_of(&items[pos - 1]) == name => return i,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    fn find<T>(
+        &self,
+        items: &[T],
+        name_of: impl Fn(&T) -> &str,
+        name: &str,
+        hasher: &RandomState,
+    ) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let i = self.slot(items, name_of, name, hasher.hash_one(name));
+        self.slots[i].1.checked_sub(1)
+    }
+
+    /// Indexes the last of `items`; `false` (and nothing indexed) if its name is there already.
+    fn insert_last<T>(
+        &mut self,
+        items: &[T],
+        name_of: impl Fn(&T) -> &str,
+        hasher: &RandomState,
+    ) -> bool {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let size = (self.slots.len() * 2).max(8);
+            let old = std::mem::replace(&mut self.slots, vec![(0, 0); size]);
+            let mask = self.slots.len() - 1;
+            for (hash, pos) in old.into_iter().filter(|&(_, pos)| pos != 0) {
+                step();
+                #[allow(clippy::cast_possible_truncation)]
+                let mut i = hash as usize & mask;
+                while self.slots[i].1 != 0 {
+                    step();
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = (hash, pos);
+            }
+        }
+        let name = name_of(&items[items.len() - 1]);
+        let hash = hasher.hash_one(name);
+        let i = self.slot(items, &name_of, name, hash);
+        if self.slots[i].1 != 0 {
+            return false;
+        }
+        self.slots[i] = (hash, items.len());
+        self.len += 1;
+        true
+    }
 }
 
 /// Python's `str.isspace()`, which configparser's `strip()` and `\\S` follow: Unicode White_Space
@@ -83,8 +158,9 @@ pub struct Document {
     pub text: String,
     /// In file order; read-only (built by [`Document::parse`] together with the index).
     pub sections: Vec<Section>,
-    /// Section name → position in `sections`: a lookup costs the same with 100,000 sections.
-    index: HashMap<String, usize>,
+    /// Sections by name: a lookup costs the same with 100,000 sections.
+    index: Index,
+    hasher: RandomState,
 }
 
 /// Why a file cannot be read the way truss reads it.
@@ -110,11 +186,12 @@ impl Document {
             });
         }
         let mut sections: Vec<Section> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        // The keys of the section being read. Replaced, never cleared, at each header: `clear()`
-        // costs the set's capacity, so one huge section followed by many small ones would be
+        let hasher = RandomState::new();
+        let mut index = Index::default();
+        // The keys of the section being read. Replaced, never cleared, at each header: clearing
+        // costs the table's size, so one huge section followed by many small ones would be
         // quadratic.
-        let mut keys: HashSet<String> = HashSet::new();
+        let mut keys = Index::default();
         // The indentation of the option being read, while continuation lines may follow.
         let mut option_indent: Option<usize> = None;
         let mut blanks = 0;
@@ -153,17 +230,16 @@ impl Document {
             }
             blanks = 0;
             if let Some(name) = header(stripped) {
-                step();
-                if index.insert(name.to_owned(), sections.len()).is_some() {
-                    return Err(err(&format!("repeats section [{name}]")));
-                }
-                keys = HashSet::new();
                 sections.push(Section {
                     name: name.to_owned(),
                     start,
                     content_end: offset,
                     entries: Vec::new(),
                 });
+                if !index.insert_last(&sections, |s| s.name.as_str(), &hasher) {
+                    return Err(err(&format!("repeats section [{name}]")));
+                }
+                keys = Index::default();
                 option_indent = None;
                 continue;
             }
@@ -179,12 +255,12 @@ impl Document {
             if key.is_empty() {
                 return Err(err("has a value with no key name"));
             }
-            step();
-            if !keys.insert(key.clone()) {
-                return Err(err(&format!("repeats key {key} in [{}]", section.name)));
-            }
             let value = py_strip(&stripped[delim + 1..]).to_owned();
             section.entries.push((key, value));
+            if !keys.insert_last(&section.entries, |(k, _)| k.as_str(), &hasher) {
+                let (key, _) = &section.entries[section.entries.len() - 1];
+                return Err(err(&format!("repeats key {key} in [{}]", section.name)));
+            }
             section.content_end = offset;
             option_indent = Some(indent);
         }
@@ -192,12 +268,15 @@ impl Document {
             text: text.to_owned(),
             sections,
             index,
+            hasher,
         })
     }
 
     pub fn section(&self, name: &str) -> Option<&Section> {
-        step();
-        self.index.get(name).map(|&i| &self.sections[i])
+        let i = self
+            .index
+            .find(&self.sections, |s| s.name.as_str(), name, &self.hasher)?;
+        Some(&self.sections[i])
     }
 
     /// A key's value as truss reads it: the section's own, else `[DEFAULT]`'s, with `%%` → `%`.
