@@ -4,6 +4,30 @@ use std::collections::HashSet;
 
 use super::document::{Document, py_isspace, py_strip, step};
 
+/// A set of section names: a handful (what login and logout change) compared directly, more
+/// (`logout --all`) hashed, so that asking about every section of the file stays linear.
+enum Names<'a> {
+    Few(&'a [&'a str]),
+    Many(HashSet<&'a str>),
+}
+
+impl<'a> Names<'a> {
+    fn new(names: &'a [&'a str]) -> Self {
+        if names.len() <= 8 {
+            Names::Few(names)
+        } else {
+            Names::Many(names.iter().copied().collect())
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        match self {
+            Names::Few(names) => names.contains(&name),
+            Names::Many(set) => set.contains(name),
+        }
+    }
+}
+
 /// The result of [`Document::with_section`]: the new text and the separators it added.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Spliced {
@@ -57,15 +81,14 @@ impl Document {
     ) -> std::result::Result<(), String> {
         let new =
             Document::parse(new_text).map_err(|e| format!("line {} {}", e.line, e.problem))?;
-        // `logout --all` changes every section: a set keeps the filter from being quadratic.
-        let changed: HashSet<&str> = changed.iter().copied().collect();
-        for old in self
-            .sections
-            .iter()
-            .filter(|s| !changed.contains(s.name.as_str()))
-        {
+        let changed = Names::new(changed);
+        // Sections keep their order, so the new file's are paired with the old ones in one walk;
+        // a lookup by name is needed only where the two part.
+        let mut fresh = new.sections.iter().filter(|s| !changed.contains(&s.name));
+        for old in self.sections.iter().filter(|s| !changed.contains(&s.name)) {
             step();
-            match new.section(&old.name) {
+            let paired = fresh.next().filter(|s| s.name == old.name);
+            match paired.or_else(|| new.section(&old.name)) {
                 Some(s) if s.entries == old.entries => {}
                 Some(_) => return Err(format!("[{}] would read differently", old.name)),
                 None => return Err(format!("[{}] would no longer read as a section", old.name)),
@@ -112,13 +135,13 @@ impl Document {
     /// what removing them one by one in file order leaves, as long as no removal lets an indented
     /// header fold into the section before it (removing it too is what `logout --all` means).
     pub fn without_sections(&self, names: &[&str]) -> String {
-        let names: HashSet<&str> = names.iter().copied().collect();
+        let names = Names::new(names);
         let mut out = String::with_capacity(self.text.len());
         let mut kept_from = 0;
         let mut removed = false;
         for s in &self.sections {
             step();
-            if !names.contains(s.name.as_str()) {
+            if !names.contains(&s.name) {
                 continue;
             }
             let rest = &self.text[s.content_end..];
