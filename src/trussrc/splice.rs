@@ -311,6 +311,14 @@ mod tests {
         let none = doc.without_sections(&names);
         doc.check_others_unchanged(&none, &names).unwrap();
         assert!(Document::parse(&none).unwrap().sections.is_empty());
+        // The check walks both files in order; sections in another order are looked up by name.
+        let reversed: String = doc
+            .sections
+            .iter()
+            .rev()
+            .map(|s| format!("{}\n", &text[s.start..s.content_end]))
+            .collect();
+        doc.check_others_unchanged(&reversed, &[]).unwrap();
     }
 
     /// Every path over the file, at the size cap, within a budget of steps proportional to its
