@@ -88,6 +88,9 @@ hyperfine --shell=none --warmup 3 --runs "$runs" --style basic --export-json "$w
   -n node "$node_cmd" -n shim-cache-hit "$shim_cmd" -n shim-cold "$cold_cmd" > /dev/null
 kill "$srv_pid"
 
+# The trussrc at the size cap, in each adversarial shape: login, status and logout over 1 MiB.
+python3 bench/shapes.py "$bin" "$work/shapes.json"
+
 python3 bench/report.py "$work" "$bin" > bench/results.md
 cat bench/results.md
 grep -q '^\*\*All budgets met\.\*\*$' bench/results.md

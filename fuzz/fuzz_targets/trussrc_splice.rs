@@ -1,6 +1,7 @@
 //! The trussrc splice: for any file the reader accepts and any usable remote and key, either the
 //! edit is refused because another section would read differently, or every other byte survives,
-//! the result reads back with the new section, and the undo restores the file.
+//! the result reads back with the new section, and the undo restores the file; removing every
+//! section in one pass leaves what removing them one by one leaves.
 //! Input: `NAME|KEY\n` followed by the file.
 #![no_main]
 
@@ -23,6 +24,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(doc) = Document::parse(text) else {
         return;
     };
+    // Removing every section at once (`logout --all`) is removing them one by one, reading the
+    // file again each time, unless a removal lets an indented header fold into the one before.
+    let names: Vec<&str> = doc.sections.iter().map(|s| s.name.as_str()).collect();
+    let mut one_by_one = Some(text.to_owned());
+    for n in &names {
+        one_by_one = one_by_one.and_then(|t| Document::parse(&t).ok()?.without_section(n));
+    }
+    if let Some(sequential) = one_by_one {
+        assert_eq!(doc.without_sections(&names), sequential);
+    }
     let spliced = doc.with_section(
         name,
         &api_key_section(name, "https://app.baseten.co", Some(key)),

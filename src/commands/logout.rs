@@ -13,7 +13,7 @@ use crate::keyring_store::Keyring;
 use crate::output::Output;
 use crate::secret::Sensitive;
 use crate::settings::{self, DEFAULT_TIMEOUT};
-use crate::trussrc::{self, Document};
+use crate::trussrc;
 use crate::undo::{self, Record};
 
 pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
@@ -36,14 +36,7 @@ pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
     }
     let removed: Vec<&str> = names.iter().map(String::as_str).collect();
     trussrc::edit(&path, &removed, DEFAULT_TIMEOUT, |doc| {
-        let mut text = doc.text.clone();
-        for name in &names {
-            let current = Document::parse(&text).map_err(|e| Error::unexpected(e.problem))?;
-            if let Some(next) = current.without_section(name) {
-                text = next;
-            }
-        }
-        Ok((Some(text), ()))
+        Ok((Some(doc.without_sections(&removed)), ()))
     })?;
     let keyring = Keyring::from_env(env);
     for name in &names {

@@ -1,8 +1,119 @@
 //! The reader: a trussrc read as Python's configparser reads it (truss's own reader), with where
 //! each section starts and ends, so that the splice can leave every other byte alone.
+use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+
+/// Steps of the reader and the splice (a line read, a name or key looked up, a section compared),
+/// counted in tests only, so that a test can hold them to a budget proportional to the input.
+#[cfg(test)]
+pub(crate) mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static LEFT: Cell<Option<u64>> = const { Cell::new(None) };
+    }
+
+    /// Allows `steps` more steps on this thread; one more panics (`None`: no limit).
+    pub fn budget(steps: Option<u64>) {
+        LEFT.with(|left| left.set(steps));
+    }
+
+    pub fn step() {
+        LEFT.with(|left| {
+            if let Some(n) = left.get() {
+                assert!(
+                    n > 0,
+                    "the trussrc work budget is spent: a super-linear path"
+                );
+                left.set(Some(n - 1));
+            }
+        });
+    }
+}
+
+/// One step of work (see [`work`]); nothing outside tests.
+#[inline]
+pub(crate) fn step() {
+    #[cfg(test)]
+    work::step();
+}
+
+/// Positions of named items (sections, or one section's keys) by name: open addressing over the
+/// items themselves, so no name is copied. Hashed with a per-process random key (`RandomState`'s
+/// SipHash), so that names cannot be crafted to collide.
+#[derive(Debug, Default)]
+struct Index {
+    /// (hash, position + 1) per slot, 0 for an empty slot; a power of two long, at most half full.
+    slots: Vec<(u64, usize)>,
+    len: usize,
+}
+
+impl Index {
+    /// The slot holding `name`, or the empty slot where it would go.
+    fn slot<T>(&self, items: &[T], name_of: impl Fn(&T) -> &str, name: &str, hash: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        // Only the low bits pick the slot.
+        #[allow(clippy::cast_possible_truncation)]
+        let mut i = hash as usize & mask;
+        loop {
+            step();
+            match self.slots[i] {
+                (_, 0) => return i,
+                (h, pos) if h == hash && name_of(&items[pos - 1]) == name => return i,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    fn find<T>(
+        &self,
+        items: &[T],
+        name_of: impl Fn(&T) -> &str,
+        name: &str,
+        hasher: &RandomState,
+    ) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let i = self.slot(items, name_of, name, hasher.hash_one(name));
+        self.slots[i].1.checked_sub(1)
+    }
+
+    /// Indexes the last of `items`; `false` (and nothing indexed) if its name is there already.
+    fn insert_last<T>(
+        &mut self,
+        items: &[T],
+        name_of: impl Fn(&T) -> &str,
+        hasher: &RandomState,
+    ) -> bool {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let size = (self.slots.len() * 2).max(8);
+            let old = std::mem::replace(&mut self.slots, vec![(0, 0); size]);
+            let mask = self.slots.len() - 1;
+            for (hash, pos) in old.into_iter().filter(|&(_, pos)| pos != 0) {
+                step();
+                #[allow(clippy::cast_possible_truncation)]
+                let mut i = hash as usize & mask;
+                while self.slots[i].1 != 0 {
+                    step();
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = (hash, pos);
+            }
+        }
+        let name = name_of(&items[items.len() - 1]);
+        let hash = hasher.hash_one(name);
+        let i = self.slot(items, &name_of, name, hash);
+        if self.slots[i].1 != 0 {
+            return false;
+        }
+        self.slots[i] = (hash, items.len());
+        self.len += 1;
+        true
+    }
+}
 
 /// Python's `str.isspace()`, which configparser's `strip()` and `\\S` follow: Unicode White_Space
 /// and the separators U+001C to U+001F.
@@ -45,7 +156,11 @@ impl Section {
 #[derive(Debug, Default)]
 pub struct Document {
     pub text: String,
+    /// In file order; read-only (built by [`Document::parse`] together with the index).
     pub sections: Vec<Section>,
+    /// Sections by name: a lookup costs the same with 100,000 sections.
+    index: Index,
+    hasher: RandomState,
 }
 
 /// Why a file cannot be read the way truss reads it.
@@ -71,12 +186,19 @@ impl Document {
             });
         }
         let mut sections: Vec<Section> = Vec::new();
+        let hasher = RandomState::new();
+        let mut index = Index::default();
+        // The keys of the section being read. Replaced, never cleared, at each header: clearing
+        // costs the table's size, so one huge section followed by many small ones would be
+        // quadratic.
+        let mut keys = Index::default();
         // The indentation of the option being read, while continuation lines may follow.
         let mut option_indent: Option<usize> = None;
         let mut blanks = 0;
         let mut offset = 0;
-        for (index, line) in text.split_inclusive('\n').enumerate() {
-            let line_no = index + 1;
+        for (line_index, line) in text.split_inclusive('\n').enumerate() {
+            step();
+            let line_no = line_index + 1;
             let start = offset;
             offset += line.len();
             let body = line.trim_end_matches(['\n', '\r']);
@@ -108,15 +230,16 @@ impl Document {
             }
             blanks = 0;
             if let Some(name) = header(stripped) {
-                if sections.iter().any(|s| s.name == name) {
-                    return Err(err(&format!("repeats section [{name}]")));
-                }
                 sections.push(Section {
                     name: name.to_owned(),
                     start,
                     content_end: offset,
                     entries: Vec::new(),
                 });
+                if !index.insert_last(&sections, |s| s.name.as_str(), &hasher) {
+                    return Err(err(&format!("repeats section [{name}]")));
+                }
+                keys = Index::default();
                 option_indent = None;
                 continue;
             }
@@ -132,22 +255,28 @@ impl Document {
             if key.is_empty() {
                 return Err(err("has a value with no key name"));
             }
-            if section.has(&key) {
-                return Err(err(&format!("repeats key {key} in [{}]", section.name)));
-            }
             let value = py_strip(&stripped[delim + 1..]).to_owned();
             section.entries.push((key, value));
+            if !keys.insert_last(&section.entries, |(k, _)| k.as_str(), &hasher) {
+                let (key, _) = &section.entries[section.entries.len() - 1];
+                return Err(err(&format!("repeats key {key} in [{}]", section.name)));
+            }
             section.content_end = offset;
             option_indent = Some(indent);
         }
         Ok(Self {
             text: text.to_owned(),
             sections,
+            index,
+            hasher,
         })
     }
 
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        let i = self
+            .index
+            .find(&self.sections, |s| s.name.as_str(), name, &self.hasher)?;
+        Some(&self.sections[i])
     }
 
     /// A key's value as truss reads it: the section's own, else `[DEFAULT]`'s, with `%%` → `%`.
