@@ -253,7 +253,8 @@ impl Jobs {
                     assert_eq!(job_keys(&text), 0, "{what}: no key inline:\n{text}");
                 } else {
                     assert!(
-                        text.contains(&format!("api_key = {newest}\n")),
+                        text.contains(&format!("api_key = {newest}\n"))
+                            || text.contains(&format!("api_key = {newest}\r\n")),
                         "{what}: the section is the newest live login's:\n{text}"
                     );
                     assert_eq!(job_keys(&text), 1, "{what}: one key:\n{text}");
@@ -386,9 +387,14 @@ fn with_a_step_between(outside: &str) -> (Jobs, String) {
     };
     let mut run = Jobs::new(case, 2);
     run.login(0);
-    let mine = truss_section(REMOTE, URL, &key(0, 0));
+    // Login ends the section's lines as the file's first line ends.
+    let eol = truss_ci::trussrc::line_ending(WITH_SECTION);
+    let mine = truss_ci::trussrc::with_line_ending(&truss_section(REMOTE, URL, &key(0, 0)), eol);
     let text = run.env.read_trussrc().unwrap();
-    let rewritten = text.replace(mine.trim_end_matches('\n'), outside.trim_end_matches('\n'));
+    let rewritten = text.replace(
+        mine.trim_end_matches(['\r', '\n']),
+        outside.trim_end_matches('\n'),
+    );
     assert_ne!(rewritten, text);
     std::fs::write(run.env.trussrc(), &rewritten).unwrap();
     run.login(1);

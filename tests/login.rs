@@ -456,10 +456,11 @@ fn existing_remote_url_is_kept_and_other_bytes_survive() {
     let expected = format!(
         "{}{}{}",
         &before[..start],
+        // The file's lines end in CRLF, and so do the section's.
         truss_section("ci", &api.url, KEY)
             .trim_end_matches('\n')
-            .to_owned()
-            + "\n",
+            .replace('\n', "\r\n")
+            + "\r\n",
         &before[end..]
     );
     assert_eq!(after, expected);

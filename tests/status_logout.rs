@@ -424,3 +424,41 @@ fn a_job_leaves_home_holding_exactly_what_it_held() {
         assert_eq!(home_files(&env), expected, "after login and logout");
     }
 }
+
+#[test]
+fn a_crlf_file_gets_a_crlf_section_and_loses_it_without_a_trace() {
+    let api = FakeApi::baseten();
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", KEY)
+        .set("BASETEN_REMOTE_URL", &api.url);
+    // As truss writes it on Windows (Python's text mode), and as a person might leave it.
+    let by_truss = truss_section("prod", "https://x", "P").replace('\n', "\r\n");
+    for before in [by_truss.as_str(), "; mine\r\n[prod]\r\nk = v"] {
+        std::fs::write(env.trussrc(), before).unwrap();
+        env.run(&["login"]).assert_code(0);
+        let text = env.read_trussrc().unwrap();
+        let added = text.strip_prefix(before).unwrap();
+        assert!(
+            !added.replace("\r\n", "").contains('\n'),
+            "every line it adds ends in CRLF: {added:?}"
+        );
+        assert!(added.ends_with(&truss_section("baseten", &api.url, KEY).replace('\n', "\r\n")));
+        if before == by_truss {
+            env.run(&["logout", "--remote", "baseten"]).assert_code(0);
+            assert_eq!(
+                env.read_trussrc().unwrap(),
+                before,
+                "logout leaves no stray line ending"
+            );
+        }
+    }
+    // The undo restores any file, byte for byte.
+    let mut job = env;
+    job.set("GITLAB_CI", "true").set("CI_JOB_ID", "7");
+    for before in [by_truss.as_str(), "; mine\r\n[prod]\r\nk = v"] {
+        std::fs::write(job.trussrc(), before).unwrap();
+        job.run(&["login"]).assert_code(0);
+        job.run(&["logout", "--post"]).assert_code(0);
+        assert_eq!(job.read_trussrc().unwrap(), before);
+    }
+}

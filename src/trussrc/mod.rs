@@ -11,7 +11,9 @@ mod document;
 mod splice;
 
 pub use document::{Document, ParseError, Section, py_isspace, py_strip};
-pub use splice::{Spliced, api_key_section, arbitrary, escape_value};
+pub use splice::{
+    NATIVE_EOL, Spliced, api_key_section, arbitrary, escape_value, line_ending, with_line_ending,
+};
 
 /// `new_text`, if it leaves every section but `changed` reading as `doc` reads it; else a refusal.
 fn checked(doc: &Document, path: &Path, new_text: String, changed: &[&str]) -> Result<String> {

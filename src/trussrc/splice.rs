@@ -40,27 +40,32 @@ impl Document {
     /// The text with `block` (a whole section, ending in one newline) in place of section `name`,
     /// or appended. The result keeps one blank line after the section, as configparser writes;
     /// the separators added around the block are reported so that an undo can remove them.
+    ///
+    /// Lines end as the file's do (its first line ending), or, in a new file, as truss writes
+    /// them on this OS: Python's text mode ends them in CRLF on Windows.
     pub fn with_section(&self, name: &str, block: &str) -> Spliced {
         let text = &self.text;
+        let eol = line_ending(text);
+        let block = with_line_ending(block, eol);
         let mut before = String::new();
         let mut after = String::new();
         let (head, tail) = match self.section(name) {
             Some(s) => {
                 if !starts_with_blank_line(&text[s.content_end..]) {
-                    after.push('\n');
+                    after.push_str(eol);
                 }
                 (&text[..s.start], &text[s.content_end..])
             }
             None => {
                 if !text.is_empty() {
                     if !text.ends_with('\n') {
-                        before.push_str(if text.contains("\r\n") { "\r\n" } else { "\n" });
+                        before.push_str(eol);
                     }
                     if !ends_with_blank_line(&format!("{text}{before}")) {
-                        before.push('\n');
+                        before.push_str(eol);
                     }
                 }
-                after.push('\n');
+                after.push_str(eol);
                 (text.as_str(), "")
             }
         };
@@ -160,6 +165,27 @@ impl Document {
     }
 }
 
+/// How truss ends lines in a file it writes on this OS (Python's text mode).
+pub const NATIVE_EOL: &str = if cfg!(windows) { "\r\n" } else { "\n" };
+
+/// The line ending of `text`: that of its first line, or the native one when it has none.
+pub fn line_ending(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(i) if text[..i].ends_with('\r') => "\r\n",
+        Some(_) => "\n",
+        None => NATIVE_EOL,
+    }
+}
+
+/// `block` (whose lines end in `\n`) with its lines ending in `eol`.
+pub fn with_line_ending(block: &str, eol: &str) -> String {
+    if eol == "\n" {
+        block.to_owned()
+    } else {
+        block.replace('\n', eol)
+    }
+}
+
 fn starts_with_blank_line(rest: &str) -> bool {
     let first = rest.split_inclusive('\n').next().unwrap_or("");
     first.ends_with('\n') && py_strip(first).is_empty()
@@ -229,6 +255,40 @@ mod tests {
     use super::*;
     use crate::trussrc::MAX_SIZE;
     use crate::trussrc::document::work;
+
+    #[test]
+    fn a_section_ends_its_lines_as_the_file_does_or_as_truss_does_here() {
+        assert_eq!(
+            line_ending("[a]\r\nk = v\n"),
+            "\r\n",
+            "the first line decides"
+        );
+        assert_eq!(line_ending("[a]\nk = v\r\n"), "\n");
+        assert_eq!(line_ending(""), NATIVE_EOL);
+        assert_eq!(line_ending("[a]"), NATIVE_EOL);
+        let block = api_key_section("b", "https://x", Some("K"));
+        for (text, eol) in [
+            ("[a]\r\nk = v", "\r\n"),
+            ("[a]\r\nk = v\r\n", "\r\n"),
+            ("[b]\r\nk = v\r\n\r\n[c]\r\n", "\r\n"),
+            ("[a]\nk = v\n", "\n"),
+            ("", NATIVE_EOL),
+        ] {
+            let doc = Document::parse(text).unwrap();
+            let spliced = doc.with_section("b", &block);
+            assert!(
+                spliced.text.contains(&with_line_ending(&block, eol)),
+                "{text:?}"
+            );
+            for added in [&spliced.before, &spliced.after] {
+                assert_eq!(added.replace(eol, ""), "", "{text:?}: {added:?}");
+            }
+            let lone_lf = |t: &str| t.replace("\r\n", "").contains('\n');
+            if eol == "\r\n" {
+                assert!(!lone_lf(&spliced.text), "{:?}", spliced.text);
+            }
+        }
+    }
 
     /// Repeats `unit(i)` for i = 0, 1, … after `head`, while the text stays within `MAX_SIZE`.
     fn fill(head: &str, unit: impl Fn(usize) -> String) -> String {
