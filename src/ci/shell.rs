@@ -22,12 +22,11 @@ pub fn export_lines(vars: &[Var<'_>]) -> Result<Sensitive> {
     Ok(Sensitive::new(text))
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))] // a real shell
 mod tests {
     use super::*;
 
     #[test]
-    #[cfg(unix)]
     fn quotes_survive_a_real_shell() {
         for value in [
             "plain",
