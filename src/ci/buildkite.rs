@@ -1,8 +1,15 @@
 //! Buildkite: the agent's log redactor for the key, and its Job API (`env set`) for exports.
 //! Both take their input on stdin, so the key never reaches argv.
-use super::{Dialect, Effect, Platform, Var, check_env_name};
+use super::{Dialect, Effect, Platform, Spec, Var, check_env_name, configured, is_true, joined};
 use crate::error::Result;
 use crate::secret::{ApiKey, Sensitive};
+
+pub const SPEC: Spec = Spec {
+    detect: |v| is_true(&v.buildkite),
+    job_id: |v| joined(&[&v.buildkite_job_id]),
+    job_vars: "BUILDKITE_JOB_ID",
+    dialect: |_| configured(Buildkite),
+};
 
 pub struct Buildkite;
 

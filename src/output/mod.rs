@@ -1,23 +1,23 @@
 //! The only writer of stdout, stderr and CI files. Human messages go to stderr; stdout is for
-//! machine output (JSON, workflow commands, `--print-env`). Applies the platform's effects.
+//! machine output (JSON, workflow commands, `--print-env`). The platform's effects are applied in
+//! `effects`; every line for people takes the `sink`.
 use std::cell::RefCell;
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+
+mod effects;
+mod sink;
+
+pub use sink::{EventBuffer, LogWriter, strip_controls};
+use sink::{Sink, write_line};
 
 use serde_json::json;
 
 use crate::api::User;
-use crate::ci::{Dialect, Effect, Level};
+use crate::ci::{Dialect, Level};
 use crate::cli::OutputFormat;
 use crate::error::{Error, Kind, Result};
 use crate::secret::{self, ApiKey, Scrubber, Sensitive};
-
-/// How long a helper program (buildkite-agent) may run.
-const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Output {
     pub format: OutputFormat,
@@ -27,7 +27,6 @@ pub struct Output {
     sink: Arc<Sink>,
     /// Workflow commands go to stderr when stdout is reserved (JSON, `--print-env`).
     commands_to_stderr: bool,
-    path_var: Option<String>,
     /// The arguments with the shape of a key ([`crate::cli::key_shaped`]): no error prints them.
     arguments: Vec<Scrubber>,
     /// Warnings held back until after the mask (a key is masked before anything else is said), or
@@ -46,22 +45,17 @@ impl Output {
             format,
             quiet,
             verbose,
-            sink: Arc::new(Sink {
-                dialect: Arc::from(dialect),
-                scrubber: OnceLock::new(),
-                held: Mutex::new(Some(Vec::new())),
-            }),
+            sink: Arc::new(Sink::new(dialect)),
             commands_to_stderr: format == OutputFormat::Json,
-            path_var: None,
             arguments: Vec::new(),
             pending: RefCell::new(Vec::new()),
         }
     }
 
-    /// Where helper programs are looked up.
+    /// Does nothing: helper programs are spawned by name and found on PATH, a missing one
+    /// reported by the spawn. Kept until its last caller goes.
     #[must_use]
-    pub fn with_path(mut self, path: Option<String>) -> Self {
-        self.path_var = path;
+    pub fn with_path(self, _path: Option<String>) -> Self {
         self
     }
 
@@ -106,17 +100,18 @@ impl Output {
     /// scrubber, so that no later line can print it. A mask that cannot be written fails closed.
     pub fn mask(&self, key: &ApiKey) -> Result<()> {
         let _ = self.sink.scrubber.set(Scrubber::new(key));
-        for effect in self.dialect().mask(key) {
-            self.apply_one(effect, &mut Vec::new())?;
-        }
+        self.run(self.dialect().mask(key), &mut Vec::new())?;
         self.flush_pending();
         Ok(())
     }
 
     /// Opens a collapsible log group that closes when the guard is dropped.
     pub fn group(&self, title: &str) -> Group<'_> {
-        self.apply_unchecked(self.dialect().group_start(title, self.verbose));
-        Group(self)
+        let open = self.verbose || self.dialect().groups_always();
+        if open {
+            self.apply_unchecked(self.dialect().group_start(title));
+        }
+        Group(self, open)
     }
 
     /// A value a server chose (a workspace name, an email), for any channel: trimmed, and given
@@ -158,7 +153,7 @@ impl Output {
     pub fn info(&self, message: &str) {
         self.flush_pending();
         if !self.quiet {
-            self.human(&self.scrub(message));
+            self.sink.human(&self.scrub(message));
         }
     }
 
@@ -177,9 +172,9 @@ impl Output {
         let message = self.scrub(message);
         let annotation = self
             .dialect()
-            .annotate(Level::Warning, &crate::ci::strip_controls(&message));
+            .annotate(Level::Warning, &strip_controls(&message));
         if annotation.is_empty() {
-            self.human(&format!("{prefix}{message}"));
+            self.sink.human(&format!("{prefix}{message}"));
         } else {
             self.apply_unchecked(annotation);
         }
@@ -198,14 +193,14 @@ impl Output {
         let hint = err.hint().map(unechoed);
         let annotation = self
             .dialect()
-            .annotate(Level::Error, &crate::ci::strip_controls(&message));
+            .annotate(Level::Error, &strip_controls(&message));
         self.apply_unchecked(annotation);
         let mut text = format!("error: {message}");
         if let Some(hint) = &hint {
             text.push_str("\n  hint: ");
             text.push_str(hint);
         }
-        self.human(&text);
+        self.sink.human(&text);
         if self.format == OutputFormat::Json {
             let _ = self.json(&json!({
                 "error": {
@@ -235,14 +230,9 @@ impl Output {
     pub fn stdout_text(&self, text: &str) -> Result<()> {
         self.flush_pending();
         let mut out = std::io::stdout().lock();
-        for line in self.scrub(text).lines() {
-            write_line(
-                &mut out,
-                &self.dialect().neutralize(&crate::ci::strip_controls(line)),
-            )
-            .map_err(|e| stdout_failed(&e))?;
-        }
-        Ok(())
+        self.sink
+            .write(&mut out, text)
+            .map_err(|e| stdout_failed(&e))
     }
 
     /// Text for stdout that holds the key on purpose (`--print-env`): written whole and flushed;
@@ -253,114 +243,16 @@ impl Output {
             .and_then(|()| out.flush())
             .map_err(|e| stdout_failed(&e))
     }
-
-    /// Applies effects in order; the first failure stops and is returned (exit 5).
-    pub fn apply(&self, effects: Vec<Effect>) -> Result<()> {
-        self.apply_tracked(effects, &mut Vec::new())
-    }
-
-    /// Applies effects in order, all or nothing: when one fails, the files appended to so far
-    /// are cut back to their earlier length, and the failure is returned (exit 5).
-    pub fn apply_all_or_nothing(&self, effects: Vec<Effect>) -> Result<()> {
-        let mut appended = Vec::new();
-        let result = self.apply_tracked(effects, &mut appended);
-        if result.is_err() {
-            for (path, len) in appended.into_iter().rev() {
-                let mut options = OpenOptions::new();
-                options.write(true);
-                crate::atomic_file::no_follow_non_blocking(&mut options);
-                let _ = options.open(&path).and_then(|f| {
-                    if f.metadata()?.is_file() {
-                        f.set_len(len)
-                    } else {
-                        Ok(())
-                    }
-                });
-            }
-        }
-        result
-    }
-
-    fn apply_tracked(
-        &self,
-        effects: Vec<Effect>,
-        appended: &mut Vec<(PathBuf, u64)>,
-    ) -> Result<()> {
-        self.flush_pending();
-        for effect in effects {
-            self.apply_one(effect, appended)?;
-        }
-        Ok(())
-    }
-
-    fn apply_one(&self, effect: Effect, appended: &mut Vec<(PathBuf, u64)>) -> Result<()> {
-        match effect {
-            Effect::Command(line) => self.command(&line)?,
-            Effect::Log(line) => {
-                let _ = write_line(&mut std::io::stderr().lock(), &line);
-            }
-            Effect::Warn(message) => self.warn(&message),
-            Effect::Append { what, path, text } => {
-                let len = append(what, &path, &text)?;
-                appended.push((path, len));
-            }
-            Effect::Run {
-                program,
-                args,
-                stdin,
-                missing,
-            } => match self.find_program(program) {
-                None => self.warn(&missing),
-                Some(path) => {
-                    if let Err(problem) = run_helper(&path, &args, &stdin) {
-                        self.warn(&format!("{program} {} failed: {problem}", args.join(" ")));
-                    }
-                }
-            },
-        }
-        Ok(())
-    }
-
-    /// For effects that cannot fail (annotations, groups).
-    fn apply_unchecked(&self, effects: Vec<Effect>) {
-        let _ = self.apply(effects);
-    }
-
-    /// A workflow command: the runner must read it, so a failed write is an error.
-    fn command(&self, line: &Sensitive) -> Result<()> {
-        let result = if self.commands_to_stderr {
-            write_line(&mut std::io::stderr().lock(), line.expose())
-        } else {
-            write_line(&mut std::io::stdout().lock(), line.expose())
-        };
-        result.map_err(|e| {
-            Error::new(
-                Kind::Local,
-                format!("could not write a command for the CI runner: {e}"),
-            )
-        })
-    }
-
-    /// Lines for people, on stderr (see [`Sink::human`]).
-    fn human(&self, text: &str) {
-        self.sink.human(text);
-    }
-
-    fn find_program(&self, name: &str) -> Option<PathBuf> {
-        let path = self.path_var.as_deref()?;
-        std::env::split_paths(path)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    }
 }
 
 /// An open log group (see [`Output::group`]); dropping it closes the group.
-pub struct Group<'a>(&'a Output);
+pub struct Group<'a>(&'a Output, bool);
 
 impl Drop for Group<'_> {
     fn drop(&mut self) {
-        self.0
-            .apply_unchecked(self.0.dialect().group_end(self.0.verbose));
+        if self.1 {
+            self.0.apply_unchecked(self.0.dialect().group_end());
+        }
     }
 }
 
@@ -371,180 +263,11 @@ impl Drop for Output {
     }
 }
 
-/// The one way to stderr for lines people read, shared by [`Output`] and the logger: each text
-/// passes the scrubber whole (once [`Output::mask`] has armed it), then each of its lines loses
-/// its control characters and passes the dialect's neutraliser. The logger's lines are held until
-/// `Output` writes its first line (the mask, when there is a key), so that they follow the mask
-/// and pass the armed scrubber too.
-struct Sink {
-    dialect: Arc<dyn Dialect>,
-    scrubber: OnceLock<Scrubber>,
-    /// The logger's texts, until the sink opens.
-    held: Mutex<Option<Vec<String>>>,
-}
-
-impl Sink {
-    fn scrub(&self, text: &str) -> String {
-        match self.scrubber.get() {
-            Some(s) => s.scrub(text),
-            None => text.to_owned(),
-        }
-    }
-
-    fn human(&self, text: &str) {
-        let text = self.scrub(text);
-        let mut err = std::io::stderr().lock();
-        for line in text.lines() {
-            let _ = write_line(
-                &mut err,
-                &self.dialect.neutralize(&crate::ci::strip_controls(line)),
-            );
-        }
-    }
-
-    /// One logger event's text: held until the sink opens, then written like any other.
-    fn log(&self, text: &str) {
-        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(held) = held.as_mut() {
-            held.push(text.to_owned());
-            return;
-        }
-        drop(held);
-        self.human(text);
-    }
-
-    /// Writes the held texts; from now on the logger's lines go out at once.
-    fn open(&self) {
-        let held = self
-            .held
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        for text in held.into_iter().flatten() {
-            self.human(&text);
-        }
-    }
-}
-
-/// The logger's writer (a `tracing_subscriber` `MakeWriter`): each event is buffered whole and
-/// handed to the sink when it is written, so that it is scrubbed as one text, never in pieces.
-#[derive(Clone)]
-pub struct LogWriter(Arc<Sink>);
-
-/// One event's bytes, handed to the sink on drop.
-pub struct EventBuffer {
-    sink: Arc<Sink>,
-    bytes: Vec<u8>,
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
-    type Writer = EventBuffer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        EventBuffer {
-            sink: Arc::clone(&self.0),
-            bytes: Vec::new(),
-        }
-    }
-}
-
-impl Write for EventBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.bytes.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Drop for EventBuffer {
-    fn drop(&mut self) {
-        if !self.bytes.is_empty() {
-            self.sink.log(&String::from_utf8_lossy(&self.bytes));
-        }
-    }
-}
-
-fn write_line(out: &mut dyn Write, line: &str) -> std::io::Result<()> {
-    writeln!(out, "{line}")?;
-    out.flush()
-}
-
 fn stdout_failed(e: &std::io::Error) -> Error {
     Error::new(
         Kind::Local,
         format!("could not write to standard output: {e}"),
     )
-}
-
-/// Appends to a platform file (created 0600 if missing) in one write, and returns its length
-/// before. It never writes through a link, never waits on a FIFO with no reader, and refuses one.
-fn append(what: &str, path: &Path, text: &Sensitive) -> Result<u64> {
-    let mut options = OpenOptions::new();
-    options.append(true).create(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    crate::atomic_file::no_follow_non_blocking(&mut options);
-    options
-        .open(path)
-        .and_then(|mut f| {
-            let meta = f.metadata()?;
-            if is_pipe(meta.file_type()) {
-                return Err(std::io::Error::other("it is a pipe, not a file"));
-            }
-            f.write_all(text.expose().as_bytes())
-                .and_then(|()| f.flush())
-                .map(|()| meta.len())
-        })
-        .map_err(|e| {
-            Error::new(
-                Kind::Local,
-                format!("could not write to {what} ({}): {e}", path.display()),
-            )
-        })
-}
-
-fn is_pipe(file_type: std::fs::FileType) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        file_type.is_fifo() || file_type.is_socket()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = file_type;
-        false
-    }
-}
-
-/// Runs a helper with `stdin`, killing it after [`HELPER_TIMEOUT`].
-fn run_helper(program: &Path, args: &[&str], stdin: &Sensitive) -> std::result::Result<(), String> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    if let Some(mut input) = child.stdin.take() {
-        let _ = input.write_all(stdin.expose().as_bytes());
-    }
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(status.to_string()),
-            Ok(None) if started.elapsed() > HELPER_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("no exit within {}s", HELPER_TIMEOUT.as_secs()));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(e.to_string()),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -561,9 +284,7 @@ mod tests {
             OutputFormat::Text,
             true,
             false,
-            Box::new(Plain {
-                platform: Platform::Plain,
-            }),
+            Box::new(Plain(Platform::Plain)),
         );
         out.mask(key).unwrap();
         out
