@@ -29,9 +29,7 @@ impl Dialect for Buildkite {
             program: AGENT,
             args: vec!["redactor", "add"],
             stdin: Sensitive::new(key.expose().to_owned()),
-            missing:
-                "buildkite-agent is not on PATH, so the key could not be added to the log redactor"
-                    .into(),
+            unable: "the key could not be added to the log redactor",
         }]
     }
 
@@ -51,9 +49,7 @@ impl Dialect for Buildkite {
                 "-",
             ],
             stdin: Sensitive::new(serde_json::Value::Object(object).to_string()),
-            missing:
-                "buildkite-agent is not on PATH, so --export-env could not set env for later phases"
-                    .into(),
+            unable: "--export-env could not set env for later phases",
         }]))
     }
 }

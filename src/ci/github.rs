@@ -30,12 +30,12 @@ pub const SPEC: Spec = Spec {
             summary: path_var(&v.github_step_summary),
             runner_temp: path_var(&v.runner_temp),
         };
-        let warnings = if github.env.is_none() || github.output.is_none() {
-            vec!["GitHub Actions detected but GITHUB_ENV or GITHUB_OUTPUT is not set: env exports and outputs are skipped (plain mode for those)".to_owned()]
-        } else {
-            Vec::new()
-        };
-        (Box::new(github), warnings)
+        let lacking = github.env.is_none() || github.output.is_none();
+        let warning = "GitHub Actions detected but GITHUB_ENV or GITHUB_OUTPUT is not set: env exports and outputs are skipped (plain mode for those)";
+        (
+            Box::new(github),
+            lacking.then(|| warning.to_owned()).into_iter().collect(),
+        )
     },
 };
 

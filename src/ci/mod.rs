@@ -145,12 +145,12 @@ pub enum Effect {
         text: Sensitive,
     },
     /// A helper program found on PATH and run with `stdin` (buildkite-agent), bounded in time;
-    /// when it is missing, `missing` is the warning.
+    /// when it is missing, the warning says that it is and so `unable` happened.
     Run {
         program: &'static str,
         args: Vec<&'static str>,
         stdin: Sensitive,
-        missing: String,
+        unable: &'static str,
     },
     /// A warning for the user.
     Warn(String),

@@ -58,10 +58,12 @@ impl Output {
                     program,
                     args,
                     stdin,
-                    missing,
+                    unable,
                 } => match run_helper(program, &args, &stdin) {
                     Ok(()) => {}
-                    Err(e) if e.kind() == ErrorKind::NotFound => self.warn(&missing),
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        self.warn(&format!("{program} is not on PATH, so {unable}"));
+                    }
                     Err(e) => self.warn(&format!("{program} {} failed: {e}", args.join(" "))),
                 },
             }
