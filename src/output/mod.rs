@@ -8,16 +8,15 @@ use std::sync::Arc;
 mod effects;
 mod sink;
 
-pub use sink::{EventBuffer, LogWriter, strip_controls};
-use sink::{Sink, write_line};
+pub use sink::{EventBuffer, LogWriter};
+use sink::{Sink, strip_controls, write_line};
 
 use serde_json::json;
 
-use crate::api::User;
 use crate::ci::{Dialect, Level};
 use crate::cli::OutputFormat;
 use crate::error::{Error, Kind, Result};
-use crate::secret::{self, ApiKey, Scrubber, Sensitive};
+use crate::secret::{ApiKey, Scrubber, Sensitive};
 
 pub struct Output {
     pub format: OutputFormat,
@@ -112,36 +111,6 @@ impl Output {
             self.apply_unchecked(self.dialect().group_start(title));
         }
         Group(self, open)
-    }
-
-    /// A value a server chose (a workspace name, an email), for any channel: trimmed, and given
-    /// only when it is plain text ([`secret::plain_value`]) holding no form or piece of the masked
-    /// key; otherwise [`secret::WITHHELD_VALUE`]. Empty when there is none.
-    pub fn server_text(&self, value: Option<&str>) -> String {
-        let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-            return String::new();
-        };
-        let keyless = self
-            .sink
-            .scrubber
-            .get()
-            .is_none_or(|s| !s.holds_key(value) && s.scrub(value) == value);
-        if keyless && secret::plain_value(value) {
-            value.to_owned()
-        } else {
-            secret::WITHHELD_VALUE.to_owned()
-        }
-    }
-
-    /// `user` with each value it names passed through [`Output::server_text`], for JSON.
-    pub fn server_user(&self, user: &User) -> User {
-        let shown = |v: &Option<String>| v.as_deref().map(|v| self.server_text(Some(v)));
-        User {
-            user_id: None,
-            email: shown(&user.email),
-            name: shown(&user.name),
-            workspace: shown(&user.workspace),
-        }
     }
 
     /// Text from elsewhere (a server, a file) with every form of the masked key removed.
@@ -268,66 +237,4 @@ fn stdout_failed(e: &std::io::Error) -> Error {
         Kind::Local,
         format!("could not write to standard output: {e}"),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-    use crate::ci::{Platform, plain::Plain};
-    use crate::secret::encodings::readable;
-    use crate::secret::strategies::{interleaved, separator};
-
-    fn output(key: &ApiKey) -> Output {
-        let out = Output::new(
-            OutputFormat::Text,
-            true,
-            false,
-            Box::new(Plain(Platform::Plain)),
-        );
-        out.mask(key).unwrap();
-        out
-    }
-
-    proptest! {
-        /// A workspace name or email that spells the key between invisible separators or in
-        /// full-width forms reaches no channel readable: what server_text gives (the value of
-        /// every output, the summary, the dotenv, the login line and JSON) and what the scrubber
-        /// leaves of a line.
-        #[test]
-        fn server_values_never_carry_the_key_readable(
-            id in "[A-Za-z0-9]{0,10}",
-            secret in "[A-Za-z0-9]{8,40}",
-            seps in proptest::collection::vec(separator(), 1..6),
-            widths in proptest::collection::vec(any::<bool>(), 1..4),
-            before in "[a-z @._+-]{0,12}",
-            after in "[a-z @._+-]{0,12}",
-        ) {
-            let key_text = if id.is_empty() { secret.clone() } else { format!("{id}.{secret}") };
-            let key = ApiKey::new(key_text.clone());
-            let out = output(&key);
-            let value = format!("{before}{}{after}", interleaved(&key_text, &seps, &widths));
-            let shown = out.server_text(Some(&value));
-            let user = out.server_user(&User { email: Some(value.clone()), ..User::default() });
-            let line = out.scrub(&format!("as {value} (workspace {value})"));
-            let secret = secret.to_ascii_lowercase();
-            for text in [shown.as_str(), user.email.as_deref().unwrap_or_default(), &line] {
-                let read = readable(text);
-                for w in secret.as_bytes().windows(secret::MIN_FRAGMENT) {
-                    let w = std::str::from_utf8(w).unwrap();
-                    prop_assert!(!read.contains(w), "{:?} readable in {:?}", w, text);
-                }
-            }
-            prop_assert!(shown == secret::WITHHELD_VALUE || secret::plain_value(&shown));
-        }
-
-        #[test]
-        fn plain_server_values_are_given_as_they_are(value in "[a-zA-Z0-9 @._+-]{1,60}") {
-            let out = output(&ApiKey::new("kid01234.QQQQ7777zzzzWWWW".into()));
-            let alnum: String = value.chars().filter(char::is_ascii_alphanumeric).collect();
-            prop_assume!(!alnum.to_ascii_lowercase().contains("qqqq7777"));
-            prop_assert_eq!(out.server_text(Some(&value)), value.trim());
-        }
-    }
 }
