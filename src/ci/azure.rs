@@ -1,5 +1,7 @@
 //! Azure Pipelines: `##vso[...]` logging commands, escaped as the agent unescapes them.
-use super::{Dialect, Effect, Level, Platform, Spec, Var, check_env_name, configured, joined};
+use super::{
+    Dialect, Effect, Level, Platform, Spec, Value, Var, check_env_name, configured, joined,
+};
 use crate::error::Result;
 use crate::secret::{ApiKey, Sensitive};
 
@@ -41,7 +43,7 @@ impl Dialect for Azure {
         let mut effects = Vec::new();
         for var in vars {
             check_env_name(var.name)?;
-            let secret = if var.value.is_secret() {
+            let secret = if matches!(var.value, Value::Secret(_)) {
                 ";issecret=true"
             } else {
                 ""

@@ -174,10 +174,6 @@ impl Value<'_> {
             Value::Secret(k) => k.expose(),
         }
     }
-
-    pub fn is_secret(&self) -> bool {
-        matches!(self, Value::Secret(_))
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
