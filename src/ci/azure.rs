@@ -82,13 +82,11 @@ impl Dialect for Azure {
 /// The agent finds `##vso[` and `##[` anywhere in a line: no two `#` may stay adjacent.
 pub fn neutralize(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
-    let mut previous = None;
     for c in line.chars() {
-        if c == '#' && previous == Some('#') {
+        if c == '#' && out.ends_with('#') {
             out.push(' ');
         }
         out.push(c);
-        previous = Some(c);
     }
     out
 }

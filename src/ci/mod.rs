@@ -349,6 +349,9 @@ mod tests {
             (&[("JENKINS_URL", "http://j")], Platform::Jenkins),
             (&[("GITHUB_ACTIONS", "false")], Platform::Plain),
         ];
+        for platform in Platform::value_variants() {
+            assert!(cases.iter().any(|(_, p)| p == platform), "{platform:?}");
+        }
         for (vars, expected) in cases {
             assert_eq!(Platform::detect(&Env::of(vars)), expected, "{vars:?}");
         }
@@ -411,6 +414,9 @@ mod tests {
                 "jenkins:jenkins-x-1",
             ),
         ];
+        for platform in Platform::value_variants().iter().filter(|p| p.is_ci()) {
+            assert!(cases.iter().any(|(p, _, _)| p == platform), "{platform:?}");
+        }
         for (platform, vars, id) in cases {
             assert_eq!(platform.job_id(&Env::of(vars)).as_deref(), Some(id));
             assert_eq!(platform.job_id(&Env::of(&[])), None, "{platform:?}");
