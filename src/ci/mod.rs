@@ -31,7 +31,8 @@ pub enum Platform {
     Circleci,
     Bitbucket,
     Jenkins,
-    /// A terminal, or `--ci none`: nothing platform-specific at all.
+    /// A terminal, outside CI or by `--ci plain` (also spelled `none`): nothing
+    /// platform-specific at all.
     #[value(alias = "none")]
     Plain,
 }
@@ -53,6 +54,7 @@ pub struct Spec {
 pub type Configured = (Box<dyn Dialect>, Vec<String>);
 
 impl Platform {
+    /// This platform's facts: a new platform's arm here is the edit the compiler asks for.
     pub fn spec(self) -> &'static Spec {
         match self {
             Platform::Github => &github::SPEC,
