@@ -10,6 +10,21 @@ use std::path::PathBuf;
 
 use common::github_oracle::{parse_file_command, parse_log};
 use common::*;
+use truss_ci::ci::Platform;
+
+/// Every `--ci` spelling of every platform (`none` is `plain`).
+fn every_ci() -> Vec<String> {
+    use clap::ValueEnum;
+    Platform::value_variants()
+        .iter()
+        .filter_map(ValueEnum::to_possible_value)
+        .flat_map(|v| {
+            v.get_name_and_aliases()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
 
 struct Github {
     env: TestEnv,
@@ -534,17 +549,7 @@ fn ci_none_emits_nothing_platform_specific() {
 fn the_key_appears_only_where_it_belongs_in_every_mode() {
     let api = FakeApi::baseten();
     let bad = FakeApi::accepting(&["nobody"]);
-    for platform in [
-        "github",
-        "gitlab",
-        "azure",
-        "buildkite",
-        "circleci",
-        "bitbucket",
-        "jenkins",
-        "plain",
-        "none",
-    ] {
+    for platform in every_ci().iter().map(String::as_str) {
         for (api_url, code) in [(&api.url, 0), (&bad.url, 3)] {
             let mut gh = Github::new(&api);
             let bash_env = gh.env.path("bash_env");

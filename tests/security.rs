@@ -10,8 +10,18 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use clap::ValueEnum;
 use common::github_oracle::parse_log;
 use common::*;
+use truss_ci::ci::Platform;
+
+/// The `--ci` name of every platform.
+fn every_ci() -> Vec<String> {
+    Platform::value_variants()
+        .iter()
+        .map(|p| p.name())
+        .collect()
+}
 
 /// A key whose secret part changes under JSON, percent and base64 encoding.
 const LEAKY: &str = "kid01.SNTL+k/y=9Zq\\x7Leak";
@@ -76,7 +86,7 @@ fn server_text_never_carries_the_key_out() {
                 truss_section("baseten", &api.url, &LEAKY.replace('%', "%%")),
             )
             .unwrap();
-            for ci in ["github", "azure", "plain"] {
+            for ci in every_ci().iter().map(String::as_str) {
                 for output in ["text", "json"] {
                     for cmd in [
                         &["login", "--timeout", "0.3"][..],
@@ -93,7 +103,7 @@ fn server_text_never_carries_the_key_out() {
             }
         }
     }
-    assert_eq!(runs, 8 * 3 * 3 * 2 * 2);
+    assert_eq!(runs, 8 * 3 * every_ci().len() * 2 * 2);
 }
 
 #[test]
@@ -634,7 +644,11 @@ fn interleaved_and_chunked_keys_reach_no_channel() {
         let user =
             serde_json::json!({"workspace_name": workspace, "email": email, "name": workspace});
         let api = FakeApi::start(move |_, _| Reply::json(200, &user.to_string()));
-        for (ci, output) in [("github", "text"), ("github", "json"), ("azure", "text")] {
+        let modes = every_ci()
+            .into_iter()
+            .flat_map(|ci| [(ci.clone(), "text"), (ci, "json")]);
+        for (ci, output) in modes {
+            let ci = ci.as_str();
             let mut env = TestEnv::new();
             let mut files = Vec::new();
             for name in ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE"] {
@@ -769,7 +783,7 @@ fn no_log_line_is_a_runner_command_or_carries_the_key() {
         )
     });
     let hooks = cfg!(feature = "test-hooks");
-    for ci in ["github", "azure", "gitlab"] {
+    for ci in every_ci().iter().map(String::as_str) {
         for (verbosity, rust_log) in [
             (None, None),
             (Some("-v"), None),

@@ -1,7 +1,20 @@
 //! Azure Pipelines: `##vso[...]` logging commands, escaped as the agent unescapes them.
-use super::{Dialect, Effect, Level, Platform, Var, check_env_name};
+use super::{
+    Dialect, Effect, Level, Platform, Spec, Value, Var, check_env_name, configured, joined,
+};
 use crate::error::Result;
 use crate::secret::{ApiKey, Sensitive};
+
+pub const SPEC: Spec = Spec {
+    detect: |v| {
+        v.tf_build
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("true"))
+    },
+    job_id: |v| joined(&[&v.build_buildid, &v.system_jobid]),
+    job_vars: "BUILD_BUILDID and SYSTEM_JOBID",
+    dialect: |_| configured(Azure),
+};
 
 pub struct Azure;
 
@@ -30,7 +43,7 @@ impl Dialect for Azure {
         let mut effects = Vec::new();
         for var in vars {
             check_env_name(var.name)?;
-            let secret = if var.value.is_secret() {
+            let secret = if matches!(var.value, Value::Secret(_)) {
                 ";issecret=true"
             } else {
                 ""
@@ -52,23 +65,13 @@ impl Dialect for Azure {
         )))]
     }
 
-    fn group_start(&self, title: &str, verbose: bool) -> Vec<Effect> {
-        if verbose {
-            vec![Effect::Command(Sensitive::new(format!(
-                "##[group]{}",
-                neutralize(title)
-            )))]
-        } else {
-            Vec::new()
-        }
+    fn group_start(&self, title: &str) -> Vec<Effect> {
+        let title = neutralize(title);
+        vec![Effect::Command(Sensitive::new(format!("##[group]{title}")))]
     }
 
-    fn group_end(&self, verbose: bool) -> Vec<Effect> {
-        if verbose {
-            vec![Effect::Command(Sensitive::new("##[endgroup]".to_owned()))]
-        } else {
-            Vec::new()
-        }
+    fn group_end(&self) -> Vec<Effect> {
+        vec![Effect::Command(Sensitive::new("##[endgroup]".to_owned()))]
     }
 
     fn neutralize(&self, line: &str) -> String {
@@ -79,13 +82,11 @@ impl Dialect for Azure {
 /// The agent finds `##vso[` and `##[` anywhere in a line: no two `#` may stay adjacent.
 pub fn neutralize(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
-    let mut previous = None;
     for c in line.chars() {
-        if c == '#' && previous == Some('#') {
+        if c == '#' && out.ends_with('#') {
             out.push(' ');
         }
         out.push(c);
-        previous = Some(c);
     }
     out
 }

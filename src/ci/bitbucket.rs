@@ -1,47 +1,34 @@
 //! Bitbucket Pipelines: exports are `NAME=value` lines appended to
 //! `$BITBUCKET_PIPELINES_VARIABLES_PATH`; the step lists them under `output-variables`.
-use std::path::PathBuf;
-
-use super::{Dialect, Effect, Platform, Var, check_env_name, check_single_line};
-use crate::env::{Env, path_var};
+use super::plain::ExportFile;
+use super::{Platform, Spec, Var, check_env_name, check_single_line, configured, joined};
+use crate::env::path_var;
 use crate::error::Result;
 use crate::secret::Sensitive;
 
-pub struct Bitbucket {
-    path: Option<PathBuf>,
-}
+const WHAT: &str = "BITBUCKET_PIPELINES_VARIABLES_PATH";
 
-impl Bitbucket {
-    pub fn from_env(env: &Env) -> Self {
-        Self {
+pub const SPEC: Spec = Spec {
+    detect: |v| v.bitbucket_build_number.is_some(),
+    job_id: |v| joined(&[&v.bitbucket_step_uuid]),
+    job_vars: "BITBUCKET_STEP_UUID",
+    dialect: |env| {
+        configured(ExportFile {
+            platform: Platform::Bitbucket,
+            what: WHAT,
             path: path_var(&env.vars.bitbucket_pipelines_variables_path),
-        }
-    }
-}
+            lines,
+        })
+    },
+};
 
-impl Dialect for Bitbucket {
-    fn platform(&self) -> Platform {
-        Platform::Bitbucket
+/// `NAME=value` lines; a value must fit on one.
+fn lines(vars: &[Var<'_>]) -> Result<Sensitive> {
+    let mut text = String::new();
+    for var in vars {
+        check_env_name(var.name)?;
+        check_single_line(WHAT, var.name, var.value.expose())?;
+        text.push_str(&format!("{}={}\n", var.name, var.value.expose()));
     }
-
-    fn export(&self, vars: &[Var<'_>]) -> Result<Option<Vec<Effect>>> {
-        let Some(path) = &self.path else {
-            return Ok(None);
-        };
-        let mut text = String::new();
-        for var in vars {
-            check_env_name(var.name)?;
-            check_single_line(
-                "BITBUCKET_PIPELINES_VARIABLES_PATH",
-                var.name,
-                var.value.expose(),
-            )?;
-            text.push_str(&format!("{}={}\n", var.name, var.value.expose()));
-        }
-        Ok(Some(vec![Effect::Append {
-            what: "BITBUCKET_PIPELINES_VARIABLES_PATH",
-            path: path.clone(),
-            text: Sensitive::new(text),
-        }]))
-    }
+    Ok(Sensitive::new(text))
 }

@@ -1,8 +1,15 @@
 //! Buildkite: the agent's log redactor for the key, and its Job API (`env set`) for exports.
 //! Both take their input on stdin, so the key never reaches argv.
-use super::{Dialect, Effect, Platform, Var, check_env_name};
+use super::{Dialect, Effect, Platform, Spec, Var, check_env_name, configured, is_true, joined};
 use crate::error::Result;
 use crate::secret::{ApiKey, Sensitive};
+
+pub const SPEC: Spec = Spec {
+    detect: |v| is_true(&v.buildkite),
+    job_id: |v| joined(&[&v.buildkite_job_id]),
+    job_vars: "BUILDKITE_JOB_ID",
+    dialect: |_| configured(Buildkite),
+};
 
 pub struct Buildkite;
 
@@ -22,9 +29,7 @@ impl Dialect for Buildkite {
             program: AGENT,
             args: vec!["redactor", "add"],
             stdin: Sensitive::new(key.expose().to_owned()),
-            missing:
-                "buildkite-agent is not on PATH, so the key could not be added to the log redactor"
-                    .into(),
+            unable: "the key could not be added to the log redactor",
         }]
     }
 
@@ -44,9 +49,7 @@ impl Dialect for Buildkite {
                 "-",
             ],
             stdin: Sensitive::new(serde_json::Value::Object(object).to_string()),
-            missing:
-                "buildkite-agent is not on PATH, so --export-env could not set env for later phases"
-                    .into(),
+            unable: "--export-env could not set env for later phases",
         }]))
     }
 }

@@ -1,36 +1,19 @@
 //! CircleCI: exports are `export` lines appended to `$BASH_ENV`, which bash sources before each
 //! later step.
-use std::path::PathBuf;
+use super::plain::ExportFile;
+use super::{Platform, Spec, configured, is_true, joined, shell};
+use crate::env::path_var;
 
-use super::{Dialect, Effect, Platform, Var, shell};
-use crate::env::{Env, path_var};
-use crate::error::Result;
-
-pub struct Circleci {
-    bash_env: Option<PathBuf>,
-}
-
-impl Circleci {
-    pub fn from_env(env: &Env) -> Self {
-        Self {
-            bash_env: path_var(&env.vars.bash_env),
-        }
-    }
-}
-
-impl Dialect for Circleci {
-    fn platform(&self) -> Platform {
-        Platform::Circleci
-    }
-
-    fn export(&self, vars: &[Var<'_>]) -> Result<Option<Vec<Effect>>> {
-        let Some(path) = &self.bash_env else {
-            return Ok(None);
-        };
-        Ok(Some(vec![Effect::Append {
+pub const SPEC: Spec = Spec {
+    detect: |v| is_true(&v.circleci),
+    job_id: |v| joined(&[&v.circle_workflow_job_id]),
+    job_vars: "CIRCLE_WORKFLOW_JOB_ID",
+    dialect: |env| {
+        configured(ExportFile {
+            platform: Platform::Circleci,
             what: "BASH_ENV",
-            path: path.clone(),
-            text: shell::export_lines(vars)?,
-        }]))
-    }
-}
+            path: path_var(&env.vars.bash_env),
+            lines: shell::export_lines,
+        })
+    },
+};

@@ -2,37 +2,51 @@
 //! GITHUB_OUTPUT, GITHUB_STATE, GITHUB_STEP_SUMMARY), escaped as the runner unescapes them.
 use std::path::PathBuf;
 
-use super::{Dialect, Effect, Level, Platform, Var, check_env_name, is_name, random_token};
-use crate::env::{Env, path_var};
+use super::{
+    Dialect, Effect, Level, Platform, Spec, Var, check_env_name, check_name, is_true, joined,
+    random_token,
+};
+use crate::env::path_var;
 use crate::error::{Error, Result};
 use crate::secret::{ApiKey, Sensitive};
 
-#[derive(Debug, Default)]
-pub struct Files {
+pub const SPEC: Spec = Spec {
+    detect: |v| is_true(&v.github_actions),
+    job_id: |v| {
+        let id = joined(&[&v.github_run_id, &v.github_run_attempt, &v.github_job])?;
+        // Runners on one host may share a HOME; their names tell them apart.
+        Some(match joined(&[&v.runner_name]) {
+            Some(runner) => format!("{id}/{runner}"),
+            None => id,
+        })
+    },
+    job_vars: "GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and GITHUB_JOB",
+    dialect: |env| {
+        let v = &env.vars;
+        let github = Github {
+            env: path_var(&v.github_env),
+            output: path_var(&v.github_output),
+            state: path_var(&v.github_state),
+            summary: path_var(&v.github_step_summary),
+            runner_temp: path_var(&v.runner_temp),
+        };
+        let lacking = github.env.is_none() || github.output.is_none();
+        let warning = "GitHub Actions detected but GITHUB_ENV or GITHUB_OUTPUT is not set: env exports and outputs are skipped (plain mode for those)";
+        (
+            Box::new(github),
+            lacking.then(|| warning.to_owned()).into_iter().collect(),
+        )
+    },
+};
+
+/// The runner's files (each `None` when its variable is unset) and its temp directory.
+#[derive(Default)]
+pub struct Github {
     pub env: Option<PathBuf>,
     pub output: Option<PathBuf>,
     pub state: Option<PathBuf>,
     pub summary: Option<PathBuf>,
-}
-
-pub struct Github {
-    pub files: Files,
     pub runner_temp: Option<PathBuf>,
-}
-
-impl Github {
-    pub fn from_env(env: &Env) -> Self {
-        let v = &env.vars;
-        Self {
-            files: Files {
-                env: path_var(&v.github_env),
-                output: path_var(&v.github_output),
-                state: path_var(&v.github_state),
-                summary: path_var(&v.github_step_summary),
-            },
-            runner_temp: path_var(&v.runner_temp),
-        }
-    }
 }
 
 /// Escaping for command data (after the final `::`).
@@ -45,17 +59,6 @@ pub fn escape_data(s: &str) -> String {
 /// Escaping for command property values.
 pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// Output names may also hold `-` (as action outputs do); env names may not.
-fn check_output_name(name: &str) -> Result<()> {
-    if is_name(name, &['-']) {
-        Ok(())
-    } else {
-        Err(Error::unexpected(format!(
-            "{name:?} is not a valid output name"
-        )))
-    }
 }
 
 /// `NAME<<DELIM\nVALUE\nDELIM\n` with a fresh random delimiter. The value may not contain the
@@ -73,28 +76,31 @@ pub fn file_entry(name: &str, value: &str) -> Result<String> {
     Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
 }
 
-/// The file-command entries for `pairs`, each name checked by `check` first.
-fn entries<'a>(
+/// The file command that sets `pairs`, each name checked by `check` first; nothing where the
+/// file's variable is unset.
+fn file_command<'a>(
+    what: &'static str,
+    path: Option<&PathBuf>,
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     check: fn(&str) -> Result<()>,
-) -> Result<String> {
+) -> Result<Vec<Effect>> {
     let mut text = String::new();
     for (name, value) in pairs {
         check(name)?;
         text.push_str(&file_entry(name, value)?);
     }
-    Ok(text)
+    Ok(append(what, path, text))
 }
 
-fn file_effect(what: &'static str, path: &Option<PathBuf>, text: String) -> Vec<Effect> {
-    match path {
-        Some(path) => vec![Effect::Append {
-            what,
-            path: path.clone(),
-            text: Sensitive::new(text),
-        }],
-        None => Vec::new(),
-    }
+fn append(what: &'static str, path: Option<&PathBuf>, text: String) -> Vec<Effect> {
+    let text = Sensitive::new(text);
+    path.map(|path| Effect::Append {
+        what,
+        path: path.clone(),
+        text,
+    })
+    .into_iter()
+    .collect()
 }
 
 impl Dialect for Github {
@@ -110,24 +116,23 @@ impl Dialect for Github {
     }
 
     fn export(&self, vars: &[Var<'_>]) -> Result<Option<Vec<Effect>>> {
-        if self.files.env.is_none() {
+        if self.env.is_none() {
             return Ok(None);
         }
-        let text = entries(
-            vars.iter().map(|v| (v.name, v.value.expose())),
-            check_env_name,
-        )?;
-        Ok(Some(file_effect("GITHUB_ENV", &self.files.env, text)))
+        let pairs = vars.iter().map(|v| (v.name, v.value.expose()));
+        file_command("GITHUB_ENV", self.env.as_ref(), pairs, check_env_name).map(Some)
     }
 
     fn outputs(&self, outputs: &[(&str, &str)]) -> Result<Vec<Effect>> {
-        let text = entries(outputs.iter().copied(), check_output_name)?;
-        Ok(file_effect("GITHUB_OUTPUT", &self.files.output, text))
+        // Output names may also hold `-` (as action outputs do); env names may not.
+        let check = |name: &str| check_name(name, &['-'], "output");
+        let pairs = outputs.iter().copied();
+        file_command("GITHUB_OUTPUT", self.output.as_ref(), pairs, check)
     }
 
     fn save_state(&self, state: &[(&str, &str)]) -> Result<Vec<Effect>> {
-        let text = entries(state.iter().copied(), check_env_name)?;
-        Ok(file_effect("GITHUB_STATE", &self.files.state, text))
+        let pairs = state.iter().copied();
+        file_command("GITHUB_STATE", self.state.as_ref(), pairs, check_env_name)
     }
 
     fn annotate(&self, level: Level, message: &str) -> Vec<Effect> {
@@ -139,29 +144,19 @@ impl Dialect for Github {
         )))]
     }
 
-    fn group_start(&self, title: &str, verbose: bool) -> Vec<Effect> {
-        if verbose {
-            vec![Effect::Log(format!(
-                "::group::{}",
-                escape_data(&neutralize(title))
-            ))]
-        } else {
-            Vec::new()
-        }
+    fn group_start(&self, title: &str) -> Vec<Effect> {
+        let title = escape_data(&neutralize(title));
+        vec![Effect::Log(format!("::group::{title}"))]
     }
 
-    fn group_end(&self, verbose: bool) -> Vec<Effect> {
-        if verbose {
-            vec![Effect::Log("::endgroup::".to_owned())]
-        } else {
-            Vec::new()
-        }
+    fn group_end(&self) -> Vec<Effect> {
+        vec![Effect::Log("::endgroup::".to_owned())]
     }
 
     fn summary(&self, markdown: &str) -> Vec<Effect> {
-        file_effect(
+        append(
             "GITHUB_STEP_SUMMARY",
-            &self.files.summary,
+            self.summary.as_ref(),
             markdown.to_owned(),
         )
     }
@@ -254,7 +249,7 @@ mod tests {
     proptest! {
         #[test]
         fn mask_registers_exactly_the_key(key in hostile()) {
-            let line = command_line(Github { files: Files::default(), runner_temp: None }.mask(&ApiKey::new(key.clone())));
+            let line = command_line(Github::default().mask(&ApiKey::new(key.clone())));
             prop_assert!(!line.contains('\n') && !line.contains('\r'));
             let parsed = parse_log(&line);
             prop_assert_eq!(parsed.len(), 1);
@@ -266,7 +261,7 @@ mod tests {
         fn file_commands_set_exactly_the_intended_pairs(
             a in hostile(), b in hostile(), key in hostile()
         ) {
-            let gh = Github { files: Files { env: Some("/x".into()), output: Some("/y".into()), ..Files::default() }, runner_temp: None };
+            let gh = Github { env: Some("/x".into()), output: Some("/y".into()), ..Github::default() };
             let api_key = ApiKey::new(key.clone());
             let vars = [
                 Var { name: "BASETEN_API_KEY", value: Value::Secret(&api_key) },
@@ -301,7 +296,7 @@ mod tests {
 
         #[test]
         fn an_error_annotation_is_one_command_with_the_message(message in hostile()) {
-            let line = command_line(Github { files: Files::default(), runner_temp: None }.annotate(Level::Error, &message));
+            let line = command_line(Github::default().annotate(Level::Error, &message));
             let parsed = parse_log(&line);
             prop_assert_eq!(parsed.len(), 1);
             prop_assert_eq!(&parsed[0].name, "error");

@@ -1,26 +1,21 @@
 //! GitLab CI: collapsible log sections, and the dotenv report format. GitLab has no runtime mask,
 //! so the key is never printed; the README asks for a Masked and hidden variable.
-use super::{Dialect, Effect, Platform};
+use super::{Dialect, Effect, Platform, Spec, configured, is_true, joined};
 use crate::error::{Error, Result};
 
 const SECTION: &str = "truss_ci_login";
 /// GitLab rejects dotenv reports of 5 KB or more.
 pub const DOTENV_MAX: usize = 5 * 1024;
 
+pub const SPEC: Spec = Spec {
+    detect: |v| is_true(&v.gitlab_ci),
+    job_id: |v| joined(&[&v.ci_job_id]),
+    job_vars: "CI_JOB_ID",
+    dialect: |_| configured(Gitlab { started: now() }),
+};
+
 pub struct Gitlab {
     started: u64,
-}
-
-impl Gitlab {
-    pub fn new() -> Self {
-        Self { started: now() }
-    }
-}
-
-impl Default for Gitlab {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 fn now() -> u64 {
@@ -35,11 +30,15 @@ impl Dialect for Gitlab {
         Platform::Gitlab
     }
 
+    fn groups_always(&self) -> bool {
+        true
+    }
+
     fn missing_key_hint(&self) -> &'static str {
         "define BASETEN_API_KEY as a masked CI/CD variable; a protected variable reaches only protected branches and tags"
     }
 
-    fn group_start(&self, title: &str, _verbose: bool) -> Vec<Effect> {
+    fn group_start(&self, title: &str) -> Vec<Effect> {
         vec![Effect::Log(format!(
             "\x1b[0Ksection_start:{}:{SECTION}[collapsed=true]\r\x1b[0K{}",
             self.started,
@@ -47,7 +46,7 @@ impl Dialect for Gitlab {
         ))]
     }
 
-    fn group_end(&self, _verbose: bool) -> Vec<Effect> {
+    fn group_end(&self) -> Vec<Effect> {
         vec![Effect::Log(format!(
             "\x1b[0Ksection_end:{}:{SECTION}\r\x1b[0K",
             now()
@@ -76,14 +75,14 @@ mod tests {
     #[test]
     fn sections_have_gitlab_markers() {
         let g = Gitlab { started: 42 };
-        let Effect::Log(start) = &g.group_start("truss-ci login", false)[0] else {
+        let Effect::Log(start) = &g.group_start("truss-ci login")[0] else {
             panic!()
         };
         assert_eq!(
             start,
             "\x1b[0Ksection_start:42:truss_ci_login[collapsed=true]\r\x1b[0Ktruss-ci login"
         );
-        let Effect::Log(end) = &g.group_end(false)[0] else {
+        let Effect::Log(end) = &g.group_end()[0] else {
             panic!()
         };
         assert!(

@@ -1,11 +1,12 @@
 //! CI platforms: detection, and the effects a platform can have (mask a secret, export env for
-//! later steps, set an output, annotate, group, save state, summarise). Each platform module only
-//! formats; `output.rs` applies the effects.
+//! later steps, set an output, annotate, group, save state, summarise). Each platform's facts live
+//! in its own module as a [`Spec`]; [`Platform`] only indexes them. Each platform module only
+//! formats; `output` applies the effects.
 use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use crate::env::Env;
+use crate::env::{Env, Vars};
 use crate::error::{Error, Kind as ErrorKind, Result};
 use crate::secret::{ApiKey, Sensitive};
 
@@ -15,10 +16,12 @@ pub mod buildkite;
 pub mod circleci;
 pub mod github;
 pub mod gitlab;
+pub mod jenkins;
 pub mod plain;
 pub mod shell;
 
-/// The platform truss-ci speaks to (`--ci NAME`; `--ci auto` detects it).
+/// The platform truss-ci speaks to (`--ci NAME`; `--ci auto` detects it). Detection tries the
+/// platforms in this order; a new one is a variant, its arm in [`Platform::spec`] and its module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Platform {
     Github,
@@ -28,37 +31,50 @@ pub enum Platform {
     Circleci,
     Bitbucket,
     Jenkins,
+    /// A terminal, outside CI or by `--ci plain` (also spelled `none`): nothing
+    /// platform-specific at all.
+    #[value(alias = "none")]
     Plain,
-    /// `--ci none`: nothing platform-specific at all.
-    None,
 }
 
+/// One platform's facts: each platform module has one, `SPEC`.
+pub struct Spec {
+    /// Whether the environment says the job runs here.
+    pub detect: fn(&Vars) -> bool,
+    /// The identity of the running job, which scopes `logout --post` to this job's logins.
+    pub job_id: fn(&Vars) -> Option<String>,
+    /// The variables `job_id` reads, for messages.
+    pub job_vars: &'static str,
+    /// The dialect, configured from the environment, and warnings for what the environment lacks
+    /// (the platform then degrades to plain for those effects).
+    pub dialect: fn(&Env) -> Configured,
+}
+
+/// A dialect, and warnings for what the environment lacks.
+pub type Configured = (Box<dyn Dialect>, Vec<String>);
+
 impl Platform {
-    /// Detects the platform from well-known variables, in a fixed order.
-    pub fn detect(env: &Env) -> Self {
-        let v = &env.vars;
-        let is = |value: &Option<String>, expected: &str| value.as_deref() == Some(expected);
-        if is(&v.github_actions, "true") {
-            Platform::Github
-        } else if is(&v.gitlab_ci, "true") {
-            Platform::Gitlab
-        } else if v
-            .tf_build
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("true"))
-        {
-            Platform::Azure
-        } else if is(&v.buildkite, "true") {
-            Platform::Buildkite
-        } else if is(&v.circleci, "true") {
-            Platform::Circleci
-        } else if v.bitbucket_build_number.is_some() {
-            Platform::Bitbucket
-        } else if v.jenkins_url.is_some() {
-            Platform::Jenkins
-        } else {
-            Platform::Plain
+    /// This platform's facts: a new platform's arm here is the edit the compiler asks for.
+    pub fn spec(self) -> &'static Spec {
+        match self {
+            Platform::Github => &github::SPEC,
+            Platform::Gitlab => &gitlab::SPEC,
+            Platform::Azure => &azure::SPEC,
+            Platform::Buildkite => &buildkite::SPEC,
+            Platform::Circleci => &circleci::SPEC,
+            Platform::Bitbucket => &bitbucket::SPEC,
+            Platform::Jenkins => &jenkins::SPEC,
+            Platform::Plain => &plain::SPEC,
         }
+    }
+
+    /// Detects the platform from well-known variables, in declaration order.
+    pub fn detect(env: &Env) -> Self {
+        Self::value_variants()
+            .iter()
+            .copied()
+            .find(|p| (p.spec().detect)(&env.vars))
+            .unwrap_or(Platform::Plain)
     }
 
     /// `--ci`: the named platform, or the detected one for `auto` (`None`).
@@ -66,106 +82,57 @@ impl Platform {
         arg.unwrap_or_else(|| Self::detect(env))
     }
 
-    /// The identity of the running job, which scopes `logout --post` to this job's logins:
-    /// `None` where the platform sets none (or outside CI).
+    /// The identity of the running job, named by platform: `None` where the platform sets none
+    /// (or outside CI).
     pub fn job_id(self, env: &Env) -> Option<String> {
-        let v = &env.vars;
-        let set = |value: &Option<String>| {
-            value
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let all = |parts: &[&Option<String>]| {
-            parts
-                .iter()
-                .map(|p| set(p))
-                .collect::<Option<Vec<_>>>()
-                .map(|p| p.join("/"))
-        };
-        let id = match self {
-            Platform::Github => {
-                all(&[&v.github_run_id, &v.github_run_attempt, &v.github_job]).map(|id| {
-                    // Runners on one host may share a HOME; their names tell them apart.
-                    match set(&v.runner_name) {
-                        Some(runner) => format!("{id}/{runner}"),
-                        None => id,
-                    }
-                })
-            }
-            Platform::Gitlab => set(&v.ci_job_id),
-            Platform::Azure => all(&[&v.build_buildid, &v.system_jobid]),
-            Platform::Buildkite => set(&v.buildkite_job_id),
-            Platform::Circleci => set(&v.circle_workflow_job_id),
-            Platform::Bitbucket => set(&v.bitbucket_step_uuid),
-            Platform::Jenkins => set(&v.build_tag),
-            Platform::Plain | Platform::None => None,
-        }?;
+        let id = (self.spec().job_id)(&env.vars)?;
         Some(format!("{}:{id}", self.name()))
     }
 
     /// The variables that name a job here, for messages.
     pub fn job_vars(self) -> &'static str {
-        match self {
-            Platform::Github => "GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and GITHUB_JOB",
-            Platform::Gitlab => "CI_JOB_ID",
-            Platform::Azure => "BUILD_BUILDID and SYSTEM_JOBID",
-            Platform::Buildkite => "BUILDKITE_JOB_ID",
-            Platform::Circleci => "CIRCLE_WORKFLOW_JOB_ID",
-            Platform::Bitbucket => "BITBUCKET_STEP_UUID",
-            Platform::Jenkins => "BUILD_TAG",
-            Platform::Plain | Platform::None => "a CI job identity",
-        }
+        self.spec().job_vars
     }
 
-    /// Whether this is a CI platform (anything but plain and none).
+    /// Whether this is a CI platform (anything but plain).
     pub fn is_ci(self) -> bool {
-        !matches!(self, Platform::Plain | Platform::None)
+        self != Platform::Plain
     }
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Platform::Github => "github",
-            Platform::Gitlab => "gitlab",
-            Platform::Azure => "azure",
-            Platform::Buildkite => "buildkite",
-            Platform::Circleci => "circleci",
-            Platform::Bitbucket => "bitbucket",
-            Platform::Jenkins => "jenkins",
-            Platform::Plain => "plain",
-            Platform::None => "none",
-        }
+    /// The name `--ci` takes.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default()
     }
 
-    /// The dialect for this platform, configured from the environment. Returns warnings for what
-    /// the environment lacks (the platform then degrades to plain for those effects).
-    pub fn dialect(self, env: &Env) -> (Box<dyn Dialect>, Vec<String>) {
-        let mut warnings = Vec::new();
-        let dialect: Box<dyn Dialect> = match self {
-            Platform::Github => {
-                let d = github::Github::from_env(env);
-                if d.files.env.is_none() || d.files.output.is_none() {
-                    warnings.push(
-                        "GitHub Actions detected but GITHUB_ENV or GITHUB_OUTPUT is not set: env exports and outputs are skipped (plain mode for those)".to_owned(),
-                    );
-                }
-                Box::new(d)
-            }
-            Platform::Gitlab => Box::new(gitlab::Gitlab::new()),
-            Platform::Azure => Box::new(azure::Azure),
-            Platform::Buildkite => Box::new(buildkite::Buildkite),
-            Platform::Circleci => Box::new(circleci::Circleci::from_env(env)),
-            Platform::Bitbucket => Box::new(bitbucket::Bitbucket::from_env(env)),
-            Platform::Jenkins | Platform::Plain | Platform::None => {
-                Box::new(plain::Plain { platform: self })
-            }
-        };
-        (dialect, warnings)
+    /// The dialect for this platform, configured from the environment, and warnings for what the
+    /// environment lacks.
+    pub fn dialect(self, env: &Env) -> Configured {
+        (self.spec().dialect)(env)
     }
 }
 
-/// One thing for `output.rs` to do.
+/// The values of `parts`, trimmed, joined by `/`, when every one is set and not blank.
+pub(crate) fn joined(parts: &[&Option<String>]) -> Option<String> {
+    parts
+        .iter()
+        .map(|p| p.as_deref().map(str::trim).filter(|s| !s.is_empty()))
+        .collect::<Option<Vec<_>>>()
+        .map(|p| p.join("/"))
+}
+
+/// A dialect with nothing to warn about.
+pub(crate) fn configured(dialect: impl Dialect + 'static) -> Configured {
+    (Box::new(dialect), Vec::new())
+}
+
+/// Whether a variable is exactly `true`, as most platforms set their marker.
+pub(crate) fn is_true(value: &Option<String>) -> bool {
+    value.as_deref() == Some("true")
+}
+
+/// One thing for `output` to do.
 #[derive(Debug)]
 pub enum Effect {
     /// A workflow command line, on stdout (or on stderr when stdout is reserved for JSON or
@@ -180,12 +147,12 @@ pub enum Effect {
         text: Sensitive,
     },
     /// A helper program found on PATH and run with `stdin` (buildkite-agent), bounded in time;
-    /// when it is missing, `missing` is the warning.
+    /// when it is missing, the warning says that it is and so `unable` happened.
     Run {
         program: &'static str,
         args: Vec<&'static str>,
         stdin: Sensitive,
-        missing: String,
+        unable: &'static str,
     },
     /// A warning for the user.
     Warn(String),
@@ -208,10 +175,6 @@ impl Value<'_> {
             Value::Plain(s) => s,
             Value::Secret(k) => k.expose(),
         }
-    }
-
-    pub fn is_secret(&self) -> bool {
-        matches!(self, Value::Secret(_))
     }
 }
 
@@ -260,14 +223,19 @@ pub trait Dialect: Send + Sync {
         Vec::new()
     }
 
-    /// Opens a collapsible group. `verbose`: whether verbose output is on; GitHub and Azure group
-    /// only then, GitLab always.
-    fn group_start(&self, _title: &str, _verbose: bool) -> Vec<Effect> {
+    /// Opens a collapsible group.
+    fn group_start(&self, _title: &str) -> Vec<Effect> {
         Vec::new()
     }
 
-    fn group_end(&self, _verbose: bool) -> Vec<Effect> {
+    fn group_end(&self) -> Vec<Effect> {
         Vec::new()
+    }
+
+    /// Whether groups open without verbose output too (GitLab's sections; GitHub and Azure
+    /// group only verbose output).
+    fn groups_always(&self) -> bool {
+        false
     }
 
     /// A Markdown summary of the step.
@@ -310,11 +278,16 @@ pub(crate) fn is_name(name: &str, extra: &[char]) -> bool {
 
 /// `[A-Za-z_][A-Za-z0-9_]*`: the env var names every platform file accepts.
 pub fn check_env_name(name: &str) -> Result<()> {
-    if is_name(name, &[]) {
+    check_name(name, &[], "env var")
+}
+
+/// A name [`is_name`] accepts, or an error that says it is no valid `what` name.
+pub fn check_name(name: &str, extra: &[char], what: &str) -> Result<()> {
+    if is_name(name, extra) {
         Ok(())
     } else {
         Err(Error::unexpected(format!(
-            "{name:?} is not a valid env var name"
+            "{name:?} is not a valid {what} name"
         )))
     }
 }
@@ -349,16 +322,13 @@ pub fn random_token(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Replaces control characters (ANSI escapes, line breaks) but tabs with spaces.
-pub fn strip_controls(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
-        .collect()
-}
-
 /// A server's or a file's value for one line: no control characters, trimmed.
 pub fn clean(text: &str) -> String {
-    strip_controls(text).replace('\t', " ").trim().to_owned()
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    text.trim().to_owned()
 }
 
 #[cfg(test)]
@@ -381,15 +351,29 @@ mod tests {
             (&[("JENKINS_URL", "http://j")], Platform::Jenkins),
             (&[("GITHUB_ACTIONS", "false")], Platform::Plain),
         ];
+        for platform in Platform::value_variants() {
+            assert!(cases.iter().any(|(_, p)| p == platform), "{platform:?}");
+        }
         for (vars, expected) in cases {
             assert_eq!(Platform::detect(&Env::of(vars)), expected, "{vars:?}");
         }
         let github = Env::of(&[("GITHUB_ACTIONS", "true")]);
-        assert_eq!(
-            Platform::chosen(Some(Platform::None), &github),
-            Platform::None
-        );
+        let none = Platform::from_str("none", false).unwrap();
+        assert_eq!(none, Platform::Plain);
+        assert_eq!(Platform::chosen(Some(none), &github), Platform::Plain);
         assert_eq!(Platform::chosen(None, &github), Platform::Github);
+    }
+
+    #[test]
+    fn every_platform_has_its_own_name_and_dialect() {
+        let empty = Env::of(&[]);
+        let mut names = std::collections::BTreeSet::new();
+        for &platform in Platform::value_variants() {
+            assert_eq!(platform.dialect(&empty).0.platform(), platform);
+            assert_eq!(Platform::from_str(&platform.name(), false), Ok(platform));
+            assert!(names.insert(platform.name()));
+            assert_eq!(platform.is_ci(), platform.job_vars() != "a CI job identity");
+        }
     }
 
     #[test]
@@ -432,6 +416,9 @@ mod tests {
                 "jenkins:jenkins-x-1",
             ),
         ];
+        for platform in Platform::value_variants().iter().filter(|p| p.is_ci()) {
+            assert!(cases.iter().any(|(p, _, _)| p == platform), "{platform:?}");
+        }
         for (platform, vars, id) in cases {
             assert_eq!(platform.job_id(&Env::of(vars)).as_deref(), Some(id));
             assert_eq!(platform.job_id(&Env::of(&[])), None, "{platform:?}");

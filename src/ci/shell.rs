@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::secret::Sensitive;
 
 /// `'value'`, with each `'` written `'\''`: safe for any value, newlines included.
-pub fn quote(value: &str) -> String {
+fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
