@@ -287,13 +287,22 @@ mod tests {
     #[test]
     fn appending_keeps_one_blank_line_between_sections() {
         let block = api_key_section("c", "https://x", Some("C"));
+        let crlf = with_line_ending(&block, "\r\n");
         for (before, after) in [
-            ("", format!("{block}\n")),
+            ("", with_line_ending(&format!("{block}\n"), NATIVE_EOL)),
             ("[a]\nk = v", format!("[a]\nk = v\n\n{block}\n")),
             ("[a]\nk = v\n", format!("[a]\nk = v\n\n{block}\n")),
             ("[a]\nk = v\n\n", format!("[a]\nk = v\n\n{block}\n")),
-            ("[a]\r\nk = v\r\n", format!("[a]\r\nk = v\r\n\n{block}\n")),
-            ("[a]\r\nk = v", format!("[a]\r\nk = v\r\n\n{block}\n")),
+            // A CRLF file gets a CRLF section and separators.
+            (
+                "[a]\r\nk = v\r\n",
+                format!("[a]\r\nk = v\r\n\r\n{crlf}\r\n"),
+            ),
+            ("[a]\r\nk = v", format!("[a]\r\nk = v\r\n\r\n{crlf}\r\n")),
+            (
+                "[a]\r\nk = v\r\n\r\n",
+                format!("[a]\r\nk = v\r\n\r\n{crlf}\r\n"),
+            ),
         ] {
             let doc = Document::parse(before).unwrap();
             let spliced = doc.with_section("c", &block);
@@ -335,7 +344,10 @@ mod tests {
             "# top comment\r\n[other]\r\nremote_provider: baseten\r\n  continued\r\n\r\n; note\r\n";
         assert_eq!(
             out,
-            format!("{prefix}{block}\n# trailing comment\r\n[last]\r\nk=v")
+            format!(
+                "{prefix}{}\r\n# trailing comment\r\n[last]\r\nk=v",
+                with_line_ending(&block, "\r\n")
+            )
         );
     }
 
