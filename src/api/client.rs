@@ -251,6 +251,9 @@ impl Client {
     ) -> Attempt<T> {
         let retry_after = retry_after(response.headers());
         let body = read_capped(&mut response).await;
+        if let Ok(body) = &body {
+            self.keys.arm_from_body(body);
+        }
         if transient(status) {
             let snippet = body.map(|b| self.keys.snippet(&b)).unwrap_or_default();
             let error = format!("{status}{snippet}");
@@ -267,7 +270,6 @@ impl Client {
             }
             Err(_) => Zeroizing::new(Vec::new()),
         };
-        self.keys.arm_from_body(&body);
         Attempt::Done(Ok(if status.is_success() {
             match serde_json::from_slice(&body) {
                 Ok(value) => Response::Ok(value),
