@@ -54,7 +54,9 @@ mb = lambda kib: kib * 1024 / 1e6
 rss_a_mb = mb(statistics.median(rss["a"]))
 budgets = [
     ("a/b ≤ 1.5", ratios["a/b"] <= 1.5, f"{ratios['a/b']:.2f}"),
-    ("TLS e-truss-ci/e-curl ≤ 1.5", ratios["e-truss-ci/e-curl"] <= 1.5, f"{ratios['e-truss-ci/e-curl']:.2f}"),
+    # Over TLS truss-ci does the handshake and nothing more: the system's CA store is not read
+    # for an API the given CA vouches for (src/api/tls.rs).
+    ("TLS e-truss-ci/e-curl ≤ 0.6", ratios["e-truss-ci/e-curl"] <= 0.6, f"{ratios['e-truss-ci/e-curl']:.2f}"),
     ("c/a ≥ 300", ratios["c/a"] >= 300, f"{ratios['c/a']:.0f}"),
     ("peak RSS of (a) ≤ 12 MB", rss_a_mb <= 12, f"{rss_a_mb:.1f} MB"),
     ("stripped release binary ≤ 8 MB", size <= 8e6, f"{size / 1e6:.2f} MB"),

@@ -536,6 +536,44 @@ fn what_cannot_get_better_is_not_retried() {
     assert!(limited.hits() <= 3, "{} requests in 0.6 s", limited.hits());
 }
 
+/// `--ca-cert` adds to the system's roots (here `SSL_CERT_FILE`), which are read only for a server
+/// the given CA does not vouch for; and neither trusts a server that no CA signed.
+#[test]
+fn the_given_ca_adds_to_the_system_roots() {
+    let api = FakeApi::baseten_tls();
+    let other = FakeApi::baseten_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = |name: &str, api: &FakeApi| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, api.ca_pem.as_ref().unwrap()).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let (ca, other_ca) = (pem("ca.pem", &api), pem("other.pem", &other));
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let login = |ca_cert: &str, system: &str| {
+        let mut env = TestEnv::new();
+        env.set("BASETEN_API_KEY", KEY)
+            .set("BASETEN_REMOTE_URL", &api.url)
+            .set("SSL_CERT_FILE", system);
+        env.run(&["login", "--timeout", "3", "--ca-cert", ca_cert])
+    };
+    // The system's store holds the API's CA; the given one does not.
+    login(&other_ca, &ca).assert_code(0);
+    // The given CA vouches for the API: a system store with nothing usable is never needed.
+    login(&ca, empty.to_str().unwrap()).assert_code(0);
+    // Neither does: refused, as TLS, without a request.
+    let hits = api.hits();
+    let run = login(&other_ca, &other_ca);
+    run.assert_code(4);
+    assert!(run.stderr.contains("TLS"), "{}", run.stderr);
+    assert_eq!(
+        api.hits(),
+        hits,
+        "no request crossed an untrusted connection"
+    );
+}
+
 #[test]
 fn trussrc_text_never_becomes_a_runner_command() {
     let text = "[baseten]\nremote_provider = baseten\nremote_url = https://x\n  ::error::owned\n  ##vso[task.setvariable variable=PATH]x\nauth_type = api_key\napi_key = k.abcdefghij\n";
