@@ -9,8 +9,6 @@ use std::path::PathBuf;
 pub mod names {
     pub const BASETEN_API_KEY: &str = "BASETEN_API_KEY";
     pub const BASETEN_API_KEY_FILE: &str = "BASETEN_API_KEY_FILE";
-    pub const INPUT_API_KEY_HYPHEN: &str = "INPUT_API-KEY";
-    pub const INPUT_API_KEY: &str = "INPUT_API_KEY";
     pub const BASETEN_REMOTE: &str = "BASETEN_REMOTE";
     pub const BASETEN_REMOTE_URL: &str = "BASETEN_REMOTE_URL";
     pub const BASETEN_API_URL: &str = "BASETEN_API_URL";
@@ -85,14 +83,6 @@ vars! {
     runner_name => "RUNNER_NAME",
     runner_temp => "RUNNER_TEMP",
     runner_debug => "RUNNER_DEBUG",
-    input_remote => "INPUT_REMOTE",
-    input_remote_url => "INPUT_REMOTE-URL",
-    input_api_url => "INPUT_API-URL",
-    input_trussrc_path => "INPUT_TRUSSRC-PATH",
-    input_export_env => "INPUT_EXPORT-ENV",
-    input_validate => "INPUT_VALIDATE",
-    input_timeout => "INPUT_TIMEOUT",
-    input_isolate => "INPUT_ISOLATE",
 
     // Other platforms, and the variables that name one job on each
     gitlab_ci => "GITLAB_CI",
@@ -220,22 +210,18 @@ impl Env {
     }
 }
 
-/// Is a flag-like value true? Accepts what action inputs and env conventions use.
-pub fn truthy(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn action_inputs_are_read_by_their_exact_names() {
-        let e = Env::of(&[("INPUT_REMOTE-URL", "https://x"), ("HOME", "/h")]);
-        assert_eq!(e.vars.input_remote_url.as_deref(), Some("https://x"));
+    fn variables_are_read_by_their_exact_names() {
+        let e = Env::of(&[
+            ("INPUT_REMOTE-URL", "https://x"),
+            ("BASETEN_REMOTE_URL", "https://y"),
+            ("HOME", "/h"),
+        ]);
+        assert_eq!(e.vars.baseten_remote_url.as_deref(), Some("https://y"));
         assert_eq!(e.vars.home.as_deref(), Some("/h"));
         assert_eq!(e.get("INPUT_REMOTE-URL"), Some("https://x"));
     }
@@ -244,7 +230,6 @@ mod tests {
     fn blank_values() {
         let e = Env::of(&[("E", " ")]);
         assert_eq!(e.get_nonblank("E"), None);
-        assert!(truthy(" TRUE ") && truthy("1") && !truthy("false") && !truthy(""));
     }
 
     #[test]

@@ -6,26 +6,29 @@ use serde_json::json;
 
 use crate::atomic_file;
 use crate::ci::{Value, Var};
-use crate::cli::{LogoutArgs, OutputFormat};
-use crate::env::Env;
+use crate::cli::OutputFormat;
 use crate::error::{Error, Kind, Result};
 use crate::keyring_store::Keyring;
 use crate::output::Output;
 use crate::secret::Sensitive;
-use crate::settings::{self, DEFAULT_TIMEOUT};
-use crate::trussrc::{self, Document};
+use crate::settings::{Context, DEFAULT_TIMEOUT, LogoutSettings};
+use crate::trussrc;
 use crate::undo::{self, Record};
 
-pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
-    if args.post {
-        return post(args, env, out);
+pub fn run(settings: &LogoutSettings, ctx: &Context<'_>) -> Result<()> {
+    if settings.post {
+        return post(settings, ctx);
     }
-    let path = settings::trussrc_path(args.trussrc.as_deref(), env)?.path;
+    let (env, out) = (ctx.env, ctx.out);
+    let path = trussrc_path(settings)?;
     let doc = trussrc::load(&path)?;
-    let names: Vec<String> = if args.all {
+    let names: Vec<String> = if settings.all {
         doc.remotes().map(str::to_owned).collect()
     } else {
-        vec![doc.pick_remote(args.remote.as_deref(), &path)?.to_owned()]
+        vec![
+            doc.pick_remote(settings.remote.as_deref(), &path)?
+                .to_owned(),
+        ]
     };
     if names.is_empty() {
         out.info(&format!(
@@ -34,17 +37,7 @@ pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
         ));
         return report(out, &path, &[]);
     }
-    let removed: Vec<&str> = names.iter().map(String::as_str).collect();
-    trussrc::edit(&path, &removed, DEFAULT_TIMEOUT, |doc| {
-        let mut text = doc.text.clone();
-        for name in &names {
-            let current = Document::parse(&text).map_err(|e| Error::unexpected(e.problem))?;
-            if let Some(next) = current.without_section(name) {
-                text = next;
-            }
-        }
-        Ok((Some(text), ()))
-    })?;
+    trussrc::remove(&path, &names, DEFAULT_TIMEOUT)?;
     let keyring = Keyring::from_env(env);
     for name in &names {
         if !keyring.is_disabled()
@@ -55,6 +48,12 @@ pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
         out.info(&format!("Logged out of remote `{name}`."));
     }
     report(out, &path, &names)
+}
+
+/// The trussrc named by the flag, env or default: resolved before the command ran, needed only
+/// where no post step's state names one.
+fn trussrc_path(settings: &LogoutSettings) -> Result<PathBuf> {
+    settings.trussrc.clone()
 }
 
 fn report(out: &Output, path: &Path, removed: &[String]) -> Result<()> {
@@ -75,9 +74,9 @@ enum Scope<'a> {
 /// Undoes this job's logins: on GitHub the record the action's main step saved (STATE_*), on
 /// other platforms every record of this job (by its job identity). Every record is
 /// authenticated before anything is changed.
-fn post(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
+fn post(settings: &LogoutSettings, ctx: &Context<'_>) -> Result<()> {
+    let (env, out, platform) = (ctx.env, ctx.out, ctx.platform);
     let state = |name: &str| env.get_nonblank(&format!("STATE_{name}"));
-    let platform = out.dialect().platform();
     let (trussrc, scope) = match state(undo::STATE_FILE) {
         Some(file) => {
             let (Some(trussrc), Some(id)) = (state(undo::STATE_TRUSSRC), state(undo::STATE_ID))
@@ -95,7 +94,7 @@ fn post(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
             (trussrc, Scope::Id(id))
         }
         None => {
-            let path = settings::trussrc_path(args.trussrc.as_deref(), env)?.path;
+            let path = trussrc_path(settings)?;
             match platform.job_id(env) {
                 Some(job) => (path, Scope::Job(job)),
                 None => {

@@ -1,15 +1,17 @@
 //! `truss-ci status`: what `truss auth status` prints, and with --check, whether the key works.
 use serde_json::json;
 
-use crate::api::{self, Verdict};
-use crate::cli::{OutputFormat, StatusArgs};
+use std::path::Path;
+
+use crate::api::{User, Verdict};
+use crate::cli::OutputFormat;
+use crate::commands::verify;
 use crate::env::{Env, names};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::key_source::{self, Source};
 use crate::keyring_store::{self, Keyring};
-use crate::output::Output;
 use crate::secret::ApiKey;
-use crate::settings;
+use crate::settings::{ApiSettings, Context, StatusSettings, derive_api_url, normalize_url};
 use crate::trussrc::{self, Document};
 
 /// The four lines truss prints.
@@ -34,15 +36,11 @@ const SECRET_KEYS: [&str; 4] = [
     "oauth_expires_at",
 ];
 
-pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
-    let check = args
-        .check
-        .then(|| settings::CheckSettings::resolve(args, env))
-        .transpose()?;
-    let path = settings::trussrc_path(args.trussrc.as_deref(), env)?.path;
+pub fn run(settings: &StatusSettings, ctx: &Context<'_>) -> Result<()> {
+    let (env, out, path) = (ctx.env, ctx.out, &settings.trussrc);
     let (status, secret, doc) = match env_pair(env)? {
         Some(url) => {
-            if args.remote.is_some() {
+            if settings.remote.is_some() {
                 return Err(Error::usage(
                     "--remote cannot be used while BASETEN_TRUSS_AUTH_API_KEY and BASETEN_TRUSS_AUTH_REMOTE_URL are set: truss then ignores the trussrc",
                 ));
@@ -56,12 +54,11 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
             (status, Secret::EnvPair, Document::default())
         }
         None => {
-            let doc = trussrc::load(&path)?;
-            let (status, secret) = from_trussrc(&doc, args.remote.as_deref(), &path)?;
+            let doc = trussrc::load(path)?;
+            let (status, secret) = from_trussrc(&doc, settings.remote.as_deref(), path)?;
             (status, secret, doc)
         }
     };
-
     let mut report = json!({
         "remote": status.remote,
         "remote_url": status.remote_url,
@@ -72,31 +69,8 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
         "remote: {}\nremote_url: {}\nauth_type: {}\nsource: {}\n",
         status.remote, status.remote_url, status.auth_type, status.source
     );
-    if let Some(check) = &check {
-        let (key, source) = secret_key(&status, &secret, &doc, &path, env)?;
-        out.mask(&key)?;
-        let api_url = check.api_url_for(&status.remote_url)?;
-        let verdict = api::check(
-            &api_url,
-            &key,
-            &source.describe(),
-            &api::CheckOptions {
-                deadline: check.timeout,
-                ca_cert: check.ca_cert.as_deref(),
-                ssl_cert_file: env.vars.ssl_cert_file.as_deref(),
-                proxies: env.proxies(),
-            },
-        )?;
-        let Verdict::Valid(user) = verdict else {
-            return Err(Error::new(
-                Kind::Rejected,
-                format!(
-                    "the key from {} authenticated, but may not call Baseten's management API (403 Forbidden)",
-                    source.describe()
-                ),
-            )
-            .with_hint("it may still call models; deploying with truss needs a full-access key"));
-        };
+    if let Some(api) = &settings.api {
+        let user = check(api, &status, &secret, &doc, ctx, path)?;
         lines.push_str(&format!(
             "workspace: {}\nuser: {}\nvalidated: true\n",
             out.server_text(user.workspace.as_deref()),
@@ -108,6 +82,32 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
     match out.format {
         OutputFormat::Json => out.json(&report),
         OutputFormat::Text => out.stdout_text(&lines),
+    }
+}
+
+/// `--check`: the key behind the status, masked, then the same check as login's.
+fn check(
+    api: &ApiSettings,
+    status: &Status,
+    secret: &Secret,
+    doc: &Document,
+    ctx: &Context<'_>,
+    path: &Path,
+) -> Result<User> {
+    let (key, source) = secret_key(status, secret, doc, path, ctx.env)?;
+    ctx.out.mask(&key)?;
+    let remote_url = match secret {
+        Secret::EnvPair => status.remote_url.clone(),
+        _ => doc.value(&status.remote, "remote_url").unwrap_or_default(),
+    };
+    let api_url = match &api.api_url {
+        Some(url) => url.clone(),
+        None => derive_api_url(&normalize_url(&remote_url, "remote_url", api.allow_http)?),
+    };
+    match verify::verify(api, &key, &api_url, &source, ctx.out)? {
+        Verdict::Valid(user) => Ok(user),
+        // Without --allow-restricted, verify refuses a restricted key.
+        Verdict::Restricted => Err(Error::unexpected("a restricted key has no user to show")),
     }
 }
 
@@ -127,11 +127,7 @@ fn env_pair(env: &Env) -> Result<Option<&str>> {
     }
 }
 
-fn from_trussrc(
-    doc: &Document,
-    remote: Option<&str>,
-    path: &std::path::Path,
-) -> Result<(Status, Secret)> {
+fn from_trussrc(doc: &Document, remote: Option<&str>, path: &Path) -> Result<(Status, Secret)> {
     let name = doc.pick_remote(remote, path)?;
     let remote_url = doc
         .raw_value(name, "remote_url")
@@ -169,7 +165,7 @@ fn secret_key(
     status: &Status,
     secret: &Secret,
     doc: &Document,
-    path: &std::path::Path,
+    path: &Path,
     env: &Env,
 ) -> Result<(ApiKey, Source)> {
     let name = status.remote.as_str();
@@ -195,35 +191,35 @@ fn secret_key(
             let raw = doc.value(name, "api_key").unwrap_or_default();
             Ok((key_source::check(raw, &source, hint)?, source))
         }
-        Secret::Keyring => {
-            let source = Source::Keyring(name.to_owned());
-            let keyring = Keyring::from_env(env);
-            let unusable = |why: String| {
-                Error::usage(format!(
-                    "No credentials for remote '{name}': the keyring is unavailable ({why}) and no inline secret is present"
-                ))
-                .with_hint(hint)
-            };
-            if keyring.is_disabled() {
-                return Err(unusable(
-                    "BASETEN_TRUSS_AUTH_KEYRING_DISABLED is set".into(),
-                ));
-            }
-            let payload = keyring
-                .get(name)
-                .map_err(|e| unusable(e.0))?
-                .ok_or_else(|| {
-                    Error::usage(format!("No credentials in keyring for remote '{name}'"))
-                        .with_hint(hint)
-                })?;
-            let key = keyring_store::key_from_payload(&payload).ok_or_else(|| {
-                Error::usage(format!("Keyring entry for remote '{name}' is malformed"))
-                    .with_hint(hint)
-            })?;
-            Ok((
-                key_source::check(key.expose().to_owned(), &source, hint)?,
-                source,
-            ))
-        }
+        Secret::Keyring => keyring_key(name, &Keyring::from_env(env), hint),
     }
+}
+
+/// The key truss would read from the keyring for remote `name`.
+fn keyring_key(name: &str, keyring: &Keyring, hint: &str) -> Result<(ApiKey, Source)> {
+    let source = Source::Keyring(name.to_owned());
+    let unusable = |why: String| {
+        Error::usage(format!(
+            "No credentials for remote '{name}': the keyring is unavailable ({why}) and no inline secret is present"
+        ))
+        .with_hint(hint)
+    };
+    if keyring.is_disabled() {
+        return Err(unusable(
+            "BASETEN_TRUSS_AUTH_KEYRING_DISABLED is set".into(),
+        ));
+    }
+    let payload = keyring
+        .get(name)
+        .map_err(|e| unusable(e.0))?
+        .ok_or_else(|| {
+            Error::usage(format!("No credentials in keyring for remote '{name}'")).with_hint(hint)
+        })?;
+    let key = keyring_store::key_from_payload(&payload).ok_or_else(|| {
+        Error::usage(format!("Keyring entry for remote '{name}' is malformed")).with_hint(hint)
+    })?;
+    Ok((
+        key_source::check(key.expose().to_owned(), &source, hint)?,
+        source,
+    ))
 }
