@@ -130,7 +130,13 @@ fn first_source(
         return Ok((value.to_owned(), Source::Argv));
     }
 
-    if let Some(var) = &req.from_env
+    from_vars(req.from_env.as_deref(), env, missing_hint)
+}
+
+/// The key from `--from-env`'s variable (or its `_FILE`), else from the first of [`KEY_VARS`]'
+/// defaults that is set and not blank.
+fn from_vars(from_env: Option<&str>, env: &Env, missing_hint: &str) -> Result<(String, Source)> {
+    if let Some(var) = from_env
         && !crate::ci::is_name(var, &[])
     {
         return Err(Error::usage(
@@ -139,7 +145,7 @@ fn first_source(
         .with_hint("pass the name of the variable that holds the key (--from-env=BASETEN_API_KEY); to pass the key itself, pipe it to --api-key-stdin"));
     }
     let owned_file_var;
-    let candidates: Vec<(&str, bool)> = match &req.from_env {
+    let candidates: Vec<(&str, bool)> = match from_env {
         Some(var) => {
             owned_file_var = format!("{var}_FILE");
             vec![(var, false), (owned_file_var.as_str(), true)]

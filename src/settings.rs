@@ -8,9 +8,10 @@ use reqwest::Url;
 use crate::ci::Platform;
 use crate::cli::{ApiArgs, Cli, Command, ExportMode, KeyArgs, RemoteArgs, Storage};
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::output::Output;
 use crate::trussrc::check_remote_name;
+use crate::undo;
 
 pub const DEFAULT_REMOTE: &str = "baseten";
 pub const DEFAULT_REMOTE_URL: &str = "https://app.baseten.co";
@@ -41,7 +42,7 @@ pub enum Settings {
 
 impl Settings {
     /// `cli` (taken whole: the key flags move into the settings) and `env` → the command's settings.
-    pub fn resolve(cli: Cli, env: &Env) -> Result<Self> {
+    pub fn resolve(cli: Cli, env: &Env, platform: Platform) -> Result<Self> {
         let json = cli.global.output == crate::cli::OutputFormat::Json;
         Ok(match cli.command {
             Command::Login(args) => {
@@ -70,11 +71,11 @@ impl Settings {
                 trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
                 remote: args.remote,
             }),
-            Command::Logout(args) => Self::Logout(LogoutSettings {
-                trussrc: trussrc_path(args.trussrc.as_deref(), env).map(|t| t.path),
+            Command::Logout(args) if args.post => Self::Logout(post(args, env, platform)?),
+            Command::Logout(args) => Self::Logout(LogoutSettings::Remove {
+                trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
                 remote: args.remote,
                 all: args.all,
-                post: args.post,
             }),
             Command::Exec(args) => Self::Exec(ExecSettings {
                 conn: Connection::resolve(&args.remote, env)?,
@@ -197,14 +198,61 @@ pub struct StatusSettings {
     pub api: Option<ApiSettings>,
 }
 
-/// What `logout` removes, or whether it undoes this job's login (`post`).
+/// What `logout` does.
 #[derive(Debug)]
-pub struct LogoutSettings {
-    pub remote: Option<String>,
-    pub all: bool,
-    pub post: bool,
-    /// The trussrc when none is named by the post step's state; an error only if it is needed.
-    pub trussrc: Result<PathBuf>,
+pub enum LogoutSettings {
+    /// Remove `remote` (else the only one), or every remote.
+    Remove {
+        trussrc: PathBuf,
+        remote: Option<String>,
+        all: bool,
+    },
+    /// Undo this job's logins in `trussrc`.
+    Post { trussrc: PathBuf, scope: PostScope },
+}
+
+/// Which records a post step undoes.
+#[derive(Debug)]
+pub enum PostScope {
+    /// GitHub: the one record this action's main step saved in GITHUB_STATE.
+    Id(String),
+    /// Elsewhere: every record of this CI job.
+    Job(String),
+    /// None: this job has no identity to tell its logins from another job's.
+    Unknown,
+}
+
+/// `logout --post`: the trussrc and record the action's main step saved (STATE_*), else the
+/// trussrc named as usual and this job's identity.
+fn post(args: crate::cli::LogoutArgs, env: &Env, platform: Platform) -> Result<LogoutSettings> {
+    let state = |name: &str| env.get_nonblank(&format!("STATE_{name}"));
+    let Some(file) = state(undo::STATE_FILE) else {
+        return Ok(LogoutSettings::Post {
+            trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
+            scope: platform
+                .job_id(env)
+                .map_or(PostScope::Unknown, PostScope::Job),
+        });
+    };
+    let forged = |why: &str| {
+        Error::new(Kind::Local, format!("{why}; nothing was changed"))
+            .with_hint("the post step reads what this action's main step saved; run it only as the action's post step")
+    };
+    let (Some(trussrc), Some(id)) = (state(undo::STATE_TRUSSRC), state(undo::STATE_ID)) else {
+        return Err(forged(
+            "GITHUB_STATE names an undo record but not its trussrc and id",
+        ));
+    };
+    let trussrc = PathBuf::from(trussrc);
+    if undo::path_for(&trussrc) != Path::new(file) {
+        return Err(forged(
+            "GITHUB_STATE names an undo record that is not beside its trussrc",
+        ));
+    }
+    Ok(LogoutSettings::Post {
+        trussrc,
+        scope: PostScope::Id(id.to_owned()),
+    })
 }
 
 /// What `exec` runs, and with which key.

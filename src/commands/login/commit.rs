@@ -72,26 +72,10 @@ impl Commit {
         let locked = trussrc::Locked::open(path, settings.conn.api.timeout)?;
         let undo_file = undo::path_for(path);
         atomic_file::sweep(&undo_file);
-        let mut keyring_write = plan_keyring(settings.storage, &keyring, report, out);
+        let keyring_write = plan_keyring(settings.storage, &keyring, report, out);
         let (mut text, spliced) = splice(&locked, report, key, !keyring_write.writes())?;
-        let mut record = scope.map(|Scope { job, exported }| undo::Record {
-            id: ci::random_token(8),
-            job,
-            trussrc: path.clone(),
-            remote: report.remote.clone(),
-            created_file: locked.existing.is_none(),
-            previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
-            before: spliced.before.clone(),
-            after: spliced.after.clone(),
-            original_sha256: locked.existing.as_deref().map(undo::sha256),
-            written_sha256: undo::sha256(&text),
-            keyring: keyring_write.writes(),
-            previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
-            written_keyring_sha256: keyring_write
-                .writes()
-                .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
-            exported,
-        });
+        let mut record = scope
+            .map(|scope| new_record(scope, &locked, report, &spliced, &text, &keyring_write, key));
         let mut commit = Self {
             locked,
             remote: report.remote.clone(),
@@ -105,34 +89,47 @@ impl Commit {
         if let Some(new) = &record {
             commit.save_record(new)?;
         }
-        if keyring_write.writes() {
-            match commit
-                .keyring
-                .set(&report.remote, &keyring_store::api_key_payload(key))
-            {
-                Ok(()) => {
-                    commit.keyring_write =
-                        std::mem::replace(&mut keyring_write, KeyringWrite::None);
-                    report.storage = Storage::Keyring;
-                }
-                Err(Unavailable(why)) => {
-                    plaintext_warning(&why, report, out);
-                    text = splice(&commit.locked, report, key, true)?.0;
-                    if let Some(new) = record.as_mut() {
-                        new.written_sha256 = undo::sha256(&text);
-                        if let Err(e) = commit.save_record(new) {
-                            commit.rollback();
-                            return Err(e);
-                        }
-                    }
-                }
-            }
-        }
-        if let Err(e) = commit.locked.write(&text) {
+        let written = if keyring_write.writes() {
+            commit.set_keyring(keyring_write, key, report, out, &mut text, record.as_mut())
+        } else {
+            Ok(())
+        };
+        if let Err(e) = written.and_then(|()| commit.locked.write(&text)) {
             commit.rollback();
             return Err(e);
         }
         Ok(commit)
+    }
+
+    /// Puts the key in the keyring; where none is usable after all, inline in `text` instead,
+    /// with the record saved again to say so.
+    fn set_keyring(
+        &mut self,
+        write: KeyringWrite,
+        key: &ApiKey,
+        report: &mut Report,
+        out: &Output,
+        text: &mut String,
+        record: Option<&mut undo::Record>,
+    ) -> Result<()> {
+        match self
+            .keyring
+            .set(&report.remote, &keyring_store::api_key_payload(key))
+        {
+            Ok(()) => {
+                self.keyring_write = write;
+                report.storage = Storage::Keyring;
+            }
+            Err(Unavailable(why)) => {
+                plaintext_warning(&why, report, out);
+                *text = splice(&self.locked, report, key, true)?.0;
+                if let Some(new) = record {
+                    new.written_sha256 = undo::sha256(text);
+                    self.save_record(new)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Adds `new` to the records as they were before this login, and saves them.
@@ -160,6 +157,36 @@ impl Commit {
         if let Some(records) = &self.records_before {
             let _ = undo::save(&self.locked, &self.undo_file, records);
         }
+    }
+}
+
+/// The undo record of this login, as it is about to be written.
+fn new_record(
+    Scope { job, exported }: Scope,
+    locked: &trussrc::Locked,
+    report: &Report,
+    spliced: &trussrc::Spliced,
+    text: &str,
+    keyring_write: &KeyringWrite,
+    key: &ApiKey,
+) -> undo::Record {
+    undo::Record {
+        id: ci::random_token(8),
+        job,
+        trussrc: locked.path.clone(),
+        remote: report.remote.clone(),
+        created_file: locked.existing.is_none(),
+        previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
+        before: spliced.before.clone(),
+        after: spliced.after.clone(),
+        original_sha256: locked.existing.as_deref().map(undo::sha256),
+        written_sha256: undo::sha256(text),
+        keyring: keyring_write.writes(),
+        previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
+        written_keyring_sha256: keyring_write
+            .writes()
+            .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
+        exported,
     }
 }
 
