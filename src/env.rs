@@ -5,34 +5,35 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// Env var names, in one place: the settings, the docs and the tests use these.
-pub mod names {
-    pub const BASETEN_API_KEY: &str = "BASETEN_API_KEY";
-    pub const BASETEN_API_KEY_FILE: &str = "BASETEN_API_KEY_FILE";
-    pub const BASETEN_REMOTE: &str = "BASETEN_REMOTE";
-    pub const BASETEN_REMOTE_URL: &str = "BASETEN_REMOTE_URL";
-    pub const BASETEN_API_URL: &str = "BASETEN_API_URL";
-    pub const USER_TRUSSRC_PATH: &str = "USER_TRUSSRC_PATH";
-    pub const BASETEN_TRUSS_AUTH_API_KEY: &str = "BASETEN_TRUSS_AUTH_API_KEY";
-    pub const BASETEN_TRUSS_AUTH_REMOTE_URL: &str = "BASETEN_TRUSS_AUTH_REMOTE_URL";
-    /// The proxy variables truss-ci reads itself (the HTTP client's own reading is off), each
-    /// lowercase name before its uppercase one: where both are set, the lowercase one is used,
-    /// as truss (Python's requests) and curl do.
-    pub const PROXIES: [&str; 8] = [
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-        "no_proxy",
-        "NO_PROXY",
-    ];
-}
+/// The proxy variables truss-ci reads itself (the HTTP client's own reading is off), each
+/// lowercase name before its uppercase one: where both are set, the lowercase one is used, as
+/// truss (Python's requests) and curl do.
+pub const PROXIES: [&str; 8] = [
+    names::http_proxy,
+    names::HTTP_PROXY,
+    names::https_proxy,
+    names::HTTPS_PROXY,
+    names::all_proxy,
+    names::ALL_PROXY,
+    names::no_proxy,
+    names::NO_PROXY,
+];
 
-/// Declares [`Vars`]: one field per variable truss-ci reads, each under its exact name.
+/// Declares [`Vars`]: one field per variable truss-ci reads, each under its exact name; and
+/// [`names`], a constant for each variable that is named elsewhere.
 macro_rules! vars {
-    ($($(#[$doc:meta])* $field:ident => $name:literal,)*) => {
+    (
+        $($(#[$doc:meta])* $field:ident $(: $NAME:ident)? => $name:literal,)*
+        ;
+        $($(#[$raw_doc:meta])* $RAW:ident => $raw:literal,)*
+    ) => {
+        /// Env var names, for the places that name a variable: the table below is their one list.
+        #[allow(non_upper_case_globals)] // each is the variable's exact name
+        pub mod names {
+            $($(pub const $NAME: &str = $name;)?)*
+            $($(#[$raw_doc])* pub const $RAW: &str = $raw;)*
+        }
+
         /// The variables truss-ci reads, each looked up by its exact name. Every field is set on
         /// its own: a variable with an odd name or value never affects another.
         #[derive(Debug, Default)]
@@ -59,7 +60,7 @@ vars! {
     homedrive => "HOMEDRIVE",
     homepath => "HOMEPATH",
     username => "USERNAME",
-    user_trussrc_path => "USER_TRUSSRC_PATH",
+    user_trussrc_path: USER_TRUSSRC_PATH => "USER_TRUSSRC_PATH",
     rust_log => "RUST_LOG",
     baseten_remote => "BASETEN_REMOTE",
     baseten_remote_url => "BASETEN_REMOTE_URL",
@@ -100,6 +101,22 @@ vars! {
     build_tag => "BUILD_TAG",
     bash_env => "BASH_ENV",
     bitbucket_pipelines_variables_path => "BITBUCKET_PIPELINES_VARIABLES_PATH",
+    ;
+    // Read by name alone, their values kept as they are (a key that is not Unicode is refused
+    // by name; a proxy's value is checked where it is parsed).
+    BASETEN_API_KEY => "BASETEN_API_KEY",
+    BASETEN_API_KEY_FILE => "BASETEN_API_KEY_FILE",
+    BASETEN_TRUSS_AUTH_API_KEY => "BASETEN_TRUSS_AUTH_API_KEY",
+    BASETEN_TRUSS_AUTH_REMOTE_URL => "BASETEN_TRUSS_AUTH_REMOTE_URL",
+    /// The proxies ([`PROXIES`]).
+    http_proxy => "http_proxy",
+    HTTP_PROXY => "HTTP_PROXY",
+    https_proxy => "https_proxy",
+    HTTPS_PROXY => "HTTPS_PROXY",
+    all_proxy => "all_proxy",
+    ALL_PROXY => "ALL_PROXY",
+    no_proxy => "no_proxy",
+    NO_PROXY => "NO_PROXY",
 }
 
 /// A snapshot of the environment: the typed variables, plus the raw map for names only known at
@@ -125,19 +142,6 @@ impl Env {
                 std::env::home_dir().and_then(|p| p.into_os_string().into_string().ok());
         }
         env
-    }
-
-    /// What `~` expands from, as Python reads it (see [`crate::home`]).
-    pub fn home_vars(&self) -> crate::home::HomeVars<'_> {
-        let v = &self.vars;
-        crate::home::HomeVars {
-            home: v.home.as_deref(),
-            passwd_home: self.passwd_home.as_deref(),
-            userprofile: v.userprofile.as_deref(),
-            homedrive: v.homedrive.as_deref(),
-            homepath: v.homepath.as_deref(),
-            username: v.username.as_deref(),
-        }
     }
 
     /// A value that is not valid Unicode is kept in the raw map with replacement characters (so
@@ -174,10 +178,10 @@ impl Env {
         self.raw.get(name).map(String::as_str)
     }
 
-    /// The proxy variables that are set, in [`names::PROXIES`] order, values exactly as they are
+    /// The proxy variables that are set, in [`PROXIES`] order, values exactly as they are
     /// (an empty one is unset, as for curl and Python's requests).
     pub fn proxies(&self) -> Vec<(&'static str, &str)> {
-        names::PROXIES
+        PROXIES
             .into_iter()
             .filter_map(|name| self.get(name).filter(|v| !v.is_empty()).map(|v| (name, v)))
             .collect()

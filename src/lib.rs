@@ -78,7 +78,7 @@ fn run() -> ExitCode {
     }
     // What an `exec` killed before its cleanup left behind goes first, whatever the command.
     exec_dir::sweep(&env);
-    let result = Settings::resolve(cli, &env, platform).and_then(|settings| {
+    let result = Settings::resolve(cli, &env, platform.job_id(&env)).and_then(|settings| {
         if settings.reserves_stdout() {
             out.reserve_stdout();
         }

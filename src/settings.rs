@@ -42,7 +42,8 @@ pub enum Settings {
 
 impl Settings {
     /// `cli` (taken whole: the key flags move into the settings) and `env` → the command's settings.
-    pub fn resolve(cli: Cli, env: &Env, platform: Platform) -> Result<Self> {
+    /// `job`: this CI job's identity, if it has one.
+    pub fn resolve(cli: Cli, env: &Env, job: Option<String>) -> Result<Self> {
         let json = cli.global.output == crate::cli::OutputFormat::Json;
         Ok(match cli.command {
             Command::Login(args) => {
@@ -71,7 +72,7 @@ impl Settings {
                 trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
                 remote: args.remote,
             }),
-            Command::Logout(args) if args.post => Self::Logout(post(args, env, platform)?),
+            Command::Logout(args) if args.post => Self::Logout(post(args, env, job)?),
             Command::Logout(args) => Self::Logout(LogoutSettings::Remove {
                 trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
                 remote: args.remote,
@@ -224,14 +225,12 @@ pub enum PostScope {
 
 /// `logout --post`: the trussrc and record the action's main step saved (STATE_*), else the
 /// trussrc named as usual and this job's identity.
-fn post(args: crate::cli::LogoutArgs, env: &Env, platform: Platform) -> Result<LogoutSettings> {
+fn post(args: crate::cli::LogoutArgs, env: &Env, job: Option<String>) -> Result<LogoutSettings> {
     let state = |name: &str| env.get_nonblank(&format!("STATE_{name}"));
     let Some(file) = state(undo::STATE_FILE) else {
         return Ok(LogoutSettings::Post {
             trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
-            scope: platform
-                .job_id(env)
-                .map_or(PostScope::Unknown, PostScope::Job),
+            scope: job.map_or(PostScope::Unknown, PostScope::Job),
         });
     };
     let forged = |why: &str| {
@@ -522,7 +521,16 @@ fn expand_user(path: &str, env: &Env) -> Result<String> {
     } else {
         "HOME"
     };
-    crate::home::expand_user(path, &env.home_vars(), Flavor::NATIVE).map_err(|e| match e {
+    let v = &env.vars;
+    let home = crate::home::HomeVars {
+        home: v.home.as_deref(),
+        passwd_home: env.passwd_home.as_deref(),
+        userprofile: v.userprofile.as_deref(),
+        homedrive: v.homedrive.as_deref(),
+        homepath: v.homepath.as_deref(),
+        username: v.username.as_deref(),
+    };
+    crate::home::expand_user(path, &home, Flavor::NATIVE).map_err(|e| match e {
         NoHome::Undetermined => Error::usage(format!(
             "cannot expand ~ in {path}: {vars} is not set, so truss could not find its trussrc either"
         ))
