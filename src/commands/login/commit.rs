@@ -74,8 +74,24 @@ impl Commit {
         atomic_file::sweep(&undo_file);
         let keyring_write = plan_keyring(settings.storage, &keyring, report, out);
         let (mut text, spliced) = splice(&locked, report, key, !keyring_write.writes())?;
-        let mut record = scope
-            .map(|scope| new_record(scope, &locked, report, &spliced, &text, &keyring_write, key));
+        let mut record = scope.map(|Scope { job, exported }| undo::Record {
+            id: ci::random_token(8),
+            job,
+            trussrc: path.clone(),
+            remote: report.remote.clone(),
+            created_file: locked.existing.is_none(),
+            previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
+            before: spliced.before,
+            after: spliced.after,
+            original_sha256: locked.existing.as_deref().map(undo::sha256),
+            written_sha256: undo::sha256(&text),
+            keyring: keyring_write.writes(),
+            previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
+            written_keyring_sha256: keyring_write
+                .writes()
+                .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
+            exported,
+        });
         let mut commit = Self {
             locked,
             remote: report.remote.clone(),
@@ -157,36 +173,6 @@ impl Commit {
         if let Some(records) = &self.records_before {
             let _ = undo::save(&self.locked, &self.undo_file, records);
         }
-    }
-}
-
-/// The undo record of this login, as it is about to be written.
-fn new_record(
-    Scope { job, exported }: Scope,
-    locked: &trussrc::Locked,
-    report: &Report,
-    spliced: &trussrc::Spliced,
-    text: &str,
-    keyring_write: &KeyringWrite,
-    key: &ApiKey,
-) -> undo::Record {
-    undo::Record {
-        id: ci::random_token(8),
-        job,
-        trussrc: locked.path.clone(),
-        remote: report.remote.clone(),
-        created_file: locked.existing.is_none(),
-        previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
-        before: spliced.before.clone(),
-        after: spliced.after.clone(),
-        original_sha256: locked.existing.as_deref().map(undo::sha256),
-        written_sha256: undo::sha256(text),
-        keyring: keyring_write.writes(),
-        previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
-        written_keyring_sha256: keyring_write
-            .writes()
-            .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
-        exported,
     }
 }
 
