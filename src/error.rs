@@ -66,7 +66,7 @@ impl Kind {
 /// An error for the user: a one-line message and, where there is one, a hint.
 /// Neither ever holds the key: callers build them from names and sources, and text from outside is
 /// scrubbed first.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Error {
     pub kind: Kind,
     pub message: String,
