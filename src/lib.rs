@@ -78,11 +78,12 @@ fn run() -> ExitCode {
     }
     // What an `exec` killed before its cleanup left behind goes first, whatever the command.
     exec_dir::sweep(&env);
-    let result = Settings::resolve(cli, &env, platform.job_id(&env)).and_then(|settings| {
+    let job = platform.job_id(&env);
+    let result = Settings::resolve(cli, &env, job.clone()).and_then(|settings| {
         if settings.reserves_stdout() {
             out.reserve_stdout();
         }
-        dispatch(&settings, &env, platform, &out)
+        dispatch(&settings, &env, (platform, job), &out)
     });
     match result {
         Ok(code) => ExitCode::from(code),
@@ -97,7 +98,7 @@ fn run() -> ExitCode {
 fn dispatch(
     settings: &Settings,
     env: &Env,
-    platform: ci::Platform,
+    (platform, job): (ci::Platform, Option<String>),
     out: &Output,
 ) -> error::Result<u8> {
     let dialect = out.dialect();
@@ -108,6 +109,8 @@ fn dispatch(
         missing_key_hint: dialect.missing_key_hint(),
         job_temp_dir: dialect.job_temp_dir(),
         hands_state_to_post: dialect.hands_state_to_post(),
+        keyring: keyring_store::Keyring::from_env(env),
+        job,
     };
     let stdin = &mut std::io::stdin();
     match settings {

@@ -9,6 +9,7 @@ use crate::ci::Platform;
 use crate::cli::{ApiArgs, Cli, Command, ExportMode, KeyArgs, RemoteArgs, Storage};
 use crate::env::Env;
 use crate::error::{Error, Kind, Result};
+use crate::keyring_store::Keyring;
 use crate::output::Output;
 use crate::trussrc::check_remote_name;
 use crate::undo;
@@ -29,6 +30,10 @@ pub struct Context<'a> {
     pub job_temp_dir: Option<PathBuf>,
     /// Whether the platform hands the login's id to its post step itself.
     pub hands_state_to_post: bool,
+    /// Where truss keeps keys outside the trussrc (or that it is disabled by env).
+    pub keyring: Keyring,
+    /// This CI job's identity, if it has one.
+    pub job: Option<String>,
 }
 
 /// Each command's settings, resolved completely before it runs.
@@ -70,6 +75,7 @@ impl Settings {
                     .then(|| ApiSettings::resolve(&args.api, false, env))
                     .transpose()?,
                 trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
+                env_pair: env_pair(env, args.remote.as_deref())?,
                 remote: args.remote,
             }),
             Command::Logout(args) if args.post => Self::Logout(post(args, env, job)?),
@@ -194,6 +200,8 @@ pub struct LoginSettings {
 /// What `status` reads, and with `--check`, how the key is checked.
 #[derive(Debug)]
 pub struct StatusSettings {
+    /// The remote URL of truss's env-var remote, when both BASETEN_TRUSS_AUTH_* are set.
+    pub env_pair: Option<String>,
     pub remote: Option<String>,
     pub trussrc: PathBuf,
     pub api: Option<ApiSettings>,
@@ -269,6 +277,25 @@ pub struct TrussrcPath {
     pub path: PathBuf,
     /// True when the path is `~/.trussrc` and truss finds it with no `USER_TRUSSRC_PATH`.
     pub is_default: bool,
+}
+
+/// The env-var remote truss uses when both BASETEN_TRUSS_AUTH_* variables are set.
+fn env_pair(env: &Env, remote: Option<&str>) -> Result<Option<String>> {
+    let key = env.get_nonblank(crate::env::names::BASETEN_TRUSS_AUTH_API_KEY);
+    let url = env.get_nonblank(crate::env::names::BASETEN_TRUSS_AUTH_REMOTE_URL);
+    match (key, url) {
+        (Some(_), Some(_)) if remote.is_some() => Err(Error::usage(
+            "--remote cannot be used while BASETEN_TRUSS_AUTH_API_KEY and BASETEN_TRUSS_AUTH_REMOTE_URL are set: truss then ignores the trussrc",
+        )),
+        (Some(_), Some(url)) => Ok(Some(url.trim().to_owned())),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(Error::usage(
+            "BASETEN_TRUSS_AUTH_API_KEY is set but BASETEN_TRUSS_AUTH_REMOTE_URL is not; set both or neither",
+        )),
+        (None, Some(_)) => Err(Error::usage(
+            "BASETEN_TRUSS_AUTH_REMOTE_URL is set but BASETEN_TRUSS_AUTH_API_KEY is not; set both or neither",
+        )),
+    }
 }
 
 /// `--isolate`'s path under `RUNNER_TEMP`, else `--trussrc`, `USER_TRUSSRC_PATH` or the default.

@@ -34,7 +34,7 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>) -> Result<()> {
             all,
         } => (trussrc, remote, *all),
     };
-    let (env, out) = (ctx.env, ctx.out);
+    let out = ctx.out;
     let doc = trussrc::load(path)?;
     let names: Vec<String> = if all {
         doc.remotes().map(str::to_owned).collect()
@@ -49,7 +49,7 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>) -> Result<()> {
         return report(out, path, &[]);
     }
     trussrc::remove(path, &names, DEFAULT_TIMEOUT)?;
-    let keyring = Keyring::from_env(env);
+    let keyring = &ctx.keyring;
     for name in &names {
         if !keyring.is_disabled()
             && let Err(e) = keyring.delete(name)
@@ -106,13 +106,13 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<()> {
     for record in chain.iter().filter(|r| touched(r)) {
         undo::authenticate(record, &file)?;
     }
-    let keyring = Keyring::from_env(ctx.env);
+    let keyring = &ctx.keyring;
     let mut exported: Vec<String> = Vec::new();
     let mut removed: Vec<String> = Vec::new();
     // Newest first: each record is taken out of its chain as the live state then stands.
     for &i in records.iter().rev() {
         let (record, duty) = undo::retire(&mut chain, i, locked.existing.as_deref(), &file)?;
-        undo_one(&record, &duty, &mut locked, &keyring, out)?;
+        undo_one(&record, &duty, &mut locked, keyring, out)?;
         for name in &record.exported {
             if !exported.contains(name) {
                 exported.push(name.clone());

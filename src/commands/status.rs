@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::api::{User, Verdict};
 use crate::cli::OutputFormat;
 use crate::commands::verify;
-use crate::env::{Env, names};
+use crate::env::names;
 use crate::error::{Error, Result};
 use crate::key_source::{self, Source};
 use crate::keyring_store::{self, Keyring};
@@ -37,17 +37,12 @@ const SECRET_KEYS: [&str; 4] = [
 ];
 
 pub fn run(settings: &StatusSettings, ctx: &Context<'_>) -> Result<()> {
-    let (env, out, path) = (ctx.env, ctx.out, &settings.trussrc);
-    let (status, secret, doc) = match env_pair(env)? {
+    let (out, path) = (ctx.out, &settings.trussrc);
+    let (status, secret, doc) = match &settings.env_pair {
         Some(url) => {
-            if settings.remote.is_some() {
-                return Err(Error::usage(
-                    "--remote cannot be used while BASETEN_TRUSS_AUTH_API_KEY and BASETEN_TRUSS_AUTH_REMOTE_URL are set: truss then ignores the trussrc",
-                ));
-            }
             let status = Status {
                 remote: "<environment>".into(),
-                remote_url: url.to_owned(),
+                remote_url: url.clone(),
                 auth_type: "api_key".into(),
                 source: names::BASETEN_TRUSS_AUTH_API_KEY.into(),
             };
@@ -94,7 +89,7 @@ fn check(
     ctx: &Context<'_>,
     path: &Path,
 ) -> Result<User> {
-    let (key, source) = secret_key(status, secret, doc, path, ctx.env)?;
+    let (key, source) = secret_key(status, secret, doc, path, ctx)?;
     ctx.out.mask(&key)?;
     let remote_url = match secret {
         Secret::EnvPair => status.remote_url.clone(),
@@ -108,22 +103,6 @@ fn check(
         Verdict::Valid(user) => Ok(user),
         // Without --allow-restricted, verify refuses a restricted key.
         Verdict::Restricted => Err(Error::unexpected("a restricted key has no user to show")),
-    }
-}
-
-/// The env-var remote truss uses when both BASETEN_TRUSS_AUTH_* variables are set.
-fn env_pair(env: &Env) -> Result<Option<&str>> {
-    let key = env.get_nonblank(names::BASETEN_TRUSS_AUTH_API_KEY);
-    let url = env.get_nonblank(names::BASETEN_TRUSS_AUTH_REMOTE_URL);
-    match (key, url) {
-        (Some(_), Some(url)) => Ok(Some(url.trim())),
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(Error::usage(
-            "BASETEN_TRUSS_AUTH_API_KEY is set but BASETEN_TRUSS_AUTH_REMOTE_URL is not; set both or neither",
-        )),
-        (None, Some(_)) => Err(Error::usage(
-            "BASETEN_TRUSS_AUTH_REMOTE_URL is set but BASETEN_TRUSS_AUTH_API_KEY is not; set both or neither",
-        )),
     }
 }
 
@@ -166,9 +145,9 @@ fn secret_key(
     secret: &Secret,
     doc: &Document,
     path: &Path,
-    env: &Env,
+    ctx: &Context<'_>,
 ) -> Result<(ApiKey, Source)> {
-    let name = status.remote.as_str();
+    let (name, env, keyring) = (status.remote.as_str(), ctx.env, &ctx.keyring);
     if status.auth_type == "oauth" {
         return Err(Error::usage(format!(
             "remote '{name}' uses OAuth; --check validates API keys (use `truss whoami` for OAuth remotes)"
@@ -191,7 +170,7 @@ fn secret_key(
             let raw = doc.value(name, "api_key").unwrap_or_default();
             Ok((key_source::check(raw, &source, hint)?, source))
         }
-        Secret::Keyring => keyring_key(name, &Keyring::from_env(env), hint),
+        Secret::Keyring => keyring_key(name, keyring, hint),
     }
 }
 

@@ -45,7 +45,7 @@ pub(super) struct Scope {
 
 /// A login written to disk and still locked: the trussrc, its undo record and the keyring entry,
 /// with what they held before, so that the whole of it can be rolled back.
-pub(super) struct Commit {
+pub(super) struct Commit<'a> {
     locked: trussrc::Locked,
     remote: String,
     undo_file: PathBuf,
@@ -53,26 +53,26 @@ pub(super) struct Commit {
     records_before: Option<Vec<undo::Record>>,
     /// What this login did to the keyring.
     keyring_write: KeyringWrite,
-    keyring: Keyring,
+    keyring: &'a Keyring,
     /// The undo record's id, for the post step.
     pub id: Option<String>,
 }
 
-impl Commit {
+impl<'a> Commit<'a> {
     /// Writes the login; the undo record only in CI (`scope`).
     pub fn write(
         settings: &LoginSettings,
         key: &ApiKey,
         report: &mut Report,
-        ctx: &Context<'_>,
+        ctx: &'a Context<'_>,
         scope: Option<Scope>,
     ) -> Result<Self> {
-        let (out, keyring) = (ctx.out, Keyring::from_env(ctx.env));
+        let (out, keyring) = (ctx.out, &ctx.keyring);
         let path = &settings.trussrc.path;
         let locked = trussrc::Locked::open(path, settings.conn.api.timeout)?;
         let undo_file = undo::path_for(path);
         atomic_file::sweep(&undo_file);
-        let keyring_write = plan_keyring(settings.storage, &keyring, report, out);
+        let keyring_write = plan_keyring(settings.storage, keyring, report, out);
         let (mut text, spliced) = splice(&locked, report, key, !keyring_write.writes())?;
         let mut record = scope.map(|Scope { job, exported }| undo::Record {
             id: ci::random_token(8),

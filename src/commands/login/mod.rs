@@ -86,7 +86,7 @@ fn login(
     }
     // Everything the user asked for is built and checked before anything is written.
     let requested = outputs::Requested::build(settings, &report, key, out)?;
-    let job = platform.job_id(ctx.env);
+    let job = &ctx.job;
     let scope = platform.is_ci().then(|| Scope {
         job: job.clone(),
         exported: requested.exported.clone(),
