@@ -1,5 +1,5 @@
-// The GitHub Action shim: find or download truss-ci, run `truss-ci login` with the runner's
-// INPUT_* env, and in the post step run `truss-ci logout --post`. The download is checked against
+// The GitHub Action shim: find or download truss-ci, run `truss-ci login` with the inputs as its
+// flags (the key in its env, never argv), and in the post step run `truss-ci logout --post`. The download is checked against
 // the committed manifest's SHA-256 of the asset, and the file run, before main and before post,
 // against its SHA-256 of the binary; either failing fails closed. Node built-ins only.
 'use strict';
@@ -442,6 +442,36 @@ function postBinary(env, options, binary) {
   throw new Error(`${binary} is not where this action keeps truss-ci, or its directory is no longer private`);
 }
 
+const TRUE = /^(1|true|yes|on)$/i;
+const FALSE = /^(0|false|no|off)$/i;
+
+/// The action's inputs as `truss-ci login` flags, and the env to run it with: the key (never on
+/// argv) as BASETEN_API_KEY, read through --from-env; no INPUT_* variable. A blank input is unset.
+function login(env) {
+  const args = ['login'];
+  for (const name of ['remote', 'remote-url', 'api-url', 'timeout']) {
+    if (input(env, name)) args.push(`--${name}=${input(env, name)}`);
+  }
+  if (input(env, 'trussrc-path')) args.push(`--trussrc=${input(env, 'trussrc-path')}`);
+  const exportEnv = input(env, 'export-env');
+  if (/^truss-env$/i.test(exportEnv)) args.push('--export-env=truss-env');
+  else if (/^key$/i.test(exportEnv) || TRUE.test(exportEnv)) args.push('--export-env');
+  else if (exportEnv && !FALSE.test(exportEnv)) {
+    throw new Error(`the export-env input must be true, false or truss-env, not ${JSON.stringify(exportEnv)}`);
+  }
+  if (input(env, 'validate') && !TRUE.test(input(env, 'validate'))) args.push('--no-validate');
+  if (TRUE.test(input(env, 'isolate'))) args.push('--isolate');
+  const child = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('INPUT_')) child[name] = value;
+  }
+  if (input(env, 'api-key')) {
+    child.BASETEN_API_KEY = input(env, 'api-key');
+    args.push('--from-env');
+  }
+  return { args, child };
+}
+
 function run(binary, args, env) {
   const result = spawnSync(binary, args, { stdio: 'inherit', env });
   if (result.error) throw result.error;
@@ -475,6 +505,13 @@ async function main(env = process.env, options = {}) {
   if (env.STATE_TRUSS_CI_ACTION_POST === 'true') return post(env, options);
   // First of all, so that the post step knows it is the post step even if main fails.
   appendState(env, 'TRUSS_CI_ACTION_POST', 'true');
+  let command;
+  try {
+    command = login(env);
+  } catch (e) {
+    annotate(output(options), 'error', e.message);
+    return 2;
+  }
   let found;
   try {
     found = await findBinary(env, options);
@@ -485,8 +522,7 @@ async function main(env = process.env, options = {}) {
     if (found?.runDir) fs.rmSync(found.runDir, { recursive: true, force: true });
     return fail(output(options), e.message);
   }
-  // Inputs reach truss-ci as the INPUT_* env the runner set: never on argv.
-  return run(found.binary, ['login'], env);
+  return run(found.binary, command.args, command.child);
 }
 
 module.exports = { main, target, assetName, binaryName, binaryPath, noProxy, checkPrivateDir, TARGETS };

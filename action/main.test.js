@@ -16,7 +16,7 @@ const { main, TARGETS, assetName, noProxy, checkPrivateDir } = require('./main.j
 // A stand-in for truss-ci (a Node script: /bin/sh would drop the runner's INPUT_API-KEY, whose
 // name holds a hyphen).
 const FAKE = `#!/usr/bin/env node
-const inputs = Object.keys(process.env).filter((k) => k.startsWith('INPUT_')).sort();
+const inputs = Object.keys(process.env).filter((k) => k.startsWith('INPUT_') || k === 'BASETEN_API_KEY').sort();
 require('fs').writeFileSync(process.env.FAKE_LOG,
   'ARGS ' + process.argv.slice(2).join(' ') + '\\n' + inputs.map((k) => k + '=' + process.env[k] + '\\n').join(''));
 process.exit(Number(process.env.FAKE_EXIT || 0));
@@ -112,15 +112,15 @@ function plant(file, text = PLANTED) {
   fs.writeFileSync(`${path.dirname(file)}.complete`, '');
 }
 
-test('downloads, verifies, runs login with inputs in env (never argv) and reuses the tool cache', async () => {
+test('downloads, verifies, runs login with inputs as flags and the key in env (never argv) and reuses the tool cache', async () => {
   const t = await setup();
   try {
     assert.equal(await run(t.env, t.options), 0);
     assert.deepEqual(t.hits, [`/releases/v0.1.0/${assetName(TARGET)}`]);
     const log = t.log();
-    assert.match(log, /^ARGS login\n/);
-    assert.match(log, /^INPUT_API-KEY=SENTINEL\.key$/m);
-    assert.match(log, /^INPUT_REMOTE=ci$/m);
+    assert.match(log, /^ARGS login --remote=ci --from-env\n/);
+    assert.match(log, /^BASETEN_API_KEY=SENTINEL\.key$/m);
+    assert.doesNotMatch(log, /^INPUT_/m);
     assert.doesNotMatch(log.split('\n')[0], /SENTINEL/);
     assert.match(t.state(), /^TRUSS_CI_ACTION_POST<<ghadelimiter_/);
     assert.equal(t.postEnv().STATE_TRUSS_CI_ACTION_BINARY, fs.realpathSync(t.cached()));
@@ -559,6 +559,44 @@ test('the shim reads only the runner\'s variables', () => {
   // Inputs go through input(); no other indexing of the environment.
   assert.deepEqual([...source.matchAll(/\benv\[(?!`INPUT_\$\{)/g)], []);
   assert.doesNotMatch(source, /process\.env\.|process\.env\[/);
+});
+
+test('every input becomes its flag; blank inputs are unset; a bad export-env is refused before any download', async () => {
+  const t = await setup();
+  try {
+    const env = {
+      ...t.env,
+      'INPUT_REMOTE-URL': 'https://app.example',
+      'INPUT_API-URL': ' ',
+      'INPUT_TRUSSRC-PATH': '/tmp/rc',
+      'INPUT_EXPORT-ENV': 'truss-env',
+      INPUT_VALIDATE: 'false',
+      INPUT_TIMEOUT: '5',
+      INPUT_ISOLATE: 'true',
+    };
+    assert.equal(await run(env, t.options), 0);
+    assert.equal(
+      t.log().split('\n')[0],
+      'ARGS login --remote=ci --remote-url=https://app.example --timeout=5 --trussrc=/tmp/rc --export-env=truss-env --no-validate --isolate --from-env',
+    );
+    for (const [value, flag] of [['true', '--export-env'], ['key', '--export-env'], ['false', null], ['', null]]) {
+      assert.equal(await run({ ...t.env, 'INPUT_EXPORT-ENV': value, INPUT_VALIDATE: 'yes' }, t.options), 0);
+      const args = t.log().split('\n')[0].split(' ');
+      assert.equal(args.includes('--export-env'), flag !== null, value);
+      assert.ok(!args.includes('--no-validate'), value);
+    }
+    assert.equal(await run({ ...t.env, 'INPUT_API-KEY': '' }, t.options), 0);
+    assert.equal(t.log().split('\n')[0], 'ARGS login --remote=ci');
+    fs.rmSync(t.env.FAKE_LOG);
+    const hits = t.hits.length;
+    const { code, out } = await quiet({ ...t.env, 'INPUT_EXPORT-ENV': 'maybe' }, t.options);
+    assert.equal(code, 2);
+    assert.match(out, /^::error title=truss-ci action::the export-env input must be true, false or truss-env, not "maybe"$/m);
+    assert.equal(t.hits.length, hits);
+    assert.equal(t.log(), '');
+  } finally {
+    await t.close();
+  }
 });
 
 // --- The release flow records both digests -----------------------------------------------------

@@ -83,6 +83,12 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("api_url", |a| a.requires("check")),
+    mut_arg("timeout", |a| a.requires("check")),
+    mut_arg("allow_http", |a| a.requires("check")),
+    mut_arg("ca_cert", |a| a.requires("check"))
+)]
 pub struct StatusArgs {
     /// The remote to show [default: the only one]
     #[arg(long, value_name = "NAME")]
@@ -96,21 +102,9 @@ pub struct StatusArgs {
     #[arg(long)]
     pub check: bool,
 
-    /// With --check: the REST API base [env: BASETEN_API_URL] [default: derived from remote_url]
-    #[arg(long, value_name = "URL", requires = "check")]
-    pub api_url: Option<String>,
-
-    /// With --check: deadline in seconds for the validation.
-    #[arg(long, value_name = "SECS", requires = "check")]
-    pub timeout: Option<f64>,
-
-    /// With --check: allow http:// to a non-loopback host.
-    #[arg(long, requires = "check")]
-    pub allow_http: bool,
-
-    /// With --check: also trust the CA certificate(s) in this PEM file.
-    #[arg(long, value_name = "FILE", requires = "check")]
-    pub ca_cert: Option<PathBuf>,
+    /// With --check: how the API is reached.
+    #[command(flatten)]
+    pub api: ApiArgs,
 }
 
 #[derive(Debug, Args)]
@@ -135,7 +129,7 @@ pub struct LogoutArgs {
 }
 
 /// Where the key comes from (login and exec).
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct KeyArgs {
     /// Read the key from standard input.
     #[arg(long, help_heading = "Key source")]
@@ -169,7 +163,6 @@ pub struct KeyArgs {
 
 /// Which remote, at which URLs, and how the key is checked (login and exec).
 #[derive(Debug, Args)]
-#[allow(clippy::struct_excessive_bools)]
 pub struct RemoteArgs {
     /// The trussrc section (remote) to write [env: BASETEN_REMOTE] [default: baseten]
     #[arg(long, value_name = "NAME")]
@@ -180,14 +173,26 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "URL")]
     pub remote_url: Option<String>,
 
+    /// Store the key without checking it against the API.
+    #[arg(long)]
+    pub no_validate: bool,
+
+    /// Accept a key the API authenticates but forbids the management API (inference-only keys).
+    #[arg(long)]
+    pub allow_restricted: bool,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// How the API is reached: where, within what deadline, and whom to trust (login, exec, and
+/// status --check).
+#[derive(Debug, Args)]
+pub struct ApiArgs {
     /// The REST API base the key is checked against [env: BASETEN_API_URL] [default: derived from
     /// the remote URL]
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
-
-    /// Store the key without checking it against the API.
-    #[arg(long)]
-    pub no_validate: bool,
 
     /// Deadline in seconds for the whole validation, retries included (and for the trussrc's lock).
     #[arg(long, value_name = "SECS")]
@@ -196,10 +201,6 @@ pub struct RemoteArgs {
     /// Allow an http:// URL to a non-loopback host (the key would cross the network in clear).
     #[arg(long)]
     pub allow_http: bool,
-
-    /// Accept a key the API authenticates but forbids the management API (inference-only keys).
-    #[arg(long)]
-    pub allow_restricted: bool,
 
     /// Also trust the CA certificate(s) in this PEM file (a private CA in front of the API).
     #[arg(long, value_name = "FILE")]

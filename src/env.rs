@@ -5,36 +5,35 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// Env var names, in one place: the settings, the docs and the tests use these.
-pub mod names {
-    pub const BASETEN_API_KEY: &str = "BASETEN_API_KEY";
-    pub const BASETEN_API_KEY_FILE: &str = "BASETEN_API_KEY_FILE";
-    pub const INPUT_API_KEY_HYPHEN: &str = "INPUT_API-KEY";
-    pub const INPUT_API_KEY: &str = "INPUT_API_KEY";
-    pub const BASETEN_REMOTE: &str = "BASETEN_REMOTE";
-    pub const BASETEN_REMOTE_URL: &str = "BASETEN_REMOTE_URL";
-    pub const BASETEN_API_URL: &str = "BASETEN_API_URL";
-    pub const USER_TRUSSRC_PATH: &str = "USER_TRUSSRC_PATH";
-    pub const BASETEN_TRUSS_AUTH_API_KEY: &str = "BASETEN_TRUSS_AUTH_API_KEY";
-    pub const BASETEN_TRUSS_AUTH_REMOTE_URL: &str = "BASETEN_TRUSS_AUTH_REMOTE_URL";
-    /// The proxy variables truss-ci reads itself (the HTTP client's own reading is off), each
-    /// lowercase name before its uppercase one: where both are set, the lowercase one is used,
-    /// as truss (Python's requests) and curl do.
-    pub const PROXIES: [&str; 8] = [
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-        "no_proxy",
-        "NO_PROXY",
-    ];
-}
+/// The proxy variables truss-ci reads itself (the HTTP client's own reading is off), each
+/// lowercase name before its uppercase one: where both are set, the lowercase one is used, as
+/// truss (Python's requests) and curl do.
+pub const PROXIES: [&str; 8] = [
+    names::http_proxy,
+    names::HTTP_PROXY,
+    names::https_proxy,
+    names::HTTPS_PROXY,
+    names::all_proxy,
+    names::ALL_PROXY,
+    names::no_proxy,
+    names::NO_PROXY,
+];
 
-/// Declares [`Vars`]: one field per variable truss-ci reads, each under its exact name.
+/// Declares [`Vars`]: one field per variable truss-ci reads, each under its exact name; and
+/// [`names`], a constant for each variable that is named elsewhere.
 macro_rules! vars {
-    ($($(#[$doc:meta])* $field:ident => $name:literal,)*) => {
+    (
+        $($(#[$doc:meta])* $field:ident $(: $NAME:ident)? => $name:literal,)*
+        ;
+        $($(#[$raw_doc:meta])* $RAW:ident => $raw:literal,)*
+    ) => {
+        /// Env var names, for the places that name a variable: the table below is their one list.
+        #[allow(non_upper_case_globals)] // each is the variable's exact name
+        pub mod names {
+            $($(pub const $NAME: &str = $name;)?)*
+            $($(#[$raw_doc])* pub const $RAW: &str = $raw;)*
+        }
+
         /// The variables truss-ci reads, each looked up by its exact name. Every field is set on
         /// its own: a variable with an odd name or value never affects another.
         #[derive(Debug, Default)]
@@ -61,7 +60,7 @@ vars! {
     homedrive => "HOMEDRIVE",
     homepath => "HOMEPATH",
     username => "USERNAME",
-    user_trussrc_path => "USER_TRUSSRC_PATH",
+    user_trussrc_path: USER_TRUSSRC_PATH => "USER_TRUSSRC_PATH",
     rust_log => "RUST_LOG",
     baseten_remote => "BASETEN_REMOTE",
     baseten_remote_url => "BASETEN_REMOTE_URL",
@@ -85,14 +84,6 @@ vars! {
     runner_name => "RUNNER_NAME",
     runner_temp => "RUNNER_TEMP",
     runner_debug => "RUNNER_DEBUG",
-    input_remote => "INPUT_REMOTE",
-    input_remote_url => "INPUT_REMOTE-URL",
-    input_api_url => "INPUT_API-URL",
-    input_trussrc_path => "INPUT_TRUSSRC-PATH",
-    input_export_env => "INPUT_EXPORT-ENV",
-    input_validate => "INPUT_VALIDATE",
-    input_timeout => "INPUT_TIMEOUT",
-    input_isolate => "INPUT_ISOLATE",
 
     // Other platforms, and the variables that name one job on each
     gitlab_ci => "GITLAB_CI",
@@ -110,6 +101,22 @@ vars! {
     build_tag => "BUILD_TAG",
     bash_env => "BASH_ENV",
     bitbucket_pipelines_variables_path => "BITBUCKET_PIPELINES_VARIABLES_PATH",
+    ;
+    // Read by name alone, their values kept as they are (a key that is not Unicode is refused
+    // by name; a proxy's value is checked where it is parsed).
+    BASETEN_API_KEY => "BASETEN_API_KEY",
+    BASETEN_API_KEY_FILE => "BASETEN_API_KEY_FILE",
+    BASETEN_TRUSS_AUTH_API_KEY => "BASETEN_TRUSS_AUTH_API_KEY",
+    BASETEN_TRUSS_AUTH_REMOTE_URL => "BASETEN_TRUSS_AUTH_REMOTE_URL",
+    /// The proxies ([`PROXIES`]).
+    http_proxy => "http_proxy",
+    HTTP_PROXY => "HTTP_PROXY",
+    https_proxy => "https_proxy",
+    HTTPS_PROXY => "HTTPS_PROXY",
+    all_proxy => "all_proxy",
+    ALL_PROXY => "ALL_PROXY",
+    no_proxy => "no_proxy",
+    NO_PROXY => "NO_PROXY",
 }
 
 /// A snapshot of the environment: the typed variables, plus the raw map for names only known at
@@ -135,19 +142,6 @@ impl Env {
                 std::env::home_dir().and_then(|p| p.into_os_string().into_string().ok());
         }
         env
-    }
-
-    /// What `~` expands from, as Python reads it (see [`crate::home`]).
-    pub fn home_vars(&self) -> crate::home::HomeVars<'_> {
-        let v = &self.vars;
-        crate::home::HomeVars {
-            home: v.home.as_deref(),
-            passwd_home: self.passwd_home.as_deref(),
-            userprofile: v.userprofile.as_deref(),
-            homedrive: v.homedrive.as_deref(),
-            homepath: v.homepath.as_deref(),
-            username: v.username.as_deref(),
-        }
     }
 
     /// A value that is not valid Unicode is kept in the raw map with replacement characters (so
@@ -184,10 +178,10 @@ impl Env {
         self.raw.get(name).map(String::as_str)
     }
 
-    /// The proxy variables that are set, in [`names::PROXIES`] order, values exactly as they are
+    /// The proxy variables that are set, in [`PROXIES`] order, values exactly as they are
     /// (an empty one is unset, as for curl and Python's requests).
     pub fn proxies(&self) -> Vec<(&'static str, &str)> {
-        names::PROXIES
+        PROXIES
             .into_iter()
             .filter_map(|name| self.get(name).filter(|v| !v.is_empty()).map(|v| (name, v)))
             .collect()
@@ -220,22 +214,18 @@ impl Env {
     }
 }
 
-/// Is a flag-like value true? Accepts what action inputs and env conventions use.
-pub fn truthy(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn action_inputs_are_read_by_their_exact_names() {
-        let e = Env::of(&[("INPUT_REMOTE-URL", "https://x"), ("HOME", "/h")]);
-        assert_eq!(e.vars.input_remote_url.as_deref(), Some("https://x"));
+    fn variables_are_read_by_their_exact_names() {
+        let e = Env::of(&[
+            ("INPUT_REMOTE-URL", "https://x"),
+            ("BASETEN_REMOTE_URL", "https://y"),
+            ("HOME", "/h"),
+        ]);
+        assert_eq!(e.vars.baseten_remote_url.as_deref(), Some("https://y"));
         assert_eq!(e.vars.home.as_deref(), Some("/h"));
         assert_eq!(e.get("INPUT_REMOTE-URL"), Some("https://x"));
     }
@@ -244,7 +234,6 @@ mod tests {
     fn blank_values() {
         let e = Env::of(&[("E", " ")]);
         assert_eq!(e.get_nonblank("E"), None);
-        assert!(truthy(" TRUE ") && truthy("1") && !truthy("false") && !truthy(""));
     }
 
     #[test]

@@ -15,15 +15,24 @@ pub enum Kind {
     Unreachable,
     /// A local file could not be read, locked or written (exit 5).
     Local,
+    /// `exec`'s command could not be run (exit 126).
+    CannotRun,
+    /// `exec`'s command was not found (exit 127).
+    NotFound,
+    /// `exec` was stopped by this signal before its command started (exit 128+N).
+    Stopped(i32),
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Unexpected,
         Kind::Usage,
         Kind::Rejected,
         Kind::Unreachable,
         Kind::Local,
+        Kind::CannotRun,
+        Kind::NotFound,
+        Kind::Stopped(15),
     ];
 
     pub fn exit_code(self) -> u8 {
@@ -33,6 +42,9 @@ impl Kind {
             Kind::Rejected => 3,
             Kind::Unreachable => 4,
             Kind::Local => 5,
+            Kind::CannotRun => 126,
+            Kind::NotFound => 127,
+            Kind::Stopped(signal) => u8::try_from(128 + signal).unwrap_or(255),
         }
     }
 
@@ -44,6 +56,9 @@ impl Kind {
             Kind::Rejected => "rejected",
             Kind::Unreachable => "unreachable",
             Kind::Local => "local-write",
+            Kind::CannotRun => "cannot-run",
+            Kind::NotFound => "not-found",
+            Kind::Stopped(_) => "stopped",
         }
     }
 }
@@ -125,7 +140,10 @@ mod tests {
                 (2, "usage"),
                 (3, "rejected"),
                 (4, "unreachable"),
-                (5, "local-write")
+                (5, "local-write"),
+                (126, "cannot-run"),
+                (127, "not-found"),
+                (143, "stopped")
             ]
         );
     }

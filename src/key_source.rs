@@ -3,6 +3,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::cli::KeyArgs;
 use crate::env::{Env, names};
 use crate::error::{Error, Result};
 use crate::secret::ApiKey;
@@ -79,36 +80,21 @@ fn shown_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     names
 }
 
-/// The key sources the user asked for on the command line.
-#[derive(Debug, Default)]
-pub struct KeyRequest<'a> {
-    pub stdin: bool,
-    pub file: Option<&'a Path>,
-    pub argv: Option<&'a str>,
-    /// `--from-env[=VAR]`: only VAR and VAR_FILE.
-    pub from_env: Option<&'a str>,
-}
-
-impl<'a> From<&'a crate::cli::KeyArgs> for KeyRequest<'a> {
-    fn from(args: &'a crate::cli::KeyArgs) -> Self {
-        Self {
-            stdin: args.api_key_stdin,
-            file: args.api_key_file.as_deref(),
-            argv: args.api_key.as_deref(),
-            from_env: args.from_env.as_deref(),
-        }
-    }
-}
-
-/// What the platform suggests when no key was found (a GitHub fork, say).
-pub type MissingHint<'a> = &'a str;
+/// Every variable a key sits in: those read when no source is named, in order (a `_FILE` one
+/// names a file holding the key), then truss's own pair. `exec`'s command gets none of them.
+pub const KEY_VARS: [&str; 4] = [
+    names::BASETEN_API_KEY,
+    names::BASETEN_API_KEY_FILE,
+    names::BASETEN_TRUSS_AUTH_API_KEY,
+    names::BASETEN_TRUSS_AUTH_REMOTE_URL,
+];
 
 /// Finds the key: the first source that yields one wins. Returns warnings for the caller to print.
 pub fn find(
-    req: &KeyRequest<'_>,
+    req: &KeyArgs,
     env: &Env,
     stdin: &mut dyn Read,
-    missing_hint: MissingHint<'_>,
+    missing_hint: &str,
 ) -> Result<(ApiKey, Source, Vec<String>)> {
     let mut warnings = Vec::new();
     let (raw, source) = first_source(req, env, stdin, missing_hint, &mut warnings)?;
@@ -117,13 +103,13 @@ pub fn find(
 
 /// The raw text of the first source that yields a key, unchecked.
 fn first_source(
-    req: &KeyRequest<'_>,
+    req: &KeyArgs,
     env: &Env,
     stdin: &mut dyn Read,
-    missing_hint: MissingHint<'_>,
+    missing_hint: &str,
     warnings: &mut Vec<String>,
 ) -> Result<(String, Source)> {
-    if req.stdin {
+    if req.api_key_stdin {
         let raw = read_capped(stdin, MAX_READ).map_err(|e| {
             Error::usage(format!(
                 "could not read the API key from standard input: {e}"
@@ -131,11 +117,11 @@ fn first_source(
         })?;
         return Ok((raw, Source::Stdin));
     }
-    if let Some(path) = req.file {
+    if let Some(path) = &req.api_key_file {
         let source = Source::File(path.to_owned());
         return Ok((read_key_file(path, &source)?, source));
     }
-    if let Some(value) = req.argv {
+    if let Some(value) = &req.api_key {
         warnings.push(
             "--api-key puts the key in argv, where other processes on this machine can read it; \
              prefer --api-key-stdin, --api-key-file or BASETEN_API_KEY"
@@ -144,7 +130,13 @@ fn first_source(
         return Ok((value.to_owned(), Source::Argv));
     }
 
-    if let Some(var) = req.from_env
+    from_vars(req.from_env.as_deref(), env, missing_hint)
+}
+
+/// The key from `--from-env`'s variable (or its `_FILE`), else from the first of [`KEY_VARS`]'
+/// defaults that is set and not blank.
+fn from_vars(from_env: Option<&str>, env: &Env, missing_hint: &str) -> Result<(String, Source)> {
+    if let Some(var) = from_env
         && !crate::ci::is_name(var, &[])
     {
         return Err(Error::usage(
@@ -153,17 +145,15 @@ fn first_source(
         .with_hint("pass the name of the variable that holds the key (--from-env=BASETEN_API_KEY); to pass the key itself, pipe it to --api-key-stdin"));
     }
     let owned_file_var;
-    let candidates: Vec<(&str, bool)> = match req.from_env {
+    let candidates: Vec<(&str, bool)> = match from_env {
         Some(var) => {
             owned_file_var = format!("{var}_FILE");
             vec![(var, false), (owned_file_var.as_str(), true)]
         }
-        None => vec![
-            (names::INPUT_API_KEY_HYPHEN, false),
-            (names::INPUT_API_KEY, false),
-            (names::BASETEN_API_KEY, false),
-            (names::BASETEN_API_KEY_FILE, true),
-        ],
+        None => KEY_VARS[..2]
+            .iter()
+            .map(|var| (*var, var.ends_with("_FILE")))
+            .collect(),
     };
     let mut empty = Vec::new();
     for (var, is_file) in &candidates {
@@ -230,7 +220,7 @@ fn read_key_file(path: &Path, source: &Source) -> Result<String> {
 }
 
 /// Trims the key and refuses what cannot be a Baseten API key, naming the source (never the value).
-pub(crate) fn check(raw: String, source: &Source, missing_hint: MissingHint<'_>) -> Result<ApiKey> {
+pub(crate) fn check(raw: String, source: &Source, missing_hint: &str) -> Result<ApiKey> {
     let key = ApiKey::new(raw.trim().to_owned());
     drop(ApiKey::new(raw));
     let value = key.expose();
@@ -269,13 +259,13 @@ pub(crate) fn check(raw: String, source: &Source, missing_hint: MissingHint<'_>)
 mod tests {
     use super::*;
 
-    fn run(req: &KeyRequest<'_>, e: &Env, stdin: &str) -> Result<(String, Source)> {
+    fn run(req: &KeyArgs, e: &Env, stdin: &str) -> Result<(String, Source)> {
         let mut input = stdin.as_bytes();
         find(req, e, &mut input, "hint").map(|(k, s, _)| (k.expose().to_owned(), s))
     }
 
     #[test]
-    fn env_precedence_input_then_env_then_file() {
+    fn env_precedence_env_then_file() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("k");
         std::fs::write(&f, "fromfile\n").unwrap();
@@ -286,16 +276,15 @@ mod tests {
             ("BASETEN_API_KEY", "plain"),
             ("BASETEN_API_KEY_FILE", f),
         ]);
-        let req = KeyRequest::default();
-        assert_eq!(run(&req, &all, "").unwrap().0, "hyphen");
-        let e = Env::of(&[("INPUT_API-KEY", ""), ("INPUT_API_KEY", "underscore")]);
-        assert_eq!(run(&req, &e, "").unwrap().0, "underscore");
-        let e = Env::of(&[("INPUT_API-KEY", "  "), ("BASETEN_API_KEY", " plain\n")]);
+        let req = KeyArgs::default();
+        // Action inputs are the shim's to map: the core reads none.
+        assert_eq!(run(&req, &all, "").unwrap().0, "plain");
+        let e = Env::of(&[("INPUT_API-KEY", "hyphen"), ("BASETEN_API_KEY", " plain\n")]);
         assert_eq!(
             run(&req, &e, "").unwrap(),
             ("plain".into(), Source::Env("BASETEN_API_KEY".into()))
         );
-        let e = Env::of(&[("BASETEN_API_KEY_FILE", f)]);
+        let e = Env::of(&[("BASETEN_API_KEY", "  "), ("BASETEN_API_KEY_FILE", f)]);
         let (k, s) = run(&req, &e, "").unwrap();
         assert_eq!(k, "fromfile");
         assert_eq!(s.to_string(), "env-file:BASETEN_API_KEY_FILE");
@@ -304,14 +293,14 @@ mod tests {
     #[test]
     fn flags_beat_env_and_stdin_beats_all() {
         let e = Env::of(&[("BASETEN_API_KEY", "plain")]);
-        let req = KeyRequest {
-            stdin: true,
-            argv: Some("argv"),
+        let req = KeyArgs {
+            api_key_stdin: true,
+            api_key: Some("argv".into()),
             ..Default::default()
         };
         assert_eq!(run(&req, &e, "piped\n").unwrap().0, "piped");
-        let req = KeyRequest {
-            argv: Some("argv"),
+        let req = KeyArgs {
+            api_key: Some("argv".into()),
             ..Default::default()
         };
         assert_eq!(run(&req, &e, "").unwrap(), ("argv".into(), Source::Argv));
@@ -320,13 +309,13 @@ mod tests {
     #[test]
     fn from_env_restricts_the_search() {
         let e = Env::of(&[("BASETEN_API_KEY", "plain"), ("MY_KEY", "mine")]);
-        let req = KeyRequest {
-            from_env: Some("MY_KEY"),
+        let req = KeyArgs {
+            from_env: Some("MY_KEY".into()),
             ..Default::default()
         };
         assert_eq!(run(&req, &e, "").unwrap().0, "mine");
-        let req = KeyRequest {
-            from_env: Some("OTHER"),
+        let req = KeyArgs {
+            from_env: Some("OTHER".into()),
             ..Default::default()
         };
         let err = run(&req, &e, "").unwrap_err();
@@ -338,8 +327,8 @@ mod tests {
         let key = "SENTINELkey01.Zx9qv7Lw3pTt";
         let e = Env::of(&[("SENTINELkey01", " ")]);
         for name in [key, "a-b", "9LIVES", "SENTINELkey01"] {
-            let req = KeyRequest {
-                from_env: Some(name),
+            let req = KeyArgs {
+                from_env: Some(name.into()),
                 ..Default::default()
             };
             let err = run(&req, &e, "").unwrap_err();
@@ -352,11 +341,11 @@ mod tests {
 
     #[test]
     fn missing_and_empty_sources_are_named() {
-        let e = Env::of(&[("INPUT_API-KEY", "")]);
-        let err = run(&KeyRequest::default(), &e, "").unwrap_err();
+        let e = Env::of(&[("BASETEN_API_KEY", "")]);
+        let err = run(&KeyArgs::default(), &e, "").unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(
-            err.message.contains("INPUT_API-KEY is set but empty"),
+            err.message.contains("BASETEN_API_KEY is set but empty"),
             "{}",
             err.message
         );
@@ -375,16 +364,16 @@ mod tests {
             "abcdéfgh",
         ] {
             let e = Env::of(&[("BASETEN_API_KEY", bad)]);
-            let err = run(&KeyRequest::default(), &e, "").unwrap_err();
+            let err = run(&KeyArgs::default(), &e, "").unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");
             assert!(err.message.contains("BASETEN_API_KEY"), "{}", err.message);
             assert!(!err.message.contains("abc"), "{}", err.message);
         }
         let long = "k".repeat(MAX_KEY_LEN + 1);
         let e = Env::of(&[("BASETEN_API_KEY", &long)]);
-        assert!(run(&KeyRequest::default(), &e, "").is_err());
-        let req = KeyRequest {
-            stdin: true,
+        assert!(run(&KeyArgs::default(), &e, "").is_err());
+        let req = KeyArgs {
+            api_key_stdin: true,
             ..Default::default()
         };
         let err = run(&req, &Env::of(&[]), "\n").unwrap_err();
@@ -397,8 +386,8 @@ mod tests {
 
     #[test]
     fn unreadable_key_file_is_a_usage_error() {
-        let req = KeyRequest {
-            file: Some(Path::new("/nonexistent/key")),
+        let req = KeyArgs {
+            api_key_file: Some(PathBuf::from("/nonexistent/key")),
             ..Default::default()
         };
         let err = run(&req, &Env::of(&[]), "").unwrap_err();
@@ -410,11 +399,11 @@ mod tests {
     fn a_key_put_where_its_path_belongs_is_never_echoed() {
         let secret = "kid01.NotAPathButAKey";
         for (var, req) in [
-            ("BASETEN_API_KEY_FILE", KeyRequest::default()),
+            ("BASETEN_API_KEY_FILE", KeyArgs::default()),
             (
                 "MY_KEY_FILE",
-                KeyRequest {
-                    from_env: Some("MY_KEY"),
+                KeyArgs {
+                    from_env: Some("MY_KEY".into()),
                     ..Default::default()
                 },
             ),
@@ -424,8 +413,8 @@ mod tests {
             let all = format!("{} {:?}", err.message, err.hint());
             assert!(!all.contains("NotAPath"), "{all}");
         }
-        let req = KeyRequest {
-            file: Some(Path::new(secret)),
+        let req = KeyArgs {
+            api_key_file: Some(PathBuf::from(secret)),
             ..Default::default()
         };
         let err = run(&req, &Env::of(&[]), "").unwrap_err();

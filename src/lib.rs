@@ -23,9 +23,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::env::Env;
 use crate::output::Output;
+use crate::settings::{Context, Settings};
 
 /// Parses the command line, runs the command, and maps the outcome to the documented exit code.
 /// A panic is a bug: it is reported as one (without its payload, which might quote data) and exits
@@ -77,24 +78,46 @@ fn run() -> ExitCode {
     }
     // What an `exec` killed before its cleanup left behind goes first, whatever the command.
     exec_dir::sweep(&env);
-    let stdin = &mut std::io::stdin();
-    let result = match &cli.command {
-        Command::Login(args) => {
-            if args.print_env.is_some() {
-                out.reserve_stdout();
-            }
-            commands::login::run(args, &env, &out, stdin).map(|()| 0)
+    let job = platform.job_id(&env);
+    let result = Settings::resolve(cli, &env, job.clone()).and_then(|settings| {
+        if settings.reserves_stdout() {
+            out.reserve_stdout();
         }
-        Command::Status(args) => commands::status::run(args, &env, &out).map(|()| 0),
-        Command::Logout(args) => commands::logout::run(args, &env, &out).map(|()| 0),
-        Command::Exec(args) => commands::exec::run(args, &env, &out, stdin),
-    };
+        dispatch(&settings, &env, (platform, job), &out)
+    });
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             out.error(&err);
             ExitCode::from(err.exit_code())
         }
+    }
+}
+
+/// Runs the command with its settings, in its context.
+fn dispatch(
+    settings: &Settings,
+    env: &Env,
+    (platform, job): (ci::Platform, Option<String>),
+    out: &Output,
+) -> error::Result<u8> {
+    let dialect = out.dialect();
+    let ctx = Context {
+        env,
+        platform,
+        out,
+        missing_key_hint: dialect.missing_key_hint(),
+        job_temp_dir: dialect.job_temp_dir(),
+        hands_state_to_post: dialect.hands_state_to_post(),
+        keyring: keyring_store::Keyring::from_env(env),
+        job,
+    };
+    let stdin = &mut std::io::stdin();
+    match settings {
+        Settings::Login(s) => commands::login::run(s, &ctx, stdin).map(|()| 0),
+        Settings::Status(s) => commands::status::run(s, &ctx).map(|()| 0),
+        Settings::Logout(s) => commands::logout::run(s, &ctx).map(|()| 0),
+        Settings::Exec(s) => commands::exec::run(s, &ctx, stdin),
     }
 }
 

@@ -17,14 +17,6 @@ impl ApiKey {
     pub(crate) fn expose(&self) -> &str {
         self.0.expose()
     }
-
-    pub fn len(&self) -> usize {
-        self.expose().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.expose().is_empty()
-    }
 }
 
 impl fmt::Debug for ApiKey {

@@ -1,41 +1,274 @@
-//! Flags + the environment snapshot → the settings a command runs with. Pure: no I/O.
+//! Flags + the environment snapshot → the settings a command runs with, resolved completely, and
+//! the context it runs in. Pure: no I/O.
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::cli::{ExportMode, LoginArgs, RemoteArgs, StatusArgs};
-use crate::env::{Env, truthy};
-use crate::error::{Error, Result};
+use crate::ci::Platform;
+use crate::cli::{ApiArgs, Cli, Command, ExportMode, KeyArgs, RemoteArgs, Storage};
+use crate::env::Env;
+use crate::error::{Error, Kind, Result};
+use crate::keyring_store::Keyring;
+use crate::output::Output;
+use crate::trussrc::check_remote_name;
+use crate::undo;
 
 pub const DEFAULT_REMOTE: &str = "baseten";
 pub const DEFAULT_REMOTE_URL: &str = "https://app.baseten.co";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_REMOTE_NAME: usize = 64;
 
-/// The remote, its URLs and how the key is checked: what `login` and `exec` share, resolved
-/// from flags, action inputs and env.
+/// What a command runs in besides its settings: the environment snapshot, the platform (and
+/// what it offers), and the output.
+pub struct Context<'a> {
+    pub env: &'a Env,
+    pub platform: Platform,
+    pub out: &'a Output,
+    /// What the platform suggests when no key was found (a GitHub fork, say).
+    pub missing_key_hint: &'static str,
+    /// A directory the platform wipes after the job, if it has one.
+    pub job_temp_dir: Option<PathBuf>,
+    /// Whether the platform hands the login's id to its post step itself.
+    pub hands_state_to_post: bool,
+    /// Where truss keeps keys outside the trussrc (or that it is disabled by env).
+    pub keyring: Keyring,
+    /// This CI job's identity, if it has one.
+    pub job: Option<String>,
+}
+
+/// Each command's settings, resolved completely before it runs.
+#[derive(Debug)]
+pub enum Settings {
+    Login(LoginSettings),
+    Status(StatusSettings),
+    Logout(LogoutSettings),
+    Exec(ExecSettings),
+}
+
+impl Settings {
+    /// `cli` (taken whole: the key flags move into the settings) and `env` → the command's settings.
+    /// `job`: this CI job's identity, if it has one.
+    pub fn resolve(cli: Cli, env: &Env, job: Option<String>) -> Result<Self> {
+        let json = cli.global.output == crate::cli::OutputFormat::Json;
+        Ok(match cli.command {
+            Command::Login(args) => {
+                if args.print_env.is_some() && json {
+                    return Err(Error::usage(
+                        "--print-env and --output json both need stdout; choose one",
+                    ));
+                }
+                let isolate = args.isolate;
+                Self::Login(LoginSettings {
+                    conn: Connection::resolve(&args.remote, env)?,
+                    trussrc: login_trussrc(args.trussrc.as_deref(), isolate, env)?,
+                    key: args.key,
+                    export: args.export_env,
+                    isolate,
+                    storage: args.storage,
+                    dotenv: args.dotenv,
+                    print_env: args.print_env.is_some(),
+                })
+            }
+            Command::Status(args) => Self::Status(StatusSettings {
+                api: args
+                    .check
+                    .then(|| ApiSettings::resolve(&args.api, false, env))
+                    .transpose()?,
+                trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
+                env_pair: env_pair(env, args.remote.as_deref())?,
+                remote: args.remote,
+            }),
+            Command::Logout(args) if args.post => Self::Logout(post(args, env, job)?),
+            Command::Logout(args) => Self::Logout(LogoutSettings::Remove {
+                trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
+                remote: args.remote,
+                all: args.all,
+            }),
+            Command::Exec(args) => Self::Exec(ExecSettings {
+                conn: Connection::resolve(&args.remote, env)?,
+                key: args.key,
+                export_env: args.export_env,
+                command: args.command,
+            }),
+        })
+    }
+
+    /// Whether stdout is kept for the command's own lines (`login --print-env`).
+    pub fn reserves_stdout(&self) -> bool {
+        matches!(self, Self::Login(s) if s.print_env)
+    }
+}
+
+/// How the API is reached and how its verdict is taken: what every key check shares.
+#[derive(Debug)]
+pub struct ApiSettings {
+    /// `--api-url`/env, already checked; `None` means "derived from the remote's URL".
+    pub api_url: Option<String>,
+    pub timeout: Duration,
+    pub allow_http: bool,
+    pub allow_restricted: bool,
+    pub ca_cert: Option<PathBuf>,
+    /// `SSL_CERT_FILE`, which the TLS stack reads itself.
+    pub ssl_cert_file: Option<String>,
+    /// The proxy variables that are set ([`Env::proxies`]).
+    pub proxies: Vec<(&'static str, String)>,
+}
+
+impl ApiSettings {
+    fn resolve(args: &ApiArgs, allow_restricted: bool, env: &Env) -> Result<Self> {
+        let api_url = first([args.api_url.as_deref(), env.vars.baseten_api_url.as_deref()])
+            .map(|u| normalize_url(u, "--api-url", args.allow_http))
+            .transpose()?;
+        Ok(Self {
+            api_url,
+            timeout: args.timeout.map_or(Ok(DEFAULT_TIMEOUT), parse_timeout)?,
+            allow_http: args.allow_http,
+            allow_restricted,
+            ca_cert: args.ca_cert.clone(),
+            ssl_cert_file: env.vars.ssl_cert_file.clone(),
+            proxies: env
+                .proxies()
+                .into_iter()
+                .map(|(n, v)| (n, v.to_owned()))
+                .collect(),
+        })
+    }
+
+    /// The API base: `--api-url` (or env), else derived from `remote_url` (normalised).
+    pub fn api_url_for(&self, remote_url: &str) -> String {
+        self.api_url
+            .clone()
+            .unwrap_or_else(|| derive_api_url(remote_url))
+    }
+}
+
+/// The remote, its URLs and how the key is checked: what `login` and `exec` share.
 #[derive(Debug)]
 pub struct Connection {
     pub remote: String,
     /// `--remote-url`/env, already checked; `None` means "the section's, else the default".
     pub remote_url: Option<String>,
-    /// `--api-url`/env, already checked; `None` means "derived from remote_url".
-    pub api_url: Option<String>,
     pub validate: bool,
-    pub timeout: Duration,
-    pub allow_http: bool,
-    pub allow_restricted: bool,
-    pub ca_cert: Option<PathBuf>,
+    pub api: ApiSettings,
+}
+
+impl Connection {
+    /// Flags beat env vars, which beat defaults.
+    pub fn resolve(args: &RemoteArgs, env: &Env) -> Result<Self> {
+        let v = &env.vars;
+        // An explicit but empty name (`--remote "$UNSET"`) must not fall back to the default and
+        // overwrite its credentials.
+        for (given, what) in [
+            (args.remote.as_deref(), "--remote"),
+            (v.baseten_remote.as_deref(), "BASETEN_REMOTE"),
+        ] {
+            if given.is_some_and(|r| r.trim().is_empty()) {
+                return Err(Error::usage(format!("{what} is given but empty"))
+                    .with_hint("name the remote, or leave it out to write the default [baseten]"));
+            }
+        }
+        let remote = first([args.remote.as_deref(), v.baseten_remote.as_deref()])
+            .unwrap_or(DEFAULT_REMOTE)
+            .to_owned();
+        check_remote_name(&remote)?;
+        let remote_url = first([args.remote_url.as_deref(), v.baseten_remote_url.as_deref()])
+            .map(|u| normalize_url(u, "--remote-url", args.api.allow_http))
+            .transpose()?;
+        Ok(Self {
+            remote,
+            remote_url,
+            validate: !args.no_validate,
+            api: ApiSettings::resolve(&args.api, args.allow_restricted, env)?,
+        })
+    }
 }
 
 /// What `login` needs besides the key.
 #[derive(Debug)]
 pub struct LoginSettings {
+    pub key: KeyArgs,
     pub conn: Connection,
     pub trussrc: TrussrcPath,
     pub export: Option<ExportMode>,
     pub isolate: bool,
+    pub storage: Storage,
+    pub dotenv: Option<PathBuf>,
+    /// `--print-env sh`: print `export` lines for `eval`.
+    pub print_env: bool,
+}
+
+/// What `status` reads, and with `--check`, how the key is checked.
+#[derive(Debug)]
+pub struct StatusSettings {
+    /// The remote URL of truss's env-var remote, when both BASETEN_TRUSS_AUTH_* are set.
+    pub env_pair: Option<String>,
+    pub remote: Option<String>,
+    pub trussrc: PathBuf,
+    pub api: Option<ApiSettings>,
+}
+
+/// What `logout` does.
+#[derive(Debug)]
+pub enum LogoutSettings {
+    /// Remove `remote` (else the only one), or every remote.
+    Remove {
+        trussrc: PathBuf,
+        remote: Option<String>,
+        all: bool,
+    },
+    /// Undo this job's logins in `trussrc`.
+    Post { trussrc: PathBuf, scope: PostScope },
+}
+
+/// Which records a post step undoes.
+#[derive(Debug)]
+pub enum PostScope {
+    /// GitHub: the one record this action's main step saved in GITHUB_STATE.
+    Id(String),
+    /// Elsewhere: every record of this CI job.
+    Job(String),
+    /// None: this job has no identity to tell its logins from another job's.
+    Unknown,
+}
+
+/// `logout --post`: the trussrc and record the action's main step saved (STATE_*), else the
+/// trussrc named as usual and this job's identity.
+fn post(args: crate::cli::LogoutArgs, env: &Env, job: Option<String>) -> Result<LogoutSettings> {
+    let state = |name: &str| env.get_nonblank(&format!("STATE_{name}"));
+    let Some(file) = state(undo::STATE_FILE) else {
+        return Ok(LogoutSettings::Post {
+            trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
+            scope: job.map_or(PostScope::Unknown, PostScope::Job),
+        });
+    };
+    let forged = |why: &str| {
+        Error::new(Kind::Local, format!("{why}; nothing was changed"))
+            .with_hint("the post step reads what this action's main step saved; run it only as the action's post step")
+    };
+    let (Some(trussrc), Some(id)) = (state(undo::STATE_TRUSSRC), state(undo::STATE_ID)) else {
+        return Err(forged(
+            "GITHUB_STATE names an undo record but not its trussrc and id",
+        ));
+    };
+    let trussrc = PathBuf::from(trussrc);
+    if undo::path_for(&trussrc) != Path::new(file) {
+        return Err(forged(
+            "GITHUB_STATE names an undo record that is not beside its trussrc",
+        ));
+    }
+    Ok(LogoutSettings::Post {
+        trussrc,
+        scope: PostScope::Id(id.to_owned()),
+    })
+}
+
+/// What `exec` runs, and with which key.
+#[derive(Debug)]
+pub struct ExecSettings {
+    pub key: KeyArgs,
+    pub conn: Connection,
+    pub export_env: bool,
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// Where the trussrc is, and whether that is where truss looks without being told.
@@ -46,157 +279,41 @@ pub struct TrussrcPath {
     pub is_default: bool,
 }
 
-impl Connection {
-    /// Flags beat GitHub Action inputs (`INPUT_*`), which beat env vars, which beat defaults.
-    pub fn resolve(args: &RemoteArgs, env: &Env) -> Result<Self> {
-        let v = &env.vars;
-        // An explicit but empty name (`--remote "$UNSET"`) must not fall back to the default and
-        // overwrite its credentials. A blank action input is unset: the runner sets every input.
-        for (given, what) in [
-            (args.remote.as_deref(), "--remote"),
-            (v.baseten_remote.as_deref(), "BASETEN_REMOTE"),
-        ] {
-            if given.is_some_and(|r| r.trim().is_empty()) {
-                return Err(Error::usage(format!("{what} is given but empty"))
-                    .with_hint("name the remote, or leave it out to write the default [baseten]"));
-            }
-        }
-        let remote = first([
-            args.remote.as_deref(),
-            v.input_remote.as_deref(),
-            v.baseten_remote.as_deref(),
-        ])
-        .unwrap_or(DEFAULT_REMOTE)
-        .to_owned();
-        check_remote_name(&remote)?;
-        let allow_http = args.allow_http;
-        let remote_url = first([
-            args.remote_url.as_deref(),
-            v.input_remote_url.as_deref(),
-            v.baseten_remote_url.as_deref(),
-        ])
-        .map(|u| normalize_url(u, "--remote-url", allow_http))
-        .transpose()?;
-        let api_url = first([
-            args.api_url.as_deref(),
-            v.input_api_url.as_deref(),
-            v.baseten_api_url.as_deref(),
-        ])
-        .map(|u| normalize_url(u, "--api-url", allow_http))
-        .transpose()?;
-        let timeout = timeout(args.timeout, env)?;
-        let validate = !args.no_validate && first([v.input_validate.as_deref()]).is_none_or(truthy);
-        Ok(Self {
-            remote,
-            remote_url,
-            api_url,
-            validate,
-            timeout,
-            allow_http,
-            allow_restricted: args.allow_restricted,
-            ca_cert: args.ca_cert.clone(),
-        })
-    }
-
-    /// The API base: `--api-url` (or env), else derived from `remote_url`.
-    pub fn api_url_for(&self, remote_url: &str) -> String {
-        self.api_url
-            .clone()
-            .unwrap_or_else(|| derive_api_url(remote_url))
+/// The env-var remote truss uses when both BASETEN_TRUSS_AUTH_* variables are set.
+fn env_pair(env: &Env, remote: Option<&str>) -> Result<Option<String>> {
+    let key = env.get_nonblank(crate::env::names::BASETEN_TRUSS_AUTH_API_KEY);
+    let url = env.get_nonblank(crate::env::names::BASETEN_TRUSS_AUTH_REMOTE_URL);
+    match (key, url) {
+        (Some(_), Some(_)) if remote.is_some() => Err(Error::usage(
+            "--remote cannot be used while BASETEN_TRUSS_AUTH_API_KEY and BASETEN_TRUSS_AUTH_REMOTE_URL are set: truss then ignores the trussrc",
+        )),
+        (Some(_), Some(url)) => Ok(Some(url.trim().to_owned())),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(Error::usage(
+            "BASETEN_TRUSS_AUTH_API_KEY is set but BASETEN_TRUSS_AUTH_REMOTE_URL is not; set both or neither",
+        )),
+        (None, Some(_)) => Err(Error::usage(
+            "BASETEN_TRUSS_AUTH_REMOTE_URL is set but BASETEN_TRUSS_AUTH_API_KEY is not; set both or neither",
+        )),
     }
 }
 
-impl LoginSettings {
-    pub fn resolve(args: &LoginArgs, env: &Env) -> Result<Self> {
-        let v = &env.vars;
-        let conn = Connection::resolve(&args.remote, env)?;
-        let isolate = args.isolate || v.input_isolate.as_deref().is_some_and(truthy);
-        let explicit_trussrc = args
-            .trussrc
-            .clone()
-            .or_else(|| first([v.input_trussrc_path.as_deref()]).map(PathBuf::from));
-        let trussrc = if isolate {
-            if explicit_trussrc.is_some() {
-                return Err(Error::usage(
-                    "--isolate chooses the trussrc path itself; drop --trussrc (or the trussrc-path input)",
-                ));
-            }
-            let temp = first([v.runner_temp.as_deref()]).ok_or_else(|| {
-                Error::usage("--isolate needs RUNNER_TEMP, which GitHub Actions runners set")
-                    .with_hint("outside GitHub Actions, pass --trussrc PATH and export USER_TRUSSRC_PATH yourself")
-            })?;
-            // Later steps run elsewhere: the exported path must not depend on this cwd.
-            let dir = std::path::absolute(temp).unwrap_or_else(|_| PathBuf::from(temp));
-            TrussrcPath {
-                path: dir.join("truss-ci").join("trussrc"),
-                is_default: false,
-            }
-        } else {
-            trussrc_path(explicit_trussrc.as_deref(), env)?
-        };
-        let export = match (args.export_env, first([v.input_export_env.as_deref()])) {
-            (Some(mode), _) => Some(mode),
-            (None, None) => None,
-            (None, Some(input)) => match input.to_ascii_lowercase().as_str() {
-                "truss-env" => Some(ExportMode::TrussEnv),
-                "key" => Some(ExportMode::Key),
-                s if truthy(s) => Some(ExportMode::Key),
-                "false" | "0" | "no" | "off" => None,
-                _ => {
-                    return Err(Error::usage(format!(
-                        "the export-env input must be true, false or truss-env, not {input:?}"
-                    )));
-                }
-            },
-        };
-        Ok(Self {
-            conn,
-            trussrc,
-            export,
-            isolate,
-        })
+/// `--isolate`'s path under `RUNNER_TEMP`, else `--trussrc`, `USER_TRUSSRC_PATH` or the default.
+fn login_trussrc(flag: Option<&Path>, isolate: bool, env: &Env) -> Result<TrussrcPath> {
+    if !isolate {
+        return trussrc_path(flag, env);
     }
-}
-
-/// What `status --check` needs besides the trussrc: the API base (flag, action input or env; else
-/// derived from the remote's URL) and the deadline.
-#[derive(Debug)]
-pub struct CheckSettings {
-    pub api_url: Option<String>,
-    pub timeout: Duration,
-    pub allow_http: bool,
-    pub ca_cert: Option<PathBuf>,
-}
-
-impl CheckSettings {
-    pub fn resolve(args: &StatusArgs, env: &Env) -> Result<Self> {
-        let v = &env.vars;
-        let api_url = first([
-            args.api_url.as_deref(),
-            v.input_api_url.as_deref(),
-            v.baseten_api_url.as_deref(),
-        ])
-        .map(|u| normalize_url(u, "--api-url", args.allow_http))
-        .transpose()?;
-        Ok(Self {
-            api_url,
-            timeout: timeout(args.timeout, env)?,
-            allow_http: args.allow_http,
-            ca_cert: args.ca_cert.clone(),
-        })
-    }
-
-    /// The API base for a remote whose trussrc `remote_url` is `raw_remote_url` (as written).
-    pub fn api_url_for(&self, raw_remote_url: &str) -> Result<String> {
-        match &self.api_url {
-            Some(url) => Ok(url.clone()),
-            None => Ok(derive_api_url(&normalize_url(
-                &raw_remote_url.replace("%%", "%"),
-                "remote_url",
-                self.allow_http,
-            )?)),
-        }
-    }
+    let temp = first([env.vars.runner_temp.as_deref()]).ok_or_else(|| {
+        Error::usage("--isolate needs RUNNER_TEMP, which GitHub Actions runners set").with_hint(
+            "outside GitHub Actions, pass --trussrc PATH and export USER_TRUSSRC_PATH yourself",
+        )
+    })?;
+    // Later steps run elsewhere: the exported path must not depend on this cwd.
+    let dir = std::path::absolute(temp).unwrap_or_else(|_| PathBuf::from(temp));
+    Ok(TrussrcPath {
+        path: dir.join("truss-ci").join("trussrc"),
+        is_default: false,
+    })
 }
 
 /// A proxy URL, parsed once from the variable that names it; this parsed URL is what the HTTP
@@ -304,19 +421,6 @@ fn parse_proxy(var: &str, value: &str) -> Result<Url> {
     Ok(url)
 }
 
-/// `--timeout`, else the `timeout` action input, else the default.
-fn timeout(flag: Option<f64>, env: &Env) -> Result<Duration> {
-    match (flag, first([env.vars.input_timeout.as_deref()])) {
-        (Some(secs), _) => parse_timeout(secs),
-        (None, Some(input)) => parse_timeout(input.parse::<f64>().map_err(|_| {
-            Error::usage(format!(
-                "the timeout input must be a number of seconds, not {input:?}"
-            ))
-        })?),
-        (None, None) => Ok(DEFAULT_TIMEOUT),
-    }
-}
-
 /// The first value that is set and not blank.
 fn first<const N: usize>(candidates: [Option<&str>; N]) -> Option<&str> {
     candidates
@@ -336,33 +440,7 @@ pub fn parse_timeout(secs: f64) -> Result<Duration> {
     }
 }
 
-/// Refuses remote names truss cannot use as a trussrc section.
-pub fn check_remote_name(name: &str) -> Result<()> {
-    let problem = if name.is_empty() {
-        Some("is empty")
-    } else if name == "DEFAULT" {
-        Some("is reserved: [DEFAULT] holds values every section inherits")
-    } else if name == "<environment>" {
-        Some("is reserved by truss for the remote defined by BASETEN_TRUSS_AUTH_* variables")
-    } else if name.contains(['[', ']']) {
-        Some("contains a bracket, which would break the section header")
-    } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Some("contains whitespace or a control character")
-    } else if name.chars().count() > MAX_REMOTE_NAME {
-        Some("is longer than 64 characters")
-    } else {
-        None
-    };
-    match problem {
-        None => Ok(()),
-        Some(p) => Err(
-            Error::usage(format!("remote name {:?} {p}", truncate_for_message(name)))
-                .with_hint("pass --remote NAME with letters, digits, '-', '_' or '.'"),
-        ),
-    }
-}
-
-fn truncate_for_message(s: &str) -> String {
+pub(crate) fn truncate_for_message(s: &str) -> String {
     let mut out: String = s.chars().take(80).collect();
     if out.len() < s.len() {
         out.push('…');
@@ -470,7 +548,16 @@ fn expand_user(path: &str, env: &Env) -> Result<String> {
     } else {
         "HOME"
     };
-    crate::home::expand_user(path, &env.home_vars(), Flavor::NATIVE).map_err(|e| match e {
+    let v = &env.vars;
+    let home = crate::home::HomeVars {
+        home: v.home.as_deref(),
+        passwd_home: env.passwd_home.as_deref(),
+        userprofile: v.userprofile.as_deref(),
+        homedrive: v.homedrive.as_deref(),
+        homepath: v.homepath.as_deref(),
+        username: v.username.as_deref(),
+    };
+    crate::home::expand_user(path, &home, Flavor::NATIVE).map_err(|e| match e {
         NoHome::Undetermined => Error::usage(format!(
             "cannot expand ~ in {path}: {vars} is not set, so truss could not find its trussrc either"
         ))
@@ -485,34 +572,6 @@ fn expand_user(path: &str, env: &Env) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn remote_names_truss_cannot_use_are_refused() {
-        for bad in [
-            "",
-            "DEFAULT",
-            "<environment>",
-            "a[b",
-            "a]b",
-            "a b",
-            "a\tb",
-            "a\nb",
-            "a\u{0}b",
-            &"x".repeat(65),
-        ] {
-            let err = check_remote_name(bad).unwrap_err();
-            assert_eq!(err.exit_code(), 2, "{bad:?}");
-        }
-        for good in [
-            "baseten",
-            "staging-2",
-            "my.remote_x",
-            "default",
-            &"x".repeat(64),
-        ] {
-            check_remote_name(good).unwrap();
-        }
-    }
 
     #[test]
     fn urls_are_checked_and_lose_trailing_slashes() {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::atomic_file;
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
-use crate::settings::check_remote_name;
+use crate::trussrc::check_remote_name;
 use crate::trussrc::{Document, Locked, Section};
 
 /// GITHUB_STATE names (the runner hands them back as `STATE_<name>`).

@@ -26,9 +26,12 @@ fn every_ci() -> Vec<String> {
         .collect()
 }
 
+/// A GitHub job as the action's shim sets it up: the key in BASETEN_API_KEY, the inputs as flags.
 struct Github {
     env: TestEnv,
     files: BTreeMap<&'static str, PathBuf>,
+    /// The remote-url input.
+    url: String,
 }
 
 impl Github {
@@ -50,9 +53,20 @@ impl Github {
         std::fs::create_dir(&runner_temp).unwrap();
         env.set("GITHUB_ACTIONS", "true")
             .set("RUNNER_TEMP", runner_temp.to_str().unwrap())
-            .set("INPUT_API-KEY", KEY)
-            .set("INPUT_REMOTE-URL", &api.url);
-        Self { env, files }
+            .set("BASETEN_API_KEY", KEY);
+        Self {
+            env,
+            files,
+            url: api.url.clone(),
+        }
+    }
+
+    /// `truss-ci login` as the shim runs it, with `args` (the other inputs' flags) added.
+    fn login(&self, args: &[&str]) -> Run {
+        let url = format!("--remote-url={}", self.url);
+        let mut all = vec!["login", "--from-env", &url];
+        all.extend_from_slice(args);
+        self.env.run(&all)
     }
 
     fn file(&self, name: &str) -> String {
@@ -71,9 +85,8 @@ fn names(commands: &[common::github_oracle::ActionCommand]) -> Vec<&str> {
 #[test]
 fn github_masks_first_exports_outputs_and_summarises() {
     let api = FakeApi::baseten();
-    let mut gh = Github::new(&api);
-    gh.env.set("INPUT_EXPORT-ENV", "true");
-    let run = gh.env.run(&["login"]);
+    let gh = Github::new(&api);
+    let run = gh.login(&["--export-env"]);
     run.assert_code(0);
 
     assert_eq!(
@@ -121,7 +134,7 @@ fn github_masks_first_exports_outputs_and_summarises() {
     let summary = gh.file("GITHUB_STEP_SUMMARY");
     assert!(summary.contains("| Workspace | `local-ws` |"), "{summary}");
     assert!(
-        summary.contains("| Key from | `env:INPUT_API-KEY` |"),
+        summary.contains("| Key from | `env:BASETEN_API_KEY` |"),
         "{summary}"
     );
     for name in ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"] {
@@ -137,7 +150,7 @@ fn github_masks_first_exports_outputs_and_summarises() {
 fn github_without_export_writes_no_env() {
     let api = FakeApi::baseten();
     let gh = Github::new(&api);
-    gh.env.run(&["login"]).assert_code(0);
+    gh.login(&[]).assert_code(0);
     assert!(gh.file("GITHUB_ENV").is_empty());
     assert!(!gh.file("GITHUB_OUTPUT").is_empty());
 }
@@ -145,10 +158,8 @@ fn github_without_export_writes_no_env() {
 #[test]
 fn github_truss_env_mode_and_isolate() {
     let api = FakeApi::baseten();
-    let mut gh = Github::new(&api);
-    gh.env.set("INPUT_ISOLATE", "true");
-    gh.env
-        .run(&["login", "--export-env=truss-env"])
+    let gh = Github::new(&api);
+    gh.login(&["--isolate", "--export-env=truss-env"])
         .assert_code(0);
     let rc = gh.env.path("runner_temp").join("truss-ci/trussrc");
     assert_eq!(
@@ -173,27 +184,26 @@ fn github_truss_env_mode_and_isolate() {
 #[test]
 fn github_isolate_alone_exports_only_the_path() {
     let api = FakeApi::baseten();
-    let mut gh = Github::new(&api);
-    gh.env.set("INPUT_ISOLATE", "true");
-    gh.env.run(&["login"]).assert_code(0);
+    let gh = Github::new(&api);
+    gh.login(&["--isolate"]).assert_code(0);
     let pairs = gh.pairs("GITHUB_ENV");
     assert_eq!(pairs.len(), 1);
     assert_eq!(pairs[0].0, "USER_TRUSSRC_PATH");
 }
 
 #[test]
-fn github_flags_beat_inputs_which_beat_env() {
+fn github_inputs_are_flags_which_beat_env() {
     let api = FakeApi::baseten();
     let mut gh = Github::new(&api);
     gh.env
-        .set("INPUT_REMOTE", "from-input")
         .set("BASETEN_REMOTE", "from-env")
-        .set("INPUT_VALIDATE", "false");
-    gh.env.run(&["login"]).assert_code(0);
+        // Action inputs are the shim's to map: the binary reads none.
+        .set("INPUT_REMOTE", "from-input")
+        .set("INPUT_VALIDATE", "true");
+    gh.login(&["--no-validate"]).assert_code(0);
     assert_eq!(api.hits(), 0, "validate: false input");
-    assert!(gh.env.read_trussrc().unwrap().starts_with("[from-input]\n"));
-    gh.env
-        .run(&["login", "--remote", "from-flag"])
+    assert!(gh.env.read_trussrc().unwrap().starts_with("[from-env]\n"));
+    gh.login(&["--no-validate", "--remote", "from-flag"])
         .assert_code(0);
     assert!(gh.env.read_trussrc().unwrap().contains("[from-flag]\n"));
 }
@@ -201,9 +211,8 @@ fn github_flags_beat_inputs_which_beat_env() {
 #[test]
 fn github_failure_is_exactly_one_error_annotation_and_no_env() {
     let api = FakeApi::accepting(&["another.key"]);
-    let mut gh = Github::new(&api);
-    gh.env.set("INPUT_EXPORT-ENV", "true");
-    let run = gh.env.run(&["login"]);
+    let gh = Github::new(&api);
+    let run = gh.login(&["--export-env"]);
     run.assert_code(3);
     let commands = parse_log(&run.stdout);
     assert_eq!(names(&commands), ["add-mask", "error"]);
@@ -221,12 +230,14 @@ fn github_failure_is_exactly_one_error_annotation_and_no_env() {
 fn github_missing_key_names_the_input_and_forks() {
     let api = FakeApi::baseten();
     let mut gh = Github::new(&api);
-    gh.env.set("INPUT_API-KEY", "");
-    let run = gh.env.run(&["login"]);
+    // A blank api-key input (a fork's run has no secrets): the shim passes no key and no --from-env.
+    gh.env.unset("BASETEN_API_KEY");
+    let run = gh.env.run(&["login", "--remote-url", &gh.url]);
     run.assert_code(2);
     let commands = parse_log(&run.stdout);
     assert_eq!(names(&commands), ["error"]);
-    assert!(commands[0].data.contains("INPUT_API-KEY is set but empty"));
+    assert!(commands[0].data.contains("no Baseten API key found"));
+    assert!(run.stderr.contains("api-key"), "{}", run.stderr);
     assert!(run.stderr.contains("forks"), "{}", run.stderr);
 }
 
@@ -240,7 +251,7 @@ fn github_server_text_cannot_inject_commands() {
     });
     let mut gh = Github::new(&api);
     gh.env.set("RUNNER_DEBUG", "1");
-    let run = gh.env.run(&["login"]);
+    let run = gh.login(&[]);
     run.assert_code(4);
     let stdout_commands = parse_log(&run.stdout);
     assert_eq!(names(&stdout_commands), ["add-mask", "error"]);
@@ -259,7 +270,7 @@ fn github_runner_debug_groups_the_verbose_output() {
     let api = FakeApi::baseten();
     let mut gh = Github::new(&api);
     gh.env.set("RUNNER_DEBUG", "1");
-    let run = gh.env.run(&["login"]);
+    let run = gh.login(&[]);
     run.assert_code(0);
     let start = run.stderr.find("::group::truss-ci login").unwrap();
     let debug = run.stderr.find("checking the API key").unwrap();
@@ -277,7 +288,7 @@ fn github_without_runner_files_degrades_with_a_warning() {
     let api = FakeApi::baseten();
     let mut gh = Github::new(&api);
     gh.env.unset("GITHUB_ENV").unset("GITHUB_OUTPUT");
-    let run = gh.env.run(&["login", "--export-env"]);
+    let run = gh.login(&["--export-env"]);
     run.assert_code(0);
     let commands = parse_log(&run.stdout);
     assert_eq!(commands[0].name, "add-mask");
@@ -293,7 +304,7 @@ fn github_without_runner_files_degrades_with_a_warning() {
 fn github_json_mode_keeps_stdout_pure() {
     let api = FakeApi::baseten();
     let gh = Github::new(&api);
-    let run = gh.env.run(&["login", "--output", "json"]);
+    let run = gh.login(&["--output", "json"]);
     run.assert_code(0);
     assert_eq!(run.stdout.lines().count(), 1);
     serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap();
@@ -536,12 +547,12 @@ fn plain_and_jenkins_say_export_has_no_effect() {
 fn ci_none_emits_nothing_platform_specific() {
     let api = FakeApi::baseten();
     let gh = Github::new(&api);
-    let run = gh.env.run(&["login", "--ci", "none", "--export-env"]);
+    let run = gh.login(&["--ci", "none", "--export-env"]);
     run.assert_code(0);
     assert_eq!(run.stdout, "");
     assert!(gh.file("GITHUB_ENV").is_empty());
     assert!(gh.file("GITHUB_OUTPUT").is_empty());
-    let run = gh.env.run(&["login", "--ci", "gitlab"]);
+    let run = gh.login(&["--ci", "gitlab"]);
     assert!(run.stderr.contains("section_start"));
 }
 
@@ -554,12 +565,10 @@ fn the_key_appears_only_where_it_belongs_in_every_mode() {
             let mut gh = Github::new(&api);
             let bash_env = gh.env.path("bash_env");
             gh.env
-                .set("INPUT_REMOTE-URL", api_url)
                 .set("BASH_ENV", bash_env.to_str().unwrap())
                 .set("RUST_LOG", "trace");
-            let run = gh
-                .env
-                .run(&["login", "--ci", platform, "--export-env", "-vv"]);
+            gh.url = api_url.clone();
+            let run = gh.login(&["--ci", platform, "--export-env", "-vv"]);
             run.assert_code(code);
             let allowed = [
                 format!("::add-mask::{KEY}"),

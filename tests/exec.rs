@@ -105,6 +105,17 @@ fn exit_codes_pass_through() {
     std::fs::write(&not_exec, "data").unwrap();
     env.run(&["exec", "--", not_exec.to_str().unwrap()])
         .assert_code(126);
+    // The code said is the code left with.
+    for (cmd, code, kind) in [
+        ("/nonexistent/cmd", 127, "not-found"),
+        (not_exec.to_str().unwrap(), 126, "cannot-run"),
+    ] {
+        let run = env.run(&["--output", "json", "exec", "--", cmd]);
+        run.assert_code(code);
+        let err: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        assert_eq!(err["error"]["exit_code"], code, "{}", run.stdout);
+        assert_eq!(err["error"]["kind"], kind, "{}", run.stdout);
+    }
     assert!(leftovers(&env).is_empty(), "{:?}", leftovers(&env));
 }
 

@@ -206,15 +206,15 @@ impl Jobs {
                 args.push("--no-validate");
             }
             Platform::Github => {
-                self.env
-                    .set("INPUT_API-KEY", &k)
-                    .set("INPUT_VALIDATE", "false");
+                // As the action's shim runs it: the key in env, the inputs as flags.
+                self.env.set("BASETEN_API_KEY", &k);
+                args.extend(["--from-env", "--no-validate"]);
                 // Each of the action's main steps saves its own state; its post gets that.
                 let _ = std::fs::remove_file(self.job_file(j, "state"));
             }
         }
         self.env.run(&args).assert_code(0);
-        self.env.unset("BASETEN_API_KEY").unset("INPUT_API-KEY");
+        self.env.unset("BASETEN_API_KEY");
         self.live.retain(|&(live, _)| live != j);
         self.live.push((j, n));
     }

@@ -152,12 +152,7 @@ fn every_key_source_in_precedence_order() {
         run.stderr
     );
 
-    let run = env.run(&["login", "--output=json"]);
-    assert_eq!(json(&run)["key_source"], "env:INPUT_API-KEY");
-    env.unset("INPUT_API-KEY");
-    let run = env.run(&["login", "--output=json"]);
-    assert_eq!(json(&run)["key_source"], "env:INPUT_API_KEY");
-    env.unset("INPUT_API_KEY");
+    // Action inputs are the shim's to map (to BASETEN_API_KEY): the binary reads none.
     let run = env.run(&["login", "--output=json"]);
     assert_eq!(json(&run)["key_source"], "env:BASETEN_API_KEY");
     env.unset("BASETEN_API_KEY");
@@ -189,11 +184,11 @@ fn from_env_var_reads_only_that_var_and_its_file() {
 fn missing_or_malformed_keys_exit_2_and_name_the_source() {
     let api = FakeApi::baseten();
     let mut env = login_env(&api);
-    env.set("GITHUB_ACTIONS", "true").set("INPUT_API-KEY", "");
+    env.set("GITHUB_ACTIONS", "true").set("BASETEN_API_KEY", "");
     let run = env.run(&["login"]);
     run.assert_code(2);
     assert!(
-        run.stderr.contains("INPUT_API-KEY is set but empty"),
+        run.stderr.contains("BASETEN_API_KEY is set but empty"),
         "{}",
         run.stderr
     );
@@ -206,10 +201,10 @@ fn missing_or_malformed_keys_exit_2_and_name_the_source() {
         ("\"SENTINELkey01\"", "quote"),
         ("SENTINEL\u{1}key01", "control"),
     ] {
-        env.set("INPUT_API-KEY", bad);
+        env.set("BASETEN_API_KEY", bad);
         let run = env.run(&["login"]);
         run.assert_code(2);
-        assert!(run.stderr.contains("INPUT_API-KEY"), "{}", run.stderr);
+        assert!(run.stderr.contains("BASETEN_API_KEY"), "{}", run.stderr);
         assert!(run.stderr.contains(why), "{why}: {}", run.stderr);
         assert!(!run.stderr.contains("SENTINEL"), "{}", run.stderr);
     }

@@ -130,7 +130,7 @@ fn action_yml_matches_what_the_binary_reads_and_writes() {
             .exists()
     );
 
-    // Every input the binary reads as INPUT_* is declared, and the shim's own.
+    // Every input the shim maps to a login flag (the key to its env) is declared, and the shim's own.
     let inputs = yaml_keys(&action, "inputs");
     let binary_inputs = [
         "api-key",
@@ -153,12 +153,18 @@ fn action_yml_matches_what_the_binary_reads_and_writes() {
     let mut got = inputs.clone();
     got.sort();
     assert_eq!(got, expected);
-    let env_rs = read("src/env.rs");
-    for input in binary_inputs.iter().filter(|i| **i != "api-key") {
+    let shim = read("action/main.js");
+    for input in &binary_inputs {
         assert!(
-            env_rs.contains(&format!("\"INPUT_{}\"", input.to_ascii_uppercase())),
-            "env.rs reads INPUT_{input}"
+            shim.contains(&format!("'{input}'")),
+            "the shim maps {input}"
         );
+    }
+    // The binary reads no action input itself: one precedence, flag, env, default.
+    for file in ["src/env.rs", "src/settings.rs", "src/key_source.rs"] {
+        let code = read(file);
+        let code = code.split("#[cfg(test)]").next().unwrap();
+        assert!(!code.contains("INPUT_"), "{file} reads an action input");
     }
 
     // The outputs are exactly those login writes to GITHUB_OUTPUT.

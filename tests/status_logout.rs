@@ -339,16 +339,17 @@ fn post_on_github_undoes_this_action_and_clears_its_env() {
         .set("GITHUB_ENV", genv.to_str().unwrap())
         .set("GITHUB_OUTPUT", gout.to_str().unwrap())
         .set("GITHUB_STATE", gstate.to_str().unwrap())
-        .set("INPUT_API-KEY", KEY)
-        .set("INPUT_REMOTE-URL", &api.url)
-        .set("INPUT_EXPORT-ENV", "true");
-    env.run(&["login"]).assert_code(0);
+        .set("BASETEN_API_KEY", KEY);
+    // As the action's shim runs it: the key in env, the inputs as flags.
+    let url = format!("--remote-url={}", api.url);
+    env.run(&["login", "--from-env", &url, "--export-env"])
+        .assert_code(0);
     let state = parse_file_command(&std::fs::read_to_string(&gstate).unwrap()).unwrap();
     // The post step runs with STATE_* and a fresh GITHUB_ENV.
     let post_env = env.path("post_env");
     std::fs::write(&post_env, "").unwrap();
     env.set("GITHUB_ENV", post_env.to_str().unwrap());
-    env.unset("INPUT_API-KEY");
+    env.unset("BASETEN_API_KEY");
     for (name, value) in &state {
         env.set(&format!("STATE_{name}"), value);
     }

@@ -7,58 +7,47 @@
 use std::io::Read;
 use std::process::Command;
 
-use crate::cli::ExecArgs;
 use crate::commands::verify;
-use crate::env::{Env, names};
+use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::exec_dir::{self, ExecDir};
-use crate::key_source::{self, KeyRequest, Source};
-use crate::output::Output;
+use crate::key_source::{self, KEY_VARS, Source};
 use crate::process::{self, Start, Supervisor};
-use crate::settings::{Connection, DEFAULT_REMOTE_URL};
+use crate::settings::{Context, DEFAULT_REMOTE_URL, ExecSettings};
 use crate::{atomic_file, trussrc};
 
-/// The variables the key may sit in: the command gets none of them unless `--export-env`.
-const KEY_VARS: [&str; 5] = [
-    names::BASETEN_API_KEY,
-    names::INPUT_API_KEY_HYPHEN,
-    names::INPUT_API_KEY,
-    names::BASETEN_TRUSS_AUTH_API_KEY,
-    names::BASETEN_TRUSS_AUTH_REMOTE_URL,
-];
-
-/// Runs the command and returns the exit code to leave with: the command's own, 128+N when a
-/// signal N killed it, 127 when it was not found and 126 when it could not be run.
-pub fn run(args: &ExecArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Result<u8> {
+/// Runs the command and returns its own exit code (128+N when a signal N killed it); a command
+/// that cannot be started is an error whose kind carries 127, 126 or 128+N.
+pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> Result<u8> {
     // Before anything is on disk, so that no signal can end the run between the directory's
     // creation and the handlers' installation.
     let supervisor = Supervisor::start()
         .map_err(|e| Error::unexpected(format!("could not install signal handlers: {e}")))?;
-    let conn = Connection::resolve(&args.remote, env)?;
-    let request = KeyRequest::from(&args.key);
+    let (conn, out) = (&settings.conn, ctx.out);
     let (key, source, warnings) =
-        key_source::find(&request, env, stdin, out.dialect().missing_key_hint())?;
+        key_source::find(&settings.key, ctx.env, stdin, ctx.missing_key_hint)?;
     out.mask(&key)?;
     for w in &warnings {
         out.warn(w);
     }
-    let remote_url = conn
-        .remote_url
-        .clone()
-        .unwrap_or_else(|| DEFAULT_REMOTE_URL.to_owned());
-    let api_url = conn.api_url_for(&remote_url);
+    let remote_url = conn.remote_url.as_deref().unwrap_or(DEFAULT_REMOTE_URL);
     if conn.validate {
-        verify::verify(&conn, env, &key, &api_url, &source, out)?;
+        verify::verify(
+            &conn.api,
+            &key,
+            &conn.api.api_url_for(remote_url),
+            &source,
+            out,
+        )?;
     }
 
     supervisor.preparing();
-    let base = exec_dir::base(env, out.dialect().job_temp_dir());
-    let dir = ExecDir::create(&base, env)?;
+    let dir = ExecDir::create(&exec_dir::base(ctx.env, ctx.job_temp_dir.clone()), ctx.env)?;
     let rc = dir.path().join("trussrc");
-    let section = trussrc::api_key_section(&conn.remote, &remote_url, Some(key.expose()));
+    let section = trussrc::api_key_section(&conn.remote, remote_url, Some(key.expose()));
     atomic_file::write(&rc, format!("{section}\n").as_bytes())?;
 
-    let (program, rest) = args
+    let (program, rest) = settings
         .command
         .split_first()
         .ok_or_else(|| Error::usage("exec needs a command after --"))?;
@@ -70,47 +59,43 @@ pub fn run(args: &ExecArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Re
     if let Source::Env(var) | Source::EnvFile { var, .. } = &source {
         command.env_remove(var);
     }
-    if args.export_env {
+    if settings.export_env {
         command.env(names::BASETEN_API_KEY, key.expose());
     }
     drop(key);
-    let name = program.to_string_lossy();
-    tracing::debug!("running {name} with USER_TRUSSRC_PATH={}", rc.display());
-    let code = match supervisor.spawn(&mut command) {
-        Ok(Start::Running(child)) => match supervisor.wait(child) {
-            Ok(status) => exit_code(status),
-            Err(e) => {
-                out.error(&Error::unexpected(format!(
-                    "could not wait for {name}: {e}"
-                )));
-                1
-            }
-        },
-        Ok(Start::Stopped(signal)) => {
-            out.error(&Error::new(
-                Kind::Usage,
-                format!(
-                    "stopped by {} before {name} started; the private trussrc was removed",
-                    process::signal_name(signal)
-                ),
-            ));
-            u8::try_from(128 + signal).unwrap_or(255)
-        }
-        Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::NotFound {
-                127
-            } else {
-                126
-            };
-            out.error(&Error::new(
-                Kind::Usage,
-                format!("could not run {name}: {e}"),
-            ));
-            code
-        }
-    };
+    tracing::debug!(
+        "running {} with USER_TRUSSRC_PATH={}",
+        program.to_string_lossy(),
+        rc.display()
+    );
+    let code = supervise(&supervisor, &mut command, &program.to_string_lossy());
     drop(dir);
-    Ok(code)
+    code
+}
+
+/// Starts the command and waits for it: its exit code, or why it never ran.
+fn supervise(supervisor: &Supervisor, command: &mut Command, name: &str) -> Result<u8> {
+    match supervisor.spawn(command) {
+        Ok(Start::Running(child)) => supervisor
+            .wait(child)
+            .map(exit_code)
+            .map_err(|e| Error::unexpected(format!("could not wait for {name}: {e}"))),
+        Ok(Start::Stopped(signal)) => Err(Error::new(
+            Kind::Stopped(signal),
+            format!(
+                "stopped by {} before {name} started; the private trussrc was removed",
+                process::signal_name(signal)
+            ),
+        )),
+        Err(e) => {
+            let kind = if e.kind() == std::io::ErrorKind::NotFound {
+                Kind::NotFound
+            } else {
+                Kind::CannotRun
+            };
+            Err(Error::new(kind, format!("could not run {name}: {e}")))
+        }
+    }
 }
 
 /// The command's own code, 128+N when signal N ended it.

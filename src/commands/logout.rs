@@ -1,44 +1,55 @@
 //! `truss-ci logout`: remove remotes (and their keyring entries); `--post` undoes exactly what
 //! `login` recorded in this job.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::json;
 
 use crate::atomic_file;
 use crate::ci::{Value, Var};
-use crate::cli::{LogoutArgs, OutputFormat};
-use crate::env::Env;
-use crate::error::{Error, Kind, Result};
+use crate::cli::OutputFormat;
+use crate::error::Result;
 use crate::keyring_store::Keyring;
 use crate::output::Output;
 use crate::secret::Sensitive;
-use crate::settings::{self, DEFAULT_TIMEOUT};
+use crate::settings::{Context, DEFAULT_TIMEOUT, LogoutSettings, PostScope};
 use crate::trussrc;
 use crate::undo::{self, Record};
 
-pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
-    if args.post {
-        return post(args, env, out);
-    }
-    let path = settings::trussrc_path(args.trussrc.as_deref(), env)?.path;
-    let doc = trussrc::load(&path)?;
-    let names: Vec<String> = if args.all {
+pub fn run(settings: &LogoutSettings, ctx: &Context<'_>) -> Result<()> {
+    let (path, remote, all) = match settings {
+        LogoutSettings::Post {
+            trussrc,
+            scope: PostScope::Unknown,
+        } => {
+            ctx.out.info(&format!(
+                "truss-ci: no job identity ({} not set), so nothing was undone: another job's login is not this one's to undo; remove a remote with `truss-ci logout --remote NAME`",
+                ctx.platform.job_vars()
+            ));
+            return report(ctx.out, trussrc, &[]);
+        }
+        LogoutSettings::Post { trussrc, scope } => return post(trussrc, scope, ctx),
+        LogoutSettings::Remove {
+            trussrc,
+            remote,
+            all,
+        } => (trussrc, remote, *all),
+    };
+    let out = ctx.out;
+    let doc = trussrc::load(path)?;
+    let names: Vec<String> = if all {
         doc.remotes().map(str::to_owned).collect()
     } else {
-        vec![doc.pick_remote(args.remote.as_deref(), &path)?.to_owned()]
+        vec![doc.pick_remote(remote.as_deref(), path)?.to_owned()]
     };
     if names.is_empty() {
         out.info(&format!(
             "No remotes configured in {}; nothing to do",
             path.display()
         ));
-        return report(out, &path, &[]);
+        return report(out, path, &[]);
     }
-    let removed: Vec<&str> = names.iter().map(String::as_str).collect();
-    trussrc::edit(&path, &removed, DEFAULT_TIMEOUT, |doc| {
-        Ok((Some(doc.without_sections(&removed)), ()))
-    })?;
-    let keyring = Keyring::from_env(env);
+    trussrc::remove(path, &names, DEFAULT_TIMEOUT)?;
+    let keyring = &ctx.keyring;
     for name in &names {
         if !keyring.is_disabled()
             && let Err(e) = keyring.delete(name)
@@ -47,7 +58,7 @@ pub fn run(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
         }
         out.info(&format!("Logged out of remote `{name}`."));
     }
-    report(out, &path, &names)
+    report(out, path, &names)
 }
 
 fn report(out: &Output, path: &Path, removed: &[String]) -> Result<()> {
@@ -57,71 +68,33 @@ fn report(out: &Output, path: &Path, removed: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Which records a post step undoes.
-enum Scope<'a> {
-    /// GitHub: the one record this action's main step saved in GITHUB_STATE.
-    Id(&'a str),
-    /// Elsewhere: every record of this CI job.
-    Job(String),
-}
-
 /// Undoes this job's logins: on GitHub the record the action's main step saved (STATE_*), on
 /// other platforms every record of this job (by its job identity). Every record is
 /// authenticated before anything is changed.
-fn post(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
-    let state = |name: &str| env.get_nonblank(&format!("STATE_{name}"));
-    let platform = out.dialect().platform();
-    let (trussrc, scope) = match state(undo::STATE_FILE) {
-        Some(file) => {
-            let (Some(trussrc), Some(id)) = (state(undo::STATE_TRUSSRC), state(undo::STATE_ID))
-            else {
-                return Err(forged(
-                    "GITHUB_STATE names an undo record but not its trussrc and id",
-                ));
-            };
-            let trussrc = PathBuf::from(trussrc);
-            if undo::path_for(&trussrc) != Path::new(file) {
-                return Err(forged(
-                    "GITHUB_STATE names an undo record that is not beside its trussrc",
-                ));
-            }
-            (trussrc, Scope::Id(id))
-        }
-        None => {
-            let path = settings::trussrc_path(args.trussrc.as_deref(), env)?.path;
-            match platform.job_id(env) {
-                Some(job) => (path, Scope::Job(job)),
-                None => {
-                    out.info(&format!(
-                        "truss-ci: no job identity ({} not set), so nothing was undone: another job's login is not this one's to undo; remove a remote with `truss-ci logout --remote NAME`",
-                        platform.job_vars()
-                    ));
-                    return report(out, &path, &[]);
-                }
-            }
-        }
-    };
-    let file = undo::path_for(&trussrc);
-    let mine = |r: &Record| match &scope {
-        Scope::Id(id) => r.id == *id,
-        Scope::Job(job) => r.job.as_deref() == Some(job.as_str()),
+fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<()> {
+    let out = ctx.out;
+    let file = undo::path_for(trussrc);
+    let mine = |r: &Record| match scope {
+        PostScope::Id(id) => r.id == *id,
+        PostScope::Job(job) => r.job.as_deref() == Some(job.as_str()),
+        PostScope::Unknown => false,
     };
     // Look before locking: a job with nothing to undo, and nothing a killed writer left behind
     // (temporaries, a lock file), creates no lock file.
     let stale = !(atomic_file::temporaries(&file).is_empty()
-        && atomic_file::temporaries(&trussrc).is_empty())
-        || atomic_file::lock_exists(&trussrc);
+        && atomic_file::temporaries(trussrc).is_empty())
+        || atomic_file::lock_exists(trussrc);
     if !stale && !undo::load(&file)?.iter().any(mine) {
         out.info("truss-ci: nothing to clean up");
-        return report(out, &trussrc, &[]);
+        return report(out, trussrc, &[]);
     }
-    let mut locked = trussrc::Locked::open(&trussrc, DEFAULT_TIMEOUT)?;
+    let mut locked = trussrc::Locked::open(trussrc, DEFAULT_TIMEOUT)?;
     atomic_file::sweep(&file);
     let mut chain = undo::load(&file)?;
     let records: Vec<usize> = (0..chain.len()).filter(|&i| mine(&chain[i])).collect();
     if records.is_empty() {
         out.info("truss-ci: nothing to clean up");
-        return report(out, &trussrc, &[]);
+        return report(out, trussrc, &[]);
     }
     // Every record of the chains these belong to is checked before anything changes: a post may
     // hand what it would restore to a later one.
@@ -133,13 +106,13 @@ fn post(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
     for record in chain.iter().filter(|r| touched(r)) {
         undo::authenticate(record, &file)?;
     }
-    let keyring = Keyring::from_env(env);
+    let keyring = &ctx.keyring;
     let mut exported: Vec<String> = Vec::new();
     let mut removed: Vec<String> = Vec::new();
     // Newest first: each record is taken out of its chain as the live state then stands.
     for &i in records.iter().rev() {
         let (record, duty) = undo::retire(&mut chain, i, locked.existing.as_deref(), &file)?;
-        undo_one(&record, &duty, &mut locked, &keyring, out)?;
+        undo_one(&record, &duty, &mut locked, keyring, out)?;
         for name in &record.exported {
             if !exported.contains(name) {
                 exported.push(name.clone());
@@ -150,12 +123,7 @@ fn post(args: &LogoutArgs, env: &Env, out: &Output) -> Result<()> {
     undo::save(&locked, &file, &chain)?;
     drop(locked);
     clear_exports(&exported, out)?;
-    report(out, &trussrc, &removed)
-}
-
-fn forged(why: &str) -> Error {
-    Error::new(Kind::Local, format!("{why}; nothing was changed"))
-        .with_hint("the post step reads what this action's main step saved; run it only as the action's post step")
+    report(out, trussrc, &removed)
 }
 
 /// Puts the trussrc back as the record says it was before the job, then the keyring entry — as
@@ -198,6 +166,17 @@ fn undo_one(
         // there before both.
         ("Left", " to the later job that logged in over it")
     };
+    restore_keyring(record, duty, keyring, out);
+    out.info(&format!(
+        "{what} remote `{}` in {}{to}",
+        record.remote,
+        path.display()
+    ));
+    Ok(())
+}
+
+/// Puts the keyring entry back as the record says it was, as far as that is still its to do.
+fn restore_keyring(record: &Record, duty: &undo::Duty, keyring: &Keyring, out: &Output) {
     let restore = match &duty.keyring {
         undo::KeyringDuty::Leave => Ok(false),
         undo::KeyringDuty::Restore => Ok(true),
@@ -218,12 +197,6 @@ fn undo_one(
             record.remote, e.0
         ));
     }
-    out.info(&format!(
-        "{what} remote `{}` in {}{to}",
-        record.remote,
-        path.display()
-    ));
-    Ok(())
 }
 
 /// Overwrites the env login exported with empty values (a later step cannot unset it).

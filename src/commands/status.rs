@@ -1,15 +1,17 @@
 //! `truss-ci status`: what `truss auth status` prints, and with --check, whether the key works.
 use serde_json::json;
 
-use crate::api::{self, Verdict};
-use crate::cli::{OutputFormat, StatusArgs};
-use crate::env::{Env, names};
-use crate::error::{Error, Kind, Result};
+use std::path::Path;
+
+use crate::api::{User, Verdict};
+use crate::cli::OutputFormat;
+use crate::commands::verify;
+use crate::env::names;
+use crate::error::{Error, Result};
 use crate::key_source::{self, Source};
 use crate::keyring_store::{self, Keyring};
-use crate::output::Output;
 use crate::secret::ApiKey;
-use crate::settings;
+use crate::settings::{ApiSettings, Context, StatusSettings, derive_api_url, normalize_url};
 use crate::trussrc::{self, Document};
 
 /// The four lines truss prints.
@@ -34,34 +36,24 @@ const SECRET_KEYS: [&str; 4] = [
     "oauth_expires_at",
 ];
 
-pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
-    let check = args
-        .check
-        .then(|| settings::CheckSettings::resolve(args, env))
-        .transpose()?;
-    let path = settings::trussrc_path(args.trussrc.as_deref(), env)?.path;
-    let (status, secret, doc) = match env_pair(env)? {
+pub fn run(settings: &StatusSettings, ctx: &Context<'_>) -> Result<()> {
+    let (out, path) = (ctx.out, &settings.trussrc);
+    let (status, secret, doc) = match &settings.env_pair {
         Some(url) => {
-            if args.remote.is_some() {
-                return Err(Error::usage(
-                    "--remote cannot be used while BASETEN_TRUSS_AUTH_API_KEY and BASETEN_TRUSS_AUTH_REMOTE_URL are set: truss then ignores the trussrc",
-                ));
-            }
             let status = Status {
                 remote: "<environment>".into(),
-                remote_url: url.to_owned(),
+                remote_url: url.clone(),
                 auth_type: "api_key".into(),
                 source: names::BASETEN_TRUSS_AUTH_API_KEY.into(),
             };
             (status, Secret::EnvPair, Document::default())
         }
         None => {
-            let doc = trussrc::load(&path)?;
-            let (status, secret) = from_trussrc(&doc, args.remote.as_deref(), &path)?;
+            let doc = trussrc::load(path)?;
+            let (status, secret) = from_trussrc(&doc, settings.remote.as_deref(), path)?;
             (status, secret, doc)
         }
     };
-
     let mut report = json!({
         "remote": status.remote,
         "remote_url": status.remote_url,
@@ -72,31 +64,8 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
         "remote: {}\nremote_url: {}\nauth_type: {}\nsource: {}\n",
         status.remote, status.remote_url, status.auth_type, status.source
     );
-    if let Some(check) = &check {
-        let (key, source) = secret_key(&status, &secret, &doc, &path, env)?;
-        out.mask(&key)?;
-        let api_url = check.api_url_for(&status.remote_url)?;
-        let verdict = api::check(
-            &api_url,
-            &key,
-            &source.describe(),
-            &api::CheckOptions {
-                deadline: check.timeout,
-                ca_cert: check.ca_cert.as_deref(),
-                ssl_cert_file: env.vars.ssl_cert_file.as_deref(),
-                proxies: env.proxies(),
-            },
-        )?;
-        let Verdict::Valid(user) = verdict else {
-            return Err(Error::new(
-                Kind::Rejected,
-                format!(
-                    "the key from {} authenticated, but may not call Baseten's management API (403 Forbidden)",
-                    source.describe()
-                ),
-            )
-            .with_hint("it may still call models; deploying with truss needs a full-access key"));
-        };
+    if let Some(api) = &settings.api {
+        let user = check(api, &status, &secret, &doc, ctx, path)?;
         lines.push_str(&format!(
             "workspace: {}\nuser: {}\nvalidated: true\n",
             out.server_text(user.workspace.as_deref()),
@@ -111,27 +80,33 @@ pub fn run(args: &StatusArgs, env: &Env, out: &Output) -> Result<()> {
     }
 }
 
-/// The env-var remote truss uses when both BASETEN_TRUSS_AUTH_* variables are set.
-fn env_pair(env: &Env) -> Result<Option<&str>> {
-    let key = env.get_nonblank(names::BASETEN_TRUSS_AUTH_API_KEY);
-    let url = env.get_nonblank(names::BASETEN_TRUSS_AUTH_REMOTE_URL);
-    match (key, url) {
-        (Some(_), Some(url)) => Ok(Some(url.trim())),
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(Error::usage(
-            "BASETEN_TRUSS_AUTH_API_KEY is set but BASETEN_TRUSS_AUTH_REMOTE_URL is not; set both or neither",
-        )),
-        (None, Some(_)) => Err(Error::usage(
-            "BASETEN_TRUSS_AUTH_REMOTE_URL is set but BASETEN_TRUSS_AUTH_API_KEY is not; set both or neither",
-        )),
+/// `--check`: the key behind the status, masked, then the same check as login's.
+fn check(
+    api: &ApiSettings,
+    status: &Status,
+    secret: &Secret,
+    doc: &Document,
+    ctx: &Context<'_>,
+    path: &Path,
+) -> Result<User> {
+    let (key, source) = secret_key(status, secret, doc, path, ctx)?;
+    ctx.out.mask(&key)?;
+    let remote_url = match secret {
+        Secret::EnvPair => status.remote_url.clone(),
+        _ => doc.value(&status.remote, "remote_url").unwrap_or_default(),
+    };
+    let api_url = match &api.api_url {
+        Some(url) => url.clone(),
+        None => derive_api_url(&normalize_url(&remote_url, "remote_url", api.allow_http)?),
+    };
+    match verify::verify(api, &key, &api_url, &source, ctx.out)? {
+        Verdict::Valid(user) => Ok(user),
+        // Without --allow-restricted, verify refuses a restricted key.
+        Verdict::Restricted => Err(Error::unexpected("a restricted key has no user to show")),
     }
 }
 
-fn from_trussrc(
-    doc: &Document,
-    remote: Option<&str>,
-    path: &std::path::Path,
-) -> Result<(Status, Secret)> {
+fn from_trussrc(doc: &Document, remote: Option<&str>, path: &Path) -> Result<(Status, Secret)> {
     let name = doc.pick_remote(remote, path)?;
     let remote_url = doc
         .raw_value(name, "remote_url")
@@ -169,10 +144,10 @@ fn secret_key(
     status: &Status,
     secret: &Secret,
     doc: &Document,
-    path: &std::path::Path,
-    env: &Env,
+    path: &Path,
+    ctx: &Context<'_>,
 ) -> Result<(ApiKey, Source)> {
-    let name = status.remote.as_str();
+    let (name, env, keyring) = (status.remote.as_str(), ctx.env, &ctx.keyring);
     if status.auth_type == "oauth" {
         return Err(Error::usage(format!(
             "remote '{name}' uses OAuth; --check validates API keys (use `truss whoami` for OAuth remotes)"
@@ -195,35 +170,35 @@ fn secret_key(
             let raw = doc.value(name, "api_key").unwrap_or_default();
             Ok((key_source::check(raw, &source, hint)?, source))
         }
-        Secret::Keyring => {
-            let source = Source::Keyring(name.to_owned());
-            let keyring = Keyring::from_env(env);
-            let unusable = |why: String| {
-                Error::usage(format!(
-                    "No credentials for remote '{name}': the keyring is unavailable ({why}) and no inline secret is present"
-                ))
-                .with_hint(hint)
-            };
-            if keyring.is_disabled() {
-                return Err(unusable(
-                    "BASETEN_TRUSS_AUTH_KEYRING_DISABLED is set".into(),
-                ));
-            }
-            let payload = keyring
-                .get(name)
-                .map_err(|e| unusable(e.0))?
-                .ok_or_else(|| {
-                    Error::usage(format!("No credentials in keyring for remote '{name}'"))
-                        .with_hint(hint)
-                })?;
-            let key = keyring_store::key_from_payload(&payload).ok_or_else(|| {
-                Error::usage(format!("Keyring entry for remote '{name}' is malformed"))
-                    .with_hint(hint)
-            })?;
-            Ok((
-                key_source::check(key.expose().to_owned(), &source, hint)?,
-                source,
-            ))
-        }
+        Secret::Keyring => keyring_key(name, keyring, hint),
     }
+}
+
+/// The key truss would read from the keyring for remote `name`.
+fn keyring_key(name: &str, keyring: &Keyring, hint: &str) -> Result<(ApiKey, Source)> {
+    let source = Source::Keyring(name.to_owned());
+    let unusable = |why: String| {
+        Error::usage(format!(
+            "No credentials for remote '{name}': the keyring is unavailable ({why}) and no inline secret is present"
+        ))
+        .with_hint(hint)
+    };
+    if keyring.is_disabled() {
+        return Err(unusable(
+            "BASETEN_TRUSS_AUTH_KEYRING_DISABLED is set".into(),
+        ));
+    }
+    let payload = keyring
+        .get(name)
+        .map_err(|e| unusable(e.0))?
+        .ok_or_else(|| {
+            Error::usage(format!("No credentials in keyring for remote '{name}'")).with_hint(hint)
+        })?;
+    let key = keyring_store::key_from_payload(&payload).ok_or_else(|| {
+        Error::usage(format!("Keyring entry for remote '{name}' is malformed")).with_hint(hint)
+    })?;
+    Ok((
+        key_source::check(key.expose().to_owned(), &source, hint)?,
+        source,
+    ))
 }

@@ -1,18 +1,16 @@
-//! The key check `login` and `exec` share: the API's verdict, and the rule for restricted keys.
+//! The key check `login`, `exec` and `status --check` share: the API's verdict, and the rule for restricted keys.
 use crate::api::{self, Verdict};
-use crate::env::Env;
 use crate::error::{Error, Kind, Result};
 use crate::key_source::Source;
 use crate::output::Output;
 use crate::secret::ApiKey;
-use crate::settings::Connection;
+use crate::settings::ApiSettings;
 
 /// Checks `key` against `{api_url}/v1/users/me`: the verdict for a full key, and for a restricted
 /// one (403) when `--allow-restricted` lets it through, after a warning; exit 3 for a restricted
 /// key otherwise.
 pub fn verify(
-    conn: &Connection,
-    env: &Env,
+    api: &ApiSettings,
     key: &ApiKey,
     api_url: &str,
     source: &Source,
@@ -23,15 +21,15 @@ pub fn verify(
         key,
         &source.describe(),
         &api::CheckOptions {
-            deadline: conn.timeout,
-            ca_cert: conn.ca_cert.as_deref(),
-            ssl_cert_file: env.vars.ssl_cert_file.as_deref(),
-            proxies: env.proxies(),
+            deadline: api.timeout,
+            ca_cert: api.ca_cert.as_deref(),
+            ssl_cert_file: api.ssl_cert_file.as_deref(),
+            proxies: api.proxies.iter().map(|(n, v)| (*n, v.as_str())).collect(),
         },
     )?;
     match verdict {
         Verdict::Valid(user) => Ok(Verdict::Valid(user)),
-        Verdict::Restricted if conn.allow_restricted => {
+        Verdict::Restricted if api.allow_restricted => {
             out.warn(&format!(
                 "the key from {} may not call the management API (403): used anyway because of --allow-restricted; it can call models but not deploy",
                 source.describe()

@@ -175,21 +175,44 @@ impl Locked {
     }
 }
 
-/// Reads, edits and atomically rewrites the trussrc under its lock, so concurrent edits of
-/// different sections all land. `edit` returns the new text (or `None` to leave the file alone)
-/// and a value that is handed back; the new text is written only if every section but `changed`
-/// still reads as it did.
-pub fn edit<T, F>(path: &Path, changed: &[&str], wait: Duration, edit: F) -> Result<T>
-where
-    F: FnOnce(&Document) -> Result<(Option<String>, T)>,
-{
+/// Removes the sections `names` under the trussrc's lock, so concurrent edits of other sections
+/// all land: the new text is written only if every other section still reads as it did.
+pub fn remove(path: &Path, names: &[String], wait: Duration) -> Result<()> {
     let locked = Locked::open(path, wait)?;
-    let (new_text, value) = edit(&locked.doc)?;
-    if let Some(text) = new_text {
-        let text = locked.check(text, changed)?;
-        locked.write(&text)?;
+    let changed: Vec<&str> = names.iter().map(String::as_str).collect();
+    // One pass, whatever the number of sections (`logout --all`).
+    let text = locked.doc.without_sections(&changed);
+    locked.write(&locked.check(text, &changed)?)
+}
+
+/// A remote name longer than this is refused.
+const MAX_REMOTE_NAME: usize = 64;
+
+/// Refuses remote names truss cannot use as a trussrc section.
+pub fn check_remote_name(name: &str) -> Result<()> {
+    let problem = if name.is_empty() {
+        Some("is empty")
+    } else if name == "DEFAULT" {
+        Some("is reserved: [DEFAULT] holds values every section inherits")
+    } else if name == "<environment>" {
+        Some("is reserved by truss for the remote defined by BASETEN_TRUSS_AUTH_* variables")
+    } else if name.contains(['[', ']']) {
+        Some("contains a bracket, which would break the section header")
+    } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("contains whitespace or a control character")
+    } else if name.chars().count() > MAX_REMOTE_NAME {
+        Some("is longer than 64 characters")
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(p) => Err(Error::usage(format!(
+            "remote name {:?} {p}",
+            crate::settings::truncate_for_message(name)
+        ))
+        .with_hint("pass --remote NAME with letters, digits, '-', '_' or '.'")),
     }
-    Ok(value)
 }
 
 #[cfg(test)]
@@ -198,6 +221,34 @@ mod tests {
 
     use super::arbitrary::{Line, render};
     use super::*;
+
+    #[test]
+    fn remote_names_truss_cannot_use_are_refused() {
+        for bad in [
+            "",
+            "DEFAULT",
+            "<environment>",
+            "a[b",
+            "a]b",
+            "a b",
+            "a\tb",
+            "a\nb",
+            "a\u{0}b",
+            &"x".repeat(65),
+        ] {
+            let err = check_remote_name(bad).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+        for good in [
+            "baseten",
+            "staging-2",
+            "my.remote_x",
+            "default",
+            &"x".repeat(64),
+        ] {
+            check_remote_name(good).unwrap();
+        }
+    }
 
     fn line() -> impl Strategy<Value = Line> {
         prop_oneof![

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::keyring_store::{self, Keyring, Unavailable};
 use crate::output::Output;
 use crate::secret::{ApiKey, Sensitive};
-use crate::settings::LoginSettings;
+use crate::settings::{Context, LoginSettings};
 use crate::{atomic_file, trussrc, undo};
 
 /// What the login does with the keyring entry for its remote.
@@ -36,9 +36,16 @@ impl KeyringWrite {
     }
 }
 
+/// The CI job that logs in, for the undo record (`job: None`: a CI job with no identity), and the
+/// env it exports.
+pub(super) struct Scope {
+    pub job: Option<String>,
+    pub exported: Vec<String>,
+}
+
 /// A login written to disk and still locked: the trussrc, its undo record and the keyring entry,
 /// with what they held before, so that the whole of it can be rolled back.
-pub(super) struct Commit {
+pub(super) struct Commit<'a> {
     locked: trussrc::Locked,
     remote: String,
     undo_file: PathBuf,
@@ -46,39 +53,36 @@ pub(super) struct Commit {
     records_before: Option<Vec<undo::Record>>,
     /// What this login did to the keyring.
     keyring_write: KeyringWrite,
+    keyring: &'a Keyring,
     /// The undo record's id, for the post step.
     pub id: Option<String>,
 }
 
-impl Commit {
-    /// Writes the login. `scope` is the CI job that logs in (`Some(None)`: a CI job with no
-    /// identity), for the undo record; `None` outside CI, where no record is written.
-    #[allow(clippy::too_many_arguments)]
+impl<'a> Commit<'a> {
+    /// Writes the login; the undo record only in CI (`scope`).
     pub fn write(
         settings: &LoginSettings,
-        storage: Storage,
         key: &ApiKey,
         report: &mut Report,
-        keyring: &Keyring,
-        out: &Output,
-        scope: Option<Option<String>>,
-        exported: Vec<String>,
+        ctx: &'a Context<'_>,
+        scope: Option<Scope>,
     ) -> Result<Self> {
+        let (out, keyring) = (ctx.out, &ctx.keyring);
         let path = &settings.trussrc.path;
-        let locked = trussrc::Locked::open(path, settings.conn.timeout)?;
+        let locked = trussrc::Locked::open(path, settings.conn.api.timeout)?;
         let undo_file = undo::path_for(path);
         atomic_file::sweep(&undo_file);
-        let mut keyring_write = plan_keyring(storage, keyring, report, out);
+        let keyring_write = plan_keyring(settings.storage, keyring, report, out);
         let (mut text, spliced) = splice(&locked, report, key, !keyring_write.writes())?;
-        let mut record = scope.map(|job| undo::Record {
+        let mut record = scope.map(|Scope { job, exported }| undo::Record {
             id: ci::random_token(8),
             job,
             trussrc: path.clone(),
             remote: report.remote.clone(),
             created_file: locked.existing.is_none(),
             previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
-            before: spliced.before.clone(),
-            after: spliced.after.clone(),
+            before: spliced.before,
+            after: spliced.after,
             original_sha256: locked.existing.as_deref().map(undo::sha256),
             written_sha256: undo::sha256(&text),
             keyring: keyring_write.writes(),
@@ -94,37 +98,54 @@ impl Commit {
             undo_file,
             records_before: None,
             keyring_write: KeyringWrite::None,
+            keyring,
             id: None,
         };
         // Write-ahead: the record is durable before anything it describes changes.
         if let Some(new) = &record {
             commit.save_record(new)?;
         }
-        if keyring_write.writes() {
-            match keyring.set(&report.remote, &keyring_store::api_key_payload(key)) {
-                Ok(()) => {
-                    commit.keyring_write =
-                        std::mem::replace(&mut keyring_write, KeyringWrite::None);
-                    report.storage = Storage::Keyring;
-                }
-                Err(Unavailable(why)) => {
-                    plaintext_warning(&why, report, out);
-                    text = splice(&commit.locked, report, key, true)?.0;
-                    if let Some(new) = record.as_mut() {
-                        new.written_sha256 = undo::sha256(&text);
-                        if let Err(e) = commit.save_record(new) {
-                            commit.rollback(keyring);
-                            return Err(e);
-                        }
-                    }
-                }
-            }
-        }
-        if let Err(e) = commit.locked.write(&text) {
-            commit.rollback(keyring);
+        let written = if keyring_write.writes() {
+            commit.set_keyring(keyring_write, key, report, out, &mut text, record.as_mut())
+        } else {
+            Ok(())
+        };
+        if let Err(e) = written.and_then(|()| commit.locked.write(&text)) {
+            commit.rollback();
             return Err(e);
         }
         Ok(commit)
+    }
+
+    /// Puts the key in the keyring; where none is usable after all, inline in `text` instead,
+    /// with the record saved again to say so.
+    fn set_keyring(
+        &mut self,
+        write: KeyringWrite,
+        key: &ApiKey,
+        report: &mut Report,
+        out: &Output,
+        text: &mut String,
+        record: Option<&mut undo::Record>,
+    ) -> Result<()> {
+        match self
+            .keyring
+            .set(&report.remote, &keyring_store::api_key_payload(key))
+        {
+            Ok(()) => {
+                self.keyring_write = write;
+                report.storage = Storage::Keyring;
+            }
+            Err(Unavailable(why)) => {
+                plaintext_warning(&why, report, out);
+                *text = splice(&self.locked, report, key, true)?.0;
+                if let Some(new) = record {
+                    new.written_sha256 = undo::sha256(text);
+                    self.save_record(new)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Adds `new` to the records as they were before this login, and saves them.
@@ -142,10 +163,12 @@ impl Commit {
     }
 
     /// Puts the trussrc, the keyring entry and the undo records back as they were.
-    pub fn rollback(self, keyring: &Keyring) {
+    pub fn rollback(self) {
         let _ = self.locked.restore();
         if self.keyring_write.writes() {
-            let _ = keyring.restore(&self.remote, self.keyring_write.previous());
+            let _ = self
+                .keyring
+                .restore(&self.remote, self.keyring_write.previous());
         }
         if let Some(records) = &self.records_before {
             let _ = undo::save(&self.locked, &self.undo_file, records);

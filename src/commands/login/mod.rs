@@ -7,18 +7,15 @@ mod outputs;
 use std::io::Read;
 
 use crate::api::{User, Verdict};
-use crate::cli::{LoginArgs, OutputFormat, Storage};
+use crate::cli::Storage;
 use crate::commands::verify;
-use crate::env::Env;
 use crate::error::{Error, Kind, Result};
-use crate::key_source::{self, KeyRequest, Source};
-use crate::keyring_store::Keyring;
-use crate::output::Output;
+use crate::key_source::{self, Source};
 use crate::secret::ApiKey;
-use crate::settings::{self, DEFAULT_REMOTE_URL, LoginSettings, TrussrcPath};
+use crate::settings::{self, Context, DEFAULT_REMOTE_URL, LoginSettings, TrussrcPath};
 use crate::trussrc;
 
-use commit::Commit;
+use commit::{Commit, Scope};
 
 /// What login did, for the report and for the platform's outputs.
 pub struct Report {
@@ -41,16 +38,10 @@ impl Report {
     }
 }
 
-pub fn run(args: &LoginArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> Result<()> {
-    if args.print_env.is_some() && out.format == OutputFormat::Json {
-        return Err(Error::usage(
-            "--print-env and --output json both need stdout; choose one",
-        ));
-    }
-    let settings = LoginSettings::resolve(args, env)?;
-    let request = KeyRequest::from(&args.key);
+pub fn run(settings: &LoginSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> Result<()> {
+    let out = ctx.out;
     let (key, source, warnings) =
-        key_source::find(&request, env, stdin, out.dialect().missing_key_hint())?;
+        key_source::find(&settings.key, ctx.env, stdin, ctx.missing_key_hint)?;
     // Masking comes before anything else the platform sees.
     out.mask(&key)?;
     let group = out.group("truss-ci login");
@@ -58,10 +49,10 @@ pub fn run(args: &LoginArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> R
         out.warn(w);
     }
     #[cfg(feature = "test-hooks")]
-    if env.get("TRUSS_CI_TEST_PANIC") == Some("login") {
+    if ctx.env.get("TRUSS_CI_TEST_PANIC") == Some("login") {
         panic!("forced for a test while holding {key:?} from {source}");
     }
-    let result = login(&settings, args, env, &key, source, out);
+    let result = login(settings, ctx, &key, source);
     drop(group);
     outputs::print_report(&result?, out);
     Ok(())
@@ -69,12 +60,11 @@ pub fn run(args: &LoginArgs, env: &Env, out: &Output, stdin: &mut dyn Read) -> R
 
 fn login(
     settings: &LoginSettings,
-    args: &LoginArgs,
-    env: &Env,
+    ctx: &Context<'_>,
     key: &ApiKey,
     source: Source,
-    out: &Output,
 ) -> Result<Report> {
+    let (out, platform) = (ctx.out, ctx.platform);
     let (remote_url, api_url) = urls(settings)?;
     let mut report = Report {
         remote: settings.conn.remote.clone(),
@@ -87,34 +77,24 @@ fn login(
     };
     if settings.conn.validate {
         report.verdict = Some(verify::verify(
-            &settings.conn,
-            env,
+            &settings.conn.api,
             key,
             &report.api_url,
             &report.source,
             out,
         )?);
     }
-
     // Everything the user asked for is built and checked before anything is written.
-    let requested = outputs::Requested::build(settings, args, &report, key, out)?;
-    let platform = out.dialect().platform();
-    let job = platform.job_id(env);
-    let keyring = Keyring::from_env(env);
-    let commit = Commit::write(
-        settings,
-        args.storage,
-        key,
-        &mut report,
-        &keyring,
-        out,
-        platform.is_ci().then(|| job.clone()),
-        requested.exported.clone(),
-    )?;
-
+    let requested = outputs::Requested::build(settings, &report, key, out)?;
+    let job = &ctx.job;
+    let scope = platform.is_ci().then(|| Scope {
+        job: job.clone(),
+        exported: requested.exported.clone(),
+    });
+    let commit = Commit::write(settings, key, &mut report, ctx, scope)?;
     // What was asked for is delivered whole, or the login is rolled back.
     if let Err(e) = requested.deliver(&report, out) {
-        commit.rollback(&keyring);
+        commit.rollback();
         return Err(Error::new(
             Kind::Local,
             format!(
@@ -128,9 +108,8 @@ fn login(
     }
     let id = commit.id.clone();
     drop(commit);
-
     outputs::informational(&report, id.as_deref(), out);
-    if platform.is_ci() && job.is_none() && !out.dialect().hands_state_to_post() {
+    if platform.is_ci() && job.is_none() && !ctx.hands_state_to_post {
         out.info(&format!(
             "note: without {}, `truss-ci logout --post` cannot tell this job's login from another job's, so it will not undo it",
             platform.job_vars()
@@ -149,7 +128,7 @@ fn urls(settings: &LoginSettings) -> Result<(String, String)> {
         Some(url) => url.clone(),
         None => match existing.value(&conn.remote, "remote_url") {
             Some(url) => {
-                settings::normalize_url(&url, "remote_url", conn.allow_http).map_err(|e| {
+                settings::normalize_url(&url, "remote_url", conn.api.allow_http).map_err(|e| {
                     Error::usage(format!(
                         "in {}, [{}] {}",
                         path.display(),
@@ -162,6 +141,6 @@ fn urls(settings: &LoginSettings) -> Result<(String, String)> {
             None => DEFAULT_REMOTE_URL.to_owned(),
         },
     };
-    let api_url = conn.api_url_for(&remote_url);
+    let api_url = conn.api.api_url_for(&remote_url);
     Ok((remote_url, api_url))
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::Report;
 use crate::api::Verdict;
 use crate::ci::{self, Effect, Value, Var, gitlab, shell};
-use crate::cli::{ExportMode, LoginArgs, OutputFormat};
+use crate::cli::{ExportMode, OutputFormat};
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::output::Output;
@@ -26,20 +26,19 @@ impl Requested {
     /// Builds and checks every export, the dotenv report and the `--print-env` lines.
     pub fn build(
         settings: &LoginSettings,
-        args: &LoginArgs,
         report: &Report,
         key: &ApiKey,
         out: &Output,
     ) -> Result<Self> {
-        let exports = export_vars(settings, report, key, args.print_env.is_some());
+        let exports = export_vars(settings, report, key, settings.print_env);
         let (mut effects, exported) = export_effects(settings, &exports, out)?;
-        if let Some(file) = &args.dotenv {
+        if let Some(file) = &settings.dotenv {
             effects.push(dotenv_effect(file, report, out)?);
         }
-        let print_env = match args.print_env {
-            Some(_) => Some(shell::export_lines(&exports)?),
-            None => None,
-        };
+        let print_env = settings
+            .print_env
+            .then(|| shell::export_lines(&exports))
+            .transpose()?;
         Ok(Self {
             effects,
             exported,
