@@ -14,6 +14,7 @@ use super::classify::{Class, classify, error_chain};
 use super::scrub::Keys;
 use crate::error::{Error, Kind, Result};
 use crate::secret::{ApiKey, EXCERPT_MAX};
+use crate::settings::ApiSettings;
 
 /// Bodies are read up to this size; the rest is never read.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -23,21 +24,6 @@ const BACKOFF_CAP: Duration = Duration::from_secs(8);
 /// No retry comes sooner than this, whatever `Retry-After` or the jitter says.
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
 pub const USER_AGENT: &str = concat!("truss-ci/", env!("CARGO_PKG_VERSION"));
-
-/// What a client is built from, besides the API URL (already normalised, and refused over
-/// http:// to a remote host, by settings).
-pub struct Options<'a> {
-    /// The deadline for everything the client does, retries included.
-    pub deadline: Duration,
-    /// `--ca-cert`: CA certificates trusted in addition to the system's.
-    pub ca_cert: Option<&'a Path>,
-    /// `SSL_CERT_FILE`, which the system store's loader reads itself: checked first, so it cannot
-    /// block.
-    pub ssl_cert_file: Option<&'a str>,
-    /// The proxy variables set (name, value), lowercase names first: parsed and checked here,
-    /// and the parsed URLs are the only proxies the HTTP client is given.
-    pub proxies: Vec<(&'static str, &'a str)>,
-}
 
 /// What the API answered that the client does not decide itself (redirects, transient statuses
 /// and transport failures are its own).
@@ -84,11 +70,10 @@ enum Attempt<T> {
 impl Client {
     /// Checks the proxies, the CA file and `SSL_CERT_FILE`, then sets up the runtime and the
     /// connection pool. The deadline starts now.
-    pub fn new(api_url: &str, settings: &Options<'_>) -> Result<Self> {
-        let proxies = crate::settings::Proxies::resolve(&settings.proxies)?;
-        let tls = super::tls::config(settings.ca_cert)?;
+    pub fn new(api_url: &str, settings: &ApiSettings) -> Result<Self> {
+        let tls = super::tls::config(settings.ca_cert.as_deref())?;
         if api_url.starts_with("https:")
-            && let Some(file) = settings.ssl_cert_file.filter(|f| !f.is_empty())
+            && let Some(file) = settings.ssl_cert_file.as_deref().filter(|f| !f.is_empty())
         {
             crate::atomic_file::probe_regular(Path::new(file)).map_err(|e| {
                 Error::usage(format!(
@@ -106,9 +91,9 @@ impl Client {
         let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(USER_AGENT)
-            .connect_timeout(settings.deadline.min(Duration::from_secs(10)))
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .use_preconfigured_tls(tls);
-        let http = super::proxy::with_proxies(builder, &proxies)?
+        let http = super::proxy::with_proxies(builder, &settings.proxies)?
             .build()
             .map_err(|e| Error::unexpected(format!("could not set up the HTTP client: {e}")))?;
         Ok(Self {
@@ -116,7 +101,7 @@ impl Client {
             http,
             base,
             host,
-            deadline: settings.deadline,
+            deadline: settings.timeout,
             started: Instant::now(),
             keys: Keys::default(),
         })
@@ -457,13 +442,11 @@ mod tests {
             ("200 OK", r#"{"api_key":"new01.CreatedSecretCreated"}"#),
             ("404 Not Found", "no team for new01.CreatedSecretCreated"),
         ]);
-        let options = Options {
-            deadline: Duration::from_secs(5),
-            ca_cert: None,
-            ssl_cert_file: None,
-            proxies: vec![],
+        let settings = ApiSettings {
+            timeout: Duration::from_secs(5),
+            ..ApiSettings::default()
         };
-        let client = Client::new(&url, &options).unwrap();
+        let client = Client::new(&url, &settings).unwrap();
         let key = ApiKey::new("kid01.Zx9qv7Lw3pTtQ".into());
         let me = client
             .request::<serde_json::Value>(Method::GET, "/v1/users/me", None, &key)

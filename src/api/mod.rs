@@ -15,7 +15,8 @@ mod proxy;
 mod scrub;
 mod tls;
 
-pub use client::{Client, MAX_BODY, Options, Response, USER_AGENT};
+pub use client::{Client, MAX_BODY, Response, USER_AGENT};
+pub use proxy::{Proxies, ProxyUrl};
 
 /// Who the key belongs to, as `/v1/users/me` tells (every field optional: parsed tolerantly).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -70,16 +71,6 @@ pub fn check_key(client: &Client, key: &ApiKey, source: &str) -> Result<Verdict>
         )
         .with_hint("check --api-url: this does not look like the Baseten API")),
     }
-}
-
-/// How a key check runs.
-// For the commands of today, like `check`.
-pub type CheckOptions<'a> = Options<'a>;
-
-/// Checks `key` against `{api_url}/v1/users/me`, on a client for this one call.
-// For the commands of today; goes when they build a `Client` themselves.
-pub fn check(api_url: &str, key: &ApiKey, source: &str, options: &Options<'_>) -> Result<Verdict> {
-    check_key(&Client::new(api_url, options)?, key, source)
 }
 
 #[cfg(test)]

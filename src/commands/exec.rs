@@ -7,6 +7,7 @@
 use std::io::Read;
 use std::process::Command;
 
+use crate::api::Client;
 use crate::commands::verify;
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
@@ -32,13 +33,8 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
     }
     let remote_url = conn.remote_url.as_deref().unwrap_or(DEFAULT_REMOTE_URL);
     if conn.validate {
-        verify::verify(
-            &conn.api,
-            &key,
-            &conn.api.api_url_for(remote_url),
-            &source,
-            out,
-        )?;
+        let client = Client::new(&conn.api.api_url_for(remote_url), &conn.api)?;
+        verify::verify(&client, &conn.api, &key, &source, out)?;
     }
 
     supervisor.preparing();

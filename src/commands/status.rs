@@ -3,6 +3,7 @@ use serde_json::json;
 
 use std::path::Path;
 
+use crate::api::Client;
 use crate::api::{User, Verdict};
 use crate::cli::OutputFormat;
 use crate::commands::verify;
@@ -99,7 +100,8 @@ fn check(
         Some(url) => url.clone(),
         None => derive_api_url(&normalize_url(&remote_url, "remote_url", api.allow_http)?),
     };
-    match verify::verify(api, &key, &api_url, &source, ctx.out)? {
+    let client = Client::new(&api_url, api)?;
+    match verify::verify(&client, api, &key, &source, ctx.out)? {
         Verdict::Valid(user) => Ok(user),
         // Without --allow-restricted, verify refuses a restricted key.
         Verdict::Restricted => Err(Error::unexpected("a restricted key has no user to show")),

@@ -1,33 +1,22 @@
 //! The key check `login`, `exec` and `status --check` share: the API's verdict, and the rule for restricted keys.
-use crate::api::{self, Verdict};
+use crate::api::{self, Client, Verdict};
 use crate::error::{Error, Kind, Result};
 use crate::key_source::Source;
 use crate::output::Output;
 use crate::secret::ApiKey;
 use crate::settings::ApiSettings;
 
-/// Checks `key` against `{api_url}/v1/users/me`: the verdict for a full key, and for a restricted
-/// one (403) when `--allow-restricted` lets it through, after a warning; exit 3 for a restricted
-/// key otherwise.
+/// Checks `key` against `/v1/users/me` on `client`: the verdict for a full key, and for a
+/// restricted one (403) when `--allow-restricted` lets it through, after a warning; exit 3 for a
+/// restricted key otherwise.
 pub fn verify(
+    client: &Client,
     api: &ApiSettings,
     key: &ApiKey,
-    api_url: &str,
     source: &Source,
     out: &Output,
 ) -> Result<Verdict> {
-    let verdict = api::check(
-        api_url,
-        key,
-        &source.describe(),
-        &api::CheckOptions {
-            deadline: api.timeout,
-            ca_cert: api.ca_cert.as_deref(),
-            ssl_cert_file: api.ssl_cert_file.as_deref(),
-            proxies: api.proxies.iter().map(|(n, v)| (*n, v.as_str())).collect(),
-        },
-    )?;
-    match verdict {
+    match api::check_key(client, key, &source.describe())? {
         Verdict::Valid(user) => Ok(Verdict::Valid(user)),
         Verdict::Restricted if api.allow_restricted => {
             out.warn(&format!(

@@ -6,6 +6,7 @@ mod outputs;
 
 use std::io::Read;
 
+use crate::api::Client;
 use crate::api::{User, Verdict};
 use crate::cli::Storage;
 use crate::commands::verify;
@@ -76,10 +77,11 @@ fn login(
         storage: Storage::Inline,
     };
     if settings.conn.validate {
+        let client = Client::new(&report.api_url, &settings.conn.api)?;
         report.verdict = Some(verify::verify(
+            &client,
             &settings.conn.api,
             key,
-            &report.api_url,
             &report.source,
             out,
         )?);
