@@ -410,7 +410,7 @@ pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
         "{}{}.{}.tmp",
         temporary_prefix(path),
         std::process::id(),
-        crate::ci::random_token(6)
+        random_token(6)
     ));
     let result = (|| {
         let mut file = private_options()
@@ -459,6 +459,24 @@ pub fn remove(path: &Path) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A fresh random token (hex): temporaries' and `exec` directories' names, undo record ids, and
+/// the runner's heredoc delimiters.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    if getrandom::fill(&mut buf).is_err() {
+        // Without an OS RNG, fall back to the clock and pid: still unpredictable to server text.
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+            ^ u128::from(std::process::id());
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (seed >> ((i % 16) * 8)) as u8;
+        }
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -57,7 +57,12 @@ fn parse_ci(value: &str) -> Result<CiChoice, String> {
         .map_err(|_| {
             let names: Vec<String> = Platform::value_variants()
                 .iter()
-                .filter_map(|p| p.to_possible_value().map(|v| v.get_name().to_owned()))
+                .filter_map(ValueEnum::to_possible_value)
+                .flat_map(|v| {
+                    v.get_name_and_aliases()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
                 .collect();
             format!("expected auto, {}", names.join(", "))
         })

@@ -65,7 +65,6 @@ vars! {
     baseten_remote => "BASETEN_REMOTE",
     baseten_remote_url => "BASETEN_REMOTE_URL",
     baseten_api_url => "BASETEN_API_URL",
-    path => "PATH",
     tmpdir => "TMPDIR",
     /// Windows' temp directory.
     temp => "TEMP",
@@ -108,6 +107,8 @@ vars! {
     BASETEN_API_KEY_FILE => "BASETEN_API_KEY_FILE",
     BASETEN_TRUSS_AUTH_API_KEY => "BASETEN_TRUSS_AUTH_API_KEY",
     BASETEN_TRUSS_AUTH_REMOTE_URL => "BASETEN_TRUSS_AUTH_REMOTE_URL",
+    /// truss's switch: 1, true or yes (any case) keeps the keyring untouched.
+    BASETEN_TRUSS_AUTH_KEYRING_DISABLED => "BASETEN_TRUSS_AUTH_KEYRING_DISABLED",
     /// The proxies ([`PROXIES`]).
     http_proxy => "http_proxy",
     HTTP_PROXY => "HTTP_PROXY",
@@ -241,17 +242,17 @@ mod tests {
     fn odd_variables_never_drop_the_ones_truss_ci_reads() {
         use std::os::unix::ffi::OsStringExt;
         let e = Env::from_pairs([
-            ("PATH".into(), "/bin".into()),
-            ("path".into(), "/other".into()),
+            ("TMPDIR".into(), "/t".into()),
+            ("tmpdir".into(), "/other".into()),
             ("HOME".into(), OsString::from_vec(b"/h\xff".to_vec())),
             (OsString::from_vec(b"X\xfe".to_vec()), "v".into()),
             ("GITHUB_ACTIONS".into(), "true".into()),
             ("Home".into(), "/wrong".into()),
         ]);
-        assert_eq!(e.vars.path.as_deref(), Some("/bin"));
+        assert_eq!(e.vars.tmpdir.as_deref(), Some("/t"));
         assert_eq!(e.vars.github_actions.as_deref(), Some("true"));
         assert_eq!(e.vars.home, None, "a non-UTF-8 HOME is not guessed at");
         assert_eq!(e.warnings, ["HOME is not valid UTF-8 and was ignored"]);
-        assert_eq!(e.get("path"), Some("/other"));
+        assert_eq!(e.get("tmpdir"), Some("/other"));
     }
 }

@@ -32,7 +32,7 @@ impl ExecDir {
     /// Takes the lock `<base>/truss-ci-exec-<random>.lock`, then creates the directory beside
     /// it with mode 0700.
     pub fn create(base: &Path, env: &Env) -> Result<Self> {
-        let name = format!("{PREFIX}{}", crate::ci::random_token(12));
+        let name = format!("{PREFIX}{}", crate::atomic_file::random_token(12));
         let path = base.join(&name);
         let lock_path = base.join(format!("{name}{LOCK_SUFFIX}"));
         let mut options = OpenOptions::new();

@@ -40,7 +40,7 @@ impl Keyring {
     pub fn from_env(env: &Env) -> Self {
         // truss accepts exactly 1, true and yes (any case).
         let disabled = env
-            .get("BASETEN_TRUSS_AUTH_KEYRING_DISABLED")
+            .get(crate::env::names::BASETEN_TRUSS_AUTH_KEYRING_DISABLED)
             .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
         #[cfg(feature = "test-hooks")]
         if let Some(dir) = env.get_nonblank("TRUSS_CI_TEST_KEYRING_DIR") {

@@ -68,7 +68,6 @@ fn run() -> ExitCode {
     warnings.extend(env.warnings.iter().cloned());
     // Warnings and log lines wait until the key is masked (a command that has one masks it first).
     let mut out = Output::new(cli.global.output, cli.global.quiet, verbose > 0, dialect)
-        .with_path(env.vars.path.clone())
         .with_arguments(&cli::key_shaped(&args))
         .with_warnings(warnings);
     init_tracing(verbose, cli.global.quiet, &env, out.log_writer());

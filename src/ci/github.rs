@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use super::{
     Dialect, Effect, Level, Platform, Spec, Var, check_env_name, check_name, is_true, joined,
-    random_token,
 };
 use crate::env::path_var;
 use crate::error::{Error, Result};
@@ -64,7 +63,7 @@ pub fn escape_property(s: &str) -> String {
 /// `NAME<<DELIM\nVALUE\nDELIM\n` with a fresh random delimiter. The value may not contain the
 /// delimiter, CR or LF: such an entry is refused before anything is written.
 pub fn file_entry(name: &str, value: &str) -> Result<String> {
-    let delimiter = format!("ghadelimiter_{}", random_token(16));
+    let delimiter = format!("ghadelimiter_{}", crate::atomic_file::random_token(16));
     if value.contains(['\r', '\n']) || value.contains(&delimiter) || name.contains(&delimiter) {
         return Err(Error::new(
             crate::error::Kind::Local,

@@ -305,23 +305,6 @@ pub fn check_single_line(what: &str, name: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// A fresh random token (hex), for heredoc delimiters and stop-commands tokens.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    if getrandom::fill(&mut buf).is_err() {
-        // Without an OS RNG, fall back to the clock and pid: still unpredictable to server text.
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-            ^ u128::from(std::process::id());
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = (seed >> ((i % 16) * 8)) as u8;
-        }
-    }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A server's or a file's value for one line: no control characters, trimmed.
 pub fn clean(text: &str) -> String {
     let text: String = text
@@ -445,8 +428,8 @@ mod tests {
 
     #[test]
     fn tokens_are_fresh() {
-        let a = random_token(16);
+        let a = crate::atomic_file::random_token(16);
         assert_eq!(a.len(), 32);
-        assert_ne!(a, random_token(16));
+        assert_ne!(a, crate::atomic_file::random_token(16));
     }
 }

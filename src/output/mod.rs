@@ -51,13 +51,6 @@ impl Output {
         }
     }
 
-    /// Does nothing: helper programs are spawned by name and found on PATH, a missing one
-    /// reported by the spawn. Kept until its last caller goes.
-    #[must_use]
-    pub fn with_path(self, _path: Option<String>) -> Self {
-        self
-    }
-
     /// The arguments no error may print (a key given where a name or value goes).
     #[must_use]
     pub fn with_arguments(mut self, arguments: &[ApiKey]) -> Self {

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use super::Report;
-use crate::ci;
 use crate::cli::Storage;
 use crate::error::Result;
 use crate::keyring_store::{self, Keyring, Unavailable};
@@ -75,7 +74,7 @@ impl<'a> Commit<'a> {
         let keyring_write = plan_keyring(settings.storage, keyring, report, out);
         let (mut text, spliced) = splice(&locked, report, key, !keyring_write.writes())?;
         let mut record = scope.map(|Scope { job, exported }| undo::Record {
-            id: ci::random_token(8),
+            id: crate::atomic_file::random_token(8),
             job,
             trussrc: path.clone(),
             remote: report.remote.clone(),
