@@ -605,6 +605,7 @@ pub fn python3() -> Option<PathBuf> {
 
 pub mod encodings;
 pub mod github_oracle;
+pub mod management;
 
 #[allow(unused_imports)] // not every test binary uses them
 pub use encodings::{b64, percent};
