@@ -135,10 +135,16 @@ impl Client {
         self.runtime.block_on(self.send(&request))
     }
 
-    /// Sends `request` until it is done, retrying what is transient within the deadline.
+    /// Sends `request` until it is done, retrying what is transient within the deadline. A POST
+    /// is sent once: it creates something, and a retry after a lost answer could create it twice.
     async fn send<T: DeserializeOwned>(&self, request: &Request) -> Result<Response<T>> {
         let mut last_error = String::from("no attempt was made");
-        for attempt in 0..MAX_ATTEMPTS {
+        let attempts = if request.method == Method::POST {
+            1
+        } else {
+            MAX_ATTEMPTS
+        };
+        for attempt in 0..attempts {
             let Some(remaining) = self.deadline.checked_sub(self.started.elapsed()) else {
                 break;
             };
@@ -153,7 +159,7 @@ impl Client {
                     ),
                 };
             last_error = error;
-            if attempt + 1 == MAX_ATTEMPTS {
+            if attempt + 1 == attempts {
                 break;
             }
             let Some(wait) = self.backoff(attempt, retry_after, &last_error)? else {

@@ -11,6 +11,7 @@ use crate::secret::ApiKey;
 
 mod classify;
 mod client;
+pub mod keys;
 mod proxy;
 mod scrub;
 mod tls;
