@@ -3,7 +3,7 @@
 //! version, and one login against the fake API on 127.0.0.1 that real truss-ci tests read back.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -3,7 +3,7 @@
 #![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

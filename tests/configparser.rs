@@ -3,7 +3,7 @@
 //! key, whatever Unicode whitespace indents or pads the lines.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

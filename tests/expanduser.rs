@@ -3,7 +3,7 @@
 //! environments and paths, then through `pathlib` as truss calls it.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

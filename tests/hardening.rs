@@ -4,7 +4,7 @@
 #![cfg(unix)] // SIGKILL, FIFOs, modes, sh
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -4,7 +4,7 @@
 #![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 #![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 #![cfg(unix)] // symlinks, modes and owners
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

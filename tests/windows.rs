@@ -12,7 +12,7 @@
 //!   store, and its file locks and renames map onto Linux's.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
