@@ -36,7 +36,7 @@ fn wheel() -> Option<PathBuf> {
 fn the_wheel_installs_runs_and_writes_what_truss_reads() {
     let (Some(wheel), Some(python), Some(truss)) = (
         wheel(),
-        python3(),
+        python3("the wheel's venv"),
         interop_tool("TRUSS_CI_TRUSS", "venv/bin/truss"),
     ) else {
         return;

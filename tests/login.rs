@@ -563,7 +563,7 @@ fn a_file_truss_cannot_parse_is_left_alone() {
 fn unwritable_directory_exits_5_naming_the_path() {
     use std::os::unix::fs::PermissionsExt;
     if nix_is_root() {
-        eprintln!("SKIPPED: root ignores directory permissions");
+        common::not_applicable("root ignores directory permissions");
         return;
     }
     let mut env = TestEnv::new();

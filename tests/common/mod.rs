@@ -540,11 +540,39 @@ pub fn suite_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Skips loudly, or fails under TRUSS_CI_REQUIRE_INTEROP=1.
+/// Where this run's skips are listed, one a line (`scripts/test.sh` empties it before the suite and
+/// prints it after).
+pub fn skips_file() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped.txt")
+}
+
+/// Skips loudly, or fails under TRUSS_CI_REQUIRE_INTEROP=1. Every skip for a missing tool or
+/// artifact comes here.
 #[track_caller]
 pub fn skip(msg: &str) {
     assert!(!require_interop(), "{msg} (TRUSS_CI_REQUIRE_INTEROP=1)");
-    eprintln!("SKIPPED: {msg}");
+    record_skip(msg);
+}
+
+/// A check that cannot mean anything on this machine (not a missing tool): shown and listed like
+/// a skip, but not fatal under TRUSS_CI_REQUIRE_INTEROP=1.
+pub fn not_applicable(msg: &str) {
+    record_skip(msg);
+}
+
+fn record_skip(msg: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let line = format!("SKIPPED {test}: {msg}\n");
+    // libtest captures `eprintln!`, so a passing test's skip would never show; the process's own
+    // stderr is not captured.
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skips_file())
+    {
+        let _ = file.write_all(line.as_bytes());
+    }
 }
 
 /// Whether interop tests must run (CI) or may skip.
@@ -552,43 +580,36 @@ pub fn require_interop() -> bool {
     std::env::var("TRUSS_CI_REQUIRE_INTEROP").is_ok_and(|v| v == "1")
 }
 
-/// Finds an interop tool from its env var or the default install location; skips loudly, or
-/// panics under TRUSS_CI_REQUIRE_INTEROP=1.
+/// Finds an interop tool from its env var or the default install location, or [`skip`]s.
 pub fn interop_tool(var: &str, default_rel: &str) -> Option<PathBuf> {
     let candidate = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("target/interop")
             .join(default_rel)
     });
-    if candidate.exists() {
-        return Some(candidate);
-    }
-    let msg = format!(
-        "interop tool missing: {} ({var}); run scripts/interop-setup.sh",
-        candidate.display()
-    );
-    assert!(!require_interop(), "{msg} (TRUSS_CI_REQUIRE_INTEROP=1)");
-    eprintln!("SKIPPED: {msg}");
-    None
+    installed(candidate, var)
 }
 
-/// A program from the system's packages (`/usr/bin`), with the same skip-or-fail rule.
+/// A program from the system's packages (`/usr/bin`), or a [`skip`].
 pub fn system_tool(name: &str) -> Option<PathBuf> {
-    let path = Path::new("/usr/bin").join(name);
+    installed(Path::new("/usr/bin").join(name), "Debian package")
+}
+
+/// `path` if it exists, else a [`skip`] naming it and `how` it is installed.
+fn installed(path: PathBuf, how: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
-    let msg = format!(
-        "interop tool missing: {} (Debian package); run scripts/interop-setup.sh",
+    skip(&format!(
+        "interop tool missing: {} ({how}); run scripts/interop-setup.sh",
         path.display()
-    );
-    assert!(!require_interop(), "{msg} (TRUSS_CI_REQUIRE_INTEROP=1)");
-    eprintln!("SKIPPED: {msg}");
+    ));
     None
 }
 
-/// The system's python3 (its configparser is the reference reader), or a loud skip.
-pub fn python3() -> Option<PathBuf> {
+/// The system's python3 (its configparser and expanduser are the reference), or a [`skip`]:
+/// `why` names the check that needs it.
+pub fn python3(why: &str) -> Option<PathBuf> {
     let found = ["/usr/bin/python3", "/usr/local/bin/python3"]
         .into_iter()
         .map(PathBuf::from)
@@ -598,7 +619,7 @@ pub fn python3() -> Option<PathBuf> {
         )
         .find(|p| p.exists());
     if found.is_none() {
-        eprintln!("SKIPPED: no python3 for the configparser check");
+        skip(&format!("no python3 for {why}"));
     }
     found
 }
