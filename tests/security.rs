@@ -63,8 +63,11 @@ fn assert_no_leak(run: &Run, what: &str) {
 
 #[test]
 fn server_text_never_carries_the_key_out() {
+    // Every encoding, dialect, format and command against 4xx answers, which end a run at once; a
+    // 500 is retried to the deadline, so each encoding meets it once, in one combination each
+    // (stepping through them, so every dialect, format and command meets a 500 too).
     let mut runs = 0;
-    for body in echoes() {
+    for (i, body) in echoes().into_iter().enumerate() {
         for status in [404u16, 400, 500] {
             let b = body.clone();
             let api = FakeApi::start(move |_, _| Reply::json(status, &b));
@@ -76,12 +79,17 @@ fn server_text_never_carries_the_key_out() {
                     &api.url,
                     &LEAKY.replace('%', "%%"),
                 ));
+            let mut combination = 0;
             for ci in ["github", "azure", "plain"] {
                 for output in ["text", "json"] {
                     for cmd in [
                         &["login", "--timeout", "0.3"][..],
                         &["status", "--check", "--timeout", "0.3"][..],
                     ] {
+                        combination += 1;
+                        if status == 500 && combination != i * 5 % 12 + 1 {
+                            continue;
+                        }
                         let mut args = vec!["--ci", ci, "--output", output, "-vv"];
                         args.extend_from_slice(cmd);
                         let run = env.run(&args);
@@ -93,7 +101,7 @@ fn server_text_never_carries_the_key_out() {
             }
         }
     }
-    assert_eq!(runs, 8 * 3 * 3 * 2 * 2);
+    assert_eq!(runs, 8 * (2 * 3 * 2 * 2 + 1));
 }
 
 #[test]
