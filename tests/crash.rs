@@ -23,6 +23,32 @@ const SYSCALLS: [&str; 7] = [
 const LOGIN: [&str; 2] = ["login", "--no-validate"];
 const POST: [&str; 2] = ["logout", "--post"];
 
+/// Job 1 logs in, job 2's `login` is killed at the `n`th `syscall`, then job 1 posts. True when
+/// the login was killed.
+fn later_login_killed(
+    strace: &Path,
+    env: &mut TestEnv,
+    login: &[&str],
+    syscall: &str,
+    n: usize,
+) -> bool {
+    as_job(env, "1", KEY);
+    env.run(login).assert_code(0);
+    as_job(env, "2", LATER_KEY);
+    let killed = killed_at(strace, env, login, syscall, n);
+    as_job(env, "1", KEY);
+    env.run(&POST).assert_code(0);
+    killed
+}
+
+/// Job 2 posts, and HOME is as it was `before` either job.
+#[track_caller]
+fn later_post_restores(env: &mut TestEnv, before: Option<&str>, what: &str) {
+    as_job(env, "2", LATER_KEY);
+    env.run(&POST).assert_code(0);
+    assert_restored(env, before, what);
+}
+
 fn job_env() -> TestEnv {
     TestEnv::new().gitlab_job("4242").key(KEY)
 }
@@ -173,21 +199,14 @@ fn a_crash_in_the_middle_of_a_chain_is_finished_by_the_next_post() {
         for syscall in SYSCALLS {
             for n in 1.. {
                 reset(&env, before);
-                as_job(&mut env, "1", KEY);
-                env.run(&LOGIN).assert_code(0);
-                as_job(&mut env, "2", LATER_KEY);
-                let killed = killed_at(&strace, &env, &LOGIN, syscall, n);
-                as_job(&mut env, "1", KEY);
-                env.run(&POST).assert_code(0);
+                let killed = later_login_killed(&strace, &mut env, &LOGIN, syscall, n);
                 let what = format!("later login killed at {syscall} #{n}");
                 assert_gone(&env, KEY, &what);
                 if !killed {
                     let live = env.read_trussrc().unwrap();
                     assert!(live.contains(LATER_KEY), "{what}: {live}");
                 }
-                as_job(&mut env, "2", LATER_KEY);
-                env.run(&POST).assert_code(0);
-                assert_restored(&env, before, &what);
+                later_post_restores(&mut env, before, &what);
                 if !killed {
                     break;
                 }
@@ -211,9 +230,7 @@ fn a_crash_in_the_middle_of_a_chain_is_finished_by_the_next_post() {
                 env.run(&POST).assert_code(0);
                 assert_eq!(env.read_trussrc(), live, "{what}: the live login is left");
                 assert_gone(&env, KEY, &what);
-                as_job(&mut env, "2", LATER_KEY);
-                env.run(&POST).assert_code(0);
-                assert_restored(&env, before, &what);
+                later_post_restores(&mut env, before, &what);
                 if !killed {
                     break;
                 }
@@ -246,9 +263,7 @@ fn a_crash_of_an_earlier_login_is_undone_by_the_posts_of_both_jobs() {
                 env.run(&POST).assert_code(0);
                 let what = format!("earlier login killed at {syscall} #{n}");
                 assert_gone(&env, KEY, &what);
-                as_job(&mut env, "2", LATER_KEY);
-                env.run(&POST).assert_code(0);
-                assert_restored(&env, before, &what);
+                later_post_restores(&mut env, before, &what);
                 if !killed {
                     break;
                 }
@@ -276,12 +291,7 @@ fn a_crash_of_a_later_keyring_login_leaves_no_earlier_key_in_the_keyring() {
         for n in 1.. {
             reset(&env, Some(BEFORE));
             let _ = std::fs::remove_file(&entry);
-            as_job(&mut env, "1", KEY);
-            env.run(&login).assert_code(0);
-            as_job(&mut env, "2", LATER_KEY);
-            let killed = killed_at(&strace, &env, &login, syscall, n);
-            as_job(&mut env, "1", KEY);
-            env.run(&POST).assert_code(0);
+            let killed = later_login_killed(&strace, &mut env, &login, syscall, n);
             let what = format!("later keyring login killed at {syscall} #{n}");
             assert_gone(&env, KEY, &what);
             let stored = std::fs::read_to_string(&entry).unwrap_or_default();
