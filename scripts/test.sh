@@ -49,8 +49,17 @@ else
 fi
 
 echo "--- cargo tests"
-# test-hooks compiles the suite's switches (a forced panic) into the test build only.
+# test-hooks compiles the suite's switches (a forced panic) into the test build only. Each skip in
+# the suite adds a line to target/tmp/skipped.txt (tests/common: `skip`), counted here.
+skipped="${CARGO_TARGET_DIR:-target}/tmp/skipped.txt"
+rm -f "$skipped"
 cargo test --locked --all-targets --features test-hooks
+if [ -s "$skipped" ]; then
+  echo "$(wc -l <"$skipped") skipped:"
+  sed 's/^/  /' "$skipped"
+else
+  echo "0 skipped"
+fi
 
 echo "--- the action shim"
 node --test action/

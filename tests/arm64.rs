@@ -3,7 +3,7 @@
 //! version, and one login against the fake API on 127.0.0.1 that real truss-ci tests read back.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -27,20 +27,9 @@ fn the_arm64_build_runs_a_login_under_qemu() {
         String::from_utf8_lossy(&file.stdout)
     );
     let run = |env: &TestEnv, args: &[&str]| {
-        let cmd = env.command(args);
         let mut qemu_cmd = Command::new(&qemu);
-        qemu_cmd
-            .args(["-L", "/usr/aarch64-linux-gnu"])
-            .arg(&bin)
-            .args(cmd.get_args())
-            .env_clear()
-            .current_dir(env.dir.path());
-        for (k, v) in cmd.get_envs() {
-            if let Some(v) = v {
-                qemu_cmd.env(k, v);
-            }
-        }
-        common::to_run(qemu_cmd.output().unwrap())
+        qemu_cmd.args(["-L", "/usr/aarch64-linux-gnu"]);
+        common::to_run(env.under(qemu_cmd, &bin, args).output().unwrap())
     };
     let env = TestEnv::new();
     let version = run(&env, &["--version"]);
@@ -54,10 +43,10 @@ fn the_arm64_build_runs_a_login_under_qemu() {
     );
 
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", "https://app.baseten.co")
-        .set("BASETEN_API_URL", &api.url);
+    let env = TestEnv::new()
+        .key(KEY)
+        .with("BASETEN_REMOTE_URL", "https://app.baseten.co")
+        .with("BASETEN_API_URL", &api.url);
     run(&env, &["login", "--from-env"]).assert_code(0);
     assert_eq!(
         env.read_trussrc().unwrap(),
@@ -67,9 +56,5 @@ fn the_arm64_build_runs_a_login_under_qemu() {
     // The x86_64 build reads what the arm64 build wrote.
     let status = env.run(&["status"]);
     status.assert_code(0);
-    assert!(
-        status.stdout.contains("source: trussrc-inline"),
-        "{}",
-        status.stdout
-    );
+    status.assert_stdout_has("source: trussrc-inline");
 }

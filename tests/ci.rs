@@ -3,7 +3,7 @@
 #![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -317,10 +317,7 @@ fn github_json_mode_keeps_stdout_pure() {
 #[test]
 fn gitlab_sections_dotenv_and_no_key_anywhere() {
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("GITLAB_CI", "true")
-        .set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let env = TestEnv::new().with("GITLAB_CI", "true").key(KEY).api(&api);
     let dotenv = env.path("baseten.env");
     std::fs::write(&dotenv, "EARLIER=1").unwrap();
     let rc = env.path("custom/rc");
@@ -360,10 +357,7 @@ fn gitlab_sections_dotenv_and_no_key_anywhere() {
 #[test]
 fn gitlab_failure_still_closes_the_section() {
     let api = FakeApi::accepting(&["other.key"]);
-    let mut env = TestEnv::new();
-    env.set("GITLAB_CI", "true")
-        .set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let env = TestEnv::new().with("GITLAB_CI", "true").key(KEY).api(&api);
     let run = env.run(&["login"]);
     run.assert_code(3);
     let end = run.stderr.find("section_end").unwrap();
@@ -374,10 +368,7 @@ fn gitlab_failure_still_closes_the_section() {
 #[test]
 fn print_env_evals_in_a_real_shell() {
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("GITLAB_CI", "true")
-        .set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let env = TestEnv::new().with("GITLAB_CI", "true").key(KEY).api(&api);
     let run = env.run(&["login", "--from-env", "--print-env", "sh"]);
     run.assert_code(0);
     assert_eq!(run.stdout, format!("export BASETEN_API_KEY='{KEY}'\n"));
@@ -407,10 +398,10 @@ fn print_env_evals_in_a_real_shell() {
 #[test]
 fn azure_setsecret_first_then_variables() {
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("TF_BUILD", "True")
-        .set("BASETEN_API_KEY", "k%;]y.1")
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let mut env = TestEnv::new()
+        .with("TF_BUILD", "True")
+        .key("k%;]y.1")
+        .api(&api);
     let api = FakeApi::accepting(&["k%;]y.1"]);
     env.set("BASETEN_REMOTE_URL", &api.url);
     let rc = env.path("rc");
@@ -473,23 +464,18 @@ fn buildkite_redacts_and_exports_through_the_agent_on_stdin() {
     env.set("PATH", "/usr/bin:/bin");
     let run = env.run(&["login"]);
     run.assert_code(0);
-    assert!(
-        run.stderr.contains("buildkite-agent is not on PATH"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("buildkite-agent is not on PATH");
 }
 
 #[test]
 fn circleci_appends_quoted_exports_to_bash_env() {
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
+    let env = TestEnv::new()
+        .with("CIRCLECI", "true")
+        .key(KEY)
+        .api(&api)
+        .file_var("BASH_ENV", "export EARLIER=1\n");
     let bash_env = env.path("bash_env");
-    std::fs::write(&bash_env, "export EARLIER=1\n").unwrap();
-    env.set("CIRCLECI", "true")
-        .set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &api.url)
-        .set("BASH_ENV", bash_env.to_str().unwrap());
     env.run(&["login", "--export-env"]).assert_code(0);
     assert_eq!(
         std::fs::read_to_string(&bash_env).unwrap(),

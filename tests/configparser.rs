@@ -3,7 +3,7 @@
 //! key, whatever Unicode whitespace indents or pads the lines.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
@@ -58,7 +58,7 @@ fn file() -> impl Strategy<Value = (String, String, String)> {
 
 #[test]
 fn configparser_reads_every_file_as_we_do() {
-    let Some(python) = common::python3() else {
+    let Some(python) = common::python3("the configparser cross-check") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

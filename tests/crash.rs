@@ -7,7 +7,7 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -20,36 +20,51 @@ const SYSCALLS: [&str; 7] = [
     "openat", "write", "fsync", "rename", "unlink", "flock", "close",
 ];
 
+const LOGIN: [&str; 2] = ["login", "--no-validate"];
+const POST: [&str; 2] = ["logout", "--post"];
+
+/// Job 1 logs in, job 2's `login` is killed at the `n`th `syscall`, then job 1 posts. True when
+/// the login was killed.
+fn later_login_killed(
+    strace: &Path,
+    env: &mut TestEnv,
+    login: &[&str],
+    syscall: &str,
+    n: usize,
+) -> bool {
+    as_job(env, "1", KEY);
+    env.run(login).assert_code(0);
+    as_job(env, "2", LATER_KEY);
+    let killed = killed_at(strace, env, login, syscall, n);
+    as_job(env, "1", KEY);
+    env.run(&POST).assert_code(0);
+    killed
+}
+
+/// Job 2 posts, and HOME is as it was `before` either job.
+#[track_caller]
+fn later_post_restores(env: &mut TestEnv, before: Option<&str>, what: &str) {
+    as_job(env, "2", LATER_KEY);
+    env.run(&POST).assert_code(0);
+    assert_restored(env, before, what);
+}
+
 fn job_env() -> TestEnv {
-    let mut env = TestEnv::new();
-    env.set("GITLAB_CI", "true")
-        .set("CI_JOB_ID", "4242")
-        .set("BASETEN_API_KEY", KEY);
-    env
+    TestEnv::new().gitlab_job("4242").key(KEY)
 }
 
 /// Runs truss-ci under strace, killed at the `n`th `syscall`. True when it was killed.
 fn killed_at(strace: &Path, env: &TestEnv, args: &[&str], syscall: &str, n: usize) -> bool {
-    let mut cmd = env.command(args);
-    let program = cmd.get_program().to_owned();
-    let truss_args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
-    let vars: Vec<_> = cmd
-        .get_envs()
-        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
-        .collect();
-    let mut traced = Command::new(strace);
-    traced
+    let mut strace = Command::new(strace);
+    strace
         .args(["-f", "-qq", "-o", "/dev/null", "-e"])
-        .arg(format!("inject={syscall}:signal=KILL:when={n}"))
-        .arg(program)
-        .args(truss_args)
-        .env_clear()
-        .envs(vars)
-        .current_dir(env.dir.path())
+        .arg(format!("inject={syscall}:signal=KILL:when={n}"));
+    let status = env
+        .under(strace, BIN, args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    cmd = traced;
-    let status = cmd.status().unwrap();
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
     match status.code() {
         Some(0) => false,
         Some(code) if code == 128 + 9 => true,
@@ -178,29 +193,20 @@ fn a_crash_in_the_middle_of_a_chain_is_finished_by_the_next_post() {
         return;
     };
     let mut env = job_env();
-    let login = ["login", "--no-validate"];
-    let post = ["logout", "--post"];
     let mut kills = 0;
     for before in [Some(BEFORE), None] {
         // The later job's login is killed; then the earlier job's post, then the later one's.
         for syscall in SYSCALLS {
             for n in 1.. {
                 reset(&env, before);
-                as_job(&mut env, "1", KEY);
-                env.run(&login).assert_code(0);
-                as_job(&mut env, "2", LATER_KEY);
-                let killed = killed_at(&strace, &env, &login, syscall, n);
-                as_job(&mut env, "1", KEY);
-                env.run(&post).assert_code(0);
+                let killed = later_login_killed(&strace, &mut env, &LOGIN, syscall, n);
                 let what = format!("later login killed at {syscall} #{n}");
                 assert_gone(&env, KEY, &what);
                 if !killed {
                     let live = env.read_trussrc().unwrap();
                     assert!(live.contains(LATER_KEY), "{what}: {live}");
                 }
-                as_job(&mut env, "2", LATER_KEY);
-                env.run(&post).assert_code(0);
-                assert_restored(&env, before, &what);
+                later_post_restores(&mut env, before, &what);
                 if !killed {
                     break;
                 }
@@ -213,20 +219,18 @@ fn a_crash_in_the_middle_of_a_chain_is_finished_by_the_next_post() {
             for n in 1.. {
                 reset(&env, before);
                 as_job(&mut env, "1", KEY);
-                env.run(&login).assert_code(0);
+                env.run(&LOGIN).assert_code(0);
                 as_job(&mut env, "2", LATER_KEY);
-                env.run(&login).assert_code(0);
+                env.run(&LOGIN).assert_code(0);
                 let live = env.read_trussrc();
                 as_job(&mut env, "1", KEY);
-                let killed = killed_at(&strace, &env, &post, syscall, n);
+                let killed = killed_at(&strace, &env, &POST, syscall, n);
                 let what = format!("earlier post killed at {syscall} #{n}");
                 assert_eq!(env.read_trussrc(), live, "{what}: the live login is left");
-                env.run(&post).assert_code(0);
+                env.run(&POST).assert_code(0);
                 assert_eq!(env.read_trussrc(), live, "{what}: the live login is left");
                 assert_gone(&env, KEY, &what);
-                as_job(&mut env, "2", LATER_KEY);
-                env.run(&post).assert_code(0);
-                assert_restored(&env, before, &what);
+                later_post_restores(&mut env, before, &what);
                 if !killed {
                     break;
                 }
@@ -247,23 +251,19 @@ fn a_crash_of_an_earlier_login_is_undone_by_the_posts_of_both_jobs() {
         return;
     };
     let mut env = job_env();
-    let login = ["login", "--no-validate"];
-    let post = ["logout", "--post"];
     for before in [Some(TRUSS_WRITTEN), Some(BEFORE), None] {
         for syscall in SYSCALLS {
             for n in 1.. {
                 reset(&env, before);
                 as_job(&mut env, "1", KEY);
-                let killed = killed_at(&strace, &env, &login, syscall, n);
+                let killed = killed_at(&strace, &env, &LOGIN, syscall, n);
                 as_job(&mut env, "2", LATER_KEY);
-                env.run(&login).assert_code(0);
+                env.run(&LOGIN).assert_code(0);
                 as_job(&mut env, "1", KEY);
-                env.run(&post).assert_code(0);
+                env.run(&POST).assert_code(0);
                 let what = format!("earlier login killed at {syscall} #{n}");
                 assert_gone(&env, KEY, &what);
-                as_job(&mut env, "2", LATER_KEY);
-                env.run(&post).assert_code(0);
-                assert_restored(&env, before, &what);
+                later_post_restores(&mut env, before, &what);
                 if !killed {
                     break;
                 }
@@ -286,24 +286,18 @@ fn a_crash_of_a_later_keyring_login_leaves_no_earlier_key_in_the_keyring() {
     std::fs::create_dir(&store).unwrap();
     env.set("TRUSS_CI_TEST_KEYRING_DIR", store.to_str().unwrap());
     let login = ["login", "--no-validate", "--storage", "keyring"];
-    let post = ["logout", "--post"];
     let entry = store.join("baseten");
     for syscall in SYSCALLS {
         for n in 1.. {
             reset(&env, Some(BEFORE));
             let _ = std::fs::remove_file(&entry);
-            as_job(&mut env, "1", KEY);
-            env.run(&login).assert_code(0);
-            as_job(&mut env, "2", LATER_KEY);
-            let killed = killed_at(&strace, &env, &login, syscall, n);
-            as_job(&mut env, "1", KEY);
-            env.run(&post).assert_code(0);
+            let killed = later_login_killed(&strace, &mut env, &login, syscall, n);
             let what = format!("later keyring login killed at {syscall} #{n}");
             assert_gone(&env, KEY, &what);
             let stored = std::fs::read_to_string(&entry).unwrap_or_default();
             assert!(!stored.contains(KEY), "{what}: {stored}");
             as_job(&mut env, "2", LATER_KEY);
-            env.run(&post).assert_code(0);
+            env.run(&POST).assert_code(0);
             assert_restored(&env, Some(BEFORE), &what);
             assert!(!entry.exists(), "{what}: the entry is gone");
             if !killed {

@@ -3,7 +3,7 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -12,13 +12,7 @@ use common::*;
 
 /// An environment whose temp directory is its own, so leftovers can be counted.
 fn exec_env(api: &FakeApi) -> TestEnv {
-    let mut env = TestEnv::new();
-    let tmp = env.path("tmp");
-    std::fs::create_dir(&tmp).unwrap();
-    env.set("TMPDIR", tmp.to_str().unwrap())
-        .set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &api.url);
-    env
+    TestEnv::new().own_tmpdir().key(KEY).api(api)
 }
 
 fn leftovers(env: &TestEnv) -> Vec<PathBuf> {
@@ -41,9 +35,9 @@ fn the_command_gets_a_private_trussrc_that_is_gone_after() {
     std::fs::write(env.trussrc(), home_rc).unwrap();
     let run = env.run(&["exec", "--", "sh", "-c", PROBE]);
     run.assert_code(0);
-    assert!(run.stdout.contains("file-mode=600"), "{}", run.stdout);
-    assert!(run.stdout.contains("dir-mode=700"), "{}", run.stdout);
-    assert!(run.stdout.contains("key-env=unset"), "{}", run.stdout);
+    run.assert_stdout_has("file-mode=600");
+    run.assert_stdout_has("dir-mode=700");
+    run.assert_stdout_has("key-env=unset");
     assert!(
         run.stdout
             .contains(&truss_section("baseten", &api.url, KEY)),
@@ -76,12 +70,8 @@ fn the_command_gets_a_private_trussrc_that_is_gone_after() {
         PROBE,
     ]);
     run.assert_code(0);
-    assert!(
-        run.stdout.contains(&format!("key-env={KEY}")),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("[r2]\n"), "{}", run.stdout);
+    run.assert_stdout_has(format!("key-env={KEY}"));
+    run.assert_stdout_has("[r2]\n");
 }
 
 #[test]
@@ -96,11 +86,7 @@ fn exit_codes_pass_through() {
         .assert_code(128 + 11);
     let run = env.run(&["exec", "--", "/nonexistent/cmd"]);
     run.assert_code(127);
-    assert!(
-        run.stderr.contains("could not run /nonexistent/cmd"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("could not run /nonexistent/cmd");
     let not_exec = env.path("not-exec");
     std::fs::write(&not_exec, "data").unwrap();
     env.run(&["exec", "--", not_exec.to_str().unwrap()])
@@ -256,13 +242,9 @@ fn real_truss_works_through_exec() {
         run.stdout,
         run.stderr
     );
-    let graphql = api
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "/graphql/")
-        .count();
     assert_eq!(
-        graphql, 1,
+        api.hits_on("/graphql/"),
+        1,
         "truss called the API with the key from the private trussrc"
     );
     assert_eq!(env.read_trussrc(), None, "~/.trussrc was never written");
@@ -451,20 +433,12 @@ fn a_signal_while_the_directory_is_made_removes_it() {
     ];
     for (syscall, nth) in points {
         for (name, signal) in [("TERM", 15), ("QUIT", 3), ("USR2", 12)] {
-            let cmd = env.command(&["exec", "--", "touch", ran.to_str().unwrap()]);
             let mut traced = std::process::Command::new(&strace);
             traced
                 .args(["-f", "-qq", "-o", "/dev/null", "-e"])
-                .arg(format!("inject={syscall}:signal={name}:when={nth}"))
-                .arg(cmd.get_program())
-                .args(cmd.get_args())
-                .env_clear()
-                .envs(
-                    cmd.get_envs()
-                        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
-                )
-                .current_dir(env.dir.path());
-            let run = to_run(traced.output().unwrap());
+                .arg(format!("inject={syscall}:signal={name}:when={nth}"));
+            let args = ["exec", "--", "touch", ran.to_str().unwrap()];
+            let run = to_run(env.under(traced, BIN, &args).output().unwrap());
             let what = format!("SIG{name} at {syscall} #{nth}");
             assert_eq!(run.code, 128 + signal, "{what}: {}", run.stderr);
             assert!(
@@ -551,17 +525,10 @@ fn no_core_file_holds_the_key() {
     let env = exec_env(&api);
     for args in [&["login"][..], &["exec", "--", "true"]] {
         let hits = api.hits();
-        let cmd = env.command(args);
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "ulimit -c \"$(ulimit -Hc)\" && exec \"$0\" \"$@\""])
-            .arg(cmd.get_program())
-            .args(cmd.get_args())
-            .env_clear()
-            .envs(
-                cmd.get_envs()
-                    .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
-            )
-            .current_dir(env.dir.path())
+        let mut sh = std::process::Command::new("sh");
+        sh.args(["-c", "ulimit -c \"$(ulimit -Hc)\" && exec \"$0\" \"$@\""]);
+        let mut child = env
+            .under(sh, BIN, args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -627,18 +594,12 @@ fn every_command_is_not_dumpable_and_exec_passes_on_the_soft_limit() {
     };
     let trace = env.path("prctl.trace");
     for command in ["status", "logout", "login"] {
-        let cmd = env.command(&[command]);
-        let status = std::process::Command::new(&strace)
+        let mut traced = std::process::Command::new(&strace);
+        traced
             .args(["-qq", "-e", "trace=prctl,prlimit64,setrlimit", "-o"])
-            .arg(&trace)
-            .arg(cmd.get_program())
-            .args(cmd.get_args())
-            .env_clear()
-            .envs(
-                cmd.get_envs()
-                    .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
-            )
-            .current_dir(env.dir.path())
+            .arg(&trace);
+        let status = env
+            .under(traced, BIN, &[command])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()

@@ -3,7 +3,7 @@
 //! environments and paths, then through `pathlib` as truss calls it.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -122,8 +122,7 @@ print(json.dumps({"passwd_home": pwd.getpwuid(os.getuid()).pw_dir, "results": ou
 
 #[test]
 fn tilde_expands_as_python_expands_it() {
-    let Some(python) = common::python3() else {
-        common::skip("no python3 for the expanduser cross-check");
+    let Some(python) = common::python3("the expanduser cross-check") else {
         return;
     };
     let mut runner = proptest::test_runner::TestRunner::deterministic();

@@ -4,7 +4,7 @@
 #![cfg(unix)] // SIGKILL, FIFOs, modes, sh
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -18,11 +18,10 @@ use truss_ci::ci::Platform;
 const BEFORE: &str = "# untouched\n[other]\nremote_provider = baseten\nremote_url = https://app.baseten.co\napi_key = OTHER\n\n";
 
 fn fault_env(url: &str) -> TestEnv {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", url);
-    std::fs::write(env.trussrc(), BEFORE).unwrap();
-    env
+    TestEnv::new()
+        .key(KEY)
+        .with("BASETEN_REMOTE_URL", url)
+        .trussrc_text(BEFORE)
 }
 
 /// Runs login with a deadline and checks the exit code, the time and that nothing was written.
@@ -83,7 +82,7 @@ fn network_faults_end_within_the_deadline_with_exit_4() {
         Reply::Http(429, vec![("Retry-After".into(), "3600".into())], vec![])
     });
     let run = assert_fault(&fault_env(&limited.url), &[], 3.0, 4);
-    assert!(run.stderr.contains("retry after 3600s"), "{}", run.stderr);
+    run.assert_stderr_has("retry after 3600s");
     assert_eq!(limited.hits(), 1);
 
     let elsewhere = FakeApi::baseten();
@@ -115,7 +114,7 @@ fn a_self_signed_api_is_refused_unless_its_ca_is_trusted() {
     let api = FakeApi::baseten_tls();
     let env = fault_env(&api.url);
     let run = assert_fault(&env, &[], 3.0, 4);
-    assert!(run.stderr.contains("TLS"), "{}", run.stderr);
+    run.assert_stderr_has("TLS");
     assert!(
         run.stderr.contains("--ca-cert"),
         "the hint names the fix: {}",
@@ -150,7 +149,7 @@ fn a_self_signed_api_is_refused_unless_its_ca_is_trusted() {
     std::fs::write(&bad, "not a certificate").unwrap();
     let run = env.run(&["login", "--ca-cert", bad.to_str().unwrap()]);
     run.assert_code(2);
-    assert!(run.stderr.contains("no PEM certificate"), "{}", run.stderr);
+    run.assert_stderr_has("no PEM certificate");
 }
 
 /// The key and the encodings a log scanner or a careless encoder would produce.
@@ -384,8 +383,7 @@ fn sixty_four_concurrent_logins_all_land() {
 
 #[test]
 fn hostile_files_are_left_alone_with_a_clear_message() {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let mut env = TestEnv::new().key(KEY);
     let rc = env.trussrc();
     let check = |env: &TestEnv, code: i32, needle: &str| {
         let started = Instant::now();
@@ -451,17 +449,12 @@ fn hostile_files_are_left_alone_with_a_clear_message() {
         .unwrap()
         .trim_end_matches('/');
     let run = env.run(&["status"]);
-    assert!(
-        run.stderr.contains(&format!("{passwd_home}/.trussrc")),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has(format!("{passwd_home}/.trussrc"));
 }
 
 #[test]
 fn hostile_names_urls_and_keys_are_refused_by_name() {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let mut env = TestEnv::new().key(KEY);
     for remote in ["a]b", "[x", "a\nb", "a\rb", "a b", "DEFAULT"] {
         env.run(&["login", "--no-validate", "--remote", remote])
             .assert_code(2);
@@ -492,12 +485,12 @@ fn hostile_names_urls_and_keys_are_refused_by_name() {
         key_file.to_str().unwrap(),
     ]);
     run.assert_code(2);
-    assert!(run.stderr.contains("not an API key"), "{}", run.stderr);
+    run.assert_stderr_has("not an API key");
     // The kernel caps one env string at 128 KiB; the 1 MB key above came through a file.
     env.set("BASETEN_API_KEY", &"k".repeat(100 * 1024));
     let run = env.run(&["login", "--no-validate"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("far longer"), "{}", run.stderr);
+    run.assert_stderr_has("far longer");
     let nul_key = env.path("nul-key");
     std::fs::write(&nul_key, "abc\0def").unwrap();
     let run = env.run(&[
@@ -507,5 +500,5 @@ fn hostile_names_urls_and_keys_are_refused_by_name() {
         nul_key.to_str().unwrap(),
     ]);
     run.assert_code(2);
-    assert!(run.stderr.contains("control character"), "{}", run.stderr);
+    run.assert_stderr_has("control character");
 }

@@ -4,7 +4,7 @@
 #![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -40,12 +40,7 @@ fn a_two_job_pipeline_hands_settings_through_dotenv() {
         .output()
         .unwrap();
     assert_dotenv_pipeline(&out);
-    let checks = api
-        .requests()
-        .iter()
-        .filter(|r| r.path == "/v1/users/me")
-        .count();
-    assert_eq!(checks, 2, "each job validated the key");
+    assert_eq!(api.hits_on("/v1/users/me"), 2, "each job validated the key");
     let dotenv = std::fs::read_to_string(repo.join(".gitlab-ci-local/artifacts/login/baseten.env"))
         .or_else(|_| std::fs::read_to_string(repo.join("baseten.env")))
         .unwrap_or_default();

@@ -6,7 +6,7 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -58,11 +58,7 @@ fn the_images_own_user_logs_in_by_host_name() {
     assert_eq!(lines.next(), Some("10001"), "runs as its non-root user");
     assert_eq!(lines.next(), Some("HOME=/home/truss-ci"));
     assert_eq!(lines.next(), Some("600 10001"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains(&truss_section("baseten", &url, KEY)),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_has(truss_section("baseten", &url, KEY));
     assert_eq!(api.hits(), 1, "the check reached the API by its host name");
     assert!(!run.stderr.contains(KEY));
 

@@ -4,7 +4,7 @@
 #![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -104,12 +104,11 @@ fn keyring_entries_are_where_truss_looks() {
         whoami.contains("local-ws\\ci-bot@example.com") && whoami.ends_with("rc=0"),
         "{text}"
     );
-    let graphql = api
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "/graphql/")
-        .count();
-    assert_eq!(graphql, 1, "truss used the keyring-only key");
+    assert_eq!(
+        api.hits_on("/graphql/"),
+        1,
+        "truss used the keyring-only key"
+    );
     assert!(
         section(&text, "check").contains("validated: true"),
         "{text}"

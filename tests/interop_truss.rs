@@ -4,7 +4,7 @@
 #![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -39,9 +39,7 @@ fn run_truss(truss: &Path, env: &TestEnv, args: &[&str]) -> Run {
 fn truss_reads_the_section_truss_ci_wrote() {
     let Some(truss) = truss() else { return };
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let env = TestEnv::new().key(KEY).api(&api);
     std::fs::write(env.trussrc(), "# team remotes\n[prod]\nremote_provider = baseten\nremote_url = https://app.baseten.co\napi_key = PRODKEY\n\n").unwrap();
     env.run(&["login", "--remote", "ci"]).assert_code(0);
 
@@ -57,11 +55,7 @@ fn truss_reads_the_section_truss_ci_wrote() {
 
     let whoami = run_truss(&truss, &env, &["whoami", "--remote", "ci"]);
     whoami.assert_code(0);
-    assert!(
-        whoami.stdout.contains("local-ws\\ci-bot@example.com"),
-        "{}",
-        whoami.stdout
-    );
+    whoami.assert_stdout_has("local-ws\\ci-bot@example.com");
     let graphql: Vec<_> = api
         .requests()
         .into_iter()
@@ -77,20 +71,14 @@ fn truss_reads_the_section_truss_ci_wrote() {
     // The other remote, written by hand, still reads as truss expects.
     let prod = run_truss(&truss, &env, &["auth", "status", "--remote", "prod"]);
     prod.assert_code(0);
-    assert!(
-        prod.stdout.contains("auth_type: api_key (plaintext)"),
-        "{}",
-        prod.stdout
-    );
+    prod.assert_stdout_has("auth_type: api_key (plaintext)");
 }
 
 #[test]
 fn percent_in_a_key_reaches_the_server_as_one_percent() {
     let Some(truss) = truss() else { return };
     let api = FakeApi::accepting(&["ab%cd.ef"]);
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", "ab%cd.ef")
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let env = TestEnv::new().key("ab%cd.ef").api(&api);
     env.run(&["login"]).assert_code(0);
     let whoami = run_truss(&truss, &env, &["whoami"]);
     whoami.assert_code(0);
@@ -102,50 +90,41 @@ fn percent_in_a_key_reaches_the_server_as_one_percent() {
 #[test]
 fn bytes_match_truss_auth_login_for_new_and_existing_sections() {
     let Some(truss) = truss() else { return };
-    // A new section: truss falls back to the default URL.
     let by_truss = TestEnv::new();
-    run_truss(
-        &truss,
-        &by_truss,
-        &["auth", "login", "--api-key", "K.1", "--remote", "local"],
-    )
-    .assert_code(0);
     let mut by_us = TestEnv::new();
-    by_us.set("BASETEN_API_KEY", "K.1");
-    by_us
-        .run(&["login", "--remote", "local", "--no-validate"])
-        .assert_code(0);
-    assert_eq!(
-        by_us.read_trussrc().unwrap(),
-        by_truss.read_trussrc().unwrap()
-    );
-
-    // An existing section and a second remote: truss keeps the URL and the section's place.
     let seed = "[local]\nremote_provider = baseten\nremote_url = http://127.0.0.1:18765\n\n[other]\nremote_provider = baseten\nremote_url = https://app.baseten.co\napi_key = O.1\n\n";
-    std::fs::write(by_truss.trussrc(), seed).unwrap();
-    std::fs::write(by_us.trussrc(), seed).unwrap();
-    run_truss(
-        &truss,
-        &by_truss,
-        &["auth", "login", "--api-key", "K.2", "--remote", "local"],
-    )
-    .assert_code(0);
-    by_us.set("BASETEN_API_KEY", "K.2");
-    by_us
-        .run(&["login", "--remote", "local", "--no-validate"])
+    for (before, key) in [
+        // A new section: truss falls back to the default URL.
+        (None, "K.1"),
+        // An existing section and a second remote: truss keeps the URL and the section's place.
+        (Some(seed), "K.2"),
+    ] {
+        if let Some(text) = before {
+            std::fs::write(by_truss.trussrc(), text).unwrap();
+            std::fs::write(by_us.trussrc(), text).unwrap();
+        }
+        run_truss(
+            &truss,
+            &by_truss,
+            &["auth", "login", "--api-key", key, "--remote", "local"],
+        )
         .assert_code(0);
-    assert_eq!(
-        by_us.read_trussrc().unwrap(),
-        by_truss.read_trussrc().unwrap()
-    );
+        by_us.set("BASETEN_API_KEY", key);
+        by_us
+            .run(&["login", "--remote", "local", "--no-validate"])
+            .assert_code(0);
+        assert_eq!(
+            by_us.read_trussrc().unwrap(),
+            by_truss.read_trussrc().unwrap()
+        );
+    }
 }
 
 #[test]
 fn many_remotes_each_read_by_truss() {
     let Some(truss) = truss() else { return };
     let api = FakeApi::accepting(&["k0.x", "k1.x", "k2.x"]);
-    let mut env = TestEnv::new();
-    env.set("BASETEN_REMOTE_URL", &api.url);
+    let mut env = TestEnv::new().api(&api);
     std::fs::write(env.trussrc(), "; hand-written\r\n[hand]\r\nremote_provider = baseten\r\nremote_url = https://app.baseten.co\r\napi_key = H\r\n").unwrap();
     for i in 0..3 {
         env.set("BASETEN_API_KEY", &format!("k{i}.x"));

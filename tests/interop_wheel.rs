@@ -5,7 +5,7 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -36,7 +36,7 @@ fn wheel() -> Option<PathBuf> {
 fn the_wheel_installs_runs_and_writes_what_truss_reads() {
     let (Some(wheel), Some(python), Some(truss)) = (
         wheel(),
-        python3(),
+        python3("the wheel's venv"),
         interop_tool("TRUSS_CI_TRUSS", "venv/bin/truss"),
     ) else {
         return;
@@ -79,13 +79,13 @@ fn the_wheel_installs_runs_and_writes_what_truss_reads() {
     );
 
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set(
-        "PATH",
-        &format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
-    )
-    .set("BASETEN_API_KEY", KEY)
-    .set("BASETEN_REMOTE_URL", &api.url);
+    let env = TestEnv::new()
+        .with(
+            "PATH",
+            &format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
+        )
+        .key(KEY)
+        .api(&api);
     let version = to_run(
         Command::new("sh")
             .args(["-c", "truss-ci --version"])
@@ -129,5 +129,5 @@ fn the_wheel_installs_runs_and_writes_what_truss_reads() {
             .unwrap(),
     );
     whoami.assert_code(0);
-    assert!(whoami.stdout.contains("local-ws"), "{}", whoami.stdout);
+    whoami.assert_stdout_has("local-ws");
 }

@@ -2,7 +2,7 @@
 //! shapes: every call on one client, refusals as answers, a created key armed for scrubbing.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,16 +2,14 @@
 #![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
 use common::*;
 
 fn login_env(api: &FakeApi) -> TestEnv {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_REMOTE_URL", &api.url);
-    env
+    TestEnv::new().api(api)
 }
 
 #[test]
@@ -26,11 +24,7 @@ fn from_env_validates_and_writes_exactly_what_truss_writes() {
         truss_section("baseten", &api.url, KEY)
     );
     assert_eq!(mode(&env.trussrc()), 0o600);
-    assert!(
-        run.stderr.contains("Logged in to remote `baseten`"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("Logged in to remote `baseten`");
     assert!(
         run.stderr
             .contains("ci-bot@example.com (workspace local-ws)"),
@@ -175,7 +169,7 @@ fn from_env_var_reads_only_that_var_and_its_file() {
     env.unset("MY_KEY");
     let run = env.run(&["login", "--from-env=MY_KEY"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("MY_KEY, MY_KEY_FILE"), "{}", run.stderr);
+    run.assert_stderr_has("MY_KEY, MY_KEY_FILE");
     let run = env.run(&["login", "--from-env", "--api-key", "x"]);
     run.assert_code(2);
 }
@@ -267,8 +261,7 @@ fn refused_settings_exit_2_before_any_request() {
 
 #[test]
 fn http_to_a_remote_host_is_allowed_only_when_asked() {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     let run = env.run(&[
         "login",
         "--remote-url",
@@ -276,7 +269,7 @@ fn http_to_a_remote_host_is_allowed_only_when_asked() {
         "--no-validate",
     ]);
     run.assert_code(2);
-    assert!(run.stderr.contains("in clear"), "{}", run.stderr);
+    run.assert_stderr_has("in clear");
     env.run(&[
         "login",
         "--remote-url",
@@ -298,12 +291,8 @@ fn rejected_key_exits_3_without_retry_or_write() {
     env.set("BASETEN_API_KEY", "wrong.key");
     let run = env.run(&["login"]);
     run.assert_code(3);
-    assert!(run.stderr.contains("rejected"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("env var BASETEN_API_KEY"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("rejected");
+    run.assert_stderr_has("env var BASETEN_API_KEY");
     assert_eq!(api.hits(), 1, "401 is never retried");
     assert!(env.read_trussrc().is_none());
 }
@@ -315,8 +304,8 @@ fn restricted_key_exits_3_unless_allowed() {
     env.set("BASETEN_API_KEY", KEY);
     let run = env.run(&["login"]);
     run.assert_code(3);
-    assert!(run.stderr.contains("inference-only"), "{}", run.stderr);
-    assert!(run.stderr.contains("--allow-restricted"), "{}", run.stderr);
+    run.assert_stderr_has("inference-only");
+    run.assert_stderr_has("--allow-restricted");
     assert_eq!(api.hits(), 1, "403 is never retried");
     assert!(env.read_trussrc().is_none());
 
@@ -325,7 +314,7 @@ fn restricted_key_exits_3_unless_allowed() {
     let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(v["restricted"], true);
     assert_eq!(v["user"], serde_json::Value::Null);
-    assert!(run.stderr.contains("warning"), "{}", run.stderr);
+    run.assert_stderr_has("warning");
     assert_eq!(
         env.read_trussrc().unwrap(),
         truss_section("baseten", &api.url, KEY)
@@ -346,7 +335,7 @@ fn transient_failures_are_retried_then_succeed() {
     let run = env.run(&["login", "--timeout", "20"]);
     run.assert_code(0);
     assert_eq!(api.hits(), 5);
-    assert!(run.stderr.contains("retrying"), "{}", run.stderr);
+    run.assert_stderr_has("retrying");
 }
 
 #[test]
@@ -388,7 +377,7 @@ fn garbage_and_unexpected_answers_exit_4() {
         env.set("BASETEN_API_KEY", KEY);
         let run = env.run(&["login"]);
         run.assert_code(4);
-        assert!(run.stderr.contains("--api-url"), "{}", run.stderr);
+        run.assert_stderr_has("--api-url");
         assert_eq!(api.hits(), 1);
         assert!(env.read_trussrc().is_none());
     }
@@ -403,8 +392,7 @@ fn api_url_may_carry_a_path_prefix() {
             Reply::status(404)
         }
     });
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     let run = env.run(&[
         "login",
         "--remote-url",
@@ -421,8 +409,7 @@ fn api_url_may_carry_a_path_prefix() {
 
 #[test]
 fn no_validate_makes_no_request() {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     let run = env.run(&["login", "--no-validate", "--output=json"]);
     run.assert_code(0);
     let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
@@ -437,8 +424,7 @@ fn no_validate_makes_no_request() {
 #[test]
 fn existing_remote_url_is_kept_and_other_bytes_survive() {
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     let before = format!(
         "# my trussrc\r\n[prod]\r\nremote_provider = baseten\r\nremote_url = https://app.baseten.co\r\napi_key = PROD\r\n\r\n; staging below\r\n[ci]\r\nremote_provider = baseten\r\nremote_url = {}\r\nteam = ml\r\napi_key = OLD\r\n\r\n[zzz]\r\nremote_provider: baseten\r\n  continued\r\n",
         api.url
@@ -494,9 +480,9 @@ fn percent_in_the_key_is_doubled() {
 
 #[test]
 fn trussrc_path_from_env_and_flag_with_missing_dirs_created_0700() {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY)
-        .set("USER_TRUSSRC_PATH", "~/deep/er/rc");
+    let env = TestEnv::new()
+        .key(KEY)
+        .with("USER_TRUSSRC_PATH", "~/deep/er/rc");
     env.run(&["login", "--no-validate"]).assert_code(0);
     let p = env.home.join("deep/er/rc");
     assert!(p.exists());
@@ -516,8 +502,7 @@ fn trussrc_path_from_env_and_flag_with_missing_dirs_created_0700() {
 #[test]
 fn an_existing_0644_file_ends_up_0600() {
     use std::os::unix::fs::PermissionsExt;
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     std::fs::write(env.trussrc(), "").unwrap();
     std::fs::set_permissions(env.trussrc(), std::fs::Permissions::from_mode(0o644)).unwrap();
     env.run(&["login", "--no-validate"]).assert_code(0);
@@ -526,32 +511,30 @@ fn an_existing_0644_file_ends_up_0600() {
 
 #[test]
 fn symlinks_and_non_files_are_refused_with_exit_5() {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     let real = env.path("real");
     std::fs::write(&real, "[x]\nk = v\n").unwrap();
     std::os::unix::fs::symlink(&real, env.trussrc()).unwrap();
     let run = env.run(&["login", "--no-validate"]);
     run.assert_code(5);
-    assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+    run.assert_stderr_has("symbolic link");
     assert_eq!(std::fs::read_to_string(&real).unwrap(), "[x]\nk = v\n");
 
     let dir = env.path("adir");
     std::fs::create_dir(&dir).unwrap();
     let run = env.run(&["login", "--no-validate", "--trussrc", dir.to_str().unwrap()]);
     run.assert_code(5);
-    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    run.assert_stderr_has("not a regular file");
 }
 
 #[test]
 fn a_file_truss_cannot_parse_is_left_alone() {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     let bad = "[a]\nk = 1\n[a]\nk = 2\n";
     std::fs::write(env.trussrc(), bad).unwrap();
     let run = env.run(&["login", "--no-validate"]);
     run.assert_code(5);
-    assert!(run.stderr.contains("line 3"), "{}", run.stderr);
+    run.assert_stderr_has("line 3");
     assert_eq!(env.read_trussrc().unwrap(), bad);
 }
 
@@ -559,18 +542,17 @@ fn a_file_truss_cannot_parse_is_left_alone() {
 fn unwritable_directory_exits_5_naming_the_path() {
     use std::os::unix::fs::PermissionsExt;
     if nix_is_root() {
-        eprintln!("SKIPPED: root ignores directory permissions");
+        common::not_applicable("root ignores directory permissions");
         return;
     }
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     let dir = env.path("ro");
     std::fs::create_dir(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o500)).unwrap();
     let rc = dir.join("rc");
     let run = env.run(&["login", "--no-validate", "--trussrc", rc.to_str().unwrap()]);
     run.assert_code(5);
-    assert!(run.stderr.contains(dir.to_str().unwrap()), "{}", run.stderr);
+    run.assert_stderr_has(dir.to_str().unwrap());
 }
 
 fn nix_is_root() -> bool {
@@ -585,8 +567,7 @@ fn nix_is_root() -> bool {
 #[test]
 fn a_read_only_file_in_place_is_exit_5_when_the_directory_is_read_only() {
     // A regular file that cannot be replaced because /proc is not writable.
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     let run = env.run(&[
         "login",
         "--no-validate",
@@ -594,7 +575,7 @@ fn a_read_only_file_in_place_is_exit_5_when_the_directory_is_read_only() {
         "/proc/truss-ci-test-rc",
     ]);
     run.assert_code(5);
-    assert!(run.stderr.contains("/proc"), "{}", run.stderr);
+    run.assert_stderr_has("/proc");
 }
 
 #[test]

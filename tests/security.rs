@@ -5,7 +5,7 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -73,25 +73,33 @@ fn assert_no_leak(run: &Run, what: &str) {
 
 #[test]
 fn server_text_never_carries_the_key_out() {
+    // Every encoding, dialect, format and command against 4xx answers, which end a run at once; a
+    // 500 is retried to the deadline, so each encoding meets it once, in one combination each
+    // (stepping through them, so every dialect, format and command meets a 500 too).
     let mut runs = 0;
-    for body in echoes() {
+    for (i, body) in echoes().into_iter().enumerate() {
         for status in [404u16, 400, 500] {
             let b = body.clone();
             let api = FakeApi::start(move |_, _| Reply::json(status, &b));
-            let mut env = TestEnv::new();
-            env.set("BASETEN_API_KEY", LEAKY)
-                .set("BASETEN_REMOTE_URL", &api.url);
-            std::fs::write(
-                env.trussrc(),
-                truss_section("baseten", &api.url, &LEAKY.replace('%', "%%")),
-            )
-            .unwrap();
+            let env = TestEnv::new()
+                .key(LEAKY)
+                .api(&api)
+                .trussrc_text(&truss_section(
+                    "baseten",
+                    &api.url,
+                    &LEAKY.replace('%', "%%"),
+                ));
+            let mut combination = 0;
             for ci in every_ci().iter().map(String::as_str) {
                 for output in ["text", "json"] {
                     for cmd in [
                         &["login", "--timeout", "0.3"][..],
                         &["status", "--check", "--timeout", "0.3"][..],
                     ] {
+                        combination += 1;
+                        if status == 500 && combination != i * 5 % (every_ci().len() * 4) + 1 {
+                            continue;
+                        }
                         let mut args = vec!["--ci", ci, "--output", output, "-vv"];
                         args.extend_from_slice(cmd);
                         let run = env.run(&args);
@@ -103,7 +111,7 @@ fn server_text_never_carries_the_key_out() {
             }
         }
     }
-    assert_eq!(runs, 8 * 3 * every_ci().len() * 2 * 2);
+    assert_eq!(runs, 8 * (2 * every_ci().len() * 2 * 2 + 1));
 }
 
 #[test]
@@ -115,16 +123,14 @@ fn redirect_targets_and_proxy_pages_are_scrubbed() {
     let api = FakeApi::start(move |_, _| {
         Reply::Http(302, vec![("Location".into(), target.clone())], vec![])
     });
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", &key)
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let env = TestEnv::new().key(&key).api(&api);
     let run = env.run(&["--ci", "github", "login", "--timeout", "1"]);
     run.assert_code(4);
     let secret = key.split_once('.').unwrap().1.to_ascii_lowercase();
     for line in run.all().lines().filter(|l| !l.starts_with("::add-mask::")) {
         assert!(!line.to_ascii_lowercase().contains(&secret[..8]), "{line}");
     }
-    assert!(run.stderr.contains("redirect to ****"), "{}", run.stderr);
+    run.assert_stderr_has("redirect to ****");
 
     // A plain-HTTP proxy whose 407 page quotes the request it was sent.
     let proxy = FakeApi::start(|req, _| {
@@ -152,27 +158,19 @@ fn a_key_in_a_file_variable_is_never_echoed() {
         ("BASETEN_API_KEY_FILE", vec![]),
         ("MY_KEY_FILE", vec!["--from-env=MY_KEY"]),
     ] {
-        let mut env = TestEnv::new();
-        env.set(var, LEAKY);
+        let env = TestEnv::new().with(var, LEAKY);
         let mut args = vec!["login", "--no-validate"];
         args.extend(extra);
         let run = env.run(&args);
         run.assert_code(2);
-        assert!(run.stderr.contains(var), "{}", run.stderr);
+        run.assert_stderr_has(var);
         assert_no_leak(&run, var);
     }
 }
 
-/// A GitLab job's environment.
-fn gitlab_job(env: &mut TestEnv, job: &str) {
-    env.set("GITLAB_CI", "true").set("CI_JOB_ID", job);
-}
-
 #[test]
 fn forged_undo_records_change_nothing() {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
-    gitlab_job(&mut env, "7");
+    let env = TestEnv::new().key(KEY).gitlab_job("7");
     let gitconfig = env.home.join(".gitconfig");
     std::fs::write(&gitconfig, "[core]\n\teditor = vi\n").unwrap();
     let record_file = env.home.join(".trussrc.truss-ci-state.json");
@@ -268,15 +266,14 @@ fn github_state_must_name_the_record_beside_its_trussrc() {
 #[test]
 fn post_undoes_only_this_jobs_logins() {
     let before = "[prod]\nremote_provider = baseten\nremote_url = https://app.baseten.co\nauth_type = api_key\napi_key = PROD\n\n";
-    let mut a = TestEnv::new();
-    std::fs::write(a.trussrc(), before).unwrap();
-    a.set("BASETEN_API_KEY", "keyA.aaaaaaaaaa");
-    gitlab_job(&mut a, "100");
-    let mut b = TestEnv::new();
-    b.home = a.home.clone();
-    b.set("HOME", a.home.to_str().unwrap())
-        .set("BASETEN_API_KEY", "keyB.bbbbbbbbbb");
-    gitlab_job(&mut b, "200");
+    let a = TestEnv::new()
+        .trussrc_text(before)
+        .key("keyA.aaaaaaaaaa")
+        .gitlab_job("100");
+    let b = TestEnv::new()
+        .home_of(&a)
+        .key("keyB.bbbbbbbbbb")
+        .gitlab_job("200");
     a.run(&["login", "--no-validate", "--remote", "ra"])
         .assert_code(0);
     b.run(&["login", "--no-validate", "--remote", "rb"])
@@ -288,13 +285,10 @@ fn post_undoes_only_this_jobs_logins() {
         "{text}"
     );
     // Without a job identity nothing is undone, rather than everything.
-    let mut anon = TestEnv::new();
-    anon.home = a.home.clone();
-    anon.set("HOME", a.home.to_str().unwrap())
-        .set("GITLAB_CI", "true");
+    let anon = TestEnv::new().home_of(&a).with("GITLAB_CI", "true");
     let run = anon.run(&["logout", "--post"]);
     run.assert_code(0);
-    assert!(run.stderr.contains("CI_JOB_ID"), "{}", run.stderr);
+    run.assert_stderr_has("CI_JOB_ID");
     assert!(anon.read_trussrc().unwrap().contains("[rb]"));
     b.run(&["logout", "--post"]).assert_code(0);
     assert_eq!(a.read_trussrc().unwrap(), before, "every byte as it was");
@@ -303,16 +297,14 @@ fn post_undoes_only_this_jobs_logins() {
 #[test]
 fn odd_variables_never_drop_the_ones_truss_ci_reads() {
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    let gh_env = env.path("github_env");
-    std::fs::write(&gh_env, "").unwrap();
-    env.set("path", "/elsewhere")
-        .set("Home", "/nowhere")
-        .set("GITHUB_ACTIONS", "true")
-        .set("GITHUB_ENV", gh_env.to_str().unwrap())
-        .set("BASETEN_REMOTE", "staging")
-        .set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let env = TestEnv::new()
+        .with("path", "/elsewhere")
+        .with("Home", "/nowhere")
+        .with("GITHUB_ACTIONS", "true")
+        .file_var("GITHUB_ENV", "")
+        .with("BASETEN_REMOTE", "staging")
+        .key(KEY)
+        .api(&api);
     let run = env.run(&["login"]);
     run.assert_code(0);
     assert_eq!(
@@ -337,11 +329,7 @@ fn a_non_utf8_variable_is_named_in_a_warning() {
         .env("BASETEN_REMOTE", std::ffi::OsStr::from_bytes(b"r\xff"));
     let run = to_run(cmd.output().unwrap());
     run.assert_code(0);
-    assert!(
-        run.stderr.contains("BASETEN_REMOTE is not valid UTF-8"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("BASETEN_REMOTE is not valid UTF-8");
 }
 
 #[test]
@@ -363,10 +351,7 @@ fn an_output_that_fails_after_the_write_rolls_the_login_back() {
     ];
     cases.push((vec!["--print-env".into(), "sh".into()], vec![]));
     for (i, (args, vars)) in cases.iter().enumerate() {
-        let mut env = TestEnv::new();
-        std::fs::write(env.trussrc(), before).unwrap();
-        env.set("BASETEN_API_KEY", KEY);
-        gitlab_job(&mut env, "1");
+        let mut env = TestEnv::new().trussrc_text(before).key(KEY).gitlab_job("1");
         for (k, v) in vars {
             env.set(k, v);
         }
@@ -388,7 +373,7 @@ fn an_output_that_fails_after_the_write_rolls_the_login_back() {
             env.run(&full)
         };
         run.assert_code(5);
-        assert!(run.stderr.contains("rolled back"), "{}", run.stderr);
+        run.assert_stderr_has("rolled back");
         assert_eq!(env.read_trussrc().unwrap(), before, "{args:?}");
         assert!(
             !env.home.join(".trussrc.truss-ci-state.json").exists(),
@@ -421,8 +406,7 @@ fn no_wait_is_unbounded() {
         ),
     ];
     for (args, vars, code) in cases {
-        let mut env = TestEnv::new();
-        env.set("BASETEN_REMOTE_URL", &api.url);
+        let mut env = TestEnv::new().api(&api);
         for (k, v) in &vars {
             env.set(k, v);
         }
@@ -438,19 +422,14 @@ fn no_wait_is_unbounded() {
     }
 
     // A lock held by another process: exit 5 within the bound, with a clear message.
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     let lock = std::fs::File::create(env.home.join(".trussrc.lock")).unwrap();
     lock.lock().unwrap();
     let started = Instant::now();
     let run = env.run(&["login", "--no-validate", "--timeout", "1"]);
     run.assert_code(5);
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(
-        run.stderr.contains("held by another process"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("held by another process");
 }
 
 #[test]
@@ -460,9 +439,7 @@ fn what_cannot_get_better_is_not_retried() {
                  hits: &dyn Fn() -> usize,
                  expect_hits: usize,
                  why: &str| {
-        let mut env = TestEnv::new();
-        env.set("BASETEN_API_KEY", KEY)
-            .set("BASETEN_REMOTE_URL", url);
+        let mut env = TestEnv::new().key(KEY).with("BASETEN_REMOTE_URL", url);
         for (k, v) in vars {
             env.set(k, v);
         }
@@ -498,40 +475,28 @@ fn what_cannot_get_better_is_not_retried() {
         1,
         "407 on CONNECT",
     );
-    assert!(
-        run.stderr.contains("proxy requires authentication"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("proxy requires authentication");
     // A proxy the client cannot speak would be bypassed in silence: refused up front.
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", "https://127.0.0.1:9")
-        .set("HTTPS_PROXY", "ftp://user:pw@127.0.0.1:1");
+    let env = TestEnv::new()
+        .key(KEY)
+        .with("BASETEN_REMOTE_URL", "https://127.0.0.1:9")
+        .with("HTTPS_PROXY", "ftp://user:pw@127.0.0.1:1");
     let run = env.run(&["login", "--timeout", "5"]);
     run.assert_code(2);
-    assert!(
-        run.stderr.contains("HTTPS_PROXY uses a ftp:// proxy"),
-        "{}",
-        run.stderr
-    );
-    assert!(!run.stderr.contains("pw@"), "{}", run.stderr);
+    run.assert_stderr_has("HTTPS_PROXY uses a ftp:// proxy");
+    run.assert_stderr_lacks("pw@");
 
     // Refused on a path that says "tls" is a refused connection, retried, with no TLS hint.
     let refused = format!("{}/tls", refused_url());
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &refused);
+    let env = TestEnv::new().key(KEY).with("BASETEN_REMOTE_URL", &refused);
     let run = env.run(&["login", "--timeout", "1"]);
     run.assert_code(4);
-    assert!(!run.stderr.contains("--ca-cert"), "{}", run.stderr);
+    run.assert_stderr_lacks("--ca-cert");
 
     // Retry-After: 0 does not make a burst: retries keep a floor.
     let limited =
         FakeApi::start(|_, _| Reply::Http(503, vec![("Retry-After".into(), "0".into())], vec![]));
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &limited.url);
+    let env = TestEnv::new().key(KEY).api(&limited);
     env.run(&["login", "--timeout", "0.6"]).assert_code(4);
     assert!(limited.hits() <= 3, "{} requests in 0.6 s", limited.hits());
 }
@@ -616,8 +581,7 @@ fn trussrc_text_never_becomes_a_runner_command() {
 #[test]
 fn small_ones() {
     // An explicit empty remote is refused, not the default's credentials overwritten.
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let mut env = TestEnv::new().key(KEY);
     let run = env.run(&["login", "--no-validate", "--remote", ""]);
     run.assert_code(2);
     assert_eq!(env.read_trussrc(), None);
@@ -736,9 +700,7 @@ fn interleaved_and_chunked_keys_reach_no_channel() {
     ] {
         let b = body.clone();
         let api = FakeApi::start(move |_, _| Reply::json(404, &b));
-        let mut env = TestEnv::new();
-        env.set("BASETEN_API_KEY", KEY)
-            .set("BASETEN_REMOTE_URL", &api.url);
+        let env = TestEnv::new().key(KEY).api(&api);
         for output in ["text", "json"] {
             let run = env.run(&["--ci", "github", "--output", output, "login"]);
             run.assert_code(4);

@@ -4,7 +4,7 @@
 #![cfg(unix)] // symlinks, modes and owners
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -35,8 +35,7 @@ fn assert_refused(run: &Run, code: i32, needles: &[&str]) {
 #[test]
 fn every_command_refuses_a_linked_trussrc() {
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     std::fs::write(env.trussrc(), truss_section("baseten", &api.url, KEY)).unwrap();
     set_mode(&env.trussrc(), 0o600);
     let real = replace_with_link(&env.trussrc());
@@ -59,10 +58,7 @@ fn every_command_refuses_a_linked_trussrc() {
 #[test]
 fn a_linked_undo_record_key_file_or_ca_file_is_refused() {
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY)
-        .set("GITLAB_CI", "true")
-        .set("CI_JOB_ID", "7");
+    let env = TestEnv::new().key(KEY).gitlab_job("7");
     env.run(&["login", "--no-validate"]).assert_code(0);
     let written = env.read_trussrc().unwrap();
     let record = env.home.join(".trussrc.truss-ci-state.json");
@@ -74,8 +70,7 @@ fn a_linked_undo_record_key_file_or_ca_file_is_refused() {
     std::fs::rename(&real, &record).unwrap();
     env.run(&["logout", "--post"]).assert_code(0);
 
-    let mut env = TestEnv::new();
-    env.set("BASETEN_REMOTE_URL", &api.url);
+    let mut env = TestEnv::new().api(&api);
     let key_file = env.path("key");
     std::fs::write(&key_file, KEY).unwrap();
     replace_with_link(&key_file);
@@ -87,9 +82,7 @@ fn a_linked_undo_record_key_file_or_ca_file_is_refused() {
     assert_eq!(env.read_trussrc(), None);
 
     let tls = FakeApi::baseten_tls();
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &tls.url);
+    let env = TestEnv::new().key(KEY).api(&tls);
     let ca = env.path("ca.pem");
     std::fs::write(&ca, tls.ca_pem.as_ref().unwrap()).unwrap();
     let real = replace_with_link(&ca);
@@ -115,8 +108,7 @@ fn give_away(path: &Path) -> bool {
 fn a_trussrc_others_control_never_decides_where_the_key_goes() {
     // Another user's address for the key: taken from the file, it would receive the key.
     let elsewhere = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY);
+    let env = TestEnv::new().key(KEY);
     let rc = env.path("their-trussrc");
     let rc_arg = rc.to_str().unwrap().to_owned();
     let text = truss_section("baseten", &elsewhere.url, "THEIRS");
@@ -239,10 +231,7 @@ impl Tunnel {
 }
 
 fn proxied_env(api: &FakeApi) -> TestEnv {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &api.url);
-    env
+    TestEnv::new().key(KEY).api(api)
 }
 
 #[test]
@@ -404,7 +393,7 @@ fn a_platform_file_swapped_for_a_link_is_never_written_through() {
         .set("GITHUB_ENV", github_env.to_str().unwrap());
     let run = env.run(&["login", "--from-env", "--export-env"]);
     run.assert_code(5);
-    assert!(run.stderr.contains("GITHUB_ENV"), "{}", run.stderr);
+    run.assert_stderr_has("GITHUB_ENV");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "kept\n");
     assert_eq!(env.read_trussrc(), None, "the login was rolled back");
 }

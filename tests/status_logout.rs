@@ -2,7 +2,7 @@
 #![cfg(unix)] // modes, symlinks, sh and the interop tools are Unix things
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -61,11 +61,7 @@ fn status_refusals_exit_2() {
     let env = TestEnv::new();
     let run = env.run(&["status"]);
     run.assert_code(2);
-    assert!(
-        run.stderr.contains("No remotes configured"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("No remotes configured");
     env.run(&["status", "--remote", "x"]).assert_code(2);
     std::fs::write(
         env.trussrc(),
@@ -85,11 +81,7 @@ fn status_refusals_exit_2() {
     );
     let run = env.run(&["status", "--remote", "zzz"]);
     run.assert_code(2);
-    assert!(
-        run.stderr.contains("configured remotes: a, b"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("configured remotes: a, b");
     std::fs::write(
         env.trussrc(),
         "[nokey]\nremote_provider = baseten\nremote_url = https://x\n",
@@ -102,9 +94,9 @@ fn status_refusals_exit_2() {
 
 #[test]
 fn status_reports_the_env_pair_like_truss() {
-    let mut env = TestEnv::new();
-    env.set("BASETEN_TRUSS_AUTH_API_KEY", KEY)
-        .set("BASETEN_TRUSS_AUTH_REMOTE_URL", "https://app.baseten.co");
+    let mut env = TestEnv::new()
+        .with("BASETEN_TRUSS_AUTH_API_KEY", KEY)
+        .with("BASETEN_TRUSS_AUTH_REMOTE_URL", "https://app.baseten.co");
     let run = env.run(&["status"]);
     run.assert_code(0);
     assert_eq!(
@@ -152,8 +144,7 @@ fn status_check_validates_the_stored_key() {
     );
     assert!(!run.all().contains("revoked.key"));
 
-    let mut env = TestEnv::new();
-    env.set("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", "1");
+    let env = TestEnv::new().with("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", "1");
     std::fs::write(
         env.trussrc(),
         format!(
@@ -164,11 +155,7 @@ fn status_check_validates_the_stored_key() {
     .unwrap();
     let run = env.run(&["status", "--check"]);
     run.assert_code(2);
-    assert!(
-        run.stderr.contains("keyring is unavailable"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("keyring is unavailable");
     std::fs::write(env.trussrc(), OAUTH_INLINE).unwrap();
     env.run(&["status", "--check"]).assert_code(2);
 }
@@ -204,9 +191,7 @@ fn logout_removes_sections_and_keeps_every_other_byte() {
 #[test]
 fn keyring_storage_without_a_keyring_falls_back_with_one_warning() {
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let mut env = TestEnv::new().key(KEY).api(&api);
     let run = env.run(&["login", "--storage", "keyring", "--output", "json"]);
     run.assert_code(0);
     let expected = format!(
@@ -264,11 +249,7 @@ fn a_hung_dbus_cannot_hang_login() {
         "{:?}",
         started.elapsed()
     );
-    assert!(
-        run.stderr.contains("Warning: no usable OS keyring backend"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("Warning: no usable OS keyring backend");
     assert_eq!(
         env.read_trussrc().unwrap(),
         truss_section("baseten", &api.url, KEY)
@@ -278,11 +259,7 @@ fn a_hung_dbus_cannot_hang_login() {
 #[test]
 fn post_restores_a_replaced_section_byte_for_byte() {
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("GITLAB_CI", "true")
-        .set("CI_JOB_ID", "5")
-        .set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let env = TestEnv::new().gitlab_job("5").key(KEY).api(&api);
     let before = "# hand-written\n[ci]\nremote_provider: baseten\nremote_url = https://old\nteam = ml\napi_key = OLDKEY\n[other]\nremote_provider = baseten\nremote_url = https://o\napi_key = O\n";
     std::fs::write(env.trussrc(), before).unwrap();
     env.run(&["login", "--remote", "ci", "--remote-url", &api.url])
@@ -303,11 +280,11 @@ fn post_restores_a_replaced_section_byte_for_byte() {
 #[test]
 fn post_removes_a_created_file_and_appended_sections() {
     let api = FakeApi::baseten();
-    let mut env = TestEnv::new();
-    env.set("CIRCLECI", "true")
-        .set("CIRCLE_WORKFLOW_JOB_ID", "c-1")
-        .set("BASETEN_API_KEY", KEY)
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let env = TestEnv::new()
+        .with("CIRCLECI", "true")
+        .with("CIRCLE_WORKFLOW_JOB_ID", "c-1")
+        .key(KEY)
+        .api(&api);
     env.run(&["login", "--remote", "a"]).assert_code(0);
     env.run(&["login", "--remote", "b"]).assert_code(0);
     env.run(&["logout", "--post"]).assert_code(0);
@@ -366,10 +343,7 @@ fn post_on_github_undoes_this_action_and_clears_its_env() {
 #[test]
 fn repeated_logins_keep_one_record_and_post_restores_the_original() {
     let api = FakeApi::accepting(&["k1.x", "k2.x", "k3.x"]);
-    let mut env = TestEnv::new();
-    env.set("GITLAB_CI", "true")
-        .set("CI_JOB_ID", "6")
-        .set("BASETEN_REMOTE_URL", &api.url);
+    let mut env = TestEnv::new().gitlab_job("6").api(&api);
     let before = truss_section("ci", "https://old", "ORIGINAL");
     std::fs::write(env.trussrc(), &before).unwrap();
     for key in ["k1.x", "k2.x", "k3.x"] {

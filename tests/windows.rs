@@ -12,7 +12,7 @@
 //!   store, and its file locks and renames map onto Linux's.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -156,11 +156,7 @@ fn the_credential_manager_holds_the_key_and_status_reads_it_back() {
     assert!(!text.contains(KEY), "the key is in the keyring: {text:?}");
     let status = w.run(&["status", "--trussrc", &rc_win, "--remote", &remote], &[]);
     status.assert_code(0);
-    assert!(
-        status.stdout.contains("source: keyring"),
-        "{}",
-        status.stdout
-    );
+    status.assert_stdout_has("source: keyring");
     let check = w.run(
         &[
             "status",
@@ -262,7 +258,7 @@ fn exec_hands_the_command_a_private_trussrc_and_removes_it() {
     ]);
     let run = w.run(&args, &[("BASETEN_API_KEY", KEY)]);
     run.assert_code(0);
-    assert!(run.stdout.contains("[baseten]"), "{}", run.stdout);
+    run.assert_stdout_has("[baseten]");
     let path = run.stdout.lines().last().unwrap().trim().to_owned();
     let unix = path
         .strip_prefix("C:\\")

@@ -6,6 +6,7 @@
     clippy::disallowed_methods
 )]
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_truss-ci");
 
 pub const KEY: &str = "SENTINELkey01.Zx9qv7Lw3pTt";
 
@@ -43,6 +47,33 @@ impl Run {
         );
         self
     }
+
+    #[track_caller]
+    pub fn assert_stderr_has(&self, needle: impl AsRef<str>) -> &Self {
+        assert_holds("stderr", &self.stderr, needle.as_ref(), true);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stderr_lacks(&self, needle: impl AsRef<str>) -> &Self {
+        assert_holds("stderr", &self.stderr, needle.as_ref(), false);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stdout_has(&self, needle: impl AsRef<str>) -> &Self {
+        assert_holds("stdout", &self.stdout, needle.as_ref(), true);
+        self
+    }
+}
+
+#[track_caller]
+fn assert_holds(stream: &str, text: &str, needle: &str, present: bool) {
+    let verb = if present { "lacks" } else { "has" };
+    assert!(
+        text.contains(needle) == present,
+        "{stream} {verb} {needle:?}:\n{text}"
+    );
 }
 
 impl TestEnv {
@@ -66,6 +97,63 @@ impl TestEnv {
         self
     }
 
+    /// Builder form of [`TestEnv::set`]: `TestEnv::new().key(KEY).api(&api).with("CI", "true")`.
+    #[must_use]
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.set(name, value);
+        self
+    }
+
+    /// The key in `BASETEN_API_KEY`.
+    #[must_use]
+    pub fn key(self, key: &str) -> Self {
+        self.with("BASETEN_API_KEY", key)
+    }
+
+    /// The fake API as the remote URL (`BASETEN_REMOTE_URL`).
+    #[must_use]
+    pub fn api(self, api: &FakeApi) -> Self {
+        self.with("BASETEN_REMOTE_URL", &api.url)
+    }
+
+    /// A GitLab job (`GITLAB_CI`, `CI_JOB_ID`).
+    #[must_use]
+    pub fn gitlab_job(self, job: &str) -> Self {
+        self.with("GITLAB_CI", "true").with("CI_JOB_ID", job)
+    }
+
+    /// A `~/.trussrc` holding `text` before the test starts.
+    #[must_use]
+    pub fn trussrc_text(self, text: &str) -> Self {
+        std::fs::write(self.trussrc(), text).unwrap();
+        self
+    }
+
+    /// A platform file holding `contents` (`<dir>/<var in lower case>`), named by `var`.
+    #[must_use]
+    pub fn file_var(self, var: &str, contents: &str) -> Self {
+        let path = self.path(&var.to_lowercase());
+        std::fs::write(&path, contents).unwrap();
+        let path = path.to_str().unwrap().to_owned();
+        self.with(var, &path)
+    }
+
+    /// The HOME of `other` (two jobs on one runner).
+    #[must_use]
+    pub fn home_of(mut self, other: &TestEnv) -> Self {
+        self.home.clone_from(&other.home);
+        self.with("HOME", other.home.to_str().unwrap())
+    }
+
+    /// A temp directory of its own in `TMPDIR` (`<dir>/tmp`), so leftovers can be counted.
+    #[must_use]
+    pub fn own_tmpdir(self) -> Self {
+        let tmp = self.path("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let tmp = tmp.to_str().unwrap().to_owned();
+        self.with("TMPDIR", &tmp)
+    }
+
     pub fn unset(&mut self, name: &str) -> &mut Self {
         self.vars.retain(|(k, _)| k != name);
         self
@@ -84,12 +172,29 @@ impl TestEnv {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_truss-ci"));
+        let mut cmd = Command::new(BIN);
         cmd.args(args).env_clear().current_dir(self.dir.path());
         for (k, v) in &self.vars {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// `program` (the binary, or another build of it) with `args`, run by `wrapper` (strace, a
+    /// shell, qemu, already given its own arguments) in this environment and directory.
+    pub fn under(
+        &self,
+        mut wrapper: Command,
+        program: impl AsRef<OsStr>,
+        args: &[&str],
+    ) -> Command {
+        wrapper
+            .arg(program)
+            .args(args)
+            .env_clear()
+            .envs(self.vars.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.dir.path());
+        wrapper
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
@@ -301,6 +406,11 @@ impl FakeApi {
             requests,
             ca_pem: None,
         }
+    }
+
+    /// How many requests asked for `path`.
+    pub fn hits_on(&self, path: &str) -> usize {
+        self.requests().iter().filter(|r| r.path == path).count()
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -540,11 +650,39 @@ pub fn suite_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Skips loudly, or fails under TRUSS_CI_REQUIRE_INTEROP=1.
+/// Where this run's skips are listed, one a line (`scripts/test.sh` empties it before the suite and
+/// prints it after).
+pub fn skips_file() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped.txt")
+}
+
+/// Skips loudly, or fails under TRUSS_CI_REQUIRE_INTEROP=1. Every skip for a missing tool or
+/// artifact comes here.
 #[track_caller]
 pub fn skip(msg: &str) {
     assert!(!require_interop(), "{msg} (TRUSS_CI_REQUIRE_INTEROP=1)");
-    eprintln!("SKIPPED: {msg}");
+    record_skip(msg);
+}
+
+/// A check that cannot mean anything on this machine (not a missing tool): shown and listed like
+/// a skip, but not fatal under TRUSS_CI_REQUIRE_INTEROP=1.
+pub fn not_applicable(msg: &str) {
+    record_skip(msg);
+}
+
+fn record_skip(msg: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let line = format!("SKIPPED {test}: {msg}\n");
+    // libtest captures `eprintln!`, so a passing test's skip would never show; the process's own
+    // stderr is not captured.
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skips_file())
+    {
+        let _ = file.write_all(line.as_bytes());
+    }
 }
 
 /// Whether interop tests must run (CI) or may skip.
@@ -552,43 +690,36 @@ pub fn require_interop() -> bool {
     std::env::var("TRUSS_CI_REQUIRE_INTEROP").is_ok_and(|v| v == "1")
 }
 
-/// Finds an interop tool from its env var or the default install location; skips loudly, or
-/// panics under TRUSS_CI_REQUIRE_INTEROP=1.
+/// Finds an interop tool from its env var or the default install location, or [`skip`]s.
 pub fn interop_tool(var: &str, default_rel: &str) -> Option<PathBuf> {
     let candidate = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("target/interop")
             .join(default_rel)
     });
-    if candidate.exists() {
-        return Some(candidate);
-    }
-    let msg = format!(
-        "interop tool missing: {} ({var}); run scripts/interop-setup.sh",
-        candidate.display()
-    );
-    assert!(!require_interop(), "{msg} (TRUSS_CI_REQUIRE_INTEROP=1)");
-    eprintln!("SKIPPED: {msg}");
-    None
+    installed(candidate, var)
 }
 
-/// A program from the system's packages (`/usr/bin`), with the same skip-or-fail rule.
+/// A program from the system's packages (`/usr/bin`), or a [`skip`].
 pub fn system_tool(name: &str) -> Option<PathBuf> {
-    let path = Path::new("/usr/bin").join(name);
+    installed(Path::new("/usr/bin").join(name), "Debian package")
+}
+
+/// `path` if it exists, else a [`skip`] naming it and `how` it is installed.
+fn installed(path: PathBuf, how: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
-    let msg = format!(
-        "interop tool missing: {} (Debian package); run scripts/interop-setup.sh",
+    skip(&format!(
+        "interop tool missing: {} ({how}); run scripts/interop-setup.sh",
         path.display()
-    );
-    assert!(!require_interop(), "{msg} (TRUSS_CI_REQUIRE_INTEROP=1)");
-    eprintln!("SKIPPED: {msg}");
+    ));
     None
 }
 
-/// The system's python3 (its configparser is the reference reader), or a loud skip.
-pub fn python3() -> Option<PathBuf> {
+/// The system's python3 (its configparser and expanduser are the reference), or a [`skip`]:
+/// `why` names the check that needs it.
+pub fn python3(why: &str) -> Option<PathBuf> {
     let found = ["/usr/bin/python3", "/usr/local/bin/python3"]
         .into_iter()
         .map(PathBuf::from)
@@ -598,7 +729,7 @@ pub fn python3() -> Option<PathBuf> {
         )
         .find(|p| p.exists());
     if found.is_none() {
-        eprintln!("SKIPPED: no python3 for the configparser check");
+        skip(&format!("no python3 for {why}"));
     }
     found
 }

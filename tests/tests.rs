@@ -1,0 +1,26 @@
+//! The integration suite, one test binary (as ripgrep's): each area is a module with a temp dir per
+//! test, and the shared harness in `common` is compiled once.
+
+mod common;
+
+mod arm64;
+mod ci;
+mod configparser;
+mod crash;
+mod exec;
+mod expanduser;
+mod hardening;
+mod interleave;
+mod interop_act;
+mod interop_gitlab;
+mod interop_image;
+mod interop_keyring;
+mod interop_truss;
+mod interop_wheel;
+mod keys_api;
+mod login;
+mod packaging;
+mod security;
+mod shared_runner;
+mod status_logout;
+mod windows;
