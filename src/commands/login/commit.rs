@@ -40,6 +40,9 @@ impl KeyringWrite {
 pub(super) struct Scope {
     pub job: Option<String>,
     pub exported: Vec<String>,
+    /// The job key minted for this login, and the id of its staged intent, which this login's
+    /// record replaces.
+    pub job_key: Option<(Option<String>, undo::JobKey)>,
 }
 
 /// A login written to disk and still locked: the trussrc, its undo record and the keyring entry,
@@ -55,6 +58,8 @@ pub(super) struct Commit<'a> {
     keyring: &'a Keyring,
     /// The undo record's id, for the post step.
     pub id: Option<String>,
+    /// The staged intent of this login's job key: its own record takes its place.
+    staged: Option<String>,
 }
 
 impl<'a> Commit<'a> {
@@ -73,24 +78,36 @@ impl<'a> Commit<'a> {
         atomic_file::sweep(&undo_file);
         let keyring_write = plan_keyring(settings.storage, keyring, report, out);
         let (mut text, spliced) = splice(&locked, report, key, !keyring_write.writes())?;
-        let mut record = scope.map(|Scope { job, exported }| undo::Record {
-            id: crate::atomic_file::random_token(8),
-            job,
-            trussrc: path.clone(),
-            remote: report.remote.clone(),
-            created_file: locked.existing.is_none(),
-            previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
-            before: spliced.before,
-            after: spliced.after,
-            original_sha256: locked.existing.as_deref().map(undo::sha256),
-            written_sha256: undo::sha256(&text),
-            keyring: keyring_write.writes(),
-            previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
-            written_keyring_sha256: keyring_write
-                .writes()
-                .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
-            exported,
-        });
+        let staged = scope
+            .as_ref()
+            .and_then(|s| s.job_key.as_ref())
+            .and_then(|(id, _)| id.clone());
+        let mut record = scope.map(
+            |Scope {
+                 job,
+                 exported,
+                 job_key,
+             }| undo::Record {
+                id: crate::atomic_file::random_token(8),
+                job,
+                trussrc: path.clone(),
+                remote: report.remote.clone(),
+                created_file: locked.existing.is_none(),
+                previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
+                before: spliced.before,
+                after: spliced.after,
+                original_sha256: locked.existing.as_deref().map(undo::sha256),
+                written_sha256: undo::sha256(&text),
+                keyring: keyring_write.writes(),
+                previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
+                written_keyring_sha256: keyring_write
+                    .writes()
+                    .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
+                exported,
+                staged: false,
+                job_keys: job_key.map(|(_, key)| key).into_iter().collect(),
+            },
+        );
         let mut commit = Self {
             locked,
             remote: report.remote.clone(),
@@ -99,6 +116,7 @@ impl<'a> Commit<'a> {
             keyring_write: KeyringWrite::None,
             keyring,
             id: None,
+            staged,
         };
         // Write-ahead: the record is durable before anything it describes changes.
         if let Some(new) = &record {
@@ -157,6 +175,9 @@ impl<'a> Commit<'a> {
                 records
             }
         };
+        if let Some(staged) = &self.staged {
+            records.retain(|r| !(r.staged && r.id == *staged));
+        }
         self.id = Some(undo::record(&mut records, new.clone()));
         undo::save(&self.locked, &self.undo_file, &records)
     }
