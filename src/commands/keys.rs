@@ -2,7 +2,7 @@
 //! name, has passed — only names that parse exactly as a job key's, never any other key.
 use std::io::Read;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::api::Client;
 use crate::api::keys::{self, KeyInfo};
@@ -10,6 +10,8 @@ use crate::cli::OutputFormat;
 use crate::commands::job_key;
 use crate::error::{Error, Kind, Result};
 use crate::key_source;
+use crate::output::Output;
+use crate::secret::ApiKey;
 use crate::settings::{Context, DEFAULT_REMOTE_URL, PruneSettings};
 
 pub fn prune(settings: &PruneSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> Result<()> {
@@ -34,29 +36,7 @@ pub fn prune(settings: &PruneSettings, ctx: &Context<'_>, stdin: &mut dyn Read) 
             .as_deref()
             .is_some_and(|n| job_key::expired(n, settings.now))
     });
-    let mut deleted = Vec::new();
-    let mut failed = Vec::new();
-    for k in &expired {
-        let name = k.name.clone().unwrap_or_default();
-        if settings.dry_run {
-            out.info(&format!("Would delete {name} (prefix {})", k.prefix));
-            deleted.push(json!({"name": name, "prefix": k.prefix}));
-            continue;
-        }
-        match keys::delete(&client, &key, &k.prefix)? {
-            Ok(_) => {
-                out.info(&format!("Deleted {name} (prefix {})", k.prefix));
-                deleted.push(json!({"name": name, "prefix": k.prefix}));
-            }
-            Err(why) => {
-                out.warn(&format!(
-                    "could not delete {name} (prefix {}): {why}",
-                    k.prefix
-                ));
-                failed.push(json!({"name": name, "prefix": k.prefix, "why": why.to_string()}));
-            }
-        }
-    }
+    let (deleted, failed) = delete(&client, &key, &expired, settings.dry_run, out)?;
     out.info(&format!(
         "{} expired job key(s) {}, {} key(s) kept",
         deleted.len(),
@@ -84,4 +64,39 @@ pub fn prune(settings: &PruneSettings, ctx: &Context<'_>, stdin: &mut dyn Read) 
         )
         .with_hint("the key may not delete keys: prune with a workspace key that manages all"))
     }
+}
+
+/// Deletes the expired job keys (none with `dry_run`): those deleted (or to delete) and those
+/// the API refused, as the JSON report lists them.
+fn delete(
+    client: &Client,
+    key: &ApiKey,
+    expired: &[KeyInfo],
+    dry_run: bool,
+    out: &Output,
+) -> Result<(Vec<Value>, Vec<Value>)> {
+    let mut deleted = Vec::new();
+    let mut failed = Vec::new();
+    for k in expired {
+        let name = k.name.clone().unwrap_or_default();
+        if dry_run {
+            out.info(&format!("Would delete {name} (prefix {})", k.prefix));
+            deleted.push(json!({"name": name, "prefix": k.prefix}));
+            continue;
+        }
+        match keys::delete(client, key, &k.prefix)? {
+            Ok(_) => {
+                out.info(&format!("Deleted {name} (prefix {})", k.prefix));
+                deleted.push(json!({"name": name, "prefix": k.prefix}));
+            }
+            Err(why) => {
+                out.warn(&format!(
+                    "could not delete {name} (prefix {}): {why}",
+                    k.prefix
+                ));
+                failed.push(json!({"name": name, "prefix": k.prefix, "why": why.to_string()}));
+            }
+        }
+    }
+    Ok((deleted, failed))
 }

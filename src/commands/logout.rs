@@ -157,11 +157,13 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<Posted> 
     let mut minted = Vec::new();
     // Newest first: each record is taken out of its chain as the live state then stands.
     for &i in records.iter().rev() {
-        let (record, duty) = undo::retire(&mut chain, i, locked.existing.as_deref(), &file)?;
-        minted.extend(job_keys::found(&record, &locked, out));
-        if record.staged {
+        if chain[i].staged {
+            // A job key's intent: nothing in the files is its.
+            minted.extend(job_keys::found(&chain.remove(i), &locked, out));
             continue;
         }
+        let (record, duty) = undo::retire(&mut chain, i, locked.existing.as_deref(), &file)?;
+        minted.extend(job_keys::found(&record, &locked, out));
         undo_one(&record, &duty, &mut locked, keyring, out)?;
         for name in &record.exported {
             if !exported.contains(name) {

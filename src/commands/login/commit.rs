@@ -40,9 +40,10 @@ impl KeyringWrite {
 pub(super) struct Scope {
     pub job: Option<String>,
     pub exported: Vec<String>,
-    /// The job key minted for this login, and the id of its staged intent, which this login's
-    /// record replaces.
-    pub job_key: Option<(Option<String>, undo::JobKey)>,
+    /// The job key minted for this login.
+    pub job_keys: Vec<undo::JobKey>,
+    /// The id of the job key's staged intent, which this login's record replaces.
+    pub staged: Option<String>,
 }
 
 /// A login written to disk and still locked: the trussrc, its undo record and the keyring entry,
@@ -78,36 +79,27 @@ impl<'a> Commit<'a> {
         atomic_file::sweep(&undo_file);
         let keyring_write = plan_keyring(settings.storage, keyring, report, out);
         let (mut text, spliced) = splice(&locked, report, key, !keyring_write.writes())?;
-        let staged = scope
-            .as_ref()
-            .and_then(|s| s.job_key.as_ref())
-            .and_then(|(id, _)| id.clone());
-        let mut record = scope.map(
-            |Scope {
-                 job,
-                 exported,
-                 job_key,
-             }| undo::Record {
-                id: crate::atomic_file::random_token(8),
-                job,
-                trussrc: path.clone(),
-                remote: report.remote.clone(),
-                created_file: locked.existing.is_none(),
-                previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
-                before: spliced.before,
-                after: spliced.after,
-                original_sha256: locked.existing.as_deref().map(undo::sha256),
-                written_sha256: undo::sha256(&text),
-                keyring: keyring_write.writes(),
-                previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
-                written_keyring_sha256: keyring_write
-                    .writes()
-                    .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
-                exported,
-                staged: false,
-                job_keys: job_key.map(|(_, key)| key).into_iter().collect(),
-            },
-        );
+        let staged = scope.as_ref().and_then(|s| s.staged.clone());
+        let mut record = scope.map(|scope| undo::Record {
+            id: crate::atomic_file::random_token(8),
+            job: scope.job,
+            trussrc: path.clone(),
+            remote: report.remote.clone(),
+            created_file: locked.existing.is_none(),
+            previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
+            before: spliced.before,
+            after: spliced.after,
+            original_sha256: locked.existing.as_deref().map(undo::sha256),
+            written_sha256: undo::sha256(&text),
+            keyring: keyring_write.writes(),
+            previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
+            written_keyring_sha256: keyring_write
+                .writes()
+                .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
+            exported: scope.exported,
+            staged: false,
+            job_keys: scope.job_keys,
+        });
         let mut commit = Self {
             locked,
             remote: report.remote.clone(),

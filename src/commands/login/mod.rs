@@ -127,7 +127,8 @@ fn store(
     let scope = ctx.platform.is_ci().then(|| Scope {
         job: ctx.job.clone(),
         exported: requested.exported.clone(),
-        job_key: minted.map(|m| (m.staged.clone(), m.record.clone())),
+        job_keys: minted.map(|m| m.record.clone()).into_iter().collect(),
+        staged: minted.and_then(|m| m.staged.clone()),
     });
     let commit = Commit::write(settings, key, report, ctx, scope)?;
     // What was asked for is delivered whole, or the login is rolled back.
