@@ -236,3 +236,68 @@ fn prune_deletes_only_expired_job_keys() {
     run.assert_code(3);
     assert!(run.stderr.contains("could not list"), "{}", run.stderr);
 }
+
+/// Asserts that no line (the mask commands aside) shows an 8-character run of `secret`.
+#[track_caller]
+fn assert_no_leak(run: &Run, secrets: &[&str], what: &str) {
+    for line in run.stdout.lines().chain(run.stderr.lines()) {
+        if line.starts_with("::add-mask::") || line.starts_with("##vso[task.setsecret]") {
+            continue;
+        }
+        for secret in secrets {
+            for w in secret.as_bytes().windows(8) {
+                let w = std::str::from_utf8(w).unwrap();
+                assert!(!line.contains(w), "{what}: {w:?} leaked in {line:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn neither_key_leaks_in_any_command_dialect_or_format_even_from_an_echoing_server() {
+    use clap::ValueEnum;
+    use truss_ci::ci::Platform;
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, Some("ci-admin"));
+    let admin_secret = admin.split_once('.').unwrap().1.to_owned();
+    // Every key the fake mints has this in its secret part.
+    let minted_secret = "xq7Lw3pTtZz9KeyBody";
+    let api = fake.start_echoing();
+    let mut runs = 0;
+    for platform in Platform::value_variants().iter().filter(|p| p.is_ci()) {
+        let mut env = TestEnv::new();
+        gitlab(&mut env, "5", &api.url, &admin);
+        env.unset("GITLAB_CI");
+        // The variables that name a job on this platform, as its messages list them.
+        for var in platform
+            .job_vars()
+            .split(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+            .filter(|v| v.len() > 2)
+        {
+            env.set(var, "5");
+        }
+        let ci = platform.name();
+        for output in ["text", "json"] {
+            for cmd in [
+                &["login", "--job-key"][..],
+                &["logout", "--post", "--from-env"],
+                &["exec", "--job-key", "--", "true"],
+                &["login", "--job-key=workspace-invoke", "--model-id", "m"],
+                &["logout", "--post", "--from-env"],
+                &["keys", "prune", "--dry-run"],
+            ] {
+                let mut args = vec!["--ci", ci.as_str(), "--output", output, "-vv"];
+                args.extend_from_slice(cmd);
+                let run = env.run(&args);
+                run.assert_code(0);
+                assert_no_leak(&run, &[&admin_secret, minted_secret], &format!("{args:?}"));
+                runs += 1;
+            }
+            assert!(
+                minted(&fake).is_empty(),
+                "{ci} {output}: every job key was revoked"
+            );
+        }
+    }
+    assert_eq!(runs, 7 * 2 * 6);
+}
