@@ -301,3 +301,55 @@ fn neither_key_leaks_in_any_command_dialect_or_format_even_from_an_echoing_serve
     }
     assert_eq!(runs, 7 * 2 * 6);
 }
+
+/// Real truss (`truss whoami`) works with a minted key, written by login and handed over by
+/// exec, and no longer once the key is revoked.
+#[test]
+fn truss_whoami_works_with_a_job_key_through_login_and_exec() {
+    let Some(truss) = interop_tool("TRUSS_CI_TRUSS", "venv/bin/truss") else {
+        return;
+    };
+    let truss = truss.to_str().unwrap();
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, None);
+    let api = fake.start();
+    let mut env = TestEnv::new();
+    gitlab(&mut env, "21", &api.url, &admin);
+    env.set(
+        "XDG_CONFIG_HOME",
+        env.home.join(".config").to_str().unwrap(),
+    )
+    .set("TRUSS_NO_UPDATE_CHECK", "1")
+    .set("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", "1")
+    .set("HTTPS_PROXY", "http://127.0.0.1:9")
+    .set("HTTP_PROXY", "http://127.0.0.1:9")
+    .set("NO_PROXY", "127.0.0.1,localhost")
+    .set("LANG", "C.UTF-8");
+    env.run(&["login", "--job-key"]).assert_code(0);
+    let whoami = |env: &TestEnv| {
+        let mut cmd = env.command(&[]);
+        let vars: Vec<_> = cmd
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+            .filter(|(k, _)| k != "BASETEN_API_KEY")
+            .collect();
+        cmd = std::process::Command::new(truss);
+        cmd.arg("whoami").env_clear().envs(vars);
+        to_run(cmd.output().unwrap())
+    };
+    let run = whoami(&env);
+    run.assert_code(0);
+    assert!(run.stdout.contains("ci-bot@example.com"), "{}", run.stdout);
+    let written = env.read_trussrc().unwrap();
+    assert!(written.contains(&minted(&fake)[0].full()));
+    env.run(&["logout", "--post", "--from-env"]).assert_code(0);
+    std::fs::write(env.trussrc(), written).unwrap();
+    assert_ne!(whoami(&env).code, 0, "the revoked key no longer works");
+    std::fs::remove_file(env.trussrc()).unwrap();
+
+    let run = env.run(&["exec", "--job-key", "--", truss, "whoami"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("ci-bot@example.com"), "{}", run.stdout);
+    assert_eq!(fake.deleted().len(), 2);
+    assert!(minted(&fake).is_empty());
+}
