@@ -502,6 +502,47 @@ mod tests {
     }
 
     #[test]
+    fn job_keys_and_staged_records_are_authenticated() {
+        let file = path_for(Path::new("/h/.trussrc"));
+        let key = JobKey {
+            name: "truss-ci-gitlab-1-202611300513".into(),
+            prefix: Some("Mint0001".into()),
+            api_url: "https://api.baseten.co".into(),
+        };
+        let staged = Record::staged("s".into(), None, Path::new("/h/.trussrc"), "r", key.clone());
+        authenticate(&staged, &file).unwrap();
+        let forge: [fn(&mut Record); 5] = [
+            |r| r.job_keys[0].name = "my-production-key".into(),
+            |r| r.job_keys[0].prefix = Some("a/../b".into()),
+            |r| r.job_keys[0].api_url = "http://evil.example".into(),
+            |r| r.previous_section = Some("[r]\nk = v\n".into()),
+            |r| r.exported = vec!["BASETEN_API_KEY".into()],
+        ];
+        for (i, f) in forge.iter().enumerate() {
+            let mut r = staged.clone();
+            f(&mut r);
+            assert_eq!(
+                authenticate(&r, &file).unwrap_err().exit_code(),
+                5,
+                "forgery {i}"
+            );
+        }
+        // A staged intent takes no part in its remote's chain.
+        let mut records = vec![rec("r"), staged];
+        let mut again = rec("r");
+        again.job_keys = vec![key];
+        record(&mut records, again);
+        assert_eq!(records.len(), 2);
+        assert_eq!(
+            records[0].job_keys.len(),
+            1,
+            "merged into the job's login, not the intent"
+        );
+        let (_, duty) = retire(&mut records, 0, Some(""), &file).unwrap();
+        assert!(duty.file, "the intent after it is no later login");
+    }
+
+    #[test]
     fn later_logins_of_one_job_merge_into_the_earliest() {
         let mut records = vec![];
         let first = record(&mut records, rec("a"));
