@@ -461,6 +461,30 @@ function login(env) {
   }
   if (input(env, 'validate') && !TRUE.test(input(env, 'validate'))) args.push('--no-validate');
   if (TRUE.test(input(env, 'isolate'))) args.push('--isolate');
+  args.push(...jobKey(env));
+  return withKey(env, args);
+}
+
+const JOB_KEY_TYPES = /^(workspace-manage-all|workspace-invoke|workspace-export-metrics)$/i;
+
+/// The job-key inputs as flags: `job-key` is true (a workspace-manage-all key), a key type, or
+/// false; `model-ids` is a list separated by commas or white space.
+function jobKey(env) {
+  const kind = input(env, 'job-key');
+  if (!kind || FALSE.test(kind)) return [];
+  const args = [];
+  if (TRUE.test(kind)) args.push('--job-key');
+  else if (JOB_KEY_TYPES.test(kind)) args.push(`--job-key=${kind.toLowerCase()}`);
+  else throw new Error(`the job-key input must be true, false or a key type (workspace-manage-all, workspace-invoke, workspace-export-metrics), not ${JSON.stringify(kind)}`);
+  for (const id of (input(env, 'model-ids') || '').split(/[\s,]+/).filter(Boolean)) args.push(`--model-id=${id}`);
+  if (input(env, 'team')) args.push(`--team=${input(env, 'team')}`);
+  if (input(env, 'job-key-ttl')) args.push(`--job-key-ttl=${input(env, 'job-key-ttl')}`);
+  return args;
+}
+
+/// The env to run truss-ci with: no INPUT_* variable, and the key (never on argv) as
+/// BASETEN_API_KEY, read through --from-env.
+function withKey(env, args) {
   const child = {};
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('INPUT_')) child[name] = value;
@@ -470,6 +494,18 @@ function login(env) {
     args.push('--from-env');
   }
   return { args, child };
+}
+
+/// `logout --post`; with a job key, the key that minted it is handed over as main hands it to
+/// login, so that the post can revoke the job key.
+function logout(env) {
+  const args = ['logout', '--post'];
+  const kind = input(env, 'job-key');
+  if (!kind || FALSE.test(kind)) return { args, child: env };
+  for (const name of ['api-url', 'timeout']) {
+    if (input(env, name)) args.push(`--${name}=${input(env, name)}`);
+  }
+  return withKey(env, args);
 }
 
 function run(binary, args, env) {
@@ -492,7 +528,8 @@ async function post(env, options) {
     return fail(output(options), `post: ${e.message}`);
   }
   try {
-    return run(binary, ['logout', '--post'], env);
+    const command = logout(env);
+    return run(binary, command.args, command.child);
   } finally {
     // The directory made for this run has served its two steps.
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

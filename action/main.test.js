@@ -208,6 +208,33 @@ test('the exit code passes through, and truss-ci-path skips the download', async
   }
 });
 
+test('job-key inputs become flags, and the post step gets the minting key as main hands it to login', async () => {
+  const t = await setup();
+  try {
+    const env = {
+      ...t.env,
+      'INPUT_JOB-KEY': 'workspace-invoke',
+      'INPUT_MODEL-IDS': 'm1, m2\nm3',
+      INPUT_TEAM: 'ml',
+      'INPUT_JOB-KEY-TTL': '2h',
+      'INPUT_API-URL': 'https://api.example',
+    };
+    assert.equal(await run(env, t.options), 0);
+    assert.match(t.log(), /^ARGS login --remote=ci --api-url=https:\/\/api\.example --job-key=workspace-invoke --model-id=m1 --model-id=m2 --model-id=m3 --team=ml --job-key-ttl=2h --from-env\n/);
+    const post = { ...env, ...t.postEnv(), BASETEN_API_KEY: 'MINTED.key' };
+    assert.equal(await run(post, t.options), 0);
+    const log = t.log();
+    assert.match(log, /^ARGS logout --post --api-url=https:\/\/api\.example --from-env\n/);
+    assert.match(log, /^BASETEN_API_KEY=SENTINEL\.key$/m, 'the input, not the exported job key');
+    assert.doesNotMatch(log, /^INPUT_/m);
+    assert.equal(await run({ ...env, 'INPUT_JOB-KEY': 'personal' }, t.options), 2);
+    assert.equal(await run({ ...env, 'INPUT_JOB-KEY': 'true' }, t.options), 0);
+    assert.match(t.log(), /^ARGS login --remote=ci --api-url=https:\/\/api\.example --job-key --model-id=m1/);
+  } finally {
+    await t.close();
+  }
+});
+
 test('the post step runs logout --post unless cleanup is false', async () => {
   const t = await setup();
   try {

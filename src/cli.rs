@@ -85,6 +85,8 @@ pub enum Command {
     /// Run one command logged in: the key, validated, in a private trussrc that is removed when
     /// the command ends. The user's ~/.trussrc is never read or written.
     Exec(ExecArgs),
+    /// Manage the keys truss-ci mints: `keys prune` deletes expired job keys.
+    Keys(KeysArgs),
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +133,110 @@ pub struct LogoutArgs {
     /// The trussrc to edit [env: USER_TRUSSRC_PATH] [default: ~/.trussrc]
     #[arg(long, value_name = "PATH")]
     pub trussrc: Option<PathBuf>,
+
+    /// With --post: the key that minted this job's key (the same sources as login), to revoke it.
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    /// With --post: how the API is reached to revoke a job key.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// A key minted for the job (login and exec).
+#[derive(Debug, Default, Args)]
+pub struct JobKeyArgs {
+    /// Mint a new key of TYPE with the resolved key, and use only that one; it is revoked when
+    /// the job ends (`logout --post`), or by `keys prune` once expired.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "TYPE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "workspace-manage-all",
+        help_heading = "Job key"
+    )]
+    pub job_key: Option<JobKeyType>,
+
+    /// With --job-key=workspace-invoke or workspace-export-metrics: a model the key may use
+    /// (repeatable).
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "job_key",
+        help_heading = "Job key"
+    )]
+    pub model_id: Vec<String>,
+
+    /// With --job-key: mint the key for this team (its name or id).
+    #[arg(
+        long,
+        value_name = "NAME|ID",
+        requires = "job_key",
+        help_heading = "Job key"
+    )]
+    pub team: Option<String>,
+
+    /// With --job-key: how long the key is meant to live, in its name (30m, 6h, 2d; 5m to 7d).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        requires = "job_key",
+        help_heading = "Job key"
+    )]
+    pub job_key_ttl: Option<String>,
+}
+
+/// The types a job key may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum JobKeyType {
+    WorkspaceManageAll,
+    WorkspaceInvoke,
+    WorkspaceExportMetrics,
+}
+
+impl JobKeyType {
+    /// The flag's spelling, which the API's is made from.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WorkspaceManageAll => "workspace-manage-all",
+            Self::WorkspaceInvoke => "workspace-invoke",
+            Self::WorkspaceExportMetrics => "workspace-export-metrics",
+        }
+    }
+
+    /// Keys of this type may not call the management API (and so answer 403 to the key check).
+    pub fn restricted(self) -> bool {
+        self != Self::WorkspaceManageAll
+    }
+}
+
+/// `truss-ci keys prune`.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Delete the job keys truss-ci minted whose expiry (in their name) has passed; never any
+    /// other key.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// List what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Where the key comes from (login and exec).
@@ -253,6 +359,9 @@ pub struct LoginArgs {
     /// section holding no key (falls back to inline, with a warning, when no keyring is usable).
     #[arg(long, value_enum, default_value_t = Storage::Inline)]
     pub storage: Storage,
+
+    #[command(flatten)]
+    pub job: JobKeyArgs,
 }
 
 /// `truss-ci exec [options] -- CMD [ARGS...]`.
@@ -267,6 +376,9 @@ pub struct ExecArgs {
     /// Also pass BASETEN_API_KEY to the command (and to nothing else).
     #[arg(long)]
     pub export_env: bool,
+
+    #[command(flatten)]
+    pub job: JobKeyArgs,
 
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]

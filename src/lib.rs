@@ -115,8 +115,9 @@ fn dispatch(
     match settings {
         Settings::Login(s) => commands::login::run(s, &ctx, stdin).map(|()| 0),
         Settings::Status(s) => commands::status::run(s, &ctx).map(|()| 0),
-        Settings::Logout(s) => commands::logout::run(s, &ctx).map(|()| 0),
+        Settings::Logout(s) => commands::logout::run(s, &ctx, stdin).map(|()| 0),
         Settings::Exec(s) => commands::exec::run(s, &ctx, stdin),
+        Settings::Prune(s) => commands::keys::prune(s, &ctx, stdin).map(|()| 0),
     }
 }
 

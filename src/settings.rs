@@ -7,7 +7,10 @@ use reqwest::Url;
 
 use crate::api::Proxies;
 use crate::ci::Platform;
-use crate::cli::{ApiArgs, Cli, Command, ExportMode, KeyArgs, RemoteArgs, Storage};
+use crate::cli::{
+    ApiArgs, Cli, Command, ExportMode, JobKeyArgs, JobKeyType, KeyArgs, KeysCommand, RemoteArgs,
+    Storage,
+};
 use crate::env::Env;
 use crate::error::{Error, Kind, Result};
 use crate::keyring_store::Keyring;
@@ -44,6 +47,7 @@ pub enum Settings {
     Status(StatusSettings),
     Logout(LogoutSettings),
     Exec(ExecSettings),
+    Prune(PruneSettings),
 }
 
 impl Settings {
@@ -59,8 +63,10 @@ impl Settings {
                     ));
                 }
                 let isolate = args.isolate;
+                let conn = Connection::resolve(&args.remote, env)?;
                 Self::Login(LoginSettings {
-                    conn: Connection::resolve(&args.remote, env)?,
+                    job_key: JobKeySettings::resolve(&args.job, &conn, job.as_deref(), env)?,
+                    conn,
                     trussrc: login_trussrc(args.trussrc.as_deref(), isolate, env)?,
                     key: args.key,
                     export: args.export_env,
@@ -85,12 +91,24 @@ impl Settings {
                 remote: args.remote,
                 all: args.all,
             }),
-            Command::Exec(args) => Self::Exec(ExecSettings {
-                conn: Connection::resolve(&args.remote, env)?,
-                key: args.key,
-                export_env: args.export_env,
-                command: args.command,
-            }),
+            Command::Exec(args) => {
+                let conn = Connection::resolve(&args.remote, env)?;
+                Self::Exec(ExecSettings {
+                    job_key: JobKeySettings::resolve(&args.job, &conn, job.as_deref(), env)?,
+                    conn,
+                    key: args.key,
+                    export_env: args.export_env,
+                    command: args.command,
+                })
+            }
+            Command::Keys(args) => match args.command {
+                KeysCommand::Prune(args) => Self::Prune(PruneSettings {
+                    conn: Connection::resolve(&args.remote, env)?,
+                    key: args.key,
+                    dry_run: args.dry_run,
+                    now: crate::commands::job_key::now(env),
+                }),
+            },
         })
     }
 
@@ -180,6 +198,78 @@ impl Connection {
     }
 }
 
+/// `--job-key` and its flags, checked.
+#[derive(Debug)]
+pub struct JobKeySettings {
+    pub kind: JobKeyType,
+    pub model_ids: Vec<String>,
+    pub team: Option<String>,
+    pub ttl: Duration,
+    /// Seconds since the epoch when the command started: the expiry is counted from it.
+    pub now: u64,
+    /// This CI job's identity, which names the key.
+    pub job: String,
+}
+
+impl JobKeySettings {
+    fn resolve(
+        args: &JobKeyArgs,
+        conn: &Connection,
+        job: Option<&str>,
+        env: &Env,
+    ) -> Result<Option<Self>> {
+        let Some(kind) = args.job_key else {
+            return Ok(None);
+        };
+        if !conn.validate {
+            return Err(Error::usage(
+                "--job-key checks both keys against the API, so it cannot be used with --no-validate",
+            ));
+        }
+        if !args.model_id.is_empty() && !kind.restricted() {
+            return Err(Error::usage(format!(
+                "--model-id is for --job-key=workspace-invoke or workspace-export-metrics, not {}",
+                kind.as_str()
+            )));
+        }
+        let job = job.ok_or_else(|| {
+            Error::usage("--job-key names the key after the CI job, and this is not a CI job with an identity")
+                .with_hint("run it in CI (the job's id names the key), or leave --job-key out")
+        })?;
+        Ok(Some(Self {
+            kind,
+            model_ids: args.model_id.clone(),
+            team: args.team.clone().filter(|t| !t.trim().is_empty()),
+            ttl: args
+                .job_key_ttl
+                .as_deref()
+                .map_or(Ok(DEFAULT_JOB_KEY_TTL), crate::commands::job_key::parse_ttl)?,
+            now: crate::commands::job_key::now(env),
+            job: job.to_owned(),
+        }))
+    }
+}
+
+/// A job key lives this long unless `--job-key-ttl` says otherwise.
+pub const DEFAULT_JOB_KEY_TTL: Duration = Duration::from_secs(6 * 3600);
+
+/// What `keys prune` needs besides the key.
+#[derive(Debug)]
+pub struct PruneSettings {
+    pub key: KeyArgs,
+    pub conn: Connection,
+    pub dry_run: bool,
+    pub now: u64,
+}
+
+/// What `logout --post` needs to revoke a job key: the key that minted it (the same sources as
+/// login) and how the API is reached.
+#[derive(Debug)]
+pub struct Revoker {
+    pub key: KeyArgs,
+    pub api: ApiSettings,
+}
+
 /// What `login` needs besides the key.
 #[derive(Debug)]
 pub struct LoginSettings {
@@ -192,6 +282,7 @@ pub struct LoginSettings {
     pub dotenv: Option<PathBuf>,
     /// `--print-env sh`: print `export` lines for `eval`.
     pub print_env: bool,
+    pub job_key: Option<JobKeySettings>,
 }
 
 /// What `status` reads, and with `--check`, how the key is checked.
@@ -213,8 +304,12 @@ pub enum LogoutSettings {
         remote: Option<String>,
         all: bool,
     },
-    /// Undo this job's logins in `trussrc`.
-    Post { trussrc: PathBuf, scope: PostScope },
+    /// Undo this job's logins in `trussrc`, and revoke its job keys.
+    Post {
+        trussrc: PathBuf,
+        scope: PostScope,
+        revoker: Box<Revoker>,
+    },
 }
 
 /// Which records a post step undoes.
@@ -232,10 +327,15 @@ pub enum PostScope {
 /// trussrc named as usual and this job's identity.
 fn post(args: crate::cli::LogoutArgs, env: &Env, job: Option<String>) -> Result<LogoutSettings> {
     let state = |name: &str| env.get_nonblank(&format!("STATE_{name}"));
+    let revoker = Box::new(Revoker {
+        api: ApiSettings::resolve(&args.api, false, env)?,
+        key: args.key,
+    });
     let Some(file) = state(undo::STATE_FILE) else {
         return Ok(LogoutSettings::Post {
             trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
             scope: job.map_or(PostScope::Unknown, PostScope::Job),
+            revoker,
         });
     };
     let forged = |why: &str| {
@@ -256,12 +356,14 @@ fn post(args: crate::cli::LogoutArgs, env: &Env, job: Option<String>) -> Result<
     Ok(LogoutSettings::Post {
         trussrc,
         scope: PostScope::Id(id.to_owned()),
+        revoker,
     })
 }
 
 /// What `exec` runs, and with which key.
 #[derive(Debug)]
 pub struct ExecSettings {
+    pub job_key: Option<JobKeySettings>,
     pub key: KeyArgs,
     pub conn: Connection,
     pub export_env: bool,

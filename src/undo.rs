@@ -64,6 +64,53 @@ pub struct Record {
     pub written_keyring_sha256: Option<String>,
     /// Env vars handed to later steps.
     pub exported: Vec<String>,
+    /// A job key's intent, written before the key is created: nothing in the trussrc or the
+    /// keyring is this record's, and it takes no part in its remote's chain.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub staged: bool,
+    /// The keys minted for this job, which its post revokes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub job_keys: Vec<JobKey>,
+}
+
+/// A key minted for the job: its name (known before the create), its prefix (after), and the API
+/// that minted it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct JobKey {
+    pub name: String,
+    pub prefix: Option<String>,
+    pub api_url: String,
+}
+
+impl Record {
+    /// The intent for a job key about to be created.
+    pub fn staged(
+        id: String,
+        job: Option<String>,
+        trussrc: &Path,
+        remote: &str,
+        key: JobKey,
+    ) -> Self {
+        Self {
+            id,
+            job,
+            trussrc: trussrc.to_owned(),
+            remote: remote.to_owned(),
+            created_file: false,
+            previous_section: None,
+            before: String::new(),
+            after: String::new(),
+            original_sha256: None,
+            written_sha256: sha256(""),
+            keyring: false,
+            previous_keyring: None,
+            written_keyring_sha256: None,
+            exported: Vec::new(),
+            staged: true,
+            job_keys: vec![key],
+        }
+    }
 }
 
 /// Adds what a login is about to do and returns the id to undo it by. A later login of the same
@@ -72,7 +119,7 @@ pub struct Record {
 /// another job has logged in after it, the later login takes over from that job like any other,
 /// in a record of its own under the same id.
 pub fn record(records: &mut Vec<Record>, new: Record) -> String {
-    let same_remote = |r: &Record| r.trussrc == new.trussrc && r.remote == new.remote;
+    let same_remote = |r: &Record| r.trussrc == new.trussrc && r.remote == new.remote && !r.staged;
     let same_job = |r: &Record| new.job.is_some() && r.job == new.job;
     if let Some(newest) = records.iter_mut().rev().find(|r| same_remote(r))
         && same_job(newest)
@@ -89,6 +136,7 @@ pub fn record(records: &mut Vec<Record>, new: Record) -> String {
                 newest.exported.push(name);
             }
         }
+        newest.job_keys.extend(new.job_keys);
         newest.written_sha256 = new.written_sha256;
         return newest.id.clone();
     }
@@ -153,7 +201,15 @@ pub fn retire(
     file: &Path,
 ) -> Result<(Record, Duty)> {
     let retired = records.remove(i);
-    let later = |r: &&mut Record| r.trussrc == retired.trussrc && r.remote == retired.remote;
+    if retired.staged {
+        let duty = Duty {
+            file: false,
+            keyring: KeyringDuty::Leave,
+        };
+        return Ok((retired, duty));
+    }
+    let later =
+        |r: &&mut Record| r.trussrc == retired.trussrc && r.remote == retired.remote && !r.staged;
     let mut duty = Duty {
         file: true,
         keyring: if retired.keyring {
@@ -299,6 +355,7 @@ pub fn authenticate(record: &Record, file: &Path) -> Result<()> {
     {
         return bad("its digests are malformed".into());
     }
+    authenticate_job_keys(record).map_err(|why| refused(file, &why))?;
     if let Some(previous) = &record.previous_keyring {
         let payload = serde_json::from_str::<serde_json::Value>(previous)
             .ok()
@@ -306,6 +363,39 @@ pub fn authenticate(record: &Record, file: &Path) -> Result<()> {
         if !payload {
             return bad("its previous keyring entry is not one truss writes".into());
         }
+    }
+    Ok(())
+}
+
+/// A record's job keys are ones login mints: named as it names them, with a prefix a key can
+/// have, minted by an API reached over https (or http to loopback); a staged record changes
+/// nothing else.
+fn authenticate_job_keys(record: &Record) -> std::result::Result<(), String> {
+    let prefix_ok = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 64
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    for key in &record.job_keys {
+        if crate::commands::job_key::parse_name(&key.name).is_none() {
+            return Err("a job key's name is not one login gives".into());
+        }
+        if !key.prefix.as_deref().is_none_or(prefix_ok) {
+            return Err("a job key's prefix is malformed".into());
+        }
+        let url = crate::settings::normalize_url(&key.api_url, "api_url", false).ok();
+        if url.as_deref() != Some(key.api_url.as_str()) {
+            return Err("a job key's API is not an https URL (or http to loopback)".into());
+        }
+    }
+    let changes_nothing = !record.keyring
+        && record.previous_section.is_none()
+        && record.original_sha256.is_none()
+        && record.exported.is_empty()
+        && record.job_keys.len() == 1;
+    if record.staged && !changes_nothing {
+        return Err("a staged record changes the trussrc".into());
     }
     Ok(())
 }
@@ -384,6 +474,8 @@ mod tests {
             previous_keyring: None,
             written_keyring_sha256: None,
             exported: vec![],
+            staged: false,
+            job_keys: vec![],
         }
     }
 
@@ -407,6 +499,47 @@ mod tests {
             let err = authenticate(&r, &file).unwrap_err();
             assert_eq!(err.exit_code(), 5, "forgery {i}");
         }
+    }
+
+    #[test]
+    fn job_keys_and_staged_records_are_authenticated() {
+        let file = path_for(Path::new("/h/.trussrc"));
+        let key = JobKey {
+            name: "truss-ci-gitlab-1-202611300513".into(),
+            prefix: Some("Mint0001".into()),
+            api_url: "https://api.baseten.co".into(),
+        };
+        let staged = Record::staged("s".into(), None, Path::new("/h/.trussrc"), "r", key.clone());
+        authenticate(&staged, &file).unwrap();
+        let forge: [fn(&mut Record); 5] = [
+            |r| r.job_keys[0].name = "my-production-key".into(),
+            |r| r.job_keys[0].prefix = Some("a/../b".into()),
+            |r| r.job_keys[0].api_url = "http://evil.example".into(),
+            |r| r.previous_section = Some("[r]\nk = v\n".into()),
+            |r| r.exported = vec!["BASETEN_API_KEY".into()],
+        ];
+        for (i, f) in forge.iter().enumerate() {
+            let mut r = staged.clone();
+            f(&mut r);
+            assert_eq!(
+                authenticate(&r, &file).unwrap_err().exit_code(),
+                5,
+                "forgery {i}"
+            );
+        }
+        // A staged intent takes no part in its remote's chain.
+        let mut records = vec![rec("r"), staged];
+        let mut again = rec("r");
+        again.job_keys = vec![key];
+        record(&mut records, again);
+        assert_eq!(records.len(), 2);
+        assert_eq!(
+            records[0].job_keys.len(),
+            1,
+            "merged into the job's login, not the intent"
+        );
+        let (_, duty) = retire(&mut records, 0, Some(""), &file).unwrap();
+        assert!(duty.file, "the intent after it is no later login");
     }
 
     #[test]

@@ -307,3 +307,78 @@ fn a_crash_of_a_later_keyring_login_leaves_no_earlier_key_in_the_keyring() {
         }
     }
 }
+
+/// A job key: killed at any syscall between its intent and the stored key (and after), the
+/// next `logout --post` finds the key, by its prefix or by its name, and revokes it; the key
+/// that minted it is never written anywhere.
+#[test]
+fn a_crash_at_any_syscall_of_a_job_key_login_leaves_no_key_alive_after_post() {
+    use common::management::{Baseten, MANAGE_ALL};
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, Some("ci-admin"));
+    let api = fake.start();
+    let mut env = job_env();
+    env.set("BASETEN_API_KEY", &admin)
+        .set("BASETEN_REMOTE_URL", &api.url);
+    let login = [
+        "login",
+        "--job-key",
+        "--export-env",
+        "--dotenv",
+        "build.env",
+    ];
+    let alive = || {
+        fake.keys()
+            .into_iter()
+            .filter(|k| {
+                k.name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("truss-ci-"))
+            })
+            .count()
+    };
+    let (mut kills, mut orphans) = (0, 0);
+    for syscall in SYSCALLS {
+        for n in 1.. {
+            reset(&env, Some(BEFORE));
+            let killed = killed_at(&strace, &env, &login, syscall, n);
+            for entry in std::fs::read_dir(&env.home).unwrap().flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                assert!(
+                    !text.contains(&admin),
+                    "{syscall} #{n}: the resolved key in {entry:?}"
+                );
+            }
+            let unrecorded = killed && alive() > 0 && {
+                let state = env.home.join(".trussrc.truss-ci-state.json");
+                let text = std::fs::read_to_string(state).unwrap_or_default();
+                !fake.keys().iter().any(|k| text.contains(&k.prefix))
+            };
+            orphans += usize::from(unrecorded);
+            env.run(&["logout", "--post"]).assert_code(0);
+            assert_restored(
+                &env,
+                Some(BEFORE),
+                &format!("job key login killed at {syscall} #{n}"),
+            );
+            assert_eq!(
+                alive(),
+                0,
+                "job key login killed at {syscall} #{n}: a key outlived the post"
+            );
+            if !killed {
+                break;
+            }
+            kills += 1;
+        }
+    }
+    assert!(kills > 20, "only {kills} kills");
+    assert!(
+        orphans > 0,
+        "no kill fell between the create and the recorded prefix"
+    );
+    assert!(!fake.deleted().is_empty());
+}

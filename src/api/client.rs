@@ -107,6 +107,11 @@ impl Client {
         })
     }
 
+    /// The API's base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// The API's host, for messages.
     pub fn host(&self) -> &str {
         &self.host

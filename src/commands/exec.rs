@@ -8,12 +8,13 @@ use std::io::Read;
 use std::process::Command;
 
 use crate::api::Client;
-use crate::commands::verify;
+use crate::commands::{job_key, verify};
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::exec_dir::{self, ExecDir};
 use crate::key_source::{self, KEY_VARS, Source};
 use crate::process::{self, Start, Supervisor};
+use crate::secret::ApiKey;
 use crate::settings::{Context, DEFAULT_REMOTE_URL, ExecSettings};
 use crate::{atomic_file, trussrc};
 
@@ -32,11 +33,33 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
         out.warn(w);
     }
     let remote_url = conn.remote_url.as_deref().unwrap_or(DEFAULT_REMOTE_URL);
-    if conn.validate {
-        let client = Client::new(&conn.api.api_url_for(remote_url), &conn.api)?;
-        verify::verify(&client, &conn.api, &key, &source, out)?;
+    let client = conn
+        .validate
+        .then(|| Client::new(&conn.api.api_url_for(remote_url), &conn.api))
+        .transpose()?;
+    if let Some(client) = &client {
+        verify::verify(client, &conn.api, &key, &source, out)?;
     }
+    if let (Some(plan), Some(client)) = (&settings.job_key, &client) {
+        // The minted key runs the command; the resolved one stays here, to revoke it after.
+        let minted = job_key::mint(client, &key, plan, &plan.job, out, |_| Ok(None))?;
+        let code = run_with(settings, ctx, &supervisor, &minted.key, &source);
+        job_key::revoke_quietly(client, &key, &minted.record, out);
+        return code;
+    }
+    run_with(settings, ctx, &supervisor, &key, &source)
+}
 
+/// Writes the private trussrc with `key`, runs the command and removes the directory.
+fn run_with(
+    settings: &ExecSettings,
+    ctx: &Context<'_>,
+    supervisor: &Supervisor,
+    key: &ApiKey,
+    source: &Source,
+) -> Result<u8> {
+    let conn = &settings.conn;
+    let remote_url = conn.remote_url.as_deref().unwrap_or(DEFAULT_REMOTE_URL);
     supervisor.preparing();
     let dir = ExecDir::create(&exec_dir::base(ctx.env, ctx.job_temp_dir.clone()), ctx.env)?;
     let rc = dir.path().join("trussrc");
@@ -52,19 +75,18 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
     for var in KEY_VARS {
         command.env_remove(var);
     }
-    if let Source::Env(var) | Source::EnvFile { var, .. } = &source {
+    if let Source::Env(var) | Source::EnvFile { var, .. } = source {
         command.env_remove(var);
     }
     if settings.export_env {
         command.env(names::BASETEN_API_KEY, key.expose());
     }
-    drop(key);
     tracing::debug!(
         "running {} with USER_TRUSSRC_PATH={}",
         program.to_string_lossy(),
         rc.display()
     );
-    let code = supervise(&supervisor, &mut command, &program.to_string_lossy());
+    let code = supervise(supervisor, &mut command, &program.to_string_lossy());
     drop(dir);
     code
 }

@@ -1,5 +1,6 @@
 //! `truss-ci logout`: remove remotes (and their keyring entries); `--post` undoes exactly what
 //! `login` recorded in this job.
+use std::io::Read;
 use std::path::Path;
 
 use serde_json::json;
@@ -15,11 +16,14 @@ use crate::settings::{Context, DEFAULT_TIMEOUT, LogoutSettings, PostScope};
 use crate::trussrc;
 use crate::undo::{self, Record};
 
-pub fn run(settings: &LogoutSettings, ctx: &Context<'_>) -> Result<()> {
+use super::job_key::post as job_keys;
+
+pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> Result<()> {
     let (path, remote, all) = match settings {
         LogoutSettings::Post {
             trussrc,
             scope: PostScope::Unknown,
+            ..
         } => {
             ctx.out.info(&format!(
                 "truss-ci: no job identity ({} not set), so nothing was undone: another job's login is not this one's to undo; remove a remote with `truss-ci logout --remote NAME`",
@@ -27,7 +31,15 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>) -> Result<()> {
             ));
             return report(ctx.out, trussrc, &[]);
         }
-        LogoutSettings::Post { trussrc, scope } => return post(trussrc, scope, ctx),
+        LogoutSettings::Post {
+            trussrc,
+            scope,
+            revoker,
+        } => {
+            let (removed, minted) = post(trussrc, scope, ctx)?;
+            let revoked = job_keys::revoke_all(&minted, revoker, ctx, stdin);
+            return report_post(ctx.out, trussrc, &removed, &revoked);
+        }
         LogoutSettings::Remove {
             trussrc,
             remote,
@@ -61,6 +73,38 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>) -> Result<()> {
     report(out, path, &names)
 }
 
+/// The post's report: what was undone, and what became of each job key (a key not revoked is
+/// also a warning).
+fn report_post(
+    out: &Output,
+    path: &Path,
+    removed: &[String],
+    revoked: &[job_keys::Outcome],
+) -> Result<()> {
+    for o in revoked {
+        if o.revoked {
+            out.info(&format!(
+                "Revoked job key {} (prefix {})",
+                o.key.name,
+                o.key.prefix.as_deref().unwrap_or("found by name")
+            ));
+        } else {
+            out.info(&format!(
+                "Not revoked: job key {}: run `truss-ci keys prune` once it expires, or delete it in Baseten's settings",
+                o.key.name
+            ));
+        }
+    }
+    if out.format == OutputFormat::Json {
+        let keys: Vec<_> = revoked
+            .iter()
+            .map(|o| json!({"name": o.key.name, "prefix": o.key.prefix, "revoked": o.revoked}))
+            .collect();
+        out.json(&json!({ "trussrc": path, "removed": removed, "job_keys": keys }))?;
+    }
+    Ok(())
+}
+
 fn report(out: &Output, path: &Path, removed: &[String]) -> Result<()> {
     if out.format == OutputFormat::Json {
         out.json(&json!({ "trussrc": path, "removed": removed }))?;
@@ -71,11 +115,12 @@ fn report(out: &Output, path: &Path, removed: &[String]) -> Result<()> {
 /// Undoes this job's logins: on GitHub the record the action's main step saved (STATE_*), on
 /// other platforms every record of this job (by its job identity). Every record is
 /// authenticated before anything is changed.
-fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<()> {
+fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<Posted> {
     let out = ctx.out;
     let file = undo::path_for(trussrc);
+    // A job key's intent has an id of its own: on GitHub it is found by the job's identity.
     let mine = |r: &Record| match scope {
-        PostScope::Id(id) => r.id == *id,
+        PostScope::Id(id) => r.id == *id || (r.staged && r.job.is_some() && r.job == ctx.job),
         PostScope::Job(job) => r.job.as_deref() == Some(job.as_str()),
         PostScope::Unknown => false,
     };
@@ -86,7 +131,7 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<()> {
         || atomic_file::lock_exists(trussrc);
     if !stale && !undo::load(&file)?.iter().any(mine) {
         out.info("truss-ci: nothing to clean up");
-        return report(out, trussrc, &[]);
+        return Ok(Posted::default());
     }
     let mut locked = trussrc::Locked::open(trussrc, DEFAULT_TIMEOUT)?;
     atomic_file::sweep(&file);
@@ -94,7 +139,7 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<()> {
     let records: Vec<usize> = (0..chain.len()).filter(|&i| mine(&chain[i])).collect();
     if records.is_empty() {
         out.info("truss-ci: nothing to clean up");
-        return report(out, trussrc, &[]);
+        return Ok(Posted::default());
     }
     // Every record of the chains these belong to is checked before anything changes: a post may
     // hand what it would restore to a later one.
@@ -109,9 +154,16 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<()> {
     let keyring = &ctx.keyring;
     let mut exported: Vec<String> = Vec::new();
     let mut removed: Vec<String> = Vec::new();
+    let mut minted = Vec::new();
     // Newest first: each record is taken out of its chain as the live state then stands.
     for &i in records.iter().rev() {
+        if chain[i].staged {
+            // A job key's intent: nothing in the files is its.
+            minted.extend(job_keys::found(&chain.remove(i), &locked, out));
+            continue;
+        }
         let (record, duty) = undo::retire(&mut chain, i, locked.existing.as_deref(), &file)?;
+        minted.extend(job_keys::found(&record, &locked, out));
         undo_one(&record, &duty, &mut locked, keyring, out)?;
         for name in &record.exported {
             if !exported.contains(name) {
@@ -123,8 +175,11 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<()> {
     undo::save(&locked, &file, &chain)?;
     drop(locked);
     clear_exports(&exported, out)?;
-    report(out, trussrc, &removed)
+    Ok((removed, minted))
 }
+
+/// What a post undid: the remotes, and the job keys it is to revoke.
+type Posted = (Vec<String>, Vec<job_keys::Found>);
 
 /// Puts the trussrc back as the record says it was before the job, then the keyring entry — as
 /// far as they are still this record's to put back (`duty`).

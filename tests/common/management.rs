@@ -169,6 +169,28 @@ impl Baseten {
         self.state.lock().unwrap().deleted.clone()
     }
 
+    /// Serves it on 127.0.0.1, every JSON object it answers also quoting the key the request
+    /// presented (`"detail": "Api-Key …"`): a server that echoes keys back.
+    pub fn start_echoing(&self) -> FakeApi {
+        let state = Arc::clone(&self.state);
+        FakeApi::start(move |req, _| {
+            let presented = req.header("authorization").unwrap_or_default().to_owned();
+            match answer(&mut state.lock().unwrap(), req) {
+                Reply::Http(status, headers, body) => {
+                    let body = match serde_json::from_slice::<Value>(&body) {
+                        Ok(Value::Object(mut o)) => {
+                            o.insert("detail".into(), json!(format!("you sent {presented}")));
+                            serde_json::to_vec(&o).unwrap()
+                        }
+                        _ => body,
+                    };
+                    Reply::Http(status, headers, body)
+                }
+                other => other,
+            }
+        })
+    }
+
     /// Serves it on 127.0.0.1.
     pub fn start(&self) -> FakeApi {
         let state = Arc::clone(&self.state);

@@ -40,6 +40,10 @@ impl KeyringWrite {
 pub(super) struct Scope {
     pub job: Option<String>,
     pub exported: Vec<String>,
+    /// The job key minted for this login.
+    pub job_keys: Vec<undo::JobKey>,
+    /// The id of the job key's staged intent, which this login's record replaces.
+    pub staged: Option<String>,
 }
 
 /// A login written to disk and still locked: the trussrc, its undo record and the keyring entry,
@@ -55,6 +59,8 @@ pub(super) struct Commit<'a> {
     keyring: &'a Keyring,
     /// The undo record's id, for the post step.
     pub id: Option<String>,
+    /// The staged intent of this login's job key: its own record takes its place.
+    staged: Option<String>,
 }
 
 impl<'a> Commit<'a> {
@@ -73,9 +79,10 @@ impl<'a> Commit<'a> {
         atomic_file::sweep(&undo_file);
         let keyring_write = plan_keyring(settings.storage, keyring, report, out);
         let (mut text, spliced) = splice(&locked, report, key, !keyring_write.writes())?;
-        let mut record = scope.map(|Scope { job, exported }| undo::Record {
+        let staged = scope.as_ref().and_then(|s| s.staged.clone());
+        let mut record = scope.map(|scope| undo::Record {
             id: crate::atomic_file::random_token(8),
-            job,
+            job: scope.job,
             trussrc: path.clone(),
             remote: report.remote.clone(),
             created_file: locked.existing.is_none(),
@@ -89,7 +96,9 @@ impl<'a> Commit<'a> {
             written_keyring_sha256: keyring_write
                 .writes()
                 .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
-            exported,
+            exported: scope.exported,
+            staged: false,
+            job_keys: scope.job_keys,
         });
         let mut commit = Self {
             locked,
@@ -99,6 +108,7 @@ impl<'a> Commit<'a> {
             keyring_write: KeyringWrite::None,
             keyring,
             id: None,
+            staged,
         };
         // Write-ahead: the record is durable before anything it describes changes.
         if let Some(new) = &record {
@@ -157,6 +167,9 @@ impl<'a> Commit<'a> {
                 records
             }
         };
+        if let Some(staged) = &self.staged {
+            records.retain(|r| !(r.staged && r.id == *staged));
+        }
         self.id = Some(undo::record(&mut records, new.clone()));
         undo::save(&self.locked, &self.undo_file, &records)
     }

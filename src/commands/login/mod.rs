@@ -9,7 +9,7 @@ use std::io::Read;
 use crate::api::Client;
 use crate::api::{User, Verdict};
 use crate::cli::Storage;
-use crate::commands::verify;
+use crate::commands::{job_key, verify};
 use crate::error::{Error, Kind, Result};
 use crate::key_source::{self, Source};
 use crate::secret::ApiKey;
@@ -76,26 +76,63 @@ fn login(
         source,
         storage: Storage::Inline,
     };
-    if settings.conn.validate {
-        let client = Client::new(&report.api_url, &settings.conn.api)?;
+    let client = settings
+        .conn
+        .validate
+        .then(|| Client::new(&report.api_url, &settings.conn.api))
+        .transpose()?;
+    if let Some(client) = &client {
         report.verdict = Some(verify::verify(
-            &client,
+            client,
             &settings.conn.api,
             key,
             &report.source,
             out,
         )?);
     }
+    let minted = job_key::for_login(settings, ctx, client.as_ref(), key)?;
+    let stored = store(
+        settings,
+        ctx,
+        minted.as_ref().map_or(key, |m| &m.key),
+        &mut report,
+        minted.as_ref(),
+    );
+    if let (Err(_), Some(minted), Some(client)) = (&stored, &minted, &client) {
+        job_key::undo_mint(client, key, minted, &settings.trussrc.path, out);
+    }
+    let id = stored?;
+    outputs::informational(&report, id.as_deref(), out);
+    if platform.is_ci() && ctx.job.is_none() && !ctx.hands_state_to_post {
+        out.info(&format!(
+            "note: without {}, `truss-ci logout --post` cannot tell this job's login from another job's, so it will not undo it",
+            platform.job_vars()
+        ));
+    }
+    Ok(report)
+}
+
+/// Builds what was asked for, writes the login with `key` and delivers it: all of it, or it is
+/// rolled back. Returns the undo record's id.
+fn store(
+    settings: &LoginSettings,
+    ctx: &Context<'_>,
+    key: &ApiKey,
+    report: &mut Report,
+    minted: Option<&job_key::Minted>,
+) -> Result<Option<String>> {
+    let out = ctx.out;
     // Everything the user asked for is built and checked before anything is written.
-    let requested = outputs::Requested::build(settings, &report, key, out)?;
-    let job = &ctx.job;
-    let scope = platform.is_ci().then(|| Scope {
-        job: job.clone(),
+    let requested = outputs::Requested::build(settings, report, key, out)?;
+    let scope = ctx.platform.is_ci().then(|| Scope {
+        job: ctx.job.clone(),
         exported: requested.exported.clone(),
+        job_keys: minted.map(|m| m.record.clone()).into_iter().collect(),
+        staged: minted.and_then(|m| m.staged.clone()),
     });
-    let commit = Commit::write(settings, key, &mut report, ctx, scope)?;
+    let commit = Commit::write(settings, key, report, ctx, scope)?;
     // What was asked for is delivered whole, or the login is rolled back.
-    if let Err(e) = requested.deliver(&report, out) {
+    if let Err(e) = requested.deliver(report, out) {
         commit.rollback();
         return Err(Error::new(
             Kind::Local,
@@ -108,16 +145,7 @@ fn login(
             "make the export target writable (GITHUB_ENV, --dotenv, stdout), then run again",
         ));
     }
-    let id = commit.id.clone();
-    drop(commit);
-    outputs::informational(&report, id.as_deref(), out);
-    if platform.is_ci() && job.is_none() && !ctx.hands_state_to_post {
-        out.info(&format!(
-            "note: without {}, `truss-ci logout --post` cannot tell this job's login from another job's, so it will not undo it",
-            platform.job_vars()
-        ));
-    }
-    Ok(report)
+    Ok(commit.id.clone())
 }
 
 /// The remote URL (flag or env, else the section's current one, else Baseten's) and the API base.

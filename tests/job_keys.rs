@@ -1,0 +1,355 @@
+//! Job keys against the fake management API: login mints a key with the resolved one and stores
+//! only the minted key; `logout --post` revokes it with the key that minted it (or the key
+//! itself); `exec --job-key` revokes it however the command ends; `keys prune` deletes only
+//! expired job keys.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::management::{Baseten, Endpoint, INVOKE, MANAGE_ALL, PERSONAL};
+use common::*;
+
+/// 2026-11-30T05:13:00Z
+const NOW: &str = "1796015580";
+
+fn gitlab(env: &mut TestEnv, job: &str, url: &str, key: &str) {
+    env.set("GITLAB_CI", "true")
+        .set("CI_JOB_ID", job)
+        .set("BASETEN_API_KEY", key)
+        .set("BASETEN_REMOTE_URL", url)
+        .set("TRUSS_CI_TEST_NOW", NOW);
+}
+
+fn minted(fake: &Baseten) -> Vec<common::management::Key> {
+    fake.keys()
+        .into_iter()
+        .filter(|k| {
+            k.name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("truss-ci-"))
+        })
+        .collect()
+}
+
+#[test]
+fn login_stores_only_the_minted_key_and_post_revokes_it() {
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, Some("ci-admin"));
+    let api = fake.start();
+    let mut env = TestEnv::new();
+    gitlab(&mut env, "4242", &api.url, &admin);
+    let run = env.run(&["login", "--job-key", "--export-env", "--print-env", "sh"]);
+    run.assert_code(0);
+    let keys = minted(&fake);
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(
+        key.name.as_deref(),
+        Some("truss-ci-gitlab-4242-202611301113")
+    );
+    assert_eq!(key.kind, MANAGE_ALL);
+    let rc = env.read_trussrc().unwrap();
+    assert!(rc.contains(&key.full()), "{rc}");
+    assert!(!rc.contains(&admin));
+    assert!(
+        run.stdout.contains(&key.full()),
+        "print-env hands on the minted key"
+    );
+    assert!(!run.all().contains(&admin), "{}", run.all());
+    assert!(run.stderr.contains("Minted job key truss-ci-gitlab-4242-"));
+    let state = std::fs::read_to_string(env.home.join(".trussrc.truss-ci-state.json")).unwrap();
+    assert!(state.contains(&key.prefix) && !state.contains(&key.secret));
+    assert!(!state.contains(&admin));
+
+    let run = env.run(&["logout", "--post", "--output", "json"]);
+    run.assert_code(0);
+    assert_eq!(fake.deleted(), std::slice::from_ref(&key.prefix));
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["job_keys"][0]["revoked"], true);
+    assert!(env.read_trussrc().is_none());
+    assert!(!run.all().contains(&key.secret) && !run.all().contains(&admin));
+}
+
+#[test]
+fn an_invoke_key_for_a_team_is_stored_though_users_me_refuses_it() {
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, None);
+    let api = fake.start();
+    let mut env = TestEnv::new();
+    gitlab(&mut env, "7", &api.url, &admin);
+    let run = env.run(&[
+        "login",
+        "--job-key=workspace-invoke",
+        "--model-id",
+        "m1",
+        "--model-id",
+        "m2",
+        "--team",
+        "ml",
+        "--job-key-ttl",
+        "30m",
+    ]);
+    run.assert_code(0);
+    let key = minted(&fake).remove(0);
+    assert_eq!(key.kind, INVOKE);
+    assert_eq!(key.team_id.as_deref(), Some("t_ml"));
+    assert_eq!(key.model_ids, Some(vec!["m1".into(), "m2".into()]));
+    assert_eq!(key.name.as_deref(), Some("truss-ci-gitlab-7-202611300543"));
+    assert!(env.read_trussrc().unwrap().contains(&key.full()));
+    env.run(&["logout", "--post"]).assert_code(0);
+    assert_eq!(fake.deleted(), [key.prefix]);
+}
+
+#[test]
+fn refusals_are_usage_errors_or_say_what_could_not_be_done() {
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, None);
+    let api = fake.start();
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", &admin)
+        .set("BASETEN_REMOTE_URL", &api.url);
+    let run = env.run(&["login", "--job-key"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("not a CI job"), "{}", run.stderr);
+    gitlab(&mut env, "1", &api.url, &admin);
+    for args in [
+        &["login", "--job-key", "--model-id", "m"][..],
+        &["login", "--job-key", "--job-key-ttl", "9d"],
+        &["login", "--job-key", "--no-validate"],
+        &["login", "--job-key=personal"],
+        &["login", "--team", "ml"],
+    ] {
+        env.run(args).assert_code(2);
+    }
+    // A key that may not create keys: nothing is stored, and the message says why it matters.
+    fake.forbid(MANAGE_ALL, Endpoint::CreateKey, true);
+    let run = env.run(&["login", "--job-key"]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("could not create the job key"),
+        "{}",
+        run.stderr
+    );
+    assert!(env.read_trussrc().is_none());
+    assert!(minted(&fake).is_empty());
+    fake.forbid(MANAGE_ALL, Endpoint::CreateKey, false);
+    let run = env.run(&["login", "--job-key", "--team", "nope"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("no team \"nope\""), "{}", run.stderr);
+}
+
+#[test]
+fn post_without_the_minting_key_lets_the_key_revoke_itself_or_warns() {
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, None);
+    let api = fake.start();
+    let mut env = TestEnv::new();
+    gitlab(&mut env, "9", &api.url, &admin);
+    env.run(&["login", "--job-key"]).assert_code(0);
+    env.unset("BASETEN_API_KEY");
+    env.run(&["logout", "--post"]).assert_code(0);
+    assert_eq!(fake.deleted().len(), 1, "the minted key revoked itself");
+
+    // A key that may not delete, and no minting key: a warning naming the prefix and prune.
+    env.set("BASETEN_API_KEY", &admin);
+    env.run(&["login", "--job-key"]).assert_code(0);
+    let key = minted(&fake).remove(0);
+    fake.forbid(MANAGE_ALL, Endpoint::DeleteKey, true);
+    let run = env.run(&["logout", "--post"]);
+    run.assert_code(0);
+    assert!(run.stderr.contains(&key.prefix), "{}", run.stderr);
+    assert!(run.stderr.contains("truss-ci keys prune"), "{}", run.stderr);
+    assert!(run.stderr.contains("Not revoked"), "{}", run.stderr);
+    assert!(!run.all().contains(&key.secret));
+}
+
+#[test]
+fn exec_mints_runs_and_revokes_on_every_way_out() {
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, None);
+    let api = fake.start();
+    let mut env = TestEnv::new();
+    gitlab(&mut env, "11", &api.url, &admin);
+    let run = env.run(&[
+        "exec",
+        "--job-key",
+        "--",
+        "sh",
+        "-c",
+        "cat \"$USER_TRUSSRC_PATH\"; exit 7",
+    ]);
+    run.assert_code(7);
+    let deleted = fake.deleted();
+    assert_eq!(deleted.len(), 1);
+    assert!(
+        run.stdout.contains(&format!("api_key = {}.", deleted[0])),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains(&admin));
+    assert!(minted(&fake).is_empty());
+
+    let run = env.run(&["exec", "--job-key", "--", "sh", "-c", "kill -TERM $$"]);
+    run.assert_code(143);
+    assert_eq!(fake.deleted().len(), 2);
+
+    let run = env.run(&["exec", "--job-key", "--", "/nonexistent/command"]);
+    run.assert_code(127);
+    assert_eq!(fake.deleted().len(), 3);
+    assert!(minted(&fake).is_empty());
+}
+
+#[test]
+fn prune_deletes_only_expired_job_keys() {
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, Some("ci-admin"));
+    let old = fake.add(MANAGE_ALL, Some("truss-ci-github-1-2-build-202611300500"));
+    let live = fake.add(INVOKE, Some("truss-ci-gitlab-3-202611301200"));
+    let lookalike = fake.add(MANAGE_ALL, Some("truss-ci-github-1-202613300500"));
+    let personal = fake.add(PERSONAL, Some("truss-ci-mine"));
+    let unnamed = fake.add(MANAGE_ALL, None);
+    let api = fake.start();
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", &admin)
+        .set("BASETEN_REMOTE_URL", &api.url)
+        .set("TRUSS_CI_TEST_NOW", NOW);
+    let run = env.run(&["keys", "prune", "--dry-run", "--output", "json"]);
+    run.assert_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["deleted"].as_array().unwrap().len(), 1);
+    assert_eq!(v["kept"], 5);
+    assert!(fake.deleted().is_empty(), "a dry run deletes nothing");
+    let run = env.run(&["keys", "prune"]);
+    run.assert_code(0);
+    let prefix = |k: &str| k.split_once('.').unwrap().0.to_owned();
+    assert_eq!(fake.deleted(), [prefix(&old)]);
+    assert!(
+        run.stderr
+            .contains("Deleted truss-ci-github-1-2-build-202611300500")
+    );
+    for k in [&admin, &old, &live, &lookalike, &personal, &unnamed] {
+        assert!(!run.all().contains(k.split_once('.').unwrap().1));
+    }
+    fake.forbid(MANAGE_ALL, Endpoint::ListKeys, true);
+    let run = env.run(&["keys", "prune"]);
+    run.assert_code(3);
+    assert!(run.stderr.contains("could not list"), "{}", run.stderr);
+}
+
+/// Asserts that no line (the mask commands aside) shows an 8-character run of `secret`.
+#[track_caller]
+fn assert_no_leak(run: &Run, secrets: &[&str], what: &str) {
+    for line in run.stdout.lines().chain(run.stderr.lines()) {
+        if line.starts_with("::add-mask::") || line.starts_with("##vso[task.setsecret]") {
+            continue;
+        }
+        for secret in secrets {
+            for w in secret.as_bytes().windows(8) {
+                let w = std::str::from_utf8(w).unwrap();
+                assert!(!line.contains(w), "{what}: {w:?} leaked in {line:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn neither_key_leaks_in_any_command_dialect_or_format_even_from_an_echoing_server() {
+    use clap::ValueEnum;
+    use truss_ci::ci::Platform;
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, Some("ci-admin"));
+    let admin_secret = admin.split_once('.').unwrap().1.to_owned();
+    // Every key the fake mints has this in its secret part.
+    let minted_secret = "xq7Lw3pTtZz9KeyBody";
+    let api = fake.start_echoing();
+    let mut runs = 0;
+    for platform in Platform::value_variants().iter().filter(|p| p.is_ci()) {
+        let mut env = TestEnv::new();
+        gitlab(&mut env, "5", &api.url, &admin);
+        env.unset("GITLAB_CI");
+        // The variables that name a job on this platform, as its messages list them.
+        for var in platform
+            .job_vars()
+            .split(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+            .filter(|v| v.len() > 2)
+        {
+            env.set(var, "5");
+        }
+        let ci = platform.name();
+        for output in ["text", "json"] {
+            for cmd in [
+                &["login", "--job-key"][..],
+                &["logout", "--post", "--from-env"],
+                &["exec", "--job-key", "--", "true"],
+                &["login", "--job-key=workspace-invoke", "--model-id", "m"],
+                &["logout", "--post", "--from-env"],
+                &["keys", "prune", "--dry-run"],
+            ] {
+                let mut args = vec!["--ci", ci.as_str(), "--output", output, "-vv"];
+                args.extend_from_slice(cmd);
+                let run = env.run(&args);
+                run.assert_code(0);
+                assert_no_leak(&run, &[&admin_secret, minted_secret], &format!("{args:?}"));
+                runs += 1;
+            }
+            assert!(
+                minted(&fake).is_empty(),
+                "{ci} {output}: every job key was revoked"
+            );
+        }
+    }
+    assert_eq!(runs, 7 * 2 * 6);
+}
+
+/// Real truss (`truss whoami`) works with a minted key, written by login and handed over by
+/// exec, and no longer once the key is revoked.
+#[test]
+fn truss_whoami_works_with_a_job_key_through_login_and_exec() {
+    let Some(truss) = interop_tool("TRUSS_CI_TRUSS", "venv/bin/truss") else {
+        return;
+    };
+    let truss = truss.to_str().unwrap();
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, None);
+    let api = fake.start();
+    let mut env = TestEnv::new();
+    gitlab(&mut env, "21", &api.url, &admin);
+    env.set(
+        "XDG_CONFIG_HOME",
+        env.home.join(".config").to_str().unwrap(),
+    )
+    .set("TRUSS_NO_UPDATE_CHECK", "1")
+    .set("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", "1")
+    .set("HTTPS_PROXY", "http://127.0.0.1:9")
+    .set("HTTP_PROXY", "http://127.0.0.1:9")
+    .set("NO_PROXY", "127.0.0.1,localhost")
+    .set("LANG", "C.UTF-8");
+    env.run(&["login", "--job-key"]).assert_code(0);
+    let whoami = |env: &TestEnv| {
+        let mut cmd = env.command(&[]);
+        let vars: Vec<_> = cmd
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+            .filter(|(k, _)| k != "BASETEN_API_KEY")
+            .collect();
+        cmd = std::process::Command::new(truss);
+        cmd.arg("whoami").env_clear().envs(vars);
+        to_run(cmd.output().unwrap())
+    };
+    let run = whoami(&env);
+    run.assert_code(0);
+    assert!(run.stdout.contains("ci-bot@example.com"), "{}", run.stdout);
+    let written = env.read_trussrc().unwrap();
+    assert!(written.contains(&minted(&fake)[0].full()));
+    env.run(&["logout", "--post", "--from-env"]).assert_code(0);
+    std::fs::write(env.trussrc(), written).unwrap();
+    assert_ne!(whoami(&env).code, 0, "the revoked key no longer works");
+    std::fs::remove_file(env.trussrc()).unwrap();
+
+    let run = env.run(&["exec", "--job-key", "--", truss, "whoami"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("ci-bot@example.com"), "{}", run.stdout);
+    assert_eq!(fake.deleted().len(), 2);
+    assert!(minted(&fake).is_empty());
+}
