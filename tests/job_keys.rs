@@ -5,7 +5,7 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::management::{Baseten, Endpoint, INVOKE, MANAGE_ALL, PERSONAL};
 use common::*;
