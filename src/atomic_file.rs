@@ -402,6 +402,27 @@ pub fn sweep(path: &Path) {
     }
 }
 
+/// Renames `tmp` over `path`. On Windows a file that another process is reading (a `status`, or
+/// a login reading the trussrc before it waits for the lock) cannot be replaced for that moment:
+/// the rename is retried for up to 2 s, as long as it is refused for access.
+fn replace(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match fs::rename(tmp, path) {
+            Err(e)
+                if cfg!(windows)
+                    && e.kind() == ErrorKind::PermissionDenied
+                    && started.elapsed() < Duration::from_secs(2) =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            result => return result,
+        }
+    }
+}
+
 /// Writes a 0600 temporary file beside `path`, fsyncs it, renames it over `path` and fsyncs the
 /// directory: readers see the old file or the new one, whole. The caller holds the lock.
 pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
@@ -422,7 +443,7 @@ pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
             .and_then(|()| file.sync_all())
             .map_err(|e| Error::local("write", &tmp, &e))?;
         drop(file);
-        fs::rename(&tmp, path).map_err(|e| Error::local("replace", path, &e))
+        replace(&tmp, path).map_err(|e| Error::local("replace", path, &e))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -259,7 +259,11 @@ pub fn may_echo(arg: &str) -> bool {
         && word
             .chars()
             .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_');
-    let path_or_url = arg.starts_with(['/', '.', '~']) || arg.contains("://");
+    // Windows paths too: a drive (`C:\`, `C:/`) or a share (`\\server`).
+    let drive = arg.as_bytes().get(1) == Some(&b':')
+        && arg.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        && matches!(arg.as_bytes().get(2), Some(b'\\' | b'/'));
+    let path_or_url = arg.starts_with(['/', '.', '~', '\\']) || drive || arg.contains("://");
     arg.chars().count() < MIN_FRAGMENT || upper_name || lower_word || path_or_url
 }
 
@@ -689,6 +693,9 @@ mod tests {
             "truss-env",
             "--api-key-stdin",
             "/home/runner/.trussrc",
+            "C:\\Users\\runner\\.trussrc",
+            "D:/a/_temp/trussrc",
+            "\\\\share\\ci\\.trussrc",
             "https://app.baseten.co",
             "abc.def",
         ] {
@@ -701,6 +708,7 @@ mod tests {
             "staging2eu",
             "--SENTINELkey01",
             "Zx9qv7Lw3pTt",
+            "C:Zx9qv7Lw3pTt",
         ] {
             assert!(!may_echo(key), "{key}");
         }
