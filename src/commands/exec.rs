@@ -8,7 +8,7 @@ use std::io::Read;
 use std::process::Command;
 
 use crate::api::Client;
-use crate::commands::verify;
+use crate::commands::{key_info, verify};
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::exec_dir::{self, ExecDir};
@@ -35,6 +35,8 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
     if conn.validate {
         let client = Client::new(&conn.api.api_url_for(remote_url), &conn.api)?;
         verify::verify(&client, &conn.api, &key, &source, out)?;
+        let lookup = key_info::look_up(&client, &conn.api, &key, ctx)?;
+        out.info(&format!("Key {}", lookup.describe(out)));
     }
 
     supervisor.preparing();

@@ -1,5 +1,6 @@
 //! One module per subcommand, composed from the library's parts.
 pub mod exec;
+pub mod key_info;
 pub mod login;
 pub mod logout;
 pub mod status;
