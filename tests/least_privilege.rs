@@ -79,6 +79,11 @@ fn a_list_the_key_may_not_call_is_a_warning_unless_a_type_is_required() {
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["key"]["known"], false);
     assert!(v["key"]["reason"].as_str().unwrap().contains("403"));
+    assert!(
+        !run.stderr.contains("not known"),
+        "said once: {}",
+        run.stderr
+    );
     std::fs::remove_file(env.trussrc()).unwrap();
 
     let run = env.run(&["login", "--require-key-type", "workspace-manage-all"]);

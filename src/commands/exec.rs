@@ -35,8 +35,12 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
     if conn.validate {
         let client = Client::new(&conn.api.api_url_for(remote_url), &conn.api)?;
         verify::verify(&client, &conn.api, &key, &source, out)?;
-        let lookup = key_info::look_up(&client, &conn.api, &key, ctx)?;
-        out.info(&format!("Key {}", lookup.describe(out)));
+        // An unknown key was a warning already.
+        if let lookup @ key_info::Lookup::Known { .. } =
+            key_info::look_up(&client, &conn.api, &key, ctx)?
+        {
+            out.info(&format!("Key {}", lookup.describe(out)));
+        }
     }
 
     supervisor.preparing();

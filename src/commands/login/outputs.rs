@@ -7,6 +7,7 @@ use super::Report;
 use crate::api::Verdict;
 use crate::ci::{self, Effect, Value, Var, gitlab, shell};
 use crate::cli::{ExportMode, OutputFormat};
+use crate::commands::key_info::Lookup;
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::output::Output;
@@ -292,7 +293,8 @@ pub(super) fn print_report(report: &Report, out: &Output) {
         report.remote_url,
         report.trussrc.path.display()
     ));
-    if let Some(key) = &report.key {
+    // An unknown key was a warning already.
+    if let Some(key @ Lookup::Known { .. }) = &report.key {
         out.info(&format!("Key {}", key.describe(out)));
     }
 }
