@@ -449,7 +449,7 @@ const FALSE = /^(0|false|no|off)$/i;
 /// argv) as BASETEN_API_KEY, read through --from-env; no INPUT_* variable. A blank input is unset.
 function login(env) {
   const args = ['login'];
-  for (const name of ['remote', 'remote-url', 'api-url', 'timeout']) {
+  for (const name of ['remote', 'remote-url', 'api-url', 'timeout', 'require-key-type']) {
     if (input(env, name)) args.push(`--${name}=${input(env, name)}`);
   }
   if (input(env, 'trussrc-path')) args.push(`--trussrc=${input(env, 'trussrc-path')}`);

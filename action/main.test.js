@@ -612,6 +612,9 @@ test('every input becomes its flag; blank inputs are unset; a bad export-env is 
       assert.equal(args.includes('--export-env'), flag !== null, value);
       assert.ok(!args.includes('--no-validate'), value);
     }
+    const required = { ...t.env, 'INPUT_REQUIRE-KEY-TYPE': 'workspace-manage-all,workspace-invoke' };
+    assert.equal(await run(required, t.options), 0);
+    assert.ok(t.log().split('\n')[0].split(' ').includes('--require-key-type=workspace-manage-all,workspace-invoke'));
     assert.equal(await run({ ...t.env, 'INPUT_API-KEY': '' }, t.options), 0);
     assert.equal(t.log().split('\n')[0], 'ARGS login --remote=ci');
     fs.rmSync(t.env.FAKE_LOG);

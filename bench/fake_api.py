@@ -1,6 +1,7 @@
 """A fake Baseten API for the benchmark, on 127.0.0.1 only: plain HTTP and HTTPS (a self-signed
-certificate made with the openssl CLI). Answers `GET /v1/users/me` (what truss-ci and curl call)
-and `POST /graphql/` (what `truss whoami` calls). Prints "HTTP_PORT HTTPS_PORT CA_FILE" when ready.
+certificate made with the openssl CLI). Answers `GET /v1/users/me` (what truss-ci and curl call),
+`GET /v1/api_keys` (truss-ci's lookup of the key by its prefix: the benchmark's key is listed as a
+workspace key) and `POST /graphql/` (what `truss whoami` calls). Prints "HTTP_PORT HTTPS_PORT CA_FILE" when ready.
 """
 import http.server
 import json
@@ -12,6 +13,8 @@ import tempfile
 import threading
 
 USER = json.dumps({"user_id": "u_bench", "email": "bench@example.com", "name": "Bench", "workspace_name": "bench-ws"}).encode()
+KEYS = json.dumps({"keys": [{"prefix": "benchKEY01", "name": "bench", "type": "WORKSPACE_MANAGE_ALL", "model_ids": None,
+                             "team_name": None, "created_at": "2026-11-01T00:00:00Z", "last_used_at": None}]}).encode()
 GRAPHQL = json.dumps({"data": {"organization": {"workspace_name": "bench-ws"}, "user": {"email": "bench@example.com"}}}).encode()
 
 
@@ -32,7 +35,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        self.reply(USER if self.path == "/v1/users/me" else b"{}")
+        self.reply({"/v1/users/me": USER, "/v1/api_keys": KEYS}.get(self.path, b"{}"))
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))

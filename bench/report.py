@@ -37,7 +37,7 @@ truss_version = subprocess.run([os.environ["TRUSS_CI_TRUSS"], "--version"], capt
                                env={"TRUSS_NO_UPDATE_CHECK": "1", "PATH": "/usr/bin:/bin"}).stdout.strip()
 
 labels = {
-    "a": "(a) `truss-ci login --from-env`, GitHub mode: validate + write the trussrc",
+    "a": "(a) `truss-ci login --from-env`, GitHub mode: validate + look the key up + write the trussrc",
     "b": "(b) `curl`, the same single GET (the floor)",
     "c": "(c) `truss auth login --api-key` then `truss whoami`",
     "d": "(d) `truss-ci status`",
@@ -53,7 +53,8 @@ ratios = {
 mb = lambda kib: kib * 1024 / 1e6
 rss_a_mb = mb(statistics.median(rss["a"]))
 budgets = [
-    ("a/b ≤ 1.5", ratios["a/b"] <= 1.5, f"{ratios['a/b']:.2f}"),
+    # Two requests (the check, then the key's lookup) on one connection against curl's one.
+    ("a/b ≤ 0.6 (login with the key lookup)", ratios["a/b"] <= 0.6, f"{ratios['a/b']:.2f}"),
     # Over TLS truss-ci does the handshake and nothing more: the system's CA store is not read
     # for an API the given CA vouches for (src/api/tls.rs).
     ("TLS e-truss-ci/e-curl ≤ 0.6", ratios["e-truss-ci/e-curl"] <= 0.6, f"{ratios['e-truss-ci/e-curl']:.2f}"),

@@ -29,7 +29,8 @@ tls=https://127.0.0.1:$https_port
 gh=$work/gh; mkdir -p "$gh/home"
 for f in env output state summary; do : > "$gh/$f"; done
 ghenv="env -i HOME=$gh/home GITHUB_ACTIONS=true GITHUB_ENV=$gh/env GITHUB_OUTPUT=$gh/output GITHUB_STATE=$gh/state GITHUB_STEP_SUMMARY=$gh/summary BASETEN_API_KEY=$key"
-a="$ghenv BASETEN_REMOTE_URL=$api $bin login --from-env"
+# --require-key-type: the lookup must have found the key, or the smoke run fails.
+a="$ghenv BASETEN_REMOTE_URL=$api $bin login --from-env --require-key-type workspace-manage-all"
 b="env -i curl -sf -o /dev/null -H Accept:application/json -H Authorization:Api-Key\\ $key $api/v1/users/me"
 # (c) truss: log in, then check the key (the one command that sends a request).
 th=$work/truss/home; mkdir -p "$th"

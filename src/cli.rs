@@ -94,7 +94,8 @@ pub enum Command {
     mut_arg("api_url", |a| a.requires("check")),
     mut_arg("timeout", |a| a.requires("check")),
     mut_arg("allow_http", |a| a.requires("check")),
-    mut_arg("ca_cert", |a| a.requires("check"))
+    mut_arg("ca_cert", |a| a.requires("check")),
+    mut_arg("require_key_type", |a| a.requires("check"))
 )]
 pub struct StatusArgs {
     /// The remote to show [default: the only one]
@@ -316,6 +317,12 @@ pub struct ApiArgs {
     /// Also trust the CA certificate(s) in this PEM file (a private CA in front of the API).
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+
+    /// Refuse the key (exit 3, before anything is written) unless the management API lists it
+    /// with one of these types: personal, workspace-manage-all, workspace-invoke,
+    /// workspace-export-metrics, workspace-manage-api-keys, routes.
+    #[arg(long, value_name = "TYPE[,TYPE...]", value_delimiter = ',')]
+    pub require_key_type: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -443,7 +450,7 @@ pub fn refused(e: &clap::Error, args: &[OsString]) -> Error {
     Error::usage(message).with_hint(hint)
 }
 
-/// The pieces of the arguments (for `--flag=value`, each side; split at whitespace) that have the
+/// The pieces of the arguments (for `--flag=value`, each side; split at whitespace and commas) that have the
 /// shape of a key ([`secret::may_echo`]) and are no word of this command line (a subcommand, flag
 /// or value name): what no error may print.
 pub fn key_shaped(args: &[OsString]) -> Vec<ApiKey> {
@@ -455,7 +462,11 @@ pub fn key_shaped(args: &[OsString]) -> Vec<ApiKey> {
             Some((flag, value)) if arg.starts_with('-') => vec![flag, value],
             _ => vec![&*arg],
         };
-        for piece in sides.iter().flat_map(|side| side.split_whitespace()) {
+        // A list (`--require-key-type a,b`) is read item by item.
+        let items = sides
+            .iter()
+            .flat_map(|side| side.split(|c: char| c.is_whitespace() || c == ','));
+        for piece in items.filter(|p| !p.is_empty()) {
             if !secret::may_echo(piece) && !words.contains(piece) {
                 pieces.push(ApiKey::new(piece.to_owned()));
             }

@@ -127,6 +127,8 @@ pub struct ApiSettings {
     pub allow_http: bool,
     pub allow_restricted: bool,
     pub ca_cert: Option<PathBuf>,
+    /// `--require-key-type`, in the API's spelling (`WORKSPACE_INVOKE`); empty when not asked.
+    pub require_key_type: Vec<String>,
     /// `SSL_CERT_FILE`, which the TLS stack reads itself.
     pub ssl_cert_file: Option<String>,
     /// The proxies, checked: exactly what the HTTP client is given.
@@ -144,6 +146,7 @@ impl ApiSettings {
             allow_http: args.allow_http,
             allow_restricted,
             ca_cert: args.ca_cert.clone(),
+            require_key_type: key_types(&args.require_key_type)?,
             ssl_cert_file: env.vars.ssl_cert_file.clone(),
             proxies: Proxies::resolve(&env.proxies())?,
         })
@@ -155,6 +158,34 @@ impl ApiSettings {
             .clone()
             .unwrap_or_else(|| derive_api_url(remote_url))
     }
+}
+
+/// The key types `--require-key-type` may name, in its spelling.
+pub const KEY_TYPES: [&str; 6] = [
+    "personal",
+    "workspace-manage-all",
+    "workspace-invoke",
+    "workspace-export-metrics",
+    "workspace-manage-api-keys",
+    "routes",
+];
+
+/// `--require-key-type`'s values (kebab case, known types only) in the API's spelling.
+fn key_types(given: &[String]) -> Result<Vec<String>> {
+    given
+        .iter()
+        .map(|t| {
+            let t = t.trim().to_ascii_lowercase();
+            if KEY_TYPES.contains(&t.as_str()) {
+                Ok(crate::api::keys::screaming(&t))
+            } else {
+                Err(
+                    Error::usage(format!("--require-key-type: no key type is called {t:?}"))
+                        .with_hint(format!("name one or more of {}", KEY_TYPES.join(", "))),
+                )
+            }
+        })
+        .collect()
 }
 
 /// The remote, its URLs and how the key is checked: what `login` and `exec` share.
@@ -189,6 +220,12 @@ impl Connection {
         let remote_url = first([args.remote_url.as_deref(), v.baseten_remote_url.as_deref()])
             .map(|u| normalize_url(u, "--remote-url", args.api.allow_http))
             .transpose()?;
+        if args.no_validate && !args.api.require_key_type.is_empty() {
+            return Err(Error::usage(
+                "--require-key-type needs the key looked up, which --no-validate skips",
+            )
+            .with_hint("drop one of them"));
+        }
         Ok(Self {
             remote,
             remote_url,

@@ -112,6 +112,9 @@ fn github_masks_first_exports_outputs_and_summarises() {
         ("workspace", "local-ws"),
         ("user-email", "ci-bot@example.com"),
         ("validated", "true"),
+        ("key-type", "workspace-manage-all"),
+        ("key-name", "ci-deploy"),
+        ("key-team", ""),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -412,6 +415,8 @@ fn azure_setsecret_first_then_variables() {
         lines,
         [
             "##vso[task.setsecret]k%AZP25%3B%5Dy.1",
+            // Its prefix is not plain text, so it is not looked up.
+            "##vso[task.logissue type=warning]could not look the key up: the key has no plain prefix (the text before its first `.`) to find it by%3B carrying on without its name and type",
             "##vso[task.setvariable variable=BASETEN_API_KEY;issecret=true]k%AZP25%3B%5Dy.1",
             &format!(
                 "##vso[task.setvariable variable=USER_TRUSSRC_PATH]{}",

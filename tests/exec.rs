@@ -57,7 +57,7 @@ fn the_command_gets_a_private_trussrc_that_is_gone_after() {
     assert!(!Path::new(path).exists());
     assert!(leftovers(&env).is_empty(), "{:?}", leftovers(&env));
     assert_eq!(env.read_trussrc().unwrap(), home_rc, "~/.trussrc untouched");
-    assert_eq!(api.hits(), 1, "validated once");
+    assert_eq!(api.hits(), 2, "validated and looked up once");
 
     let run = env.run(&[
         "exec",

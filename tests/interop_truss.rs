@@ -198,3 +198,30 @@ fn logout_leaves_the_bytes_truss_logout_leaves() {
     }
     assert_eq!(ours.read_trussrc().unwrap(), "");
 }
+
+#[test]
+fn truss_whoami_works_after_a_login_that_looked_the_key_up() {
+    let Some(truss) = truss() else { return };
+    let fake = common::management::Baseten::new();
+    let key = fake.add(common::management::MANAGE_ALL, Some("ci-deploy"));
+    let api = fake.start();
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", &key)
+        .set("BASETEN_REMOTE_URL", &api.url);
+    let run = env.run(&["login", "--require-key-type", "workspace-manage-all"]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("\"ci-deploy\" (workspace-manage-all"),
+        "{}",
+        run.stderr
+    );
+    let whoami = run_truss(&truss, &env, &["whoami"]);
+    whoami.assert_code(0);
+    assert!(
+        whoami.stdout.contains("ci-bot@example.com"),
+        "{}",
+        whoami.stdout
+    );
+    let paths: Vec<String> = api.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/v1/users/me", "/v1/api_keys", "/graphql/"]);
+}

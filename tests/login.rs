@@ -34,7 +34,7 @@ fn from_env_validates_and_writes_exactly_what_truss_writes() {
     assert_eq!(run.stdout, "");
 
     let reqs = api.requests();
-    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs.len(), 2, "the check, then the lookup");
     let r = &reqs[0];
     assert_eq!(
         (r.method.as_str(), r.path.as_str()),
@@ -334,7 +334,7 @@ fn transient_failures_are_retried_then_succeed() {
     env.set("BASETEN_API_KEY", KEY);
     let run = env.run(&["login", "--timeout", "20"]);
     run.assert_code(0);
-    assert_eq!(api.hits(), 5);
+    assert_eq!(api.hits(), 6, "four failures, the check and the lookup");
     run.assert_stderr_has("retrying");
 }
 
@@ -447,8 +447,8 @@ fn existing_remote_url_is_kept_and_other_bytes_survive() {
     assert_eq!(after, expected);
     assert_eq!(
         api.hits(),
-        1,
-        "validated against the section's own remote_url"
+        2,
+        "validated (and looked up) against the section's own remote_url"
     );
 }
 

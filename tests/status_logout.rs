@@ -127,12 +127,17 @@ fn status_check_validates_the_stored_key() {
         [
             "workspace: local-ws",
             "user: ci-bot@example.com",
-            "validated: true"
+            "validated: true",
+            &format!(
+                "key: {}: \"ci-deploy\" (workspace-manage-all, all models), last used 2026-11-29",
+                KEY.split_once('.').unwrap().0
+            ),
         ]
     );
     let run = env.run(&["status", "--check", "--output", "json"]);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["user"]["workspace"], "local-ws");
+    assert_eq!(v["key"]["type"], "workspace-manage-all");
 
     std::fs::write(env.trussrc(), truss_section("ci", &api.url, "revoked.key")).unwrap();
     let run = env.run(&["status", "--check"]);

@@ -19,6 +19,7 @@ mod interop_truss;
 mod interop_wheel;
 mod job_keys;
 mod keys_api;
+mod least_privilege;
 mod login;
 mod packaging;
 mod security;

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::process::Command;
 
 use crate::api::Client;
-use crate::commands::{job_key, verify};
+use crate::commands::{job_key, key_info, verify};
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::exec_dir::{self, ExecDir};
@@ -39,6 +39,12 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
         .transpose()?;
     if let Some(client) = &client {
         verify::verify(client, &conn.api, &key, &source, out)?;
+        // An unknown key was a warning already.
+        if let lookup @ key_info::Lookup::Known { .. } =
+            key_info::look_up(client, &conn.api, &key, ctx)?
+        {
+            out.info(&format!("Key {}", lookup.describe(out)));
+        }
     }
     if let (Some(plan), Some(client)) = (&settings.job_key, &client) {
         // The minted key runs the command; the resolved one stays here, to revoke it after.

@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::api::Client;
 use crate::api::{User, Verdict};
 use crate::cli::OutputFormat;
+use crate::commands::key_info::{self, Lookup};
 use crate::commands::verify;
 use crate::env::names;
 use crate::error::{Error, Result};
@@ -66,14 +67,16 @@ pub fn run(settings: &StatusSettings, ctx: &Context<'_>) -> Result<()> {
         status.remote, status.remote_url, status.auth_type, status.source
     );
     if let Some(api) = &settings.api {
-        let user = check(api, &status, &secret, &doc, ctx, path)?;
+        let (user, key) = check(api, &status, &secret, &doc, ctx, path)?;
         lines.push_str(&format!(
-            "workspace: {}\nuser: {}\nvalidated: true\n",
+            "workspace: {}\nuser: {}\nvalidated: true\nkey: {}\n",
             out.server_text(user.workspace.as_deref()),
-            out.server_text(user.email.as_deref())
+            out.server_text(user.email.as_deref()),
+            key.describe(out)
         ));
         report["validated"] = json!(true);
         report["user"] = json!(out.server_user(&user));
+        report["key"] = key.json(out);
     }
     match out.format {
         OutputFormat::Json => out.json(&report),
@@ -81,7 +84,7 @@ pub fn run(settings: &StatusSettings, ctx: &Context<'_>) -> Result<()> {
     }
 }
 
-/// `--check`: the key behind the status, masked, then the same check as login's.
+/// `--check`: the key behind the status, masked, then the same check and lookup as login's.
 fn check(
     api: &ApiSettings,
     status: &Status,
@@ -89,7 +92,7 @@ fn check(
     doc: &Document,
     ctx: &Context<'_>,
     path: &Path,
-) -> Result<User> {
+) -> Result<(User, Lookup)> {
     let (key, source) = secret_key(status, secret, doc, path, ctx)?;
     ctx.out.mask(&key)?;
     let remote_url = match secret {
@@ -101,11 +104,14 @@ fn check(
         None => derive_api_url(&normalize_url(&remote_url, "remote_url", api.allow_http)?),
     };
     let client = Client::new(&api_url, api)?;
-    match verify::verify(&client, api, &key, &source, ctx.out)? {
-        Verdict::Valid(user) => Ok(user),
+    let user = match verify::verify(&client, api, &key, &source, ctx.out)? {
+        Verdict::Valid(user) => user,
         // Without --allow-restricted, verify refuses a restricted key.
-        Verdict::Restricted => Err(Error::unexpected("a restricted key has no user to show")),
-    }
+        Verdict::Restricted => {
+            return Err(Error::unexpected("a restricted key has no user to show"));
+        }
+    };
+    Ok((user, key_info::look_up(&client, api, &key, ctx)?))
 }
 
 fn from_trussrc(doc: &Document, remote: Option<&str>, path: &Path) -> Result<(Status, Secret)> {

@@ -324,9 +324,23 @@ fn baseten_handler(keys: &[&str]) -> impl Fn(&Request, usize) -> Reply + Send + 
             (_, _, false) => Reply::json(401, r#"{"error":"invalid api key"}"#),
             ("GET", "/v1/users/me", true) => Reply::json(200, USER_JSON),
             ("POST", "/graphql/", true) => Reply::json(200, GRAPHQL_JSON),
+            ("GET", "/v1/api_keys", true) => Reply::json(200, &keys_json(auth)),
             _ => Reply::json(404, r#"{"error":"not found"}"#),
         }
     }
+}
+
+/// `GET /v1/api_keys` as Baseten answers it, listing the calling key as the workspace's
+/// `ci-deploy` key.
+fn keys_json(auth: &str) -> String {
+    let key = auth.split_once(' ').map_or(auth, |(_, k)| k);
+    let prefix = key.split_once('.').map_or(key, |(p, _)| p);
+    serde_json::json!({"keys": [{
+        "prefix": prefix, "name": "ci-deploy", "type": "WORKSPACE_MANAGE_ALL",
+        "model_ids": null, "team_name": null, "created_at": "2026-11-01T00:00:00Z",
+        "last_used_at": "2026-11-29T10:00:00Z",
+    }]})
+    .to_string()
 }
 
 impl FakeApi {

@@ -9,6 +9,7 @@ use std::io::Read;
 use crate::api::Client;
 use crate::api::{User, Verdict};
 use crate::cli::Storage;
+use crate::commands::key_info::{self, Lookup};
 use crate::commands::{job_key, verify};
 use crate::error::{Error, Kind, Result};
 use crate::key_source::{self, Source};
@@ -28,6 +29,8 @@ pub struct Report {
     pub verdict: Option<Verdict>,
     pub source: Source,
     pub storage: Storage,
+    /// The key as the management API lists it; `None` with `--no-validate`.
+    pub key: Option<Lookup>,
 }
 
 impl Report {
@@ -75,6 +78,7 @@ fn login(
         verdict: None,
         source,
         storage: Storage::Inline,
+        key: None,
     };
     let client = settings
         .conn
@@ -89,6 +93,7 @@ fn login(
             &report.source,
             out,
         )?);
+        report.key = Some(key_info::look_up(client, &settings.conn.api, key, ctx)?);
     }
     let minted = job_key::for_login(settings, ctx, client.as_ref(), key)?;
     let stored = store(
@@ -103,6 +108,7 @@ fn login(
     }
     let id = stored?;
     outputs::informational(&report, id.as_deref(), out);
+    outputs::next_command(&report, out);
     if platform.is_ci() && ctx.job.is_none() && !ctx.hands_state_to_post {
         out.info(&format!(
             "note: without {}, `truss-ci logout --post` cannot tell this job's login from another job's, so it will not undo it",

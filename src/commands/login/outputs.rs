@@ -7,6 +7,7 @@ use super::Report;
 use crate::api::Verdict;
 use crate::ci::{self, Effect, Value, Var, gitlab, shell};
 use crate::cli::{ExportMode, OutputFormat};
+use crate::commands::key_info::Lookup;
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::output::Output;
@@ -161,11 +162,29 @@ fn platform_outputs(report: &Report, out: &Output) -> Result<Vec<Effect>> {
         ("user-email", &email),
         ("validated", validated),
     ])?;
-    effects.extend(dialect.summary(&summary(report, &workspace, &email)));
+    effects.extend(key_outputs(report, out)?);
+    effects.extend(dialect.summary(&summary(report, &workspace, &email, out)));
     Ok(effects)
 }
 
-fn summary(report: &Report, workspace: &str, email: &str) -> String {
+/// `key-type`, `key-name` and `key-team` (empty when the key was not looked up or not known).
+fn key_outputs(report: &Report, out: &Output) -> Result<Vec<Effect>> {
+    let values = report
+        .key
+        .as_ref()
+        .map(|k| k.outputs(out))
+        .unwrap_or_else(|| {
+            [
+                ("key-type", String::new()),
+                ("key-name", String::new()),
+                ("key-team", String::new()),
+            ]
+        });
+    let pairs: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    out.dialect().outputs(&pairs)
+}
+
+fn summary(report: &Report, workspace: &str, email: &str, out: &Output) -> String {
     use ci::github::md_cell;
     let dash = |s: &str| {
         if s.is_empty() {
@@ -175,7 +194,7 @@ fn summary(report: &Report, workspace: &str, email: &str) -> String {
         }
     };
     format!(
-        "### Baseten login\n\n| | |\n|---|---|\n| Remote | {} |\n| URL | {} |\n| Workspace | {} |\n| User | {} |\n| Storage | {} in {} |\n| Key from | {} |\n| Validated | {} |\n\n",
+        "### Baseten login\n\n| | |\n|---|---|\n| Remote | {} |\n| URL | {} |\n| Workspace | {} |\n| User | {} |\n| Storage | {} in {} |\n| Key from | {} |\n| Validated | {} |\n| Key | {} |\n\n",
         md_cell(&report.remote),
         md_cell(&report.remote_url),
         dash(workspace),
@@ -187,7 +206,11 @@ fn summary(report: &Report, workspace: &str, email: &str) -> String {
             Some(Verdict::Valid(_)) => "yes",
             Some(Verdict::Restricted) => "restricted key (403), accepted",
             None => "no (--no-validate)",
-        }
+        },
+        report.key.as_ref().map_or_else(
+            || "not looked up (--no-validate)".to_owned(),
+            |k| md_cell(&k.describe(out))
+        )
     )
 }
 
@@ -270,6 +293,28 @@ pub(super) fn print_report(report: &Report, out: &Output) {
         report.remote_url,
         report.trussrc.path.display()
     ));
+    // An unknown key was a warning already.
+    if let Some(key @ Lookup::Known { .. }) = &report.key {
+        out.info(&format!("Key {}", key.describe(out)));
+    }
+}
+
+/// When the trussrc now holds more than one remote, what a bare `truss push` does on CI: truss's
+/// `inquire_remote_name` cannot ask, and stops.
+pub(super) fn next_command(report: &Report, out: &Output) {
+    let Ok(doc) = crate::trussrc::load(&report.trussrc.path) else {
+        return;
+    };
+    let remotes: Vec<&str> = doc.remotes().collect();
+    if remotes.len() > 1 {
+        out.info(&format!(
+            "note: {} holds {} remotes ({}): a bare `truss push` stops on CI with \"Multiple remotes available\"; pass `--remote {}`",
+            report.trussrc.path.display(),
+            remotes.len(),
+            remotes.join(", "),
+            report.remote
+        ));
+    }
 }
 
 /// The JSON report on stdout (`--output json`); part of what login delivers.
@@ -287,5 +332,9 @@ fn print_json(report: &Report, out: &Output) -> Result<()> {
         "restricted": report.verdict == Some(Verdict::Restricted),
         "user": report.user().map(|u| out.server_user(u)),
         "key_source": report.source.to_string(),
+        "key": report.key.as_ref().map_or_else(
+            || json!({"known": false, "reason": "not looked up (--no-validate)"}),
+            |k| k.json(out)
+        ),
     }))
 }

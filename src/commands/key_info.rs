@@ -1,0 +1,277 @@
+//! What the key is, as the management API lists it (found by its prefix on the check's
+//! connection): the lookup, `--require-key-type`, the personal-key warning, and how the answer
+//! is shown. Every value the server chose passes through [`Output::server_text`].
+use serde_json::{Value, json};
+
+use crate::api::Client;
+use crate::api::keys::{self, Declined, KeyInfo};
+use crate::error::{Error, Kind, Result};
+use crate::output::Output;
+use crate::secret::{self, ApiKey};
+use crate::settings::{ApiSettings, Context};
+
+const PERSONAL: &str = "PERSONAL";
+
+/// Baseten's own words, quoted where a personal key is used on CI.
+const RECOMMENDATION: &str =
+    "Baseten recommends \"use team keys for CI/CD pipelines\", with minimal permissions";
+
+/// The lookup's outcome: the key as listed, or why it is not known.
+#[derive(Debug)]
+pub enum Lookup {
+    Known {
+        prefix: String,
+        info: Box<KeyInfo>,
+    },
+    /// `prefix` is `None` for a key with no `.`: its "prefix" would be the whole key.
+    Unknown {
+        prefix: Option<String>,
+        reason: String,
+    },
+}
+
+/// Looks `key` up by its prefix on `client` (the check's connection, within its deadline) and
+/// applies `--require-key-type`: exit 3 when the type is another or cannot be determined. A
+/// failed lookup is otherwise a warning; a personal key on CI is one too.
+pub fn look_up(
+    client: &Client,
+    api: &ApiSettings,
+    key: &ApiKey,
+    ctx: &Context<'_>,
+) -> Result<Lookup> {
+    let prefix = keys::prefix_of(key).to_owned();
+    let (lookup, forbidden) = if key.expose().contains('.') && secret::plain_value(&prefix) {
+        find(client, key, prefix)
+    } else {
+        let reason =
+            "the key has no plain prefix (the text before its first `.`) to find it by".to_owned();
+        (
+            Lookup::Unknown {
+                prefix: None,
+                reason,
+            },
+            false,
+        )
+    };
+    require(api, &lookup, forbidden, ctx.out)?;
+    warn(api, &lookup, ctx);
+    Ok(lookup)
+}
+
+/// The lookup by `prefix`, and whether the API refused it (403).
+fn find(client: &Client, key: &ApiKey, prefix: String) -> (Lookup, bool) {
+    match keys::find(client, key, &prefix) {
+        Ok(Ok(Some(info))) => (
+            Lookup::Known {
+                prefix,
+                info: Box::new(info),
+            },
+            false,
+        ),
+        Ok(Ok(None)) => (
+            unknown(prefix, "the API's list of keys does not show it"),
+            false,
+        ),
+        Ok(Err(Declined::Forbidden)) => (
+            unknown(
+                prefix,
+                "this key may not list keys (403), so its type is unknown",
+            ),
+            true,
+        ),
+        Ok(Err(d)) => (unknown(prefix, &format!("listing keys failed: {d}")), false),
+        Err(e) => (
+            unknown(prefix, &format!("listing keys failed: {}", e.message)),
+            false,
+        ),
+    }
+}
+
+/// A failed lookup is a warning unless `--require-key-type` made it an error; so is a personal
+/// key on CI, unless `--require-key-type` names `personal`.
+fn warn(api: &ApiSettings, lookup: &Lookup, ctx: &Context<'_>) {
+    match lookup {
+        Lookup::Unknown { reason, .. } if api.require_key_type.is_empty() => {
+            ctx.out.warn(&format!(
+                "could not look the key up: {reason}; carrying on without its name and type"
+            ));
+        }
+        Lookup::Known { info, .. }
+            if info.kind == PERSONAL
+                && ctx.platform.is_ci()
+                && !api.require_key_type.iter().any(|t| t == PERSONAL) =>
+        {
+            ctx.out.warn(&format!(
+                "this CI job uses a personal key: {RECOMMENDATION}; pass --require-key-type personal to accept it without this warning"
+            ));
+        }
+        _ => {}
+    }
+}
+
+fn unknown(prefix: String, reason: &str) -> Lookup {
+    Lookup::Unknown {
+        prefix: Some(prefix),
+        reason: reason.to_owned(),
+    }
+}
+
+/// `--require-key-type`: the key's type must be one of those named.
+fn require(api: &ApiSettings, lookup: &Lookup, forbidden: bool, out: &Output) -> Result<()> {
+    let wanted = &api.require_key_type;
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let names = wanted
+        .iter()
+        .map(|t| keys::kebab(t))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let refused = |message: String, hint: String| {
+        Err(Error::new(Kind::Rejected, format!("{message}; nothing was written")).with_hint(hint))
+    };
+    match lookup {
+        Lookup::Known { info, .. } if wanted.contains(&info.kind) => Ok(()),
+        Lookup::Known { prefix, info } => refused(
+            format!(
+                "the key {prefix} is a {} key, and --require-key-type asks for {names}",
+                kebab_type(info, out)
+            ),
+            format!(
+                "give the CI a key of type {names} ({RECOMMENDATION}), or change --require-key-type"
+            ),
+        ),
+        Lookup::Unknown { reason, .. } if forbidden => refused(
+            format!("--require-key-type needs the key's type, and {reason}"),
+            "give the CI a key that may list keys (GET /v1/api_keys), or drop --require-key-type"
+                .into(),
+        ),
+        Lookup::Unknown { reason, .. } => refused(
+            format!(
+                "--require-key-type needs the key's type, which could not be determined: {reason}"
+            ),
+            "run again once the API answers, or drop --require-key-type".into(),
+        ),
+    }
+}
+
+/// The key's type in the flags' spelling, as plain text.
+fn kebab_type(info: &KeyInfo, out: &Output) -> String {
+    keys::kebab(&out.server_text(Some(&info.kind)))
+}
+
+/// The server's value as plain text, `None` when it gave none.
+fn shown(value: Option<&str>, out: &Output) -> Option<String> {
+    Some(out.server_text(value)).filter(|v| !v.is_empty())
+}
+
+impl Lookup {
+    /// The key's prefix, when it has one to show.
+    pub fn prefix(&self) -> Option<&str> {
+        match self {
+            Lookup::Known { prefix, .. } => Some(prefix),
+            Lookup::Unknown { prefix, .. } => prefix.as_deref(),
+        }
+    }
+
+    /// `pre1234: "ci-deploy" (workspace-manage-all, team ml, all models), last used 2026-11-29`,
+    /// or `pre1234: not known (why)`.
+    pub fn describe(&self, out: &Output) -> String {
+        let Lookup::Known { prefix, info } = self else {
+            let why = self.reason().unwrap_or_default();
+            return match self.prefix() {
+                Some(prefix) => format!("{prefix}: not known ({why})"),
+                None => format!("not known ({why})"),
+            };
+        };
+        let name = shown(info.name.as_deref(), out).unwrap_or_else(|| "unnamed".into());
+        let mut scope = vec![kebab_type(info, out)];
+        if let Some(team) = shown(info.team_name.as_deref(), out) {
+            scope.push(format!("team {team}"));
+        }
+        if let Some(owner) = owner(info, out) {
+            scope.push(format!("owner {owner}"));
+        }
+        scope.push(match models(info, out) {
+            None => "all models".into(),
+            Some(ids) => format!("models {}", ids.join(" ")),
+        });
+        let used = timestamp(info.last_used_at.as_deref(), out).map_or_else(
+            || "never used".into(),
+            |t| match t.get(..10) {
+                Some(date) if t != secret::WITHHELD_VALUE => format!("last used {date}"),
+                _ => format!("last used {t}"),
+            },
+        );
+        format!("{prefix}: \"{name}\" ({}), {used}", scope.join(", "))
+    }
+
+    fn reason(&self) -> Option<&str> {
+        match self {
+            Lookup::Unknown { reason, .. } => Some(reason),
+            Lookup::Known { .. } => None,
+        }
+    }
+
+    /// `--output json`'s `key`: what is known, or `known: false` and the reason.
+    pub fn json(&self, out: &Output) -> Value {
+        let Lookup::Known { prefix, info } = self else {
+            return json!({"known": false, "prefix": self.prefix(), "reason": self.reason()});
+        };
+        json!({
+            "known": true,
+            "prefix": prefix,
+            "name": shown(info.name.as_deref(), out),
+            "type": kebab_type(info, out),
+            "team": shown(info.team_name.as_deref(), out),
+            "model_ids": models(info, out),
+            "owner": info.owner.as_ref().map(|o| json!({
+                "email": shown(o.email.as_deref(), out),
+                "name": shown(o.name.as_deref(), out),
+            })),
+            "created_at": timestamp(info.created_at.as_deref(), out),
+            "last_used_at": timestamp(info.last_used_at.as_deref(), out),
+        })
+    }
+
+    /// The step outputs `key-type`, `key-name` and `key-team` (empty when not known).
+    pub fn outputs(&self, out: &Output) -> [(&'static str, String); 3] {
+        let (kind, name, team) = match self {
+            Lookup::Known { info, .. } => (
+                kebab_type(info, out),
+                out.server_text(info.name.as_deref()),
+                out.server_text(info.team_name.as_deref()),
+            ),
+            Lookup::Unknown { .. } => Default::default(),
+        };
+        [("key-type", kind), ("key-name", name), ("key-team", team)]
+    }
+}
+
+/// A server's timestamp (`2026-11-29T10:00:00Z`): shown only when it is made of a timestamp's
+/// characters and holds nothing of the key; `None` when it gave none.
+fn timestamp(value: Option<&str>, out: &Output) -> Option<String> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    let plain = value.len() <= 40
+        && value
+            .chars()
+            .all(|c| c.is_ascii_digit() || "-:.TZ+ ".contains(c))
+        && out.scrub(value) == value;
+    Some(if plain {
+        value.to_owned()
+    } else {
+        secret::WITHHELD_VALUE.to_owned()
+    })
+}
+
+/// A personal key's owner: the email, else the name.
+fn owner(info: &KeyInfo, out: &Output) -> Option<String> {
+    let o = info.owner.as_ref()?;
+    shown(o.email.as_deref(), out).or_else(|| shown(o.name.as_deref(), out))
+}
+
+/// The models the key is limited to; `None` for all.
+fn models(info: &KeyInfo, out: &Output) -> Option<Vec<String>> {
+    let ids = info.model_ids.as_ref().filter(|ids| !ids.is_empty())?;
+    Some(ids.iter().map(|id| out.server_text(Some(id))).collect())
+}
