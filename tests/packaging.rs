@@ -142,6 +142,11 @@ fn action_yml_matches_what_the_binary_reads_and_writes() {
         "validate",
         "timeout",
         "isolate",
+        "require-key-type",
+        "job-key",
+        "model-ids",
+        "team",
+        "job-key-ttl",
     ];
     let shim_inputs = ["cleanup", "version", "truss-ci-path"];
     let mut expected: Vec<String> = binary_inputs
@@ -175,7 +180,7 @@ fn action_yml_matches_what_the_binary_reads_and_writes() {
             "login writes output {output}"
         );
     }
-    assert_eq!(yaml_keys(&action, "outputs").len(), 7);
+    assert_eq!(yaml_keys(&action, "outputs").len(), 10);
 }
 
 #[test]
