@@ -54,18 +54,7 @@ fn parse_ci(value: &str) -> Result<CiChoice, String> {
     }
     Platform::from_str(value, false)
         .map(|p| CiChoice(Some(p)))
-        .map_err(|_| {
-            let names: Vec<String> = Platform::value_variants()
-                .iter()
-                .filter_map(ValueEnum::to_possible_value)
-                .flat_map(|v| {
-                    v.get_name_and_aliases()
-                        .map(str::to_owned)
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            format!("expected auto, {}", names.join(", "))
-        })
+        .map_err(|_| format!("expected auto, {}", Platform::spellings().join(", ")))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -12,20 +12,6 @@ use common::github_oracle::{parse_file_command, parse_log};
 use common::*;
 use truss_ci::ci::Platform;
 
-/// Every `--ci` spelling of every platform (`none` is `plain`).
-fn every_ci() -> Vec<String> {
-    use clap::ValueEnum;
-    Platform::value_variants()
-        .iter()
-        .filter_map(ValueEnum::to_possible_value)
-        .flat_map(|v| {
-            v.get_name_and_aliases()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 /// A GitHub job as the action's shim sets it up: the key in BASETEN_API_KEY, the inputs as flags.
 struct Github {
     env: TestEnv,
@@ -551,7 +537,7 @@ fn ci_none_emits_nothing_platform_specific() {
 fn the_key_appears_only_where_it_belongs_in_every_mode() {
     let api = FakeApi::baseten();
     let bad = FakeApi::accepting(&["nobody"]);
-    for platform in every_ci().iter().map(String::as_str) {
+    for platform in Platform::spellings().iter().map(String::as_str) {
         for (api_url, code) in [(&api.url, 0), (&bad.url, 3)] {
             let mut gh = Github::new(&api);
             let bash_env = gh.env.path("bash_env");

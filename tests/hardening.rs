@@ -11,7 +11,6 @@ use std::process::Command;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use clap::ValueEnum;
 use common::*;
 use truss_ci::ci::Platform;
 
@@ -204,15 +203,7 @@ fn leak_sweep_every_command_every_mode_every_failure() {
     let forms = forms(LEAKY);
     let mut runs = 0;
     let mut expected_runs = 0;
-    let every_ci: Vec<String> = Platform::value_variants()
-        .iter()
-        .filter_map(ValueEnum::to_possible_value)
-        .flat_map(|v| {
-            v.get_name_and_aliases()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let every_ci = Platform::spellings();
     for platform in every_ci.iter().map(String::as_str) {
         let scenarios: Vec<(Vec<&str>, &str, i32)> = vec![
             (

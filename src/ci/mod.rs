@@ -106,6 +106,19 @@ impl Platform {
             .unwrap_or_default()
     }
 
+    /// Every `--ci` spelling of every platform (`none` is `plain`).
+    pub fn spellings() -> Vec<String> {
+        Self::value_variants()
+            .iter()
+            .filter_map(ValueEnum::to_possible_value)
+            .flat_map(|v| {
+                v.get_name_and_aliases()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// The dialect for this platform, configured from the environment, and warnings for what the
     /// environment lacks.
     pub fn dialect(self, env: &Env) -> Configured {
