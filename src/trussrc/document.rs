@@ -185,90 +185,24 @@ impl Document {
                 problem: "has a carriage return that does not end a line".into(),
             });
         }
-        let mut sections: Vec<Section> = Vec::new();
-        let hasher = RandomState::new();
-        let mut index = Index::default();
-        // The keys of the section being read. Replaced, never cleared, at each header: clearing
-        // costs the table's size, so one huge section followed by many small ones would be
-        // quadratic.
-        let mut keys = Index::default();
-        // The indentation of the option being read, while continuation lines may follow.
-        let mut option_indent: Option<usize> = None;
-        let mut blanks = 0;
+        let mut parser = Parser::default();
         let mut offset = 0;
         for (line_index, line) in text.split_inclusive('\n').enumerate() {
             step();
-            let line_no = line_index + 1;
             let start = offset;
             offset += line.len();
-            let body = line.trim_end_matches(['\n', '\r']);
-            let stripped = py_strip(body);
-            let err = |problem: &str| ParseError {
-                line: line_no,
-                problem: problem.to_owned(),
-            };
-            if stripped.starts_with('#') || stripped.starts_with(';') {
-                continue;
-            }
-            if stripped.is_empty() {
-                // configparser keeps blank lines inside a value when an indented line follows.
-                blanks += 1;
-                continue;
-            }
-            // configparser counts indentation in characters, not bytes.
-            let indent = body.chars().take_while(|c| py_isspace(*c)).count();
-            if let (Some(section), Some(opt)) = (sections.last_mut(), option_indent)
-                && indent > opt
-            {
-                section.content_end = offset;
-                if let Some(last) = section.entries.last_mut() {
-                    last.1.push_str(&"\n".repeat(blanks + 1));
-                    last.1.push_str(stripped);
-                }
-                blanks = 0;
-                continue;
-            }
-            blanks = 0;
-            if let Some(name) = header(stripped) {
-                sections.push(Section {
-                    name: name.to_owned(),
-                    start,
-                    content_end: offset,
-                    entries: Vec::new(),
-                });
-                if !index.insert_last(&sections, |s| s.name.as_str(), &hasher) {
-                    return Err(err(&format!("repeats section [{name}]")));
-                }
-                keys = Index::default();
-                option_indent = None;
-                continue;
-            }
-            let Some(section) = sections.last_mut() else {
-                return Err(err("has text before the first [section] header"));
-            };
-            let Some(delim) = stripped.find(['=', ':']) else {
-                return Err(err(
-                    "is neither a [section], a key = value line nor a comment",
-                ));
-            };
-            let key = py_strip(&stripped[..delim]).to_lowercase();
-            if key.is_empty() {
-                return Err(err("has a value with no key name"));
-            }
-            let value = py_strip(&stripped[delim + 1..]).to_owned();
-            section.entries.push((key, value));
-            if !keys.insert_last(&section.entries, |(k, _)| k.as_str(), &hasher) {
-                let (key, _) = &section.entries[section.entries.len() - 1];
-                return Err(err(&format!("repeats key {key} in [{}]", section.name)));
-            }
-            section.content_end = offset;
-            option_indent = Some(indent);
+            parser
+                .line(line.trim_end_matches(['\n', '\r']), start, offset)
+                .map_err(|problem| ParseError {
+                    line: line_index + 1,
+                    problem,
+                })?;
         }
         Ok(Self {
             text: text.to_owned(),
-            sections,
-            index,
-            hasher,
+            sections: parser.sections,
+            index: parser.index,
+            hasher: parser.hasher,
         })
     }
 
@@ -337,6 +271,94 @@ impl Document {
             ))
             .with_hint("pass --remote NAME")),
         }
+    }
+}
+
+/// The reader's state between lines, as configparser keeps it.
+#[derive(Default)]
+struct Parser {
+    sections: Vec<Section>,
+    hasher: RandomState,
+    index: Index,
+    /// The keys of the section being read. Replaced, never cleared, at each header: clearing
+    /// costs the table's size, so one huge section followed by many small ones would be
+    /// quadratic.
+    keys: Index,
+    /// The indentation of the option being read, while continuation lines may follow.
+    option_indent: Option<usize>,
+    blanks: usize,
+}
+
+impl Parser {
+    /// Reads one line (`body`, without its line ending) that spans `start..end` of the text.
+    fn line(&mut self, body: &str, start: usize, end: usize) -> std::result::Result<(), String> {
+        let stripped = py_strip(body);
+        if stripped.starts_with('#') || stripped.starts_with(';') {
+            return Ok(());
+        }
+        if stripped.is_empty() {
+            // configparser keeps blank lines inside a value when an indented line follows.
+            self.blanks += 1;
+            return Ok(());
+        }
+        // configparser counts indentation in characters, not bytes.
+        let indent = body.chars().take_while(|c| py_isspace(*c)).count();
+        let blanks = std::mem::take(&mut self.blanks);
+        if let (Some(section), Some(opt)) = (self.sections.last_mut(), self.option_indent)
+            && indent > opt
+        {
+            section.content_end = end;
+            if let Some(last) = section.entries.last_mut() {
+                last.1.push_str(&"\n".repeat(blanks + 1));
+                last.1.push_str(stripped);
+            }
+            return Ok(());
+        }
+        if let Some(name) = header(stripped) {
+            self.sections.push(Section {
+                name: name.to_owned(),
+                start,
+                content_end: end,
+                entries: Vec::new(),
+            });
+            if !self
+                .index
+                .insert_last(&self.sections, |s| s.name.as_str(), &self.hasher)
+            {
+                return Err(format!("repeats section [{name}]"));
+            }
+            self.keys = Index::default();
+            self.option_indent = None;
+            return Ok(());
+        }
+        self.option(stripped, end)?;
+        self.option_indent = Some(indent);
+        Ok(())
+    }
+
+    /// A `key = value` (or `key: value`) line of the current section.
+    fn option(&mut self, stripped: &str, end: usize) -> std::result::Result<(), String> {
+        let Some(section) = self.sections.last_mut() else {
+            return Err("has text before the first [section] header".into());
+        };
+        let Some(delim) = stripped.find(['=', ':']) else {
+            return Err("is neither a [section], a key = value line nor a comment".into());
+        };
+        let key = py_strip(&stripped[..delim]).to_lowercase();
+        if key.is_empty() {
+            return Err("has a value with no key name".into());
+        }
+        let value = py_strip(&stripped[delim + 1..]).to_owned();
+        section.entries.push((key, value));
+        if !self
+            .keys
+            .insert_last(&section.entries, |(k, _)| k.as_str(), &self.hasher)
+        {
+            let (key, _) = &section.entries[section.entries.len() - 1];
+            return Err(format!("repeats key {key} in [{}]", section.name));
+        }
+        section.content_end = end;
+        Ok(())
     }
 }
 
