@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use truss_ci::settings::check_remote_name;
+use truss_ci::trussrc::check_remote_name;
 use truss_ci::trussrc::{Document, api_key_section};
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::secret::Sensitive;
 
 /// `'value'`, with each `'` written `'\''`: safe for any value, newlines included.
-fn quote(value: &str) -> String {
+pub fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
