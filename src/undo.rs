@@ -224,25 +224,7 @@ pub fn retire(
         // The next login never got to write (it was killed after its record): the section is
         // still this one's.
         duty.file = digest == next.original_sha256 && digest.as_ref() != Some(&next.written_sha256);
-        // What the next login replaced is this one's section, or one like it (which an undo
-        // treats as a login's too); a section a step outside truss-ci wrote its own way, or none,
-        // is left to the next login's undo as that login found it. So is the file as it was
-        // before this one: this login was killed before its write, and the next one's record
-        // already says what was there.
-        let took_over = next.original_sha256 != retired.original_sha256
-            && next.previous_section.as_deref().is_some_and(|previous| {
-                Document::parse(previous)
-                    .ok()
-                    .and_then(|doc| doc.section(&next.remote).map(written_by_login))
-                    .unwrap_or(false)
-            });
-        if took_over {
-            next.previous_section.clone_from(&retired.previous_section);
-            next.created_file = retired.created_file;
-            next.original_sha256.clone_from(&retired.original_sha256);
-            next.before = format!("{}{}", retired.before, next.before);
-            next.after = format!("{}{}", next.after, retired.after);
-        }
+        hand_over(&retired, next);
     }
     if retired.keyring
         && let Some(next) = records[i..].iter_mut().find(|r| later(r) && r.keyring)
@@ -257,6 +239,28 @@ pub fn retire(
         };
     }
     Ok((retired, duty))
+}
+
+/// Hands what was there before `retired` to `next`, the later login over it, when `next` took
+/// the section over: what it replaced is `retired`'s section, or one like it (which an undo
+/// treats as a login's too). A section a step outside truss-ci wrote its own way, or none, is left
+/// to the next login's undo as that login found it. So is the file as it was before `retired`:
+/// that login was killed before its write, and the next one's record already says what was there.
+fn hand_over(retired: &Record, next: &mut Record) {
+    let took_over = next.original_sha256 != retired.original_sha256
+        && next.previous_section.as_deref().is_some_and(|previous| {
+            Document::parse(previous)
+                .ok()
+                .and_then(|doc| doc.section(&next.remote).map(written_by_login))
+                .unwrap_or(false)
+        });
+    if took_over {
+        next.previous_section.clone_from(&retired.previous_section);
+        next.created_file = retired.created_file;
+        next.original_sha256.clone_from(&retired.original_sha256);
+        next.before = format!("{}{}", retired.before, next.before);
+        next.after = format!("{}{}", next.after, retired.after);
+    }
 }
 
 /// The record file for a trussrc: `.trussrc.truss-ci-state.json` beside `~/.trussrc`.

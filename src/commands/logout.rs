@@ -141,16 +141,7 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<Posted> 
         out.info("truss-ci: nothing to clean up");
         return Ok(Posted::default());
     }
-    // Every record of the chains these belong to is checked before anything changes: a post may
-    // hand what it would restore to a later one.
-    let touched = |r: &Record| {
-        records
-            .iter()
-            .any(|&i| chain[i].trussrc == r.trussrc && chain[i].remote == r.remote)
-    };
-    for record in chain.iter().filter(|r| touched(r)) {
-        undo::authenticate(record, &file)?;
-    }
+    authenticate_chains(&chain, &records, &file)?;
     let keyring = &ctx.keyring;
     let mut exported: Vec<String> = Vec::new();
     let mut removed: Vec<String> = Vec::new();
@@ -176,6 +167,19 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<Posted> 
     drop(locked);
     clear_exports(&exported, out)?;
     Ok((removed, minted))
+}
+
+/// Checks every record of the chains the records at `mine` belong to, before anything changes: a
+/// post may hand what it would restore to a later one.
+fn authenticate_chains(chain: &[Record], mine: &[usize], file: &Path) -> Result<()> {
+    let touched = |r: &Record| {
+        mine.iter()
+            .any(|&i| chain[i].trussrc == r.trussrc && chain[i].remote == r.remote)
+    };
+    chain
+        .iter()
+        .filter(|r| touched(r))
+        .try_for_each(|r| undo::authenticate(r, file))
 }
 
 /// What a post undid: the remotes, and the job keys it is to revoke.
