@@ -511,11 +511,7 @@ fn plain_and_jenkins_say_export_has_no_effect() {
         }
         let run = env.run(&["login", "--export-env"]);
         run.assert_code(0);
-        assert!(
-            run.stderr.contains("--export-env has no effect"),
-            "{}",
-            run.stderr
-        );
+        run.assert_stderr_has("--export-env has no effect");
         assert_eq!(run.stdout, "");
     }
 }

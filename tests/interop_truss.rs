@@ -210,11 +210,7 @@ fn truss_whoami_works_after_a_login_that_looked_the_key_up() {
         .set("BASETEN_REMOTE_URL", &api.url);
     let run = env.run(&["login", "--require-key-type", "workspace-manage-all"]);
     run.assert_code(0);
-    assert!(
-        run.stderr.contains("\"ci-deploy\" (workspace-manage-all"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("\"ci-deploy\" (workspace-manage-all");
     let whoami = run_truss(&truss, &env, &["whoami"]);
     whoami.assert_code(0);
     assert!(

@@ -21,17 +21,6 @@ fn gitlab(env: &mut TestEnv, job: &str, url: &str, key: &str) {
         .set("TRUSS_CI_TEST_NOW", NOW);
 }
 
-fn minted(fake: &Baseten) -> Vec<common::management::Key> {
-    fake.keys()
-        .into_iter()
-        .filter(|k| {
-            k.name
-                .as_deref()
-                .is_some_and(|n| n.starts_with("truss-ci-"))
-        })
-        .collect()
-}
-
 #[test]
 fn login_stores_only_the_minted_key_and_post_revokes_it() {
     let fake = Baseten::new();
@@ -41,7 +30,7 @@ fn login_stores_only_the_minted_key_and_post_revokes_it() {
     gitlab(&mut env, "4242", &api.url, &admin);
     let run = env.run(&["login", "--job-key", "--export-env", "--print-env", "sh"]);
     run.assert_code(0);
-    let keys = minted(&fake);
+    let keys = fake.job_keys();
     assert_eq!(keys.len(), 1);
     let key = &keys[0];
     assert_eq!(
@@ -91,7 +80,7 @@ fn an_invoke_key_for_a_team_is_stored_though_users_me_refuses_it() {
         "30m",
     ]);
     run.assert_code(0);
-    let key = minted(&fake).remove(0);
+    let key = fake.job_keys().remove(0);
     assert_eq!(key.kind, INVOKE);
     assert_eq!(key.team_id.as_deref(), Some("t_ml"));
     assert_eq!(key.model_ids, Some(vec!["m1".into(), "m2".into()]));
@@ -126,13 +115,9 @@ fn refusals_are_usage_errors_or_say_what_could_not_be_done() {
     fake.forbid(MANAGE_ALL, Endpoint::CreateKey, true);
     let run = env.run(&["login", "--job-key"]);
     run.assert_code(3);
-    assert!(
-        run.stderr.contains("could not create the job key"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("could not create the job key");
     assert!(env.read_trussrc().is_none());
-    assert!(minted(&fake).is_empty());
+    assert!(fake.job_keys().is_empty());
     fake.forbid(MANAGE_ALL, Endpoint::CreateKey, false);
     let run = env.run(&["login", "--job-key", "--team", "nope"]);
     run.assert_code(2);
@@ -154,7 +139,7 @@ fn post_without_the_minting_key_lets_the_key_revoke_itself_or_warns() {
     // A key that may not delete, and no minting key: a warning naming the prefix and prune.
     env.set("BASETEN_API_KEY", &admin);
     env.run(&["login", "--job-key"]).assert_code(0);
-    let key = minted(&fake).remove(0);
+    let key = fake.job_keys().remove(0);
     fake.forbid(MANAGE_ALL, Endpoint::DeleteKey, true);
     let run = env.run(&["logout", "--post"]);
     run.assert_code(0);
@@ -188,7 +173,7 @@ fn exec_mints_runs_and_revokes_on_every_way_out() {
         run.stdout
     );
     assert!(!run.stdout.contains(&admin));
-    assert!(minted(&fake).is_empty());
+    assert!(fake.job_keys().is_empty());
 
     let run = env.run(&["exec", "--job-key", "--", "sh", "-c", "kill -TERM $$"]);
     run.assert_code(143);
@@ -197,7 +182,7 @@ fn exec_mints_runs_and_revokes_on_every_way_out() {
     let run = env.run(&["exec", "--job-key", "--", "/nonexistent/command"]);
     run.assert_code(127);
     assert_eq!(fake.deleted().len(), 3);
-    assert!(minted(&fake).is_empty());
+    assert!(fake.job_keys().is_empty());
 }
 
 #[test]
@@ -294,7 +279,7 @@ fn neither_key_leaks_in_any_command_dialect_or_format_even_from_an_echoing_serve
                 runs += 1;
             }
             assert!(
-                minted(&fake).is_empty(),
+                fake.job_keys().is_empty(),
                 "{ci} {output}: every job key was revoked"
             );
         }
@@ -341,7 +326,7 @@ fn truss_whoami_works_with_a_job_key_through_login_and_exec() {
     run.assert_code(0);
     assert!(run.stdout.contains("ci-bot@example.com"), "{}", run.stdout);
     let written = env.read_trussrc().unwrap();
-    assert!(written.contains(&minted(&fake)[0].full()));
+    assert!(written.contains(&fake.job_keys()[0].full()));
     env.run(&["logout", "--post", "--from-env"]).assert_code(0);
     std::fs::write(env.trussrc(), written).unwrap();
     assert_ne!(whoami(&env).code, 0, "the revoked key no longer works");
@@ -351,5 +336,5 @@ fn truss_whoami_works_with_a_job_key_through_login_and_exec() {
     run.assert_code(0);
     assert!(run.stdout.contains("ci-bot@example.com"), "{}", run.stdout);
     assert_eq!(fake.deleted().len(), 2);
-    assert!(minted(&fake).is_empty());
+    assert!(fake.job_keys().is_empty());
 }

@@ -71,11 +71,7 @@ fn a_list_the_key_may_not_call_is_a_warning_unless_a_type_is_required() {
     let env = env_for(&api, &key);
     let run = env.run(&["login", "--output", "json"]);
     run.assert_code(0);
-    assert!(
-        run.stderr.contains("may not list keys (403)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("may not list keys (403)");
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["key"]["known"], false);
     assert!(v["key"]["reason"].as_str().unwrap().contains("403"));
@@ -89,11 +85,7 @@ fn a_list_the_key_may_not_call_is_a_warning_unless_a_type_is_required() {
     let run = env.run(&["login", "--require-key-type", "workspace-manage-all"]);
     run.assert_code(3);
     assert!(run.stderr.contains("may not list keys"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("a key that may list keys"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("a key that may list keys");
     assert!(env.read_trussrc().is_none(), "nothing written");
 }
 
@@ -151,11 +143,7 @@ fn require_key_type_is_checked_before_any_request() {
     assert!(run.stderr.contains("--no-validate"), "{}", run.stderr);
     let run = env.run(&["login", "--require-key-type", "workspace-admin"]);
     run.assert_code(2);
-    assert!(
-        run.stderr.contains("workspace-manage-all"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("workspace-manage-all");
     env.run(&["status", "--require-key-type", "personal"])
         .assert_code(2);
     assert_eq!(api.hits(), 0);
@@ -185,11 +173,7 @@ fn a_personal_key_on_ci_is_warned_about_unless_required() {
         warning.contains("use team keys for CI/CD pipelines"),
         "{warning}"
     );
-    assert!(
-        run.stderr.contains("owner ci-bot@example.com"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("owner ci-bot@example.com");
 
     let run = env.run(&["--ci", "github", "login", "--require-key-type", "personal"]);
     run.assert_code(0);
@@ -215,11 +199,7 @@ fn a_restricted_key_is_looked_up_as_far_as_it_may_be() {
         "workspace-invoke",
     ]);
     run.assert_code(0);
-    assert!(
-        run.stderr.contains("(workspace-invoke, all models)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("(workspace-invoke, all models)");
 
     let env = env_for(&api, &metrics);
     let run = env.run(&["exec", "--allow-restricted", "--", "true"]);

@@ -181,11 +181,7 @@ fn missing_or_malformed_keys_exit_2_and_name_the_source() {
     env.set("GITHUB_ACTIONS", "true").set("BASETEN_API_KEY", "");
     let run = env.run(&["login"]);
     run.assert_code(2);
-    assert!(
-        run.stderr.contains("BASETEN_API_KEY is set but empty"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("BASETEN_API_KEY is set but empty");
     assert!(run.stderr.contains("forks"), "GitHub hint: {}", run.stderr);
 
     for (bad, why) in [

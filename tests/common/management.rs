@@ -165,6 +165,18 @@ impl Baseten {
         self.state.lock().unwrap().keys.clone()
     }
 
+    /// The keys truss-ci minted (named `truss-ci-…`) that are still alive.
+    pub fn job_keys(&self) -> Vec<Key> {
+        self.keys()
+            .into_iter()
+            .filter(|k| {
+                k.name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("truss-ci-"))
+            })
+            .collect()
+    }
+
     pub fn deleted(&self) -> Vec<String> {
         self.state.lock().unwrap().deleted.clone()
     }
