@@ -338,3 +338,42 @@ fn truss_whoami_works_with_a_job_key_through_login_and_exec() {
     assert_eq!(fake.deleted().len(), 2);
     assert!(fake.job_keys().is_empty());
 }
+
+#[test]
+fn a_key_left_alive_is_a_line_in_the_step_summary() {
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, None);
+    let api = fake.start();
+    let mut env = TestEnv::new();
+    let summary = env.path("summary.md");
+    let files: Vec<String> = ["env", "output", "state"]
+        .iter()
+        .map(|name| {
+            let path = env.path(name);
+            std::fs::write(&path, "").unwrap();
+            path.to_str().unwrap().to_owned()
+        })
+        .collect();
+    env.set("GITHUB_ACTIONS", "true")
+        .set("GITHUB_RUN_ID", "77")
+        .set("GITHUB_RUN_ATTEMPT", "1")
+        .set("GITHUB_JOB", "deploy")
+        .set("GITHUB_ENV", &files[0])
+        .set("GITHUB_OUTPUT", &files[1])
+        .set("GITHUB_STATE", &files[2])
+        .set("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+        .set("BASETEN_API_KEY", &admin)
+        .set("BASETEN_REMOTE_URL", &api.url)
+        .set("TRUSS_CI_TEST_NOW", NOW);
+    env.run(&["login", "--job-key"]).assert_code(0);
+    let key = fake.job_keys().remove(0);
+    fake.forbid(MANAGE_ALL, Endpoint::DeleteKey, true);
+    env.unset("BASETEN_API_KEY");
+    env.run(&["logout", "--post"]).assert_code(0);
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.contains("Job key not revoked") && text.contains(&key.prefix),
+        "{text}"
+    );
+    assert!(!text.contains(&key.secret) && !text.contains(&admin));
+}

@@ -93,6 +93,16 @@ fn report_post(
                 "Not revoked: job key {}: run `truss-ci keys prune` once it expires, or delete it in Baseten's settings",
                 o.key.name
             ));
+            // Where the platform keeps a step summary, the key left alive is a line there too
+            // (informational: a summary that cannot be written is a warning).
+            let line = format!(
+                "- **Job key not revoked:** `{}` (prefix `{}`): run `truss-ci keys prune` once it expires, or delete it in Baseten's settings\n",
+                o.key.name,
+                o.key.prefix.as_deref().unwrap_or("unknown")
+            );
+            if let Err(e) = out.apply(out.dialect().summary(&line)) {
+                out.warn(&format!("the step summary was not written: {}", e.message));
+            }
         }
     }
     if out.format == OutputFormat::Json {
