@@ -176,9 +176,13 @@ mod unix {
             })
         }
 
-        /// From here, something is put on disk: a signal waits for [`Supervisor::spawn`].
+        /// From here, something is put on disk (or minted): a signal waits for
+        /// [`Supervisor::spawn`]. Calling it again keeps a signal already held.
         pub fn preparing(&self) {
-            *lock(&self.phase) = Phase::Preparing(None);
+            let mut phase = lock(&self.phase);
+            if matches!(*phase, Phase::Holding) {
+                *phase = Phase::Preparing(None);
+            }
         }
 
         /// Starts the command, unless a signal came while preparing. Either way, what comes

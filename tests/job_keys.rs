@@ -377,3 +377,47 @@ fn a_key_left_alive_is_a_line_in_the_step_summary() {
     );
     assert!(!text.contains(&key.secret) && !text.contains(&admin));
 }
+
+#[test]
+fn exec_signalled_while_the_key_is_created_revokes_it_and_runs_nothing() {
+    use std::sync::mpsc;
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, None);
+    // The create is answered only once the test has signalled truss-ci.
+    let (arrived, create_seen) = mpsc::channel::<()>();
+    let (signalled, go_on) = mpsc::channel::<()>();
+    let go_on = std::sync::Mutex::new(go_on);
+    let arrived = std::sync::Mutex::new(arrived);
+    let api = fake.start_with(move |req| {
+        if req.method == "POST" {
+            let _ = arrived.lock().unwrap().send(());
+            let _ = go_on
+                .lock()
+                .unwrap()
+                .recv_timeout(std::time::Duration::from_secs(10));
+        }
+    });
+    let mut env = TestEnv::new();
+    gitlab(&mut env, "13", &api.url, &admin);
+    let ran = env.path("ran");
+    let child = env
+        .command(&["exec", "--job-key", "--", "touch", ran.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    create_seen
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the create arrived");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    signalled.send(()).unwrap();
+    let run = common::to_run(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 128 + 15, "{}", run.stderr);
+    assert!(!ran.exists(), "the command never started");
+    assert!(fake.job_keys().is_empty(), "the key minted was revoked");
+    assert_eq!(fake.deleted().len(), 1);
+}

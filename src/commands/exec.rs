@@ -47,7 +47,9 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
         }
     }
     if let (Some(plan), Some(client)) = (&settings.job_key, &client) {
-        // The minted key runs the command; the resolved one stays here, to revoke it after.
+        // The minted key runs the command; the resolved one stays here, to revoke it after. From
+        // the create on, a signal is held: the command then never starts, and the key is revoked.
+        supervisor.preparing();
         let minted = job_key::mint(client, &key, plan, &plan.job, out, |_| Ok(None))?;
         let code = run_with(settings, ctx, &supervisor, &minted.key, &source);
         job_key::revoke_quietly(client, &key, &minted.record, out);

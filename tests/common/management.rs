@@ -205,8 +205,17 @@ impl Baseten {
 
     /// Serves it on 127.0.0.1.
     pub fn start(&self) -> FakeApi {
+        self.start_with(|_| {})
+    }
+
+    /// Serves it on 127.0.0.1, calling `before` with each request before answering it (to hold
+    /// an answer back while a test acts).
+    pub fn start_with(&self, before: impl Fn(&Request) + Send + Sync + 'static) -> FakeApi {
         let state = Arc::clone(&self.state);
-        FakeApi::start(move |req, _| answer(&mut state.lock().unwrap(), req))
+        FakeApi::start(move |req, _| {
+            before(req);
+            answer(&mut state.lock().unwrap(), req)
+        })
     }
 }
 
