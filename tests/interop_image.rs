@@ -59,7 +59,11 @@ fn the_images_own_user_logs_in_by_host_name() {
     assert_eq!(lines.next(), Some("HOME=/home/truss-ci"));
     assert_eq!(lines.next(), Some("600 10001"), "{}", run.stdout);
     run.assert_stdout_has(truss_section("baseten", &url, KEY));
-    assert_eq!(api.hits(), 1, "the check reached the API by its host name");
+    assert_eq!(
+        api.hits(),
+        2,
+        "the check and the key's lookup reached the API by its host name"
+    );
     assert!(!run.stderr.contains(KEY));
 
     let inspect = to_run(
@@ -117,5 +121,5 @@ fn a_gitlab_pipeline_runs_in_the_image() {
         .output()
         .unwrap();
     assert_dotenv_pipeline(&out);
-    assert_eq!(api.hits(), 2, "each job validated the key");
+    assert_eq!(api.hits(), 4, "each job validated the key and looked it up");
 }
