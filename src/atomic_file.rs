@@ -505,6 +505,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tokens_are_fresh() {
+        let a = random_token(16);
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, random_token(16));
+    }
+
+    #[test]
     fn a_held_lock_is_waited_for_within_the_bound() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rc");

@@ -438,11 +438,4 @@ mod tests {
             assert!(check_env_name(bad).is_err(), "{bad:?}");
         }
     }
-
-    #[test]
-    fn tokens_are_fresh() {
-        let a = crate::atomic_file::random_token(16);
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, crate::atomic_file::random_token(16));
-    }
 }
