@@ -21,6 +21,16 @@ fn gitlab(env: &mut TestEnv, job: &str, url: &str, key: &str) {
         .set("TRUSS_CI_TEST_NOW", NOW);
 }
 
+/// A fake API holding a key that may mint keys, and a GitLab job `job` logging in with it.
+fn gitlab_job(job: &str) -> (Baseten, String, FakeApi, TestEnv) {
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, None);
+    let api = fake.start();
+    let mut env = TestEnv::new();
+    gitlab(&mut env, job, &api.url, &admin);
+    (fake, admin, api, env)
+}
+
 #[test]
 fn login_stores_only_the_minted_key_and_post_revokes_it() {
     let fake = Baseten::new();
@@ -62,11 +72,7 @@ fn login_stores_only_the_minted_key_and_post_revokes_it() {
 
 #[test]
 fn an_invoke_key_for_a_team_is_stored_though_users_me_refuses_it() {
-    let fake = Baseten::new();
-    let admin = fake.add(MANAGE_ALL, None);
-    let api = fake.start();
-    let mut env = TestEnv::new();
-    gitlab(&mut env, "7", &api.url, &admin);
+    let (fake, _admin, _api, env) = gitlab_job("7");
     let run = env.run(&[
         "login",
         "--job-key=workspace-invoke",
@@ -126,11 +132,7 @@ fn refusals_are_usage_errors_or_say_what_could_not_be_done() {
 
 #[test]
 fn post_without_the_minting_key_lets_the_key_revoke_itself_or_warns() {
-    let fake = Baseten::new();
-    let admin = fake.add(MANAGE_ALL, None);
-    let api = fake.start();
-    let mut env = TestEnv::new();
-    gitlab(&mut env, "9", &api.url, &admin);
+    let (fake, admin, _api, mut env) = gitlab_job("9");
     env.run(&["login", "--job-key"]).assert_code(0);
     env.unset("BASETEN_API_KEY");
     env.run(&["logout", "--post"]).assert_code(0);
@@ -151,11 +153,7 @@ fn post_without_the_minting_key_lets_the_key_revoke_itself_or_warns() {
 
 #[test]
 fn exec_mints_runs_and_revokes_on_every_way_out() {
-    let fake = Baseten::new();
-    let admin = fake.add(MANAGE_ALL, None);
-    let api = fake.start();
-    let mut env = TestEnv::new();
-    gitlab(&mut env, "11", &api.url, &admin);
+    let (fake, admin, _api, env) = gitlab_job("11");
     let run = env.run(&[
         "exec",
         "--job-key",
@@ -295,11 +293,7 @@ fn truss_whoami_works_with_a_job_key_through_login_and_exec() {
         return;
     };
     let truss = truss.to_str().unwrap();
-    let fake = Baseten::new();
-    let admin = fake.add(MANAGE_ALL, None);
-    let api = fake.start();
-    let mut env = TestEnv::new();
-    gitlab(&mut env, "21", &api.url, &admin);
+    let (fake, _admin, _api, mut env) = gitlab_job("21");
     env.set(
         "XDG_CONFIG_HOME",
         env.home.join(".config").to_str().unwrap(),
