@@ -25,4 +25,5 @@ mod packaging;
 mod security;
 mod shared_runner;
 mod status_logout;
+mod try_script;
 mod windows;
