@@ -117,6 +117,11 @@ impl Scrubber {
         }
     }
 
+    /// Whether this scrubber removes `key` (keys are compared as the scrubber reads them).
+    pub fn is_for(&self, key: &ApiKey) -> bool {
+        self.key.expose().eq_ignore_ascii_case(key.expose())
+    }
+
     /// `text` with every form and long fragment of the key replaced by `****`.
     pub fn scrub(&self, text: &str) -> String {
         let key = self.key.expose().as_bytes();

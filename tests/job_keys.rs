@@ -285,6 +285,56 @@ fn neither_key_leaks_in_any_command_dialect_or_format_even_from_an_echoing_serve
     assert_eq!(runs, 7 * 2 * 6);
 }
 
+/// A server that writes the key it was sent into every name it answers (workspace, email, key
+/// names and prefixes, team names): each key masked in the run, the minted one and the minting one
+/// in a post included, is withheld from the log, the JSON report and the dotenv artifact.
+#[test]
+fn every_masked_key_is_withheld_from_every_channel_whoever_sent_it() {
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, None);
+    let api = fake.start_rewriting(|req, answer| {
+        let sent = req.header("authorization").unwrap_or_default();
+        let sent = sent.trim_start_matches("Api-Key ").to_owned();
+        let names = ["workspace_name", "email", "name", "team_name"];
+        if !answer.contains_key("api_key") {
+            for (field, value) in answer.iter_mut() {
+                if names.contains(&field.as_str()) {
+                    *value = sent.clone().into();
+                }
+            }
+            if let Some(serde_json::Value::Array(keys)) = answer.get_mut("keys") {
+                for key in keys.iter_mut().filter_map(|k| k.as_object_mut()) {
+                    key.insert("team_name".into(), sent.clone().into());
+                }
+            }
+        }
+    });
+    let mut env = TestEnv::new();
+    gitlab(&mut env, "31", &api.url, &admin);
+    let dotenv = env.path("deploy.env");
+    let dotenv = dotenv.to_str().unwrap();
+    let admin_secret = admin.split_once('.').unwrap().1.to_owned();
+    let secrets = [admin_secret.as_str(), "xq7Lw3pTtZz9KeyBody"];
+    for output in ["text", "json"] {
+        for cmd in [
+            &["login", "--job-key", "--dotenv", dotenv][..],
+            &["logout", "--post", "--from-env"],
+            &["exec", "--job-key", "--", "true"],
+        ] {
+            let mut args = vec!["--output", output, "-v"];
+            args.extend_from_slice(cmd);
+            let run = env.run(&args);
+            run.assert_code(0);
+            assert_no_leak(&run, &secrets, &format!("{args:?}"));
+            let artifact = std::fs::read_to_string(dotenv).unwrap_or_default();
+            for secret in secrets {
+                assert!(!artifact.contains(secret), "{args:?}: {artifact}");
+            }
+        }
+    }
+    assert!(fake.job_keys().is_empty(), "every job key was revoked");
+}
+
 /// Real truss (`truss whoami`) works with a minted key, written by login and handed over by
 /// exec, and no longer once the key is revoked.
 #[test]

@@ -225,6 +225,23 @@ fn several_remotes_get_a_note_about_truss_push() {
 }
 
 #[test]
+fn a_file_of_many_remotes_is_named_by_its_first_five() {
+    let api = FakeApi::baseten();
+    let sections: String = (0..40_000).map(|i| format!("[r{i}]\n")).collect();
+    let env = env_for(&api, KEY).trussrc_text(&sections);
+    let run = env.run(&["login", "--remote", "ci"]);
+    run.assert_code(0);
+    run.assert_stderr_has(
+        "holds 40001 remotes (r0, r1, r2, r3, r4 and 39996 more): a bare `truss push` stops",
+    );
+    assert!(
+        run.stderr.len() < 2000,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
+}
+
+#[test]
 fn action_outputs_and_summary_name_the_key() {
     let fake = Baseten::new();
     let key = fake.add(MANAGE_ALL, Some("ci-deploy"));

@@ -91,7 +91,7 @@ impl Output {
     /// Registers the key with the platform's masker, first of all, and with this output's
     /// scrubber, so that no later line can print it. A mask that cannot be written fails closed.
     pub fn mask(&self, key: &ApiKey) -> Result<()> {
-        let _ = self.sink.scrubber.set(Scrubber::new(key));
+        self.sink.arm(key);
         self.run(self.dialect().mask(key), &mut Vec::new())?;
         self.flush_pending();
         Ok(())

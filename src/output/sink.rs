@@ -2,7 +2,7 @@
 //! line safe to print: the scrubber, then no control characters, then the dialect's neutraliser;
 //! and which values a server chose may be shown at all.
 use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use super::Output;
 use crate::api::User;
@@ -16,7 +16,9 @@ use crate::secret::{self, Scrubber};
 /// and pass the armed scrubber too.
 pub(super) struct Sink {
     pub(super) dialect: Arc<dyn Dialect>,
-    pub(super) scrubber: OnceLock<Scrubber>,
+    /// One scrubber for every key masked in this run (the resolved key, a minted one, the
+    /// minting key in a post), in the order they were masked; every text passes them all.
+    scrubbers: RwLock<Vec<Scrubber>>,
     /// The logger's texts, until the sink opens.
     held: Mutex<Option<Vec<String>>>,
 }
@@ -25,15 +27,42 @@ impl Sink {
     pub(super) fn new(dialect: Box<dyn Dialect>) -> Self {
         Self {
             dialect: Arc::from(dialect),
-            scrubber: OnceLock::new(),
+            scrubbers: RwLock::new(Vec::new()),
             held: Mutex::new(Some(Vec::new())),
         }
     }
 
+    /// Arms the scrubber with one more key (a key already armed is not added twice).
+    pub(super) fn arm(&self, key: &crate::secret::ApiKey) {
+        let mut scrubbers = self
+            .scrubbers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !scrubbers.iter().any(|s| s.is_for(key)) {
+            scrubbers.push(Scrubber::new(key));
+        }
+    }
+
     pub(super) fn scrub(&self, text: &str) -> String {
-        self.scrubber
-            .get()
-            .map_or_else(|| text.to_owned(), |s| s.scrub(text))
+        let scrubbers = self
+            .scrubbers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        scrubbers
+            .iter()
+            .fold(text.to_owned(), |text, s| s.scrub(&text))
+    }
+
+    /// Whether `text` holds any armed key, in any form or chunking ([`Scrubber::holds_key`]), or
+    /// loses anything to the scrubber.
+    fn holds_a_key(&self, text: &str) -> bool {
+        let scrubbers = self
+            .scrubbers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        scrubbers
+            .iter()
+            .any(|s| s.holds_key(text) || s.scrub(text) != text)
     }
 
     /// `text` scrubbed whole, then line by line without control characters and neutralised.
@@ -81,12 +110,7 @@ impl Output {
         let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
             return String::new();
         };
-        let keyless = self
-            .sink
-            .scrubber
-            .get()
-            .is_none_or(|s| !s.holds_key(value) && s.scrub(value) == value);
-        if keyless && secret::plain_value(value) {
+        if !self.sink.holds_a_key(value) && secret::plain_value(value) {
             value.to_owned()
         } else {
             secret::WITHHELD_VALUE.to_owned()
@@ -204,6 +228,26 @@ mod tests {
                 }
             }
             prop_assert!(shown == secret::WITHHELD_VALUE || secret::plain_value(&shown));
+        }
+
+        /// Every key masked in a run is scrubbed from every later line and withheld from every
+        /// server value, whichever was masked first and however many there are.
+        #[test]
+        fn every_masked_key_is_scrubbed_in_any_order(
+            secrets in proptest::collection::vec("[A-Za-z0-9]{12,30}", 1..4),
+            order in any::<prop::sample::Index>(),
+            before in "[a-z ]{0,8}",
+        ) {
+            let keys: Vec<String> = secrets.iter().enumerate().map(|(i, s)| format!("k{i}x.{s}")).collect();
+            let out = output(&ApiKey::new(keys[order.index(keys.len())].clone()));
+            for key in &keys {
+                out.mask(&ApiKey::new(key.clone())).unwrap();
+            }
+            for (key, secret) in keys.iter().zip(&secrets) {
+                let line = out.scrub(&format!("{before}{key} and {}", key.to_ascii_uppercase()));
+                prop_assert!(!line.to_ascii_lowercase().contains(&secret.to_ascii_lowercase()[..8]), "{}", line);
+                prop_assert_eq!(out.server_text(Some(key)), secret::WITHHELD_VALUE);
+            }
         }
 
         #[test]

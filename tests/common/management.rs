@@ -184,14 +184,25 @@ impl Baseten {
     /// Serves it on 127.0.0.1, every JSON object it answers also quoting the key the request
     /// presented (`"detail": "Api-Key …"`): a server that echoes keys back.
     pub fn start_echoing(&self) -> FakeApi {
+        self.start_rewriting(|req, answer| {
+            let presented = req.header("authorization").unwrap_or_default();
+            answer.insert("detail".into(), json!(format!("you sent {presented}")));
+        })
+    }
+
+    /// Serves it on 127.0.0.1, letting `rewrite` change each JSON object it answers (given the
+    /// request): a server that says what it likes in any field.
+    pub fn start_rewriting(
+        &self,
+        rewrite: impl Fn(&Request, &mut serde_json::Map<String, Value>) + Send + Sync + 'static,
+    ) -> FakeApi {
         let state = Arc::clone(&self.state);
-        FakeApi::start(move |req, _| {
-            let presented = req.header("authorization").unwrap_or_default().to_owned();
-            match answer(&mut state.lock().unwrap(), req) {
+        FakeApi::start(
+            move |req, _| match answer(&mut state.lock().unwrap(), req) {
                 Reply::Http(status, headers, body) => {
                     let body = match serde_json::from_slice::<Value>(&body) {
                         Ok(Value::Object(mut o)) => {
-                            o.insert("detail".into(), json!(format!("you sent {presented}")));
+                            rewrite(req, &mut o);
                             serde_json::to_vec(&o).unwrap()
                         }
                         _ => body,
@@ -199,8 +210,8 @@ impl Baseten {
                     Reply::Http(status, headers, body)
                 }
                 other => other,
-            }
-        })
+            },
+        )
     }
 
     /// Serves it on 127.0.0.1.

@@ -305,17 +305,24 @@ pub(super) fn next_command(report: &Report, out: &Output) {
     let Ok(doc) = crate::trussrc::load(&report.trussrc.path) else {
         return;
     };
-    let remotes: Vec<&str> = doc.remotes().collect();
-    if remotes.len() > 1 {
+    let count = doc.remotes().count();
+    if count > 1 {
+        // A few names say which file this is; a file of thousands is not listed whole.
+        let names: Vec<&str> = doc.remotes().take(NAMED_REMOTES).collect();
+        let named = match count - names.len() {
+            0 => names.join(", "),
+            more => format!("{} and {more} more", names.join(", ")),
+        };
         out.info(&format!(
-            "note: {} holds {} remotes ({}): a bare `truss push` stops on CI with \"Multiple remotes available\"; pass `--remote {}`",
+            "note: {} holds {count} remotes ({named}): a bare `truss push` stops on CI with \"Multiple remotes available\"; pass `--remote {}`",
             report.trussrc.path.display(),
-            remotes.len(),
-            remotes.join(", "),
             report.remote
         ));
     }
 }
+
+/// How many remotes the several-remotes note names.
+const NAMED_REMOTES: usize = 5;
 
 /// The JSON report on stdout (`--output json`); part of what login delivers.
 fn print_json(report: &Report, out: &Output) -> Result<()> {
