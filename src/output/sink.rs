@@ -2,7 +2,7 @@
 //! line safe to print: the scrubber, then no control characters, then the dialect's neutraliser;
 //! and which values a server chose may be shown at all.
 use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use super::Output;
 use crate::api::User;
@@ -43,12 +43,15 @@ impl Sink {
         }
     }
 
-    pub(super) fn scrub(&self, text: &str) -> String {
-        let scrubbers = self
-            .scrubbers
+    /// The armed scrubbers, in the order their keys were masked.
+    fn armed(&self) -> RwLockReadGuard<'_, Vec<Scrubber>> {
+        self.scrubbers
             .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        scrubbers
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn scrub(&self, text: &str) -> String {
+        self.armed()
             .iter()
             .fold(text.to_owned(), |text, s| s.scrub(&text))
     }
@@ -56,11 +59,7 @@ impl Sink {
     /// Whether `text` holds any armed key, in any form or chunking ([`Scrubber::holds_key`]), or
     /// loses anything to the scrubber.
     fn holds_a_key(&self, text: &str) -> bool {
-        let scrubbers = self
-            .scrubbers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        scrubbers
+        self.armed()
             .iter()
             .any(|s| s.holds_key(text) || s.scrub(text) != text)
     }
