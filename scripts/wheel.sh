@@ -7,6 +7,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/target/wheel
 export CARGO_TARGET_DIR=$root/target/wheel-target
 export MATURIN_PEP517_ARGS="--zig --compatibility manylinux2014"
+# Reproducible, as scripts/release-build.sh: no machine's paths in the binary, the commit's date.
+cargo_home=$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)
+sysroot=$(rustc --print sysroot)
+export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$sysroot=/rust"
+: "${SOURCE_DATE_EPOCH:=$(git -C "$root" log -1 --format=%ct)}"
+: "${TRUSS_CI_BUILD_COMMIT:=$(git -C "$root" rev-parse HEAD)}"
+export SOURCE_DATE_EPOCH TRUSS_CI_BUILD_COMMIT
 
 src=$(mktemp -d)
 trap 'rm -rf "$src"' EXIT
