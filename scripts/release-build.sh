@@ -37,7 +37,7 @@ else
   echo "  cargo install --locked cargo-auditable --version 0.7.7" >&2
   exit 1
 fi
-bin="target/$target/release/truss-ci$ext"
+bin="${CARGO_TARGET_DIR:-target}/$target/release/truss-ci$ext"
 
 if grep -a -o 'TRUSS_CI_TEST[A-Z_]*' "$bin" >&2; then
   echo "release-build: a test switch is compiled into $bin" >&2
