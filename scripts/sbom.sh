@@ -15,7 +15,7 @@ if [ -z "$cyclonedx" ]; then
   echo "  cargo install --locked cargo-cyclonedx --version 0.5.9" >&2
   exit 1
 fi
-: "${SOURCE_DATE_EPOCH:=$(git -C "$root" log -1 --format=%ct)}"
+: "${SOURCE_DATE_EPOCH:=$(git -C "$root" log -1 --format=%ct 2>/dev/null || true)}"
 export SOURCE_DATE_EPOCH
 made=$root/truss-ci_bin.cdx.json # where cargo-cyclonedx writes it, moved out at once
 trap 'rm -f "$made"' EXIT
