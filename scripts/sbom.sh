@@ -21,5 +21,7 @@ made=$root/truss-ci_bin.cdx.json # where cargo-cyclonedx writes it, moved out at
 trap 'rm -f "$made"' EXIT
 (cd "$root" && "$cyclonedx" cyclonedx --quiet --format json --spec-version 1.5 --target "$target" \
   --describe binaries --no-build-deps)
-sed "s#path+file://$root#path+file:///truss-ci#g" "$made" >"$out"
+# The root's reference is the checkout's path (and cargo leaves the name out when the directory is
+# named after the package): one spelling for every checkout.
+sed -E 's%path\+file://[^#"]*#(truss-ci@)?%path+file:///truss-ci#truss-ci@%g' "$made" >"$out"
 echo "$out"
