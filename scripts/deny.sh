@@ -32,6 +32,22 @@ fi
 cargo fetch --locked -q
 "$deny" --offline check
 
+# The shipped binary's own dependency list, read back as a user's `cargo audit bin` reads it.
+host=$(rustc -vV | sed -n 's/^host: //p')
+audit=${TRUSS_CI_CARGO_AUDIT:-$(command -v cargo-audit || true)}
+if [ -n "$audit" ] && [ -f "dist/truss-ci-$host" ]; then
+  report=$("$audit" audit --db "$db" --no-fetch bin "dist/truss-ci-$host" 2>&1) || {
+    echo "$report" >&2
+    exit 1
+  }
+  if ! grep -q "Found 'cargo auditable' data" <<<"$report"; then
+    echo "$report" >&2
+    echo "deny: cargo audit bin found no embedded dependency list in dist/truss-ci-$host" >&2
+    exit 1
+  fi
+  echo "deny: cargo audit bin dist/truss-ci-$host: $(grep -o "([0-9]* dependencies)" <<<"$report"), no advisory" >&2
+fi
+
 # shellcheck disable=SC2016 # JavaScript template literals, not shell expansions
 bad=$(node -e '
   const fs = require("node:fs"), { isBuiltin } = require("node:module");

@@ -19,11 +19,10 @@ if [ ! -x "dist/truss-ci-$target" ]; then
   exit 1
 fi
 # The commit's time for every file and for the image's creation date, so the same commit and base
-# give the same image ID (scripts/reproducible.sh checks it).
+# give the same image ID (scripts/reproducible.sh checks it). No cache: a cached layer keeps the
+# time of the build that made it.
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
-cache=()
-[ -n "${TRUSS_CI_IMAGE_NO_CACHE:-}" ] && cache=(--no-cache)
-"$engine" build --quiet "${cache[@]}" --timestamp "$epoch" --file Dockerfile --build-arg "BASE=$base" \
+"$engine" build --quiet --no-cache --timestamp "$epoch" --file Dockerfile --build-arg "BASE=$base" \
   --build-arg "TARGETARCH=$arch" --build-arg "VERSION=$version" --tag "$tag" . >&2
 size=$("$engine" image inspect --format '{{.Size}}' "$tag")
 echo "image: $tag is $size bytes" >&2

