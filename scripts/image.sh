@@ -18,8 +18,12 @@ if [ ! -x "dist/truss-ci-$target" ]; then
   echo "image: dist/truss-ci-$target is missing: run scripts/release-build.sh first" >&2
   exit 1
 fi
-"$engine" build --quiet --file Dockerfile --build-arg "BASE=$base" --build-arg "TARGETARCH=$arch" \
-  --build-arg "VERSION=$version" --tag "$tag" . >&2
+# The commit's time for every file and for the image's creation date, so the same commit and base
+# give the same image ID (scripts/reproducible.sh checks it). No cache: a cached layer keeps the
+# time of the build that made it.
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
+"$engine" build --quiet --no-cache --timestamp "$epoch" --file Dockerfile --build-arg "BASE=$base" \
+  --build-arg "TARGETARCH=$arch" --build-arg "VERSION=$version" --tag "$tag" . >&2
 size=$("$engine" image inspect --format '{{.Size}}' "$tag")
 echo "image: $tag is $size bytes" >&2
 if [ "$size" -gt 15000000 ]; then

@@ -78,6 +78,30 @@ if [ ! -x "$tools/cargo/bin/cargo-fuzz" ]; then
   cargo install --quiet cargo-fuzz --version 0.13.2 --locked --root "$tools/cargo" >&2
 fi
 
+# --- supply chain: cargo-auditable (the release build embeds its dependency list), cargo-audit
+# (reads it back, as a user would), cargo-cyclonedx (the SBOMs), cargo-deny (the dependency policy); diffoscope-minimal (what a
+# reproducibility mismatch shows); cyclonedx-python-lib (the CycloneDX schema, offline). The cargo
+# tools are built once a machine, outside the checkout (as scripts/cross.sh's cache).
+cargo_tools=${TRUSS_CI_CARGO_TOOLS:-/var/tmp/truss-ci-tools}
+for spec in cargo-auditable@0.7.7 cargo-cyclonedx@0.5.9 cargo-deny@0.20.2 cargo-audit@0.22.2; do
+  name=${spec%@*} version=${spec#*@}
+  if [ ! -x "$cargo_tools/$name-$version/bin/$name" ]; then
+    log "installing $spec into $cargo_tools/$name-$version"
+    cargo install --quiet --locked "$name" --version "$version" --root "$cargo_tools/$name-$version" >&2
+  fi
+done
+apt_install diffoscope-minimal binutils
+if ! "$tools/lint-venv/bin/python" -c 'import cyclonedx.validation.json' 2>/dev/null; then
+  log "installing cyclonedx-python-lib into $tools/lint-venv"
+  "$tools/lint-venv/bin/pip" install --quiet --disable-pip-version-check \
+    'cyclonedx-python-lib[json-validation]==11.12.0' >&2
+fi
+echo "export TRUSS_CI_CARGO_AUDITABLE=$cargo_tools/cargo-auditable-0.7.7/bin/cargo-auditable"
+echo "export TRUSS_CI_CARGO_CYCLONEDX=$cargo_tools/cargo-cyclonedx-0.5.9/bin/cargo-cyclonedx"
+echo "export TRUSS_CI_CARGO_DENY=$cargo_tools/cargo-deny-0.20.2/bin/cargo-deny"
+echo "export TRUSS_CI_CARGO_AUDIT=$cargo_tools/cargo-audit-0.22.2/bin/cargo-audit"
+echo "export TRUSS_CI_LINT_PYTHON=$tools/lint-venv/bin/python"
+
 echo "export TRUSS_CI_TRUSS=$tools/venv/bin/truss"
 echo "export TRUSS_CI_PYTHON=$tools/venv/bin/python"
 echo "export TRUSS_CI_GITLAB_CI_LOCAL=$tools/npm/node_modules/.bin/gitlab-ci-local"

@@ -13,7 +13,10 @@
 #      TRUSS_CI_RELEASE_BASE_URL point nowhere, and must change nothing): it must download,
 #      verify, log in, and in post undo the login;
 #   5. changes the binary in the tool cache: main and post must refuse to run it;
-#   6. tampers with the served asset: the action must refuse it and log nothing in.
+#   6. tampers with the served asset: the action must refuse it and log nothing in;
+#   7. checks that the release workflow attests every asset it uploads, and the image, before it
+#      publishes (scripts/check-attestations.py), and that the SBOM is the binary's
+#      (scripts/check-sbom.py).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -173,5 +176,13 @@ fi
 grep -q "SHA-256 mismatch" "$work/tampered.log" || { cat "$work/tampered.log" >&2; die "no checksum refusal"; }
 [ ! -e "$t/home/.trussrc" ] || die "a tampered download logged in"
 [ -z "$(ls -A "$t/cache/truss-ci/$version/$target" 2>/dev/null)" ] || die "the tampered download was kept"
+
+say "7. provenance and contents"
+py=${TRUSS_CI_LINT_PYTHON:-target/interop/lint-venv/bin/python}
+"$py" scripts/check-attestations.py || die "the release workflow leaves an asset unattested"
+if [ -f "dist/truss-ci-$target.cdx.json" ]; then
+  "$py" scripts/check-sbom.py "dist/truss-ci-$target" "dist/truss-ci-$target.cdx.json" Cargo.lock \
+    || die "the SBOM does not describe the binary"
+fi
 
 say "held: v$version and v$major resolve to a tree whose manifest verifies the release's own assets"

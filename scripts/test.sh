@@ -16,6 +16,10 @@ skip() { # skip WHAT: fatal when interop is required, a loud skip otherwise
 }
 
 echo "--- the release build"
+if [ -z "${TRUSS_CI_CARGO_AUDITABLE:-}" ] && ! command -v cargo-auditable >/dev/null; then
+  skip "no cargo-auditable: the release build embeds no dependency list and gets no SBOM; run scripts/interop-setup.sh"
+  export TRUSS_CI_UNAUDITED=1
+fi
 bash scripts/release-build.sh >/dev/null
 
 echo "--- the image"
@@ -29,6 +33,23 @@ fi
 echo "--- the wheel"
 # As a user's `pip wheel .` builds it, for tests/interop_wheel.rs (one build per run).
 bash scripts/wheel.sh >/dev/null || skip "the wheel did not build (needs pip and PyPI)"
+
+echo "--- the supply chain"
+# What is inside (the embedded dependency list and the SBOM agree, the SBOM is valid CycloneDX),
+# the dependency policy offline (scripts/deny.sh), what --version --verbose says, and the same
+# bytes from a rebuild elsewhere (scripts/reproducible.sh: binary, .br, SBOM, wheel, image).
+host=$(rustc -vV | sed -n 's/^host: //p')
+lint_py=${TRUSS_CI_LINT_PYTHON:-target/interop/lint-venv/bin/python}
+if [ -z "${TRUSS_CI_UNAUDITED:-}" ] && [ -x "$lint_py" ] && [ -n "${TRUSS_CI_CARGO_DENY:-}" ]; then
+  "$lint_py" scripts/check-sbom.py "dist/truss-ci-$host" "dist/truss-ci-$host.cdx.json" Cargo.lock
+  bash scripts/deny.sh
+  want="commit: $(git rev-parse HEAD)|build date: $(date -u -d "@$(git log -1 --format=%ct)" +%F)|target: $host"
+  got=$("dist/truss-ci-$host" --version --verbose | grep -E '^(commit|build date|target): ' | paste -sd'|')
+  [ "$got" = "$want" ] || { echo "--version --verbose says $got, not $want" >&2; exit 1; }
+  TRUSS_CI_WHEEL=$(ls target/wheel/*.whl 2>/dev/null || true) bash scripts/reproducible.sh
+else
+  skip "no cargo-auditable, cargo-deny or cyclonedx-python-lib for the supply-chain checks: run scripts/interop-setup.sh"
+fi
 
 echo "--- the other platforms"
 # Windows (run under wine by tests/windows.rs), Linux arm64 (under qemu, tests/arm64.rs), and

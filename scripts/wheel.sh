@@ -7,10 +7,21 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/target/wheel
 export CARGO_TARGET_DIR=$root/target/wheel-target
 export MATURIN_PEP517_ARGS="--zig --compatibility manylinux2014"
+# Reproducible, as scripts/release-build.sh: no machine's paths in the binary, the commit's date.
+cargo_home=$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)
+sysroot=$(rustc --print sysroot)
+export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$sysroot=/rust"
+: "${SOURCE_DATE_EPOCH:=$(git -C "$root" log -1 --format=%ct 2>/dev/null || true)}"
+: "${TRUSS_CI_BUILD_COMMIT:=$(git -C "$root" rev-parse HEAD 2>/dev/null || true)}"
+export SOURCE_DATE_EPOCH TRUSS_CI_BUILD_COMMIT
 
 src=$(mktemp -d)
 trap 'rm -rf "$src"' EXIT
-(cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - 2>/dev/null) | tar -xf - -C "$src"
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+  (cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - 2>/dev/null) | tar -xf - -C "$src"
+else # a source tarball, unpacked
+  (cd "$root" && tar --exclude=./target --exclude=./dist -cf - .) | tar -xf - -C "$src"
+fi
 
 rm -rf "$out"
 mkdir -p "$out"

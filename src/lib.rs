@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod atomic_file;
+pub mod build_info;
 pub mod ci;
 pub mod cli;
 pub mod commands;
@@ -53,7 +54,8 @@ fn run() -> ExitCode {
     let args = env::args();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        // --help and --version.
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => return version(&args),
+        // --help.
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
             return ExitCode::from(0);
@@ -119,6 +121,25 @@ fn dispatch(
         Settings::Exec(s) => commands::exec::run(s, &ctx, stdin),
         Settings::Prune(s) => commands::keys::prune(s, &ctx, stdin).map(|()| 0),
     }
+}
+
+/// `--version`: one line, or with `-v` (or as JSON) what the binary is and how it was built.
+fn version(args: &[std::ffi::OsString]) -> ExitCode {
+    let (format, _) = cli::intent(args);
+    let out = Output::new(
+        format,
+        false,
+        false,
+        ci::Platform::Plain.dialect(&Env::default()).0,
+    );
+    let written = match format {
+        _ if !build_info::detailed(args, format) => {
+            out.stdout_text(&format!("truss-ci {}\n", build_info::VERSION))
+        }
+        cli::OutputFormat::Json => out.json(&build_info::json()),
+        cli::OutputFormat::Text => out.stdout_text(&build_info::text()),
+    };
+    ExitCode::from(written.map_or(1, |()| 0))
 }
 
 /// A command line clap refused: said like any other usage error (the platform's annotation, one
