@@ -445,9 +445,26 @@ function postBinary(env, options, binary) {
 const TRUE = /^(1|true|yes|on)$/i;
 const FALSE = /^(0|false|no|off)$/i;
 
+/// The one yes/no parser, for every boolean input: `true/false/yes/no/on/off/1/0` in any case; a
+/// blank input is `fallback`. Any other value is an error naming the input, never a silent no.
+function yesNo(env, name, fallback) {
+  const value = input(env, name);
+  if (!value) return fallback;
+  if (TRUE.test(value)) return true;
+  if (FALSE.test(value)) return false;
+  throw new Error(`the ${name} input must be true or false (or yes/no, on/off, 1/0), not ${JSON.stringify(value)}`);
+}
+
+/// Every boolean input, checked in main before the login, so that a typo (`ture`, `flase`) in one
+/// that only the post step reads (cleanup) fails the job at once rather than turning the post off.
+function checkInputs(env) {
+  for (const name of ['validate', 'isolate', 'cleanup']) yesNo(env, name, true);
+}
+
 /// The action's inputs as `truss-ci login` flags, and the env to run it with: the key (never on
 /// argv) as BASETEN_API_KEY, read through --from-env; no INPUT_* variable. A blank input is unset.
 function login(env) {
+  checkInputs(env);
   const args = ['login'];
   for (const name of ['remote', 'remote-url', 'api-url', 'timeout', 'require-key-type']) {
     if (input(env, name)) args.push(`--${name}=${input(env, name)}`);
@@ -459,8 +476,8 @@ function login(env) {
   else if (exportEnv && !FALSE.test(exportEnv)) {
     throw new Error(`the export-env input must be true, false or truss-env, not ${JSON.stringify(exportEnv)}`);
   }
-  if (input(env, 'validate') && !TRUE.test(input(env, 'validate'))) args.push('--no-validate');
-  if (TRUE.test(input(env, 'isolate'))) args.push('--isolate');
+  if (!yesNo(env, 'validate', true)) args.push('--no-validate');
+  if (yesNo(env, 'isolate', false)) args.push('--isolate');
   args.push(...jobKey(env));
   return withKey(env, args);
 }
@@ -515,7 +532,15 @@ function run(binary, args, env) {
 }
 
 async function post(env, options) {
-  if (!/^(true|1|yes)$/i.test(input(env, 'cleanup') || 'true')) return 0;
+  // main refused a cleanup it cannot read before the login, so nothing of its is left to undo;
+  // were there, an unreadable value undoes it rather than leaving it.
+  let cleanup = true;
+  try {
+    cleanup = yesNo(env, 'cleanup', true);
+  } catch (e) {
+    annotate(output(options), 'warning', `post: ${e.message}; cleaning up`);
+  }
+  if (!cleanup) return 0;
   const binary = env.STATE_TRUSS_CI_ACTION_BINARY;
   if (!binary) return 0; // main failed before it had a binary: nothing to undo
   let dir;

@@ -665,3 +665,58 @@ test('the committed manifest has a binary digest for every asset digest', () => 
   const pairs = (table) => Object.entries(table || {}).flatMap(([v, ts]) => Object.keys(ts).map((t) => `${v} ${t}`)).sort();
   assert.deepEqual(pairs(m.binary_sha256), pairs(m.sha256));
 });
+
+// --- Boolean inputs: one parser --------------------------------------------------------------
+
+test('every boolean input reads true/false/yes/no/on/off/1/0 in any case, and refuses anything else before the login', async () => {
+  const t = await setup();
+  try {
+    const yes = ['true', 'TRUE', 'Yes', 'on', 'ON', '1'];
+    const no = ['false', 'False', 'NO', 'off', 'Off', '0'];
+    const first = () => t.log().split('\n')[0].split(' ');
+    for (const value of [...yes, ...no]) {
+      const on = yes.includes(value);
+      assert.equal(await run({ ...t.env, INPUT_VALIDATE: value, INPUT_ISOLATE: value, INPUT_CLEANUP: value }, t.options), 0, value);
+      assert.equal(first().includes('--no-validate'), !on, `validate: ${value}`);
+      assert.equal(first().includes('--isolate'), on, `isolate: ${value}`);
+      assert.equal(await run({ ...t.env, 'INPUT_EXPORT-ENV': value }, t.options), 0, value);
+      assert.equal(first().includes('--export-env'), on, `export-env: ${value}`);
+      assert.equal(await run({ ...t.env, 'INPUT_JOB-KEY': value }, t.options), 0, value);
+      assert.equal(first().includes('--job-key'), on, `job-key: ${value}`);
+    }
+    for (const name of ['validate', 'isolate', 'cleanup', 'export-env', 'job-key']) {
+      for (const value of ['ture', 'y', 'enabled', '2']) {
+        fs.rmSync(t.env.FAKE_LOG, { force: true });
+        const hits = t.hits.length;
+        const { code, out } = await quiet({ ...t.env, [`INPUT_${name.toUpperCase()}`]: value }, t.options);
+        assert.equal(code, 2, `${name}: ${value}`);
+        assert.match(out, new RegExp(`^::error title=truss-ci action::the ${name} input must be true`, 'm'), `${name}: ${value}`);
+        assert.ok(out.includes(JSON.stringify(value)), out);
+        assert.equal(t.log(), '', `${name}: ${value}: nothing ran`);
+        assert.equal(t.hits.length, hits, `${name}: ${value}: nothing downloaded`);
+      }
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+test('the post step undoes the login for cleanup on, ON and 1, and skips it only for a no', async () => {
+  const t = await setup();
+  try {
+    assert.equal(await run(t.env, t.options), 0);
+    const post = t.postEnv();
+    for (const value of ['on', 'ON', '1', 'Yes', 'true', '']) {
+      fs.rmSync(t.env.FAKE_LOG, { force: true });
+      assert.equal(await run({ ...post, INPUT_CLEANUP: value }, t.options), 0, value);
+      assert.match(t.log(), /^ARGS logout --post\n/, `cleanup: ${value}`);
+    }
+    for (const value of ['off', 'NO', '0', 'false']) {
+      fs.rmSync(t.env.FAKE_LOG, { force: true });
+      assert.equal(await run({ ...post, INPUT_CLEANUP: value }, t.options), 0, value);
+      assert.equal(t.log(), '', `cleanup: ${value}`);
+    }
+  } finally {
+    await t.close();
+  }
+});
