@@ -1,12 +1,13 @@
 //! CircleCI: exports are `export` lines appended to `$BASH_ENV`, which bash sources before each
 //! later step.
 use super::plain::ExportFile;
-use super::{Platform, Spec, configured, is_true, joined, shell};
+use super::{Platform, Spec, configured, identity, is_true, shell};
 use crate::env::path_var;
 
 pub const SPEC: Spec = Spec {
     detect: |v| is_true(&v.circleci),
-    job_id: |v| joined(&[&v.circle_workflow_job_id]),
+    // A job's parallel copies share its id, and each has its own node index.
+    job_id: |v| identity(&[&v.circle_workflow_job_id], &[&v.circle_node_index]),
     job_vars: "CIRCLE_WORKFLOW_JOB_ID",
     dialect: |env| {
         configured(ExportFile {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{
-    Dialect, Effect, Level, Platform, Spec, Var, check_env_name, check_name, is_true, joined,
+    Dialect, Effect, Level, Platform, Spec, Var, check_env_name, check_name, identity, is_true,
 };
 use crate::env::path_var;
 use crate::error::{Error, Result};
@@ -11,13 +11,13 @@ use crate::secret::{ApiKey, Sensitive};
 
 pub const SPEC: Spec = Spec {
     detect: |v| is_true(&v.github_actions),
+    // A matrix's legs share the first three; runners on one host may share a HOME, and each runs
+    // one job at a time: their names tell them apart.
     job_id: |v| {
-        let id = joined(&[&v.github_run_id, &v.github_run_attempt, &v.github_job])?;
-        // Runners on one host may share a HOME; their names tell them apart.
-        Some(match joined(&[&v.runner_name]) {
-            Some(runner) => format!("{id}/{runner}"),
-            None => id,
-        })
+        identity(
+            &[&v.github_run_id, &v.github_run_attempt, &v.github_job],
+            &[&v.runner_name],
+        )
     },
     job_vars: "GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and GITHUB_JOB",
     dialect: |env| {

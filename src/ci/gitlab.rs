@@ -1,6 +1,6 @@
 //! GitLab CI: collapsible log sections, and the dotenv report format. GitLab has no runtime mask,
 //! so the key is never printed; the README asks for a Masked and hidden variable.
-use super::{Dialect, Effect, Platform, Spec, configured, is_true, joined};
+use super::{Dialect, Effect, Platform, Spec, configured, identity, is_true};
 use crate::error::{Error, Result};
 
 const SECTION: &str = "truss_ci_login";
@@ -9,7 +9,8 @@ pub const DOTENV_MAX: usize = 5 * 1024;
 
 pub const SPEC: Spec = Spec {
     detect: |v| is_true(&v.gitlab_ci),
-    job_id: |v| joined(&[&v.ci_job_id]),
+    // Job ids are unique within one GitLab; one runner host may serve two.
+    job_id: |v| identity(&[&v.ci_job_id], &[&v.ci_server_host]),
     job_vars: "CI_JOB_ID",
     dialect: |_| configured(Gitlab { started: now() }),
 };

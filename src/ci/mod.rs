@@ -128,11 +128,26 @@ impl Platform {
 
 /// The values of `parts`, trimmed, joined by `/`, when every one is set and not blank.
 pub(crate) fn joined(parts: &[&Option<String>]) -> Option<String> {
-    parts
+    identity(parts, &[])
+}
+
+/// A job's identity from the variables that name it: every one of `required` set, each of
+/// `optional` in its place (empty when unset), each part escaped (`%` and `/`), so that two
+/// different sets of values never give one identity.
+pub(crate) fn identity(
+    required: &[&Option<String>],
+    optional: &[&Option<String>],
+) -> Option<String> {
+    fn escaped(p: &Option<String>) -> Option<String> {
+        let p = p.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+        Some(p.replace('%', "%25").replace('/', "%2F"))
+    }
+    let mut parts = required
         .iter()
-        .map(|p| p.as_deref().map(str::trim).filter(|s| !s.is_empty()))
-        .collect::<Option<Vec<_>>>()
-        .map(|p| p.join("/"))
+        .map(|p| escaped(p))
+        .collect::<Option<Vec<_>>>()?;
+    parts.extend(optional.iter().map(|p| escaped(p).unwrap_or_default()));
+    Some(parts.join("/"))
 }
 
 /// A dialect with nothing to warn about.
@@ -383,9 +398,9 @@ mod tests {
                     ("GITHUB_RUN_ATTEMPT", "1"),
                     ("GITHUB_JOB", "deploy"),
                 ],
-                "github:9/1/deploy",
+                "github:9/1/deploy/",
             ),
-            (Platform::Gitlab, &[("CI_JOB_ID", "77")], "gitlab:77"),
+            (Platform::Gitlab, &[("CI_JOB_ID", "77")], "gitlab:77/"),
             (
                 Platform::Azure,
                 &[("BUILD_BUILDID", "5"), ("SYSTEM_JOBID", "j")],
@@ -399,7 +414,7 @@ mod tests {
             (
                 Platform::Circleci,
                 &[("CIRCLE_WORKFLOW_JOB_ID", "c")],
-                "circleci:c",
+                "circleci:c/",
             ),
             (
                 Platform::Bitbucket,
@@ -408,8 +423,8 @@ mod tests {
             ),
             (
                 Platform::Jenkins,
-                &[("BUILD_TAG", "jenkins-x-1")],
-                "jenkins:jenkins-x-1",
+                &[("JOB_NAME", "a/b-c"), ("BUILD_NUMBER", "1")],
+                "jenkins:a%2Fb-c/1///",
             ),
         ];
         for platform in Platform::value_variants().iter().filter(|p| p.is_ci()) {
@@ -427,6 +442,108 @@ mod tests {
             Platform::Plain.job_id(&Env::of(&[("CI_JOB_ID", "1")])),
             None
         );
+    }
+
+    /// Two runs that may share a HOME at once, sharing every variable their platform lets them
+    /// share, never have one identity: Jenkins jobs whose names differ only in `/` and `-`, a
+    /// build's parallel branches, a matrix's legs on runners of one host, a job's parallel
+    /// copies, and values that hold the separator.
+    #[test]
+    fn concurrent_runs_never_share_an_identity() {
+        type Pair<'a> = (Platform, &'a [(&'a str, &'a str)], &'a [(&'a str, &'a str)]);
+        let pairs: [Pair<'_>; 9] = [
+            (
+                Platform::Jenkins,
+                &[
+                    ("JOB_NAME", "a/b-c"),
+                    ("BUILD_NUMBER", "1"),
+                    ("BUILD_TAG", "jenkins-a-b-c-1"),
+                ],
+                &[
+                    ("JOB_NAME", "a-b/c"),
+                    ("BUILD_NUMBER", "1"),
+                    ("BUILD_TAG", "jenkins-a-b-c-1"),
+                ],
+            ),
+            (
+                Platform::Jenkins,
+                &[
+                    ("JOB_NAME", "x"),
+                    ("BUILD_NUMBER", "1"),
+                    ("NODE_NAME", "n"),
+                    ("EXECUTOR_NUMBER", "0"),
+                ],
+                &[
+                    ("JOB_NAME", "x"),
+                    ("BUILD_NUMBER", "1"),
+                    ("NODE_NAME", "n"),
+                    ("EXECUTOR_NUMBER", "1"),
+                ],
+            ),
+            (
+                Platform::Jenkins,
+                &[
+                    ("JOB_NAME", "x"),
+                    ("BUILD_NUMBER", "1"),
+                    ("NODE_NAME", "n"),
+                    ("STAGE_NAME", "gpu"),
+                ],
+                &[
+                    ("JOB_NAME", "x"),
+                    ("BUILD_NUMBER", "1"),
+                    ("NODE_NAME", "n"),
+                    ("STAGE_NAME", "cpu"),
+                ],
+            ),
+            (
+                Platform::Jenkins,
+                &[("JOB_NAME", "x/1"), ("BUILD_NUMBER", "2")],
+                &[("JOB_NAME", "x"), ("BUILD_NUMBER", "1/2")],
+            ),
+            (
+                Platform::Jenkins,
+                &[("JOB_NAME", "x"), ("BUILD_NUMBER", "1"), ("NODE_NAME", "0")],
+                &[
+                    ("JOB_NAME", "x"),
+                    ("BUILD_NUMBER", "1"),
+                    ("EXECUTOR_NUMBER", "0"),
+                ],
+            ),
+            (
+                Platform::Github,
+                &[
+                    ("GITHUB_RUN_ID", "9"),
+                    ("GITHUB_RUN_ATTEMPT", "1"),
+                    ("GITHUB_JOB", "d"),
+                    ("RUNNER_NAME", "gpu-runner-1"),
+                ],
+                &[
+                    ("GITHUB_RUN_ID", "9"),
+                    ("GITHUB_RUN_ATTEMPT", "1"),
+                    ("GITHUB_JOB", "d"),
+                    ("RUNNER_NAME", "gpu-runner-2"),
+                ],
+            ),
+            (
+                Platform::Circleci,
+                &[("CIRCLE_WORKFLOW_JOB_ID", "c"), ("CIRCLE_NODE_INDEX", "0")],
+                &[("CIRCLE_WORKFLOW_JOB_ID", "c"), ("CIRCLE_NODE_INDEX", "1")],
+            ),
+            (
+                Platform::Gitlab,
+                &[("CI_JOB_ID", "7"), ("CI_SERVER_HOST", "gitlab.com")],
+                &[("CI_JOB_ID", "7"), ("CI_SERVER_HOST", "gitlab.example")],
+            ),
+            (
+                Platform::Azure,
+                &[("BUILD_BUILDID", "5"), ("SYSTEM_JOBID", "j1")],
+                &[("BUILD_BUILDID", "5"), ("SYSTEM_JOBID", "j2")],
+            ),
+        ];
+        for (platform, a, b) in pairs {
+            let (a, b) = (platform.job_id(&Env::of(a)), platform.job_id(&Env::of(b)));
+            assert!(a.is_some() && a != b, "{platform:?}: {a:?}");
+        }
     }
 
     #[test]
