@@ -71,6 +71,8 @@ pub struct Error {
     pub kind: Kind,
     pub message: String,
     pub hint: Option<String>,
+    /// What the command did before it failed, for `--output json` (the error object's `report`).
+    pub report: Option<serde_json::Value>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -81,6 +83,7 @@ impl Error {
             kind,
             message: message.into(),
             hint: None,
+            report: None,
         }
     }
 
@@ -103,6 +106,13 @@ impl Error {
     #[must_use]
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// The command's report, carried by its error: `--output json` prints one object either way.
+    #[must_use]
+    pub fn with_report(mut self, report: serde_json::Value) -> Self {
+        self.report = Some(report);
         self
     }
 

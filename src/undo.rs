@@ -33,7 +33,7 @@ pub const EXPORTABLE: [&str; 4] = [
 ];
 
 /// A record file larger than this is not one of ours.
-const MAX_SIZE: u64 = 4 * 1024 * 1024;
+pub const MAX_SIZE: u64 = 4 * 1024 * 1024;
 
 /// One job's changes to one remote.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -311,7 +311,29 @@ pub fn save(_held: &Locked, file: &Path, records: &[Record]) -> Result<()> {
     }
     let json = serde_json::to_vec_pretty(records)
         .map_err(|e| Error::unexpected(format!("could not encode the undo record: {e}")))?;
+    fits(file, json.len() as u64)?;
     atomic_file::write(file, &json)
+}
+
+/// The undo record may grow to `len` bytes: every read accepts it. Else exit 5, nothing written.
+pub fn fits(file: &Path, len: u64) -> Result<()> {
+    if len <= MAX_SIZE {
+        return Ok(());
+    }
+    Err(Error::new(
+        Kind::Local,
+        format!(
+            "the undo record {} would grow to {len} bytes, over the {MAX_SIZE} that truss-ci reads back; nothing was written",
+            file.display()
+        ),
+    )
+    .with_hint("run `truss-ci logout --post` in the jobs that logged in (or remove the file once no job is running)"))
+}
+
+/// What one more record for a section of `section_len` bytes adds to the undo record, at most
+/// (the section's text escaped, and the rest of a record).
+pub fn growth(section_len: usize) -> u64 {
+    2 * section_len as u64 + 4096
 }
 
 /// Checks that `record` is one login could have written for the trussrc beside `file`.
@@ -382,7 +404,7 @@ fn authenticate_job_keys(record: &Record) -> std::result::Result<(), String> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
     for key in &record.job_keys {
-        if crate::commands::job_key::parse_name(&key.name).is_none() {
+        if crate::commands::job_key::name::parse(&key.name).is_none() {
             return Err("a job key's name is not one login gives".into());
         }
         if !key.prefix.as_deref().is_none_or(prefix_ok) {

@@ -43,10 +43,7 @@ fn login_stores_only_the_minted_key_and_post_revokes_it() {
     let keys = fake.job_keys();
     assert_eq!(keys.len(), 1);
     let key = &keys[0];
-    assert_eq!(
-        key.name.as_deref(),
-        Some("truss-ci-gitlab-4242-202611301113")
-    );
+    assert_named(key, "truss-ci-gitlab-4242-202611301113");
     assert_eq!(key.kind, MANAGE_ALL);
     let rc = env.read_trussrc().unwrap();
     assert!(rc.contains(&key.full()), "{rc}");
@@ -90,7 +87,7 @@ fn an_invoke_key_for_a_team_is_stored_though_users_me_refuses_it() {
     assert_eq!(key.kind, INVOKE);
     assert_eq!(key.team_id.as_deref(), Some("t_ml"));
     assert_eq!(key.model_ids, Some(vec!["m1".into(), "m2".into()]));
-    assert_eq!(key.name.as_deref(), Some("truss-ci-gitlab-7-202611300543"));
+    assert_named(&key, "truss-ci-gitlab-7-202611300543");
     assert!(env.read_trussrc().unwrap().contains(&key.full()));
     env.run(&["logout", "--post"]).assert_code(0);
     assert_eq!(fake.deleted(), [key.prefix]);
@@ -144,11 +141,19 @@ fn post_without_the_minting_key_lets_the_key_revoke_itself_or_warns() {
     let key = fake.job_keys().remove(0);
     fake.forbid(MANAGE_ALL, Endpoint::DeleteKey, true);
     let run = env.run(&["logout", "--post"]);
-    run.assert_code(0);
+    // Refused (403): exit 3, an error that names the prefix and prune; the section is undone.
+    run.assert_code(3);
+    run.assert_stderr_has(format!(
+        "error: the job key {}",
+        key.name.as_deref().unwrap()
+    ));
     assert!(run.stderr.contains(&key.prefix), "{}", run.stderr);
     assert!(run.stderr.contains("truss-ci keys prune"), "{}", run.stderr);
-    assert!(run.stderr.contains("Not revoked"), "{}", run.stderr);
     assert!(!run.all().contains(&key.secret));
+    assert!(
+        env.read_trussrc().is_none(),
+        "the rest of the post was done"
+    );
 }
 
 #[test]
@@ -200,7 +205,7 @@ fn prune_deletes_only_expired_job_keys() {
     let run = env.run(&["keys", "prune", "--dry-run", "--output", "json"]);
     run.assert_code(0);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(v["deleted"].as_array().unwrap().len(), 1);
+    assert_eq!(v["deleted"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["kept"], 5);
     assert!(fake.deleted().is_empty(), "a dry run deletes nothing");
     let run = env.run(&["keys", "prune"]);
@@ -218,6 +223,20 @@ fn prune_deletes_only_expired_job_keys() {
     let run = env.run(&["keys", "prune"]);
     run.assert_code(3);
     assert!(run.stderr.contains("could not list"), "{}", run.stderr);
+}
+
+/// Asserts that `key` is named `stem` and a random part of 8 hex digits.
+#[track_caller]
+fn assert_named(key: &common::management::Key, stem: &str) {
+    let name = key.name.as_deref().unwrap();
+    let random = name.strip_prefix(&format!("{stem}-")).unwrap_or_default();
+    assert!(
+        random.len() == 8
+            && random
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+        "{name} is not {stem}-<random>"
+    );
 }
 
 /// Asserts that no line (the mask commands aside) shows an 8-character run of `secret`.
@@ -286,17 +305,22 @@ fn neither_key_leaks_in_any_command_dialect_or_format_even_from_an_echoing_serve
 }
 
 /// A server that writes the key it was sent into every name it answers (workspace, email, key
-/// names and prefixes, team names): each key masked in the run, the minted one and the minting one
-/// in a post included, is withheld from the log, the JSON report and the dotenv artifact.
+/// names, types and prefixes, team names, a delete's prefix, beside a created key): each key
+/// masked in the run, the minted one and the minting one in a post included, is withheld from the
+/// log, the JSON report and the dotenv artifact, in every command that reads the key API.
 #[test]
 fn every_masked_key_is_withheld_from_every_channel_whoever_sent_it() {
     let fake = Baseten::new();
     let admin = fake.add(MANAGE_ALL, None);
-    let api = fake.start_rewriting(|req, answer| {
+    let expired = "truss-ci-gitlab-0-202611300500-0a1b2c3d";
+    fake.add(MANAGE_ALL, Some(expired));
+    let api = fake.start_rewriting(move |req, answer| {
         let sent = req.header("authorization").unwrap_or_default();
         let sent = sent.trim_start_matches("Api-Key ").to_owned();
-        let names = ["workspace_name", "email", "name", "team_name"];
-        if !answer.contains_key("api_key") {
+        let names = ["workspace_name", "email", "name", "team_name", "prefix"];
+        if answer.contains_key("api_key") {
+            answer.insert("detail".into(), format!("made with {sent}").into());
+        } else {
             for (field, value) in answer.iter_mut() {
                 if names.contains(&field.as_str()) {
                     *value = sent.clone().into();
@@ -305,6 +329,11 @@ fn every_masked_key_is_withheld_from_every_channel_whoever_sent_it() {
             if let Some(serde_json::Value::Array(keys)) = answer.get_mut("keys") {
                 for key in keys.iter_mut().filter_map(|k| k.as_object_mut()) {
                     key.insert("team_name".into(), sent.clone().into());
+                    key.insert("last_used_at".into(), sent.clone().into());
+                    if key["name"] == expired {
+                        key.insert("prefix".into(), sent.clone().into());
+                        key.insert("type".into(), sent.clone().into());
+                    }
                 }
             }
         }
@@ -318,8 +347,10 @@ fn every_masked_key_is_withheld_from_every_channel_whoever_sent_it() {
     for output in ["text", "json"] {
         for cmd in [
             &["login", "--job-key", "--dotenv", dotenv][..],
+            &["status", "--check"],
             &["logout", "--post", "--from-env"],
             &["exec", "--job-key", "--", "true"],
+            &["keys", "prune", "--dry-run"],
         ] {
             let mut args = vec!["--output", output, "-v"];
             args.extend_from_slice(cmd);
@@ -332,7 +363,8 @@ fn every_masked_key_is_withheld_from_every_channel_whoever_sent_it() {
             }
         }
     }
-    assert!(fake.job_keys().is_empty(), "every job key was revoked");
+    let alive: Vec<_> = fake.job_keys().into_iter().filter_map(|k| k.name).collect();
+    assert_eq!(alive, [expired], "every job key minted was revoked");
 }
 
 /// Real truss (`truss whoami`) works with a minted key, written by login and handed over by
@@ -413,7 +445,12 @@ fn a_key_left_alive_is_a_line_in_the_step_summary() {
     let key = fake.job_keys().remove(0);
     fake.forbid(MANAGE_ALL, Endpoint::DeleteKey, true);
     env.unset("BASETEN_API_KEY");
-    env.run(&["logout", "--post"]).assert_code(0);
+    let run = env.run(&["logout", "--post"]);
+    run.assert_code(3);
+    run.assert_stdout_has(format!(
+        "::error title=truss-ci::the job key {}",
+        key.name.as_deref().unwrap()
+    ));
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(
         text.contains("Job key not revoked") && text.contains(&key.prefix),

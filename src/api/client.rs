@@ -1,6 +1,7 @@
 //! The client: built once from the API settings, it holds one runtime and one connection pool and
 //! runs every request within one deadline, with no redirects, a capped body, full-jitter retries of
 //! what is transient, and every byte of server text scrubbed of every key it knows.
+use std::cell::Cell;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,8 @@ use crate::settings::ApiSettings;
 
 /// Bodies are read up to this size; the rest is never read.
 pub const MAX_BODY: usize = 64 * 1024;
+/// The key list's bodies are read up to this size: 10,000 keys take about 3 MiB.
+pub const MAX_LIST_BODY: usize = 16 * 1024 * 1024;
 const MAX_ATTEMPTS: u32 = 6;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(8);
@@ -31,7 +34,7 @@ pub const USER_AGENT: &str = concat!("truss-ci/", env!("CARGO_PKG_VERSION"));
 pub enum Response<T> {
     /// A 2xx whose body parsed as `T`.
     Ok(T),
-    /// A 2xx whose body did not; `over_cap` when it was cut at [`MAX_BODY`].
+    /// A 2xx whose body did not; `over_cap` when it was cut at the request's cap.
     Unparsed { status: StatusCode, over_cap: bool },
     /// Any other status, with a scrubbed excerpt of the body (`": …"`, or empty; the body of a
     /// 401 or 403 is never waited for).
@@ -46,7 +49,8 @@ pub struct Client {
     base: String,
     host: String,
     deadline: Duration,
-    started: Instant,
+    /// When the current budget started: at [`Client::new`], or at [`Client::renew`].
+    started: Cell<Instant>,
     keys: Keys,
 }
 
@@ -56,6 +60,8 @@ struct Request {
     url: Url,
     auth: HeaderValue,
     body: Option<Vec<u8>>,
+    /// The most of the answer's body that is read.
+    cap: usize,
 }
 
 /// What one attempt came to.
@@ -102,9 +108,15 @@ impl Client {
             base,
             host,
             deadline: settings.timeout,
-            started: Instant::now(),
+            started: Cell::new(Instant::now()),
             keys: Keys::default(),
         })
+    }
+
+    /// Starts a new budget of the whole `--timeout`: what comes after a long wait (the revocation
+    /// after `exec`'s command) is not bounded by the deadline of what came before it.
+    pub fn renew(&self) {
+        self.started.set(Instant::now());
     }
 
     /// The API's base URL, without a trailing slash.
@@ -126,6 +138,18 @@ impl Client {
         body: Option<&serde_json::Value>,
         key: &ApiKey,
     ) -> Result<Response<T>> {
+        self.request_capped(method, path, body, key, MAX_BODY)
+    }
+
+    /// [`Client::request`], reading at most `cap` bytes of the answer (a list that may be large).
+    pub fn request_capped<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        key: &ApiKey,
+        cap: usize,
+    ) -> Result<Response<T>> {
         self.keys.arm(key);
         let header = Zeroizing::new(format!("Api-Key {}", key.expose()));
         let mut auth = HeaderValue::from_str(&header)
@@ -136,12 +160,14 @@ impl Client {
             url: parse_url(&format!("{}{path}", self.base))?,
             auth,
             body: body.map(|b| b.to_string().into_bytes()),
+            cap,
         };
         self.runtime.block_on(self.send(&request))
     }
 
     /// Sends `request` until it is done, retrying what is transient within the deadline. A POST
     /// is sent once: it creates something, and a retry after a lost answer could create it twice.
+    /// The first attempt is always made, with the whole deadline when the budget is spent.
     async fn send<T: DeserializeOwned>(&self, request: &Request) -> Result<Response<T>> {
         let mut last_error = String::from("no attempt was made");
         let attempts = if request.method == Method::POST {
@@ -150,8 +176,10 @@ impl Client {
             MAX_ATTEMPTS
         };
         for attempt in 0..attempts {
-            let Some(remaining) = self.deadline.checked_sub(self.started.elapsed()) else {
-                break;
+            let remaining = match self.deadline.checked_sub(self.started.get().elapsed()) {
+                Some(remaining) => remaining,
+                None if attempt == 0 => self.deadline,
+                None => break,
             };
             debug!(attempt = attempt + 1, host = %self.host, method = %request.method, path = request.url.path(), "calling the API");
             let (error, retry_after) =
@@ -189,7 +217,7 @@ impl Client {
         retry_after: Option<Duration>,
         last_error: &str,
     ) -> Result<Option<Duration>> {
-        let remaining = self.deadline.saturating_sub(self.started.elapsed());
+        let remaining = self.deadline.saturating_sub(self.started.get().elapsed());
         let wait = match retry_after {
             Some(wait) if wait > remaining => {
                 return Err(self.unreachable(&format!(
@@ -235,7 +263,7 @@ impl Client {
             let excerpt = String::new();
             return Attempt::Done(Ok(Response::Status { status, excerpt }));
         }
-        self.answer(status, response).await
+        self.answer(status, response, request.cap).await
     }
 
     /// What an answer that is neither a redirect nor a 401 or 403 comes to, by its status and
@@ -244,10 +272,14 @@ impl Client {
         &self,
         status: StatusCode,
         mut response: reqwest::Response,
+        cap: usize,
     ) -> Attempt<T> {
         let retry_after = retry_after(response.headers());
-        let body = read_capped(&mut response).await;
-        if let Ok(body) = &body {
+        let body = read_capped(&mut response, cap).await;
+        // A key an answer carries (a create's) comes in a small body; a list is not read twice.
+        if let Ok(body) = &body
+            && body.len() <= MAX_BODY
+        {
             self.keys.arm_from_body(body);
         }
         if transient(status) {
@@ -271,7 +303,7 @@ impl Client {
                 Ok(value) => Response::Ok(value),
                 Err(_) => Response::Unparsed {
                     status,
-                    over_cap: body.len() >= MAX_BODY,
+                    over_cap: body.len() >= cap,
                 },
             }
         } else {
@@ -349,15 +381,27 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// Reads at most [`MAX_BODY`] bytes of the body, into memory wiped on drop (it may hold a key).
+/// Reads at most `cap` bytes of the body, into memory wiped on drop (it may hold a key): when
+/// the buffer grows, the old one is wiped too.
 async fn read_capped(
     response: &mut reqwest::Response,
+    cap: usize,
 ) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
-    let mut body = Zeroizing::new(Vec::with_capacity(1024));
-    while body.len() < MAX_BODY {
+    let hint = response
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(1024);
+    let mut body = Zeroizing::new(Vec::with_capacity(hint.clamp(1024, cap)));
+    while body.len() < cap {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                let take = chunk.len().min(MAX_BODY - body.len());
+                let take = chunk.len().min(cap - body.len());
+                if body.len() + take > body.capacity() {
+                    let wanted = (body.len() + take).max(2 * body.capacity()).min(cap);
+                    let mut bigger = Zeroizing::new(Vec::with_capacity(wanted));
+                    bigger.extend_from_slice(&body);
+                    body = bigger;
+                }
                 body.extend_from_slice(&chunk[..take]);
             }
             Ok(None) => break,

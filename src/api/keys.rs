@@ -3,49 +3,49 @@
 //! call which endpoint is not documented, so a refusal is an answer the caller weighs, not an
 //! error; an unreachable API is an error, as for the key check.
 use reqwest::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
-use super::{Client, Response};
-use crate::error::Result;
+use super::client::MAX_LIST_BODY;
+use super::{Client, Response, ServerText};
+use crate::error::{Kind, Result};
 use crate::secret::ApiKey;
 
 /// A key as `GET /v1/api_keys` describes it (`APIKeyInfo`); unknown types are kept as given.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+/// Every value is the server's ([`ServerText`]): printed only through `Output::show`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct KeyInfo {
-    pub prefix: String,
+    pub prefix: ServerText,
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<ServerText>,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ServerText,
     #[serde(default)]
-    pub model_ids: Option<Vec<String>>,
+    pub model_ids: Option<Vec<ServerText>>,
     #[serde(default)]
-    pub team_name: Option<String>,
+    pub team_name: Option<ServerText>,
     #[serde(default)]
-    pub created_at: Option<String>,
+    pub created_at: Option<ServerText>,
     #[serde(default)]
-    pub last_used_at: Option<String>,
+    pub last_used_at: Option<ServerText>,
     /// Only for personal keys.
     #[serde(default)]
     pub owner: Option<Owner>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct Owner {
-    #[serde(default, skip_serializing)]
-    pub user_id: Option<String>,
     #[serde(default)]
-    pub email: Option<String>,
+    pub email: Option<ServerText>,
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<ServerText>,
 }
 
 /// A team (`GET /v1/teams`).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct Team {
-    pub id: String,
-    pub name: String,
+    pub id: ServerText,
+    pub name: ServerText,
     #[serde(default)]
     pub default: bool,
 }
@@ -69,6 +69,22 @@ pub enum Declined {
     Status(StatusCode, String),
     /// A 2xx whose body was not the published shape.
     Unexpected(StatusCode),
+    /// A 2xx whose body was larger than truss-ci reads (this many bytes).
+    TooLarge(usize),
+}
+
+impl Declined {
+    /// What the refusal makes of a command that needed the answer: the key was refused (3), or
+    /// the API did not answer as it should (4) — never "rejected" for an answer too large.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Declined::Forbidden => Kind::Rejected,
+            Declined::Status(StatusCode::UNAUTHORIZED, _) => Kind::Rejected,
+            Declined::Status(..) | Declined::Unexpected(_) | Declined::TooLarge(_) => {
+                Kind::Unreachable
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for Declined {
@@ -82,6 +98,11 @@ impl std::fmt::Display for Declined {
                     "the API answered {status} with something other than the published shape"
                 )
             }
+            Declined::TooLarge(cap) => write!(
+                f,
+                "the API's answer is larger than the {} MiB truss-ci reads",
+                cap / (1024 * 1024)
+            ),
         }
     }
 }
@@ -90,6 +111,11 @@ impl std::fmt::Display for Declined {
 pub type Answer<T> = std::result::Result<T, Declined>;
 
 fn answer<T, U>(response: Response<T>, then: impl FnOnce(T) -> U) -> Answer<U> {
+    answer_capped(response, 0, then)
+}
+
+/// [`answer`] for a request read up to `cap` bytes: a body cut there is too large, not malformed.
+fn answer_capped<T, U>(response: Response<T>, cap: usize, then: impl FnOnce(T) -> U) -> Answer<U> {
     match response {
         Response::Ok(v) => Ok(then(v)),
         Response::Status {
@@ -97,6 +123,7 @@ fn answer<T, U>(response: Response<T>, then: impl FnOnce(T) -> U) -> Answer<U> {
             ..
         } => Err(Declined::Forbidden),
         Response::Status { status, excerpt } => Err(Declined::Status(status, excerpt)),
+        Response::Unparsed { over_cap: true, .. } if cap > 0 => Err(Declined::TooLarge(cap)),
         Response::Unparsed { status, .. } => Err(Declined::Unexpected(status)),
     }
 }
@@ -106,15 +133,17 @@ struct Keys {
     keys: Vec<KeyInfo>,
 }
 
-/// Every key the API shows to `key` (`GET /v1/api_keys`).
+/// Every key the API shows to `key` (`GET /v1/api_keys`, not paged): read up to
+/// [`MAX_LIST_BODY`], room for tens of thousands of keys; a longer list is [`Declined::TooLarge`].
 pub fn list(client: &Client, key: &ApiKey) -> Result<Answer<Vec<KeyInfo>>> {
-    let response = client.request::<Keys>(Method::GET, "/v1/api_keys", None, key)?;
-    Ok(answer(response, |k| k.keys))
+    let response =
+        client.request_capped::<Keys>(Method::GET, "/v1/api_keys", None, key, MAX_LIST_BODY)?;
+    Ok(answer_capped(response, MAX_LIST_BODY, |k| k.keys))
 }
 
 /// The key whose prefix is `prefix`, among those the API shows to `key`.
 pub fn find(client: &Client, key: &ApiKey, prefix: &str) -> Result<Answer<Option<KeyInfo>>> {
-    Ok(list(client, key)?.map(|keys| keys.into_iter().find(|k| k.prefix == prefix)))
+    Ok(list(client, key)?.map(|keys| keys.into_iter().find(|k| k.prefix.is(prefix))))
 }
 
 #[derive(Deserialize)]
@@ -206,15 +235,10 @@ mod tests {
              "owner": {"user_id": "u", "email": "a@b"}},
         ]});
         let keys: Keys = serde_json::from_value(v).unwrap();
-        assert_eq!(
-            keys.keys[0].model_ids.as_deref(),
-            Some(&["m1".to_owned()][..])
-        );
-        assert_eq!(keys.keys[1].kind, "SOMETHING_NEW");
-        assert_eq!(
-            keys.keys[1].owner.as_ref().unwrap().email.as_deref(),
-            Some("a@b")
-        );
+        assert!(keys.keys[0].model_ids.as_ref().unwrap()[0].is("m1"));
+        assert!(keys.keys[1].kind.is("SOMETHING_NEW"));
+        let owner = keys.keys[1].owner.as_ref().unwrap();
+        assert!(owner.email.as_ref().unwrap().is("a@b"));
         assert_eq!(kebab("WORKSPACE_MANAGE_ALL"), "workspace-manage-all");
         assert_eq!(
             screaming("workspace-export-metrics"),

@@ -2,7 +2,7 @@
 //! and scrubbed body, one runtime) and small endpoint functions on it: the key check,
 //! `GET /v1/users/me`.
 use reqwest::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use tracing::debug;
 
@@ -14,25 +14,23 @@ mod client;
 pub mod keys;
 mod proxy;
 mod scrub;
+mod server_text;
 mod tls;
 
-pub use client::{Client, MAX_BODY, Response, USER_AGENT};
+pub use client::{Client, MAX_BODY, MAX_LIST_BODY, Response, USER_AGENT};
 pub use proxy::{Proxies, ProxyUrl};
+pub use server_text::ServerText;
 
 /// Who the key belongs to, as `/v1/users/me` tells (every field optional: parsed tolerantly).
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+/// Every value is the server's: printed only through `Output::show`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 pub struct User {
-    #[serde(default, skip_serializing)]
-    pub user_id: Option<serde_json::Value>,
     #[serde(default)]
-    pub email: Option<String>,
+    pub email: Option<ServerText>,
     #[serde(default)]
-    pub name: Option<String>,
-    #[serde(
-        default,
-        rename(deserialize = "workspace_name", serialize = "workspace")
-    )]
-    pub workspace: Option<String>,
+    pub name: Option<ServerText>,
+    #[serde(default, rename = "workspace_name")]
+    pub workspace: Option<ServerText>,
 }
 
 /// How a check ended when the key was accepted.
@@ -84,8 +82,8 @@ mod tests {
             r#"{"user_id":"u1","email":"a@b","workspace_name":"ws","extra":[1]}"#,
         )
         .unwrap();
-        assert_eq!(u.email.as_deref(), Some("a@b"));
-        assert_eq!(u.workspace.as_deref(), Some("ws"));
+        assert!(u.email.is_some_and(|e| e.is("a@b")));
+        assert!(u.workspace.is_some_and(|w| w.is("ws")));
         let u: User = serde_json::from_str("{}").unwrap();
         assert_eq!(u, User::default());
     }

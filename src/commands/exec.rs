@@ -50,12 +50,36 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
         // The minted key runs the command; the resolved one stays here, to revoke it after. From
         // the create on, a signal is held: the command then never starts, and the key is revoked.
         supervisor.preparing();
-        let minted = job_key::mint(client, &key, plan, &plan.job, out, |_| Ok(None))?;
+        let minted = job_key::mint(client, &key, plan, out, None)?;
         let code = run_with(settings, ctx, &supervisor, &minted.key, &source);
-        job_key::revoke_quietly(client, &key, &minted.record, out);
-        return code;
+        return revoke_after(client, &key, &minted.record, code, out);
     }
     run_with(settings, ctx, &supervisor, &key, &source)
+}
+
+/// Revokes the job key once the command is done, however long it ran: the revocation has a
+/// budget of its own and is always attempted. A key left alive fails a command that succeeded
+/// (exit 2, 3 or 4: see [`job_key::not_revoked`]); after a command that failed, the error is
+/// said and the command's own code stands.
+fn revoke_after(
+    client: &Client,
+    key: &ApiKey,
+    record: &crate::undo::JobKey,
+    code: Result<u8>,
+    out: &crate::output::Output,
+) -> Result<u8> {
+    client.renew();
+    let job_key::Revoked::Failed(kind, why) = job_key::revoke(client, key, record) else {
+        return code;
+    };
+    let error = job_key::not_revoked(record, kind, &why);
+    match code {
+        Ok(0) => Err(error),
+        other => {
+            out.error(&error);
+            other
+        }
+    }
 }
 
 /// Writes the private trussrc with `key`, runs the command and removes the directory.

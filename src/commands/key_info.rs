@@ -3,8 +3,8 @@
 //! is shown. Every value the server chose passes through [`Output::server_text`].
 use serde_json::{Value, json};
 
-use crate::api::Client;
 use crate::api::keys::{self, Declined, KeyInfo};
+use crate::api::{Client, ServerText};
 use crate::error::{Error, Kind, Result};
 use crate::output::Output;
 use crate::secret::{self, ApiKey};
@@ -40,7 +40,7 @@ pub fn look_up(
     ctx: &Context<'_>,
 ) -> Result<Lookup> {
     let prefix = keys::prefix_of(key).to_owned();
-    let (lookup, forbidden) = if key.expose().contains('.') && secret::plain_value(&prefix) {
+    let (lookup, unknown) = if key.expose().contains('.') && secret::plain_value(&prefix) {
         find(client, key, prefix)
     } else {
         let reason =
@@ -50,39 +50,51 @@ pub fn look_up(
                 prefix: None,
                 reason,
             },
-            false,
+            Unknown::NotListed,
         )
     };
-    require(api, &lookup, forbidden, ctx.out)?;
+    require(api, &lookup, unknown, ctx.out)?;
     warn(api, &lookup, ctx);
     Ok(lookup)
 }
 
-/// The lookup by `prefix`, and whether the API refused it (403).
-fn find(client: &Client, key: &ApiKey, prefix: String) -> (Lookup, bool) {
+/// Why a key's type is not known: the API refused the list (403), the list does not show it, or
+/// the list could not be had (an error of this kind: never "rejected" for an answer too large).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unknown {
+    Forbidden,
+    NotListed,
+    Failed(Kind),
+}
+
+/// The lookup by `prefix`, and why it failed when it did.
+fn find(client: &Client, key: &ApiKey, prefix: String) -> (Lookup, Unknown) {
     match keys::find(client, key, &prefix) {
         Ok(Ok(Some(info))) => (
             Lookup::Known {
                 prefix,
                 info: Box::new(info),
             },
-            false,
+            Unknown::NotListed,
         ),
         Ok(Ok(None)) => (
             unknown(prefix, "the API's list of keys does not show it"),
-            false,
+            Unknown::NotListed,
         ),
         Ok(Err(Declined::Forbidden)) => (
             unknown(
                 prefix,
                 "this key may not list keys (403), so its type is unknown",
             ),
-            true,
+            Unknown::Forbidden,
         ),
-        Ok(Err(d)) => (unknown(prefix, &format!("listing keys failed: {d}")), false),
+        Ok(Err(d)) => (
+            unknown(prefix, &format!("listing keys failed: {d}")),
+            Unknown::Failed(d.kind()),
+        ),
         Err(e) => (
             unknown(prefix, &format!("listing keys failed: {}", e.message)),
-            false,
+            Unknown::Failed(e.kind),
         ),
     }
 }
@@ -97,7 +109,7 @@ fn warn(api: &ApiSettings, lookup: &Lookup, ctx: &Context<'_>) {
             ));
         }
         Lookup::Known { info, .. }
-            if info.kind == PERSONAL
+            if info.kind.is(PERSONAL)
                 && ctx.platform.is_ci()
                 && !api.require_key_type.iter().any(|t| t == PERSONAL) =>
         {
@@ -117,7 +129,7 @@ fn unknown(prefix: String, reason: &str) -> Lookup {
 }
 
 /// `--require-key-type`: the key's type must be one of those named.
-fn require(api: &ApiSettings, lookup: &Lookup, forbidden: bool, out: &Output) -> Result<()> {
+fn require(api: &ApiSettings, lookup: &Lookup, unknown: Unknown, out: &Output) -> Result<()> {
     let wanted = &api.require_key_type;
     if wanted.is_empty() {
         return Ok(());
@@ -131,7 +143,7 @@ fn require(api: &ApiSettings, lookup: &Lookup, forbidden: bool, out: &Output) ->
         Err(Error::new(Kind::Rejected, format!("{message}; nothing was written")).with_hint(hint))
     };
     match lookup {
-        Lookup::Known { info, .. } if wanted.contains(&info.kind) => Ok(()),
+        Lookup::Known { info, .. } if wanted.iter().any(|t| info.kind.is(t)) => Ok(()),
         Lookup::Known { prefix, info } => refused(
             format!(
                 "the key {prefix} is a {} key, and --require-key-type asks for {names}",
@@ -141,28 +153,34 @@ fn require(api: &ApiSettings, lookup: &Lookup, forbidden: bool, out: &Output) ->
                 "give the CI a key of type {names} ({RECOMMENDATION}), or change --require-key-type"
             ),
         ),
-        Lookup::Unknown { reason, .. } if forbidden => refused(
+        Lookup::Unknown { reason, .. } if unknown == Unknown::Forbidden => refused(
             format!("--require-key-type needs the key's type, and {reason}"),
             "give the CI a key that may list keys (GET /v1/api_keys), or drop --require-key-type"
                 .into(),
         ),
-        Lookup::Unknown { reason, .. } => refused(
-            format!(
+        Lookup::Unknown { reason, .. } => {
+            let message = format!(
                 "--require-key-type needs the key's type, which could not be determined: {reason}"
-            ),
-            "run again once the API answers, or drop --require-key-type".into(),
-        ),
+            );
+            let hint = "run again once the API answers, or drop --require-key-type";
+            match unknown {
+                Unknown::Failed(kind) => {
+                    Err(Error::new(kind, format!("{message}; nothing was written")).with_hint(hint))
+                }
+                _ => refused(message, hint.into()),
+            }
+        }
     }
 }
 
 /// The key's type in the flags' spelling, as plain text.
 fn kebab_type(info: &KeyInfo, out: &Output) -> String {
-    keys::kebab(&out.server_text(Some(&info.kind)))
+    keys::kebab(&out.show(Some(&info.kind)))
 }
 
 /// The server's value as plain text, `None` when it gave none.
-fn shown(value: Option<&str>, out: &Output) -> Option<String> {
-    Some(out.server_text(value)).filter(|v| !v.is_empty())
+fn shown(value: Option<&ServerText>, out: &Output) -> Option<String> {
+    Some(out.show(value)).filter(|v| !v.is_empty())
 }
 
 impl Lookup {
@@ -184,9 +202,9 @@ impl Lookup {
                 None => format!("not known ({why})"),
             };
         };
-        let name = shown(info.name.as_deref(), out).unwrap_or_else(|| "unnamed".into());
+        let name = shown(info.name.as_ref(), out).unwrap_or_else(|| "unnamed".into());
         let mut scope = vec![kebab_type(info, out)];
-        if let Some(team) = shown(info.team_name.as_deref(), out) {
+        if let Some(team) = shown(info.team_name.as_ref(), out) {
             scope.push(format!("team {team}"));
         }
         if let Some(owner) = owner(info, out) {
@@ -196,7 +214,7 @@ impl Lookup {
             None => "all models".into(),
             Some(ids) => format!("models {}", ids.join(" ")),
         });
-        let used = timestamp(info.last_used_at.as_deref(), out).map_or_else(
+        let used = timestamp(info.last_used_at.as_ref(), out).map_or_else(
             || "never used".into(),
             |t| match t.get(..10) {
                 Some(date) if t != secret::WITHHELD_VALUE => format!("last used {date}"),
@@ -221,16 +239,16 @@ impl Lookup {
         json!({
             "known": true,
             "prefix": prefix,
-            "name": shown(info.name.as_deref(), out),
+            "name": shown(info.name.as_ref(), out),
             "type": kebab_type(info, out),
-            "team": shown(info.team_name.as_deref(), out),
+            "team": shown(info.team_name.as_ref(), out),
             "model_ids": models(info, out),
             "owner": info.owner.as_ref().map(|o| json!({
-                "email": shown(o.email.as_deref(), out),
-                "name": shown(o.name.as_deref(), out),
+                "email": shown(o.email.as_ref(), out),
+                "name": shown(o.name.as_ref(), out),
             })),
-            "created_at": timestamp(info.created_at.as_deref(), out),
-            "last_used_at": timestamp(info.last_used_at.as_deref(), out),
+            "created_at": timestamp(info.created_at.as_ref(), out),
+            "last_used_at": timestamp(info.last_used_at.as_ref(), out),
         })
     }
 
@@ -239,8 +257,8 @@ impl Lookup {
         let (kind, name, team) = match self {
             Lookup::Known { info, .. } => (
                 kebab_type(info, out),
-                out.server_text(info.name.as_deref()),
-                out.server_text(info.team_name.as_deref()),
+                out.show(info.name.as_ref()),
+                out.show(info.team_name.as_ref()),
             ),
             Lookup::Unknown { .. } => Default::default(),
         };
@@ -248,30 +266,19 @@ impl Lookup {
     }
 }
 
-/// A server's timestamp (`2026-11-29T10:00:00Z`): shown only when it is made of a timestamp's
-/// characters and holds nothing of the key; `None` when it gave none.
-fn timestamp(value: Option<&str>, out: &Output) -> Option<String> {
-    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
-    let plain = value.len() <= 40
-        && value
-            .chars()
-            .all(|c| c.is_ascii_digit() || "-:.TZ+ ".contains(c))
-        && out.scrub(value) == value;
-    Some(if plain {
-        value.to_owned()
-    } else {
-        secret::WITHHELD_VALUE.to_owned()
-    })
+/// A server's timestamp, through [`Output::show_timestamp`].
+fn timestamp(value: Option<&ServerText>, out: &Output) -> Option<String> {
+    out.show_timestamp(value)
 }
 
 /// A personal key's owner: the email, else the name.
 fn owner(info: &KeyInfo, out: &Output) -> Option<String> {
     let o = info.owner.as_ref()?;
-    shown(o.email.as_deref(), out).or_else(|| shown(o.name.as_deref(), out))
+    shown(o.email.as_ref(), out).or_else(|| shown(o.name.as_ref(), out))
 }
 
 /// The models the key is limited to; `None` for all.
 fn models(info: &KeyInfo, out: &Output) -> Option<Vec<String>> {
     let ids = info.model_ids.as_ref().filter(|ids| !ids.is_empty())?;
-    Some(ids.iter().map(|id| out.server_text(Some(id))).collect())
+    Some(ids.iter().map(|id| out.show(Some(id))).collect())
 }

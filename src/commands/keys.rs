@@ -26,17 +26,17 @@ pub fn prune(settings: &PruneSettings, ctx: &Context<'_>, stdin: &mut dyn Read) 
     let client = Client::new(&conn.api.api_url_for(remote_url), &conn.api)?;
     let all = keys::list(&client, &key)?.map_err(|why| {
         Error::new(
-            Kind::Rejected,
+            why.kind(),
             format!("could not list the workspace's keys: {why}; nothing was deleted"),
         )
         .with_hint("pruning needs a key that may list and delete keys (a workspace key that manages all, or one that manages API keys)")
     })?;
     let (expired, kept): (Vec<KeyInfo>, Vec<KeyInfo>) = all.into_iter().partition(|k| {
         k.name
-            .as_deref()
-            .is_some_and(|n| job_key::expired(n, settings.now))
+            .as_ref()
+            .is_some_and(|n| job_key::expired(n.unprinted(), settings.now))
     });
-    let (deleted, failed) = delete(&client, &key, &expired, settings.dry_run, out)?;
+    let (deleted, failed, failed_kind) = delete(&client, &key, &expired, settings.dry_run, out)?;
     out.info(&format!(
         "{} expired job key(s) {}, {} key(s) kept",
         deleted.len(),
@@ -55,48 +55,48 @@ pub fn prune(settings: &PruneSettings, ctx: &Context<'_>, stdin: &mut dyn Read) 
             "kept": kept.len(),
         }))?;
     }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::new(
-            Kind::Rejected,
+    match failed_kind {
+        None => Ok(()),
+        Some(kind) => Err(Error::new(
+            kind,
             format!("{} expired job key(s) could not be deleted", failed.len()),
         )
-        .with_hint("the key may not delete keys: prune with a workspace key that manages all"))
+        .with_hint("the key may not delete keys: prune with a workspace key that manages all")),
     }
 }
 
 /// Deletes the expired job keys (none with `dry_run`): those deleted (or to delete) and those
-/// the API refused, as the JSON report lists them.
+/// the API refused, as the JSON report lists them, and the kind of the first refusal. Names and
+/// prefixes are the server's: shown through the one gate.
 fn delete(
     client: &Client,
     key: &ApiKey,
     expired: &[KeyInfo],
     dry_run: bool,
     out: &Output,
-) -> Result<(Vec<Value>, Vec<Value>)> {
+) -> Result<(Vec<Value>, Vec<Value>, Option<Kind>)> {
     let mut deleted = Vec::new();
     let mut failed = Vec::new();
+    let mut failed_kind = None;
     for k in expired {
-        let name = k.name.clone().unwrap_or_default();
+        let name = out.show(k.name.as_ref());
+        let prefix = out.show(Some(&k.prefix));
         if dry_run {
-            out.info(&format!("Would delete {name} (prefix {})", k.prefix));
-            deleted.push(json!({"name": name, "prefix": k.prefix}));
+            out.info(&format!("Would delete {name} (prefix {prefix})"));
+            deleted.push(json!({"name": name, "prefix": prefix}));
             continue;
         }
-        match keys::delete(client, key, &k.prefix)? {
+        match keys::delete(client, key, k.prefix.unprinted())? {
             Ok(_) => {
-                out.info(&format!("Deleted {name} (prefix {})", k.prefix));
-                deleted.push(json!({"name": name, "prefix": k.prefix}));
+                out.info(&format!("Deleted {name} (prefix {prefix})"));
+                deleted.push(json!({"name": name, "prefix": prefix}));
             }
             Err(why) => {
-                out.warn(&format!(
-                    "could not delete {name} (prefix {}): {why}",
-                    k.prefix
-                ));
-                failed.push(json!({"name": name, "prefix": k.prefix, "why": why.to_string()}));
+                out.warn(&format!("could not delete {name} (prefix {prefix}): {why}"));
+                failed_kind.get_or_insert(why.kind());
+                failed.push(json!({"name": name, "prefix": prefix, "why": why.to_string()}));
             }
         }
     }
-    Ok((deleted, failed))
+    Ok((deleted, failed, failed_kind))
 }

@@ -73,8 +73,9 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
     report(out, path, &names)
 }
 
-/// The post's report: what was undone, and what became of each job key (a key not revoked is
-/// also a warning).
+/// The post's report: what was undone, and what became of each job key. A key not revoked is an
+/// error (its kind's exit code: 2 no key to revoke with, 3 refused, 4 unreachable), said after
+/// everything else was undone, with the report in its JSON object.
 fn report_post(
     out: &Output,
     path: &Path,
@@ -82,19 +83,14 @@ fn report_post(
     revoked: &[job_keys::Outcome],
 ) -> Result<()> {
     for o in revoked {
-        if o.revoked {
+        if o.failed.is_none() {
             out.info(&format!(
                 "Revoked job key {} (prefix {})",
                 o.key.name,
                 o.key.prefix.as_deref().unwrap_or("found by name")
             ));
         } else {
-            out.info(&format!(
-                "Not revoked: job key {}: run `truss-ci keys prune` once it expires, or delete it in Baseten's settings",
-                o.key.name
-            ));
-            // Where the platform keeps a step summary, the key left alive is a line there too
-            // (informational: a summary that cannot be written is a warning).
+            // Where the platform keeps a step summary, the key left alive is a line there too.
             let line = format!(
                 "- **Job key not revoked:** `{}` (prefix `{}`): run `truss-ci keys prune` once it expires, or delete it in Baseten's settings\n",
                 o.key.name,
@@ -105,14 +101,24 @@ fn report_post(
             }
         }
     }
-    if out.format == OutputFormat::Json {
-        let keys: Vec<_> = revoked
-            .iter()
-            .map(|o| json!({"name": o.key.name, "prefix": o.key.prefix, "revoked": o.revoked}))
-            .collect();
-        out.json(&json!({ "trussrc": path, "removed": removed, "job_keys": keys }))?;
+    let keys: Vec<_> = revoked
+        .iter()
+        .map(|o| json!({"name": o.key.name, "prefix": o.key.prefix, "revoked": o.failed.is_none()}))
+        .collect();
+    let report = json!({ "trussrc": path, "removed": removed, "job_keys": keys });
+    let mut failures = revoked.iter().filter_map(|o| o.failed.as_ref());
+    let Some(first) = failures.next() else {
+        if out.format == OutputFormat::Json {
+            out.json(&report)?;
+        }
+        return Ok(());
+    };
+    for other in failures {
+        out.annotate_error(other);
     }
-    Ok(())
+    let mut error = crate::error::Error::new(first.kind, first.message.clone()).with_report(report);
+    error.hint.clone_from(&first.hint);
+    Err(error)
 }
 
 fn report(out: &Output, path: &Path, removed: &[String]) -> Result<()> {

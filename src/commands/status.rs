@@ -70,12 +70,12 @@ pub fn run(settings: &StatusSettings, ctx: &Context<'_>) -> Result<()> {
         let (user, key) = check(api, &status, &secret, &doc, ctx, path)?;
         lines.push_str(&format!(
             "workspace: {}\nuser: {}\nvalidated: true\nkey: {}\n",
-            out.server_text(user.workspace.as_deref()),
-            out.server_text(user.email.as_deref()),
+            out.show(user.workspace.as_ref()),
+            out.show(user.email.as_ref()),
             key.describe(out)
         ));
         report["validated"] = json!(true);
-        report["user"] = json!(out.server_user(&user));
+        report["user"] = json!(crate::commands::verify::shown_user(&user, out));
         report["key"] = key.json(out);
     }
     match out.format {

@@ -35,3 +35,20 @@ pub fn verify(
         .with_hint("deploying with truss needs a full-access key; pass --allow-restricted to use this key anyway for calling models")),
     }
 }
+
+/// Who the key belongs to, as printed and in JSON: each value through [`Output::show`].
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ShownUser {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub workspace: Option<String>,
+}
+
+pub fn shown_user(user: &api::User, out: &Output) -> ShownUser {
+    let shown = |v: &Option<api::ServerText>| v.as_ref().map(|v| out.show(Some(v)));
+    ShownUser {
+        email: shown(&user.email),
+        name: shown(&user.name),
+        workspace: shown(&user.workspace),
+    }
+}

@@ -145,6 +145,24 @@ impl Output {
     /// The failure: one error annotation where the platform has them, the message and its hint
     /// on stderr, and in JSON mode one object on stdout.
     pub fn error(&self, err: &Error) {
+        let (message, hint) = self.annotate_error(err);
+        if self.format == OutputFormat::Json {
+            let mut error = json!({
+                "kind": err.kind.as_str(),
+                "exit_code": err.exit_code(),
+                "message": message,
+                "hint": hint,
+            });
+            if let Some(report) = &err.report {
+                error["report"] = report.clone();
+            }
+            let _ = self.json(&json!({ "error": error }));
+        }
+    }
+
+    /// One more failure beside the one the run ends with: the annotation and the lines on stderr,
+    /// not a JSON object of its own. Returns the message and hint as printed.
+    pub fn annotate_error(&self, err: &Error) -> (String, Option<String>) {
         self.flush_pending();
         let unechoed = |text: &str| {
             self.arguments
@@ -163,16 +181,7 @@ impl Output {
             text.push_str(hint);
         }
         self.sink.human(&text);
-        if self.format == OutputFormat::Json {
-            let _ = self.json(&json!({
-                "error": {
-                    "kind": err.kind.as_str(),
-                    "exit_code": err.exit_code(),
-                    "message": message,
-                    "hint": hint,
-                }
-            }));
-        }
+        (message, hint)
     }
 
     /// One JSON object on one stdout line, scrubbed as a whole (JSON-escaped forms included).

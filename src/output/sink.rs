@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use super::Output;
-use crate::api::User;
+use crate::api::ServerText;
 use crate::ci::Dialect;
 use crate::secret::{self, Scrubber};
 
@@ -102,28 +102,37 @@ impl Sink {
 }
 
 impl Output {
-    /// A value a server chose (a workspace name, an email), for any channel: trimmed, and given
-    /// only when it is plain text ([`secret::plain_value`]) holding no form or piece of the masked
-    /// key; otherwise [`secret::WITHHELD_VALUE`]. Empty when there is none.
-    pub fn server_text(&self, value: Option<&str>) -> String {
-        let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+    /// A value a server chose (a key's name, prefix or type, a team, a workspace, an email), for
+    /// any channel: trimmed, and given only when it is plain text ([`secret::plain_value`]: short,
+    /// ASCII letters, digits, space and `@._+-`, so no bidi or other format character) holding no
+    /// form or piece of any masked key; otherwise [`secret::WITHHELD_VALUE`]. Empty when there is
+    /// none. [`ServerText`] has no other way to be printed.
+    pub fn show(&self, value: Option<&ServerText>) -> String {
+        self.gate(value, secret::plain_value)
+    }
+
+    /// A server's timestamp (`2026-11-29T10:00:00Z`), through the same gate with a timestamp's
+    /// characters; `None` when it gave none.
+    pub fn show_timestamp(&self, value: Option<&ServerText>) -> Option<String> {
+        let shown = self.gate(value, |v| {
+            v.len() <= 40
+                && v.chars()
+                    .all(|c| c.is_ascii_digit() || "-:.TZ+ ".contains(c))
+        });
+        Some(shown).filter(|v| !v.is_empty())
+    }
+
+    fn gate(&self, value: Option<&ServerText>, plain: fn(&str) -> bool) -> String {
+        let Some(value) = value
+            .map(|v| v.unprinted().trim())
+            .filter(|v| !v.is_empty())
+        else {
             return String::new();
         };
-        if !self.sink.holds_a_key(value) && secret::plain_value(value) {
+        if !self.sink.holds_a_key(value) && plain(value) {
             value.to_owned()
         } else {
             secret::WITHHELD_VALUE.to_owned()
-        }
-    }
-
-    /// `user` with each value it names passed through [`Output::server_text`], for JSON.
-    pub fn server_user(&self, user: &User) -> User {
-        let shown = |v: &Option<String>| v.as_deref().map(|v| self.server_text(Some(v)));
-        User {
-            user_id: None,
-            email: shown(&user.email),
-            name: shown(&user.name),
-            workspace: shown(&user.workspace),
         }
     }
 }
@@ -215,11 +224,11 @@ mod tests {
             let key = ApiKey::new(key_text.clone());
             let out = output(&key);
             let value = format!("{before}{}{after}", interleaved(&key_text, &seps, &widths));
-            let shown = out.server_text(Some(&value));
-            let user = out.server_user(&User { email: Some(value.clone()), ..User::default() });
+            let shown = out.show(Some(&ServerText::new(value.clone())));
+            let stamp = out.show_timestamp(Some(&ServerText::new(value.clone()))).unwrap_or_default();
             let line = out.scrub(&format!("as {value} (workspace {value})"));
             let secret = secret.to_ascii_lowercase();
-            for text in [shown.as_str(), user.email.as_deref().unwrap_or_default(), &line] {
+            for text in [shown.as_str(), &stamp, &line] {
                 let read = readable(text);
                 for w in secret.as_bytes().windows(secret::MIN_FRAGMENT) {
                     let w = std::str::from_utf8(w).unwrap();
@@ -245,7 +254,7 @@ mod tests {
             for (key, secret) in keys.iter().zip(&secrets) {
                 let line = out.scrub(&format!("{before}{key} and {}", key.to_ascii_uppercase()));
                 prop_assert!(!line.to_ascii_lowercase().contains(&secret.to_ascii_lowercase()[..8]), "{}", line);
-                prop_assert_eq!(out.server_text(Some(key)), secret::WITHHELD_VALUE);
+                prop_assert_eq!(out.show(Some(&ServerText::new(key.clone()))), secret::WITHHELD_VALUE);
             }
         }
 
@@ -254,7 +263,7 @@ mod tests {
             let out = output(&ApiKey::new("kid01234.QQQQ7777zzzzWWWW".into()));
             let alnum: String = value.chars().filter(char::is_ascii_alphanumeric).collect();
             prop_assume!(!alnum.to_ascii_lowercase().contains("qqqq7777"));
-            prop_assert_eq!(out.server_text(Some(&value)), value.trim());
+            prop_assert_eq!(out.show(Some(&ServerText::new(value.clone()))), value.trim());
         }
     }
 }

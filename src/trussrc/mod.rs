@@ -55,6 +55,21 @@ fn parse_for(path: &Path, text: &str) -> Result<Document> {
 /// A trussrc larger than this is not one; it is left alone.
 pub const MAX_SIZE: u64 = 1024 * 1024;
 
+/// A trussrc of `len` bytes may be written: every read accepts it. Else exit 5, nothing written.
+pub fn fits(path: &Path, len: usize) -> Result<()> {
+    if u64::try_from(len).is_ok_and(|len| len <= MAX_SIZE) {
+        return Ok(());
+    }
+    Err(Error::new(
+        Kind::Local,
+        format!(
+            "this login would make {} {len} bytes, over the {MAX_SIZE} that truss-ci reads back; nothing was written",
+            path.display()
+        ),
+    )
+    .with_hint("remove sections you no longer use (`truss-ci logout --remote NAME`), or point --trussrc at a file of its own"))
+}
+
 /// Reads the file if it exists, through the one checked open: refuses a symbolic link, anything
 /// that is not a regular file (a FIFO would block), a file far larger than a trussrc, and one
 /// that another user owns or others may write (its `remote_url` decides where the key is sent).
@@ -146,8 +161,10 @@ impl Locked {
         checked(&self.doc, &self.path, new_text, changed)
     }
 
-    /// Atomically replaces the file with `text` (already checked).
+    /// Atomically replaces the file with `text` (already checked); never with more than
+    /// [`MAX_SIZE`], which no read would accept.
     pub fn write(&self, text: &str) -> Result<()> {
+        fits(&self.path, text.len())?;
         atomic_file::write(&self.path, text.as_bytes())
     }
 

@@ -79,6 +79,9 @@ pub struct State {
     pub forbidden: BTreeSet<(String, Endpoint)>,
     /// Every key ever deleted, by prefix, in order.
     pub deleted: Vec<String>,
+    /// What a create answers instead of a new key (a server that hands back an existing key,
+    /// or something that is not one); nothing is created then.
+    pub create_answer: Option<String>,
     minted: usize,
 }
 
@@ -120,6 +123,7 @@ impl Baseten {
                 ],
                 forbidden,
                 deleted: Vec::new(),
+                create_answer: None,
                 minted: 0,
             })),
         }
@@ -132,6 +136,20 @@ impl Baseten {
         let full = key.full();
         state.keys.push(key);
         full
+    }
+
+    /// Adds `n` keys of `kind` named `name-<i>`: a large workspace.
+    pub fn add_many(&self, n: usize, kind: &str, name: &str) {
+        let mut state = self.state.lock().unwrap();
+        for i in 0..n {
+            let key = mint(&mut state, kind, Some(format!("{name}-{i}")), None, None);
+            state.keys.push(key);
+        }
+    }
+
+    /// Makes every create answer `full` and create nothing.
+    pub fn answer_creates_with(&self, full: &str) {
+        self.state.lock().unwrap().create_answer = Some(full.to_owned());
     }
 
     /// Adds a key exactly as given (`prefix.secret`).
@@ -336,6 +354,9 @@ fn answer(state: &mut State, req: &Request) -> Reply {
 }
 
 fn create(state: &mut State, req: &Request, path: &str) -> Reply {
+    if let Some(full) = &state.create_answer {
+        return json_reply(200, &json!({ "api_key": full }));
+    }
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
         return error(422, "the body is not JSON");
     };

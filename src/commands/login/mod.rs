@@ -69,7 +69,8 @@ fn login(
     source: Source,
 ) -> Result<Report> {
     let (out, platform) = (ctx.out, ctx.platform);
-    let (remote_url, api_url) = urls(settings)?;
+    let (remote_url, api_url, existing) = urls(settings)?;
+    preflight(settings, ctx, &existing, &remote_url, key)?;
     let mut report = Report {
         remote: settings.conn.remote.clone(),
         remote_url,
@@ -154,8 +155,34 @@ fn store(
     Ok(commit.id.clone())
 }
 
-/// The remote URL (flag or env, else the section's current one, else Baseten's) and the API base.
-fn urls(settings: &LoginSettings) -> Result<(String, String)> {
+/// Refuses, before any request or write, a login whose trussrc or undo record would outgrow what
+/// truss-ci reads back (the job's own post would then fail, and every later job in the HOME):
+/// exit 5, nothing sent, created or written. A minted key may be longer than `key`: room is left.
+fn preflight(
+    settings: &LoginSettings,
+    ctx: &Context<'_>,
+    existing: &trussrc::Document,
+    remote_url: &str,
+    key: &ApiKey,
+) -> Result<()> {
+    const ROOM: usize = 512;
+    let path = &settings.trussrc.path;
+    let remote = &settings.conn.remote;
+    let block = trussrc::api_key_section(remote, remote_url, Some(key.expose()));
+    let text = existing.with_section(remote, &block).text;
+    trussrc::fits(path, text.len() + ROOM)?;
+    if ctx.platform.is_ci() {
+        let file = crate::undo::path_for(path);
+        let now = std::fs::symlink_metadata(&file).map_or(0, |m| m.len());
+        let section = existing.section_text(remote).map_or(0, str::len);
+        crate::undo::fits(&file, now + crate::undo::growth(section + ROOM))?;
+    }
+    Ok(())
+}
+
+/// The remote URL (flag or env, else the section's current one, else Baseten's), the API base,
+/// and the trussrc as read.
+fn urls(settings: &LoginSettings) -> Result<(String, String, trussrc::Document)> {
     let path = &settings.trussrc.path;
     let conn = &settings.conn;
     // Read first, whatever is given: a file truss-ci will not edit is refused before any request.
@@ -178,5 +205,5 @@ fn urls(settings: &LoginSettings) -> Result<(String, String)> {
         },
     };
     let api_url = conn.api.api_url_for(&remote_url);
-    Ok((remote_url, api_url))
+    Ok((remote_url, api_url, existing))
 }

@@ -145,8 +145,8 @@ fn export_effects(
 fn platform_outputs(report: &Report, out: &Output) -> Result<Vec<Effect>> {
     let dialect = out.dialect();
     let user = report.user().cloned().unwrap_or_default();
-    let workspace = out.server_text(user.workspace.as_deref());
-    let email = out.server_text(user.email.as_deref());
+    let workspace = out.show(user.workspace.as_ref());
+    let email = out.show(user.email.as_ref());
     let trussrc = report.trussrc.path.display().to_string();
     let validated = if report.verdict.is_some() {
         "true"
@@ -216,9 +216,7 @@ fn summary(report: &Report, workspace: &str, email: &str, out: &Output) -> Strin
 
 /// The non-secret settings, for a later GitLab job: never the key (dotenv reports are plaintext).
 fn dotenv_effect(file: &std::path::Path, report: &Report, out: &Output) -> Result<Effect> {
-    let workspace = report
-        .user()
-        .map(|u| out.server_text(u.workspace.as_deref()));
+    let workspace = report.user().map(|u| out.show(u.workspace.as_ref()));
     let trussrc = report.trussrc.path.display().to_string();
     let mut vars = vec![
         ("BASETEN_REMOTE", report.remote.as_str()),
@@ -271,7 +269,7 @@ fn dotenv_effect(file: &std::path::Path, report: &Report, out: &Output) -> Resul
 
 pub(super) fn print_report(report: &Report, out: &Output) {
     let who = report.user().map(|u| {
-        let u = out.server_user(u);
+        let u = crate::commands::verify::shown_user(u, out);
         let mut s = u
             .email
             .filter(|e| !e.is_empty())
@@ -337,7 +335,7 @@ fn print_json(report: &Report, out: &Output) -> Result<()> {
         "storage": report.storage.as_str(),
         "validated": report.verdict.is_some(),
         "restricted": report.verdict == Some(Verdict::Restricted),
-        "user": report.user().map(|u| out.server_user(u)),
+        "user": report.user().map(|u| crate::commands::verify::shown_user(u, out)),
         "key_source": report.source.to_string(),
         "key": report.key.as_ref().map_or_else(
             || json!({"known": false, "reason": "not looked up (--no-validate)"}),

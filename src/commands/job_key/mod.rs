@@ -1,0 +1,376 @@
+//! Job keys: a key minted for one CI job with the resolved key, named for what made it, when it
+//! expires and a random part of its own ([`name`]), staged in the undo record before it is
+//! created, checked once created, and revoked with `DELETE` when the job ends (or by
+//! `keys prune` once expired). A revocation gets its own budget and is always attempted; one
+//! that fails is an error the job sees.
+use std::path::{Path, PathBuf};
+
+use crate::api::keys::{self, Declined, NewKey};
+use crate::api::{self, Client, Verdict};
+use crate::error::{Error, Kind, Result};
+use crate::output::Output;
+use crate::secret::ApiKey;
+use crate::settings::{DEFAULT_TIMEOUT, JobKeySettings};
+use crate::{atomic_file, trussrc, undo};
+
+pub mod name;
+pub mod post;
+
+pub use name::{MAX_TTL, MIN_TTL, expired, now, parse_ttl};
+
+/// A minted key, and what the undo record says of it.
+pub struct Minted {
+    pub key: ApiKey,
+    pub record: undo::JobKey,
+    /// The staged record's id, replaced by the login's own.
+    pub staged: Option<String>,
+}
+
+/// Where a job key's intent is written before the create: the undo record beside `trussrc`.
+pub struct Staging {
+    pub trussrc: PathBuf,
+    pub remote: String,
+    pub job: Option<String>,
+}
+
+/// The team's id: an id (`t_…` or one the teams list has) as it is, a name through `GET /v1/teams`.
+fn team_id(client: &Client, key: &ApiKey, team: &str, out: &Output) -> Result<String> {
+    let teams = keys::teams(client, key)?.map_err(|why| {
+        Error::new(
+            why.kind(),
+            format!("could not look up team {team:?}: {why}; no job key was minted"),
+        )
+        .with_hint("pass the team's id instead of its name, or use a key that may list teams")
+    })?;
+    teams
+        .iter()
+        .find(|t| t.id.is(team))
+        .or_else(|| teams.iter().find(|t| t.name.is(team)))
+        .map(|t| t.id.unprinted().to_owned())
+        .ok_or_else(|| {
+            let names: Vec<String> = teams.iter().map(|t| out.show(Some(&t.name))).collect();
+            Error::usage(format!(
+                "no team {team:?} in this workspace (teams: {})",
+                names.join(", ")
+            ))
+        })
+}
+
+/// Mints the job key with `key` and checks it: the new key is masked before anything else is
+/// printed. With `staging`, the intent (the name, random part and all) is durable before the
+/// create; a key whose check fails is revoked by its prefix and its intent retired.
+pub fn mint(
+    client: &Client,
+    key: &ApiKey,
+    plan: &JobKeySettings,
+    out: &Output,
+    staging: Option<&Staging>,
+) -> Result<Minted> {
+    let expiry = plan.now + plan.ttl.as_secs();
+    let name = name::name(&plan.job, expiry.div_ceil(60) * 60, &name::random_part())
+        .ok_or_else(|| Error::unexpected(format!("job {:?} gives no key name", plan.job)))?;
+    let team_id = plan
+        .team
+        .as_deref()
+        .map(|t| team_id(client, key, t, out))
+        .transpose()?;
+    let mut record = undo::JobKey {
+        name: name.clone(),
+        prefix: None,
+        api_url: client.base().to_owned(),
+    };
+    let staged = staging.map(|s| s.stage(&record)).transpose()?;
+    let new = NewKey {
+        name: name.clone(),
+        kind: keys::screaming(plan.kind.as_str()),
+        model_ids: plan.model_ids.clone(),
+        team_id,
+    };
+    let minted = match keys::create(client, key, &new)? {
+        Ok(minted) => minted,
+        Err(why) => {
+            // Refused: nothing was created, so nothing is left to revoke.
+            if let (Some(s), Some(id)) = (staging, &staged) {
+                s.retire(id);
+            }
+            return Err(refused_create(&name, &why));
+        }
+    };
+    out.mask(&minted)?;
+    if let Err(e) = sane(client, key, &minted, &name) {
+        // Nothing is deleted by the prefix it answered; the key it may have made under the
+        // name is deleted by that name (the intent keeps it for the post if that fails).
+        let by_name = revoke(client, key, &record);
+        if let (Revoked::Deleted(_), Some(s), Some(id)) = (&by_name, staging, &staged) {
+            s.retire(id);
+        }
+        return Err(e);
+    }
+    record.prefix = Some(keys::prefix_of(&minted).to_owned());
+    let minted = Minted {
+        key: minted,
+        record,
+        staged,
+    };
+    if let Err(e) = check_minted(client, &minted, plan) {
+        retire_or_keep(client, key, &minted, staging, out);
+        return Err(e);
+    }
+    out.info(&format!(
+        "Minted job key {name} ({}, prefix {}); it is the key this job uses",
+        plan.kind.as_str(),
+        minted.record.prefix.as_deref().unwrap_or_default()
+    ));
+    Ok(minted)
+}
+
+fn refused_create(name: &str, why: &Declined) -> Error {
+    Error::new(
+        why.kind(),
+        format!("could not create the job key {name}: {why}; nothing was stored"),
+    )
+    .with_hint("minting a key per job needs a key that may create keys (a workspace key that manages all, or one that manages API keys); drop --job-key to use the key as it is")
+}
+
+/// Whether `key` has a key's shape: a prefix of letters and digits, a `.`, and a secret of 16 to
+/// 256 letters, digits, `_` or `-`.
+pub fn well_formed(key: &ApiKey) -> bool {
+    let Some((prefix, secret)) = key.expose().split_once('.') else {
+        return false;
+    };
+    (1..=64).contains(&prefix.len())
+        && prefix.bytes().all(|b| b.is_ascii_alphanumeric())
+        && (16..=256).contains(&secret.len())
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The create's answer is a new key: well formed, not the minting key nor one with its prefix,
+/// and listed under the name just asked for. Otherwise an error (exit 4: the API did not answer
+/// as Baseten's does), and nothing is ever deleted by the prefix it answered.
+fn sane(client: &Client, key: &ApiKey, minted: &ApiKey, name: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::new(
+            Kind::Unreachable,
+            format!("the API answered the create of job key {name} with {why}; nothing was stored"),
+        )
+        .with_hint("check --api-url: the Baseten API answers a create with a new key; run `truss-ci keys prune` later to delete any key left under that name"))
+    };
+    if !well_formed(minted) {
+        return bad("something that is not an API key");
+    }
+    let prefix = keys::prefix_of(minted);
+    if minted.expose() == key.expose() || prefix == keys::prefix_of(key) {
+        return bad("the key that asked for it, not a new one");
+    }
+    match keys::find(client, key, prefix)? {
+        Ok(Some(info)) if info.name.as_ref().is_some_and(|n| n.is(name)) => Ok(()),
+        Ok(Some(_)) => bad("a key that is listed under another name"),
+        Ok(None) => bad("a key that the API's list of keys does not show"),
+        Err(why) => bad(&format!(
+            "a key that could not be found in the list of keys ({why})"
+        )),
+    }
+}
+
+/// The minted key must authenticate; an invoke or metrics key answers 403 to `users/me`, which is
+/// what such a key is for.
+fn check_minted(client: &Client, minted: &Minted, plan: &JobKeySettings) -> Result<()> {
+    match api::check_key(client, &minted.key, "the minted job key")? {
+        Verdict::Valid(_) => Ok(()),
+        Verdict::Restricted if plan.kind.restricted() => Ok(()),
+        Verdict::Restricted => Err(Error::new(
+            Kind::Rejected,
+            format!(
+                "the minted job key {} may not call the management API (403); it was revoked",
+                minted.record.name
+            ),
+        )),
+    }
+}
+
+/// After a login that failed once its key was minted: the key is revoked by its prefix, and its
+/// intent retired when that worked; else the intent learns the prefix, so that the post or a
+/// prune revokes it by that and never by name.
+fn retire_or_keep(
+    client: &Client,
+    key: &ApiKey,
+    minted: &Minted,
+    staging: Option<&Staging>,
+    out: &Output,
+) {
+    let revoked = revoke_quietly(client, key, &minted.record, out);
+    let (Some(staging), Some(id)) = (staging, &minted.staged) else {
+        return;
+    };
+    if revoked {
+        staging.retire(id);
+    } else if let Err(e) = staging.learn_prefix(id, &minted.record) {
+        tracing::debug!("the job key's intent keeps no prefix: {}", e.message);
+    }
+}
+
+/// What revoking a job key came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// Deleted these prefixes (none: it was already gone).
+    Deleted(Vec<String>),
+    /// Could not: the error kind it comes to, and why.
+    Failed(Kind, String),
+}
+
+/// Deletes the job key `record` describes with `key`: by its prefix when it is known; else (a
+/// kill between the create and the record, or a create whose answer could not be trusted) by
+/// its name among the keys listed, only a name with a random part, and only when exactly one key
+/// has it (never the revoking key itself).
+pub fn revoke(client: &Client, key: &ApiKey, record: &undo::JobKey) -> Revoked {
+    match &record.prefix {
+        Some(prefix) => delete(client, key, prefix),
+        None => revoke_by_name(client, key, &record.name),
+    }
+}
+
+fn delete(client: &Client, key: &ApiKey, prefix: &str) -> Revoked {
+    match keys::delete(client, key, prefix) {
+        Ok(Ok(_)) => Revoked::Deleted(vec![prefix.to_owned()]),
+        Ok(Err(Declined::Status(status, _))) if status == reqwest::StatusCode::NOT_FOUND => {
+            Revoked::Deleted(Vec::new())
+        }
+        Ok(Err(why)) => Revoked::Failed(why.kind(), format!("DELETE {prefix}: {why}")),
+        Err(e) => Revoked::Failed(e.kind, e.message),
+    }
+}
+
+fn revoke_by_name(client: &Client, key: &ApiKey, name: &str) -> Revoked {
+    if !name::parse(name).is_some_and(|p| p.unique) {
+        return Revoked::Failed(
+            Kind::Unexpected,
+            "its prefix was never recorded, and its name (made before names had a random part) may be another job's too, so nothing was deleted by name".into(),
+        );
+    }
+    let all = match keys::list(client, key) {
+        Ok(Ok(all)) => all,
+        Ok(Err(why)) => return Revoked::Failed(why.kind(), format!("could not list keys: {why}")),
+        Err(e) => return Revoked::Failed(e.kind, e.message),
+    };
+    let own = keys::prefix_of(key);
+    let named: Vec<_> = all
+        .iter()
+        .filter(|k| k.name.as_ref().is_some_and(|n| n.is(name)) && !k.prefix.is(own))
+        .collect();
+    match named.as_slice() {
+        [] => Revoked::Deleted(Vec::new()),
+        [one] => delete(client, key, one.prefix.unprinted()),
+        many => Revoked::Failed(
+            Kind::Unreachable,
+            format!(
+                "{} keys are named {name}, which one job key alone may be; none was deleted by name",
+                many.len()
+            ),
+        ),
+    }
+}
+
+/// The error for a job key that outlives the job: it names the key, its prefix and the way to
+/// delete it; its kind is the failure's (2 no key to revoke with, 3 refused, 4 unreachable).
+pub fn not_revoked(record: &undo::JobKey, kind: Kind, why: &str) -> Error {
+    let prefix = record.prefix.as_deref().unwrap_or("not recorded");
+    Error::new(
+        kind,
+        format!(
+            "the job key {} (prefix {prefix}) was not revoked: {why}; it stays valid until it expires and is deleted",
+            record.name
+        ),
+    )
+    .with_hint(format!(
+        "run `truss-ci keys prune` with a key that may delete keys once it expires, or delete the key with prefix {prefix} in Baseten's settings now"
+    ))
+}
+
+/// Revokes after a failed login, warning when it cannot (the login's own error is the job's).
+pub fn revoke_quietly(client: &Client, key: &ApiKey, record: &undo::JobKey, out: &Output) -> bool {
+    client.renew();
+    match revoke(client, key, record) {
+        Revoked::Deleted(_) => true,
+        Revoked::Failed(kind, why) => {
+            out.warn(&not_revoked(record, kind, &why).message);
+            false
+        }
+    }
+}
+
+/// Login's step after the key check: with `--job-key`, the minted key (staged in the undo record
+/// in CI first), which login then stores in place of `key`.
+pub fn for_login(
+    settings: &crate::settings::LoginSettings,
+    ctx: &crate::settings::Context<'_>,
+    client: Option<&Client>,
+    key: &ApiKey,
+) -> Result<Option<Minted>> {
+    let (Some(plan), Some(client)) = (&settings.job_key, client) else {
+        return Ok(None);
+    };
+    let staging = ctx.platform.is_ci().then(|| Staging {
+        trussrc: settings.trussrc.path.clone(),
+        remote: settings.conn.remote.clone(),
+        job: ctx.job.clone(),
+    });
+    mint(client, key, plan, ctx.out, staging.as_ref()).map(Some)
+}
+
+/// After a login that failed once its key was minted: the key is revoked, and its intent taken
+/// out of the undo record when that worked (else the post or a prune finds it by its prefix).
+pub fn undo_mint(client: &Client, key: &ApiKey, minted: &Minted, trussrc: &Path, out: &Output) {
+    let staging = Staging {
+        trussrc: trussrc.to_owned(),
+        remote: String::new(),
+        job: None,
+    };
+    retire_or_keep(client, key, minted, Some(&staging), out);
+}
+
+impl Staging {
+    /// Writes the intent: a staged record (nothing in the trussrc is its yet) naming the key
+    /// about to be created, durable before the create. Returns its id.
+    pub fn stage(&self, key: &undo::JobKey) -> Result<String> {
+        let id = atomic_file::random_token(8);
+        let record = undo::Record::staged(
+            id.clone(),
+            self.job.clone(),
+            &self.trussrc,
+            &self.remote,
+            key.clone(),
+        );
+        self.edit(|records| records.push(record))?;
+        Ok(id)
+    }
+
+    /// Takes the intent out once its key is revoked or was never created.
+    pub fn retire(&self, id: &str) {
+        if let Err(e) = self.edit(|records| records.retain(|r| !(r.staged && r.id == id))) {
+            tracing::debug!(
+                "the job key's intent stays in the undo record: {}",
+                e.message
+            );
+        }
+    }
+
+    /// Writes the key's prefix into its intent.
+    fn learn_prefix(&self, id: &str, key: &undo::JobKey) -> Result<()> {
+        self.edit(|records| {
+            for r in records.iter_mut().filter(|r| r.staged && r.id == id) {
+                r.job_keys = vec![key.clone()];
+            }
+        })
+    }
+
+    fn edit(&self, change: impl FnOnce(&mut Vec<undo::Record>)) -> Result<()> {
+        let locked = trussrc::Locked::open(&self.trussrc, DEFAULT_TIMEOUT)?;
+        let file = undo::path_for(&self.trussrc);
+        atomic_file::sweep(&file);
+        let mut records = undo::load(&file)?;
+        change(&mut records);
+        undo::save(&locked, &file, &records)
+    }
+}
