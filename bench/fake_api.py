@@ -1,7 +1,9 @@
 """A fake Baseten API for the benchmark, on 127.0.0.1 only: plain HTTP and HTTPS (a self-signed
 certificate made with the openssl CLI). Answers `GET /v1/users/me` (what truss-ci and curl call),
 `GET /v1/api_keys` (truss-ci's lookup of the key by its prefix: the benchmark's key is listed as a
-workspace key) and `POST /graphql/` (what `truss whoami` calls). Prints "HTTP_PORT HTTPS_PORT CA_FILE" when ready.
+workspace key) and `POST /graphql/` (what `truss whoami` calls). To the large workspace's key
+(`bigKEY0001.…`) the list holds 10,000 keys, 100 of them expired job keys, its own last: what
+`keys prune` and the lookup read in a large workspace. Prints "HTTP_PORT HTTPS_PORT CA_FILE" when ready.
 """
 import http.server
 import json
@@ -15,6 +17,18 @@ import threading
 USER = json.dumps({"user_id": "u_bench", "email": "bench@example.com", "name": "Bench", "workspace_name": "bench-ws"}).encode()
 KEYS = json.dumps({"keys": [{"prefix": "benchKEY01", "name": "bench", "type": "WORKSPACE_MANAGE_ALL", "model_ids": None,
                              "team_name": None, "created_at": "2026-11-01T00:00:00Z", "last_used_at": None}]}).encode()
+BIG_PREFIX = "bigKEY0001"
+
+
+def key_info(prefix, name, created="2026-11-01T00:00:00Z"):
+    return {"prefix": prefix, "name": name, "type": "WORKSPACE_MANAGE_ALL", "model_ids": None,
+            "team_name": "ml-platform", "created_at": created, "last_used_at": "2026-11-29T10:00:00Z"}
+
+
+BIG_KEYS = json.dumps({"keys": [key_info(f"job{i:07d}", f"truss-ci-github-{1000 + i}-1-deploy-202601010000-{i:08x}")
+                                for i in range(100)]
+                      + [key_info(f"svc{i:07d}", f"deploy-bot-{i}") for i in range(9899)]
+                      + [key_info(BIG_PREFIX, "ci-admin")]}).encode()
 GRAPHQL = json.dumps({"data": {"organization": {"workspace_name": "bench-ws"}, "user": {"email": "bench@example.com"}}}).encode()
 
 
@@ -35,7 +49,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        self.reply({"/v1/users/me": USER, "/v1/api_keys": KEYS}.get(self.path, b"{}"))
+        big = BIG_PREFIX in self.headers.get("Authorization", "")
+        keys = BIG_KEYS if big else KEYS
+        self.reply({"/v1/users/me": USER, "/v1/api_keys": keys}.get(self.path, b"{}"))
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))

@@ -43,6 +43,8 @@ labels = {
     "d": "(d) `truss-ci status`",
     "e-truss-ci": "(e) (a) over TLS, a private CA via `--ca-cert`",
     "e-curl": "(e) (b) over TLS, the same CA via `--cacert`",
+    "f": "(f) `truss-ci keys prune --dry-run` over 10,000 keys (100 expired job keys)",
+    "g": "(g) (a) with the key's lookup among 10,000 keys",
 }
 ratios = {
     "a/b": med["a"] / med["b"],
@@ -62,6 +64,11 @@ budgets = [
     ("peak RSS of (a) ≤ 12 MB", rss_a_mb <= 12, f"{rss_a_mb:.1f} MB"),
     ("stripped release binary ≤ 8 MB", size <= 8e6, f"{size / 1e6:.2f} MB"),
     ("linux x64 download (.br) ≤ 2.6 MB", br_size <= 2.6e6, f"{br_size / 1e6:.2f} MB"),
+    ("`keys prune` over 10,000 keys ≤ 100 ms", med["f"] <= 0.1, f"{med['f'] * 1000:.1f} ms"),
+    ("peak RSS of `keys prune` over 10,000 keys ≤ 16 MB", mb(statistics.median(rss["f"])) <= 16,
+     f"{mb(statistics.median(rss['f'])):.1f} MB"),
+    ("the lookup among 10,000 keys (g) ≤ 100 ms", med["g"] <= 0.1, f"{med['g'] * 1000:.1f} ms"),
+    ("peak RSS of (g) ≤ 16 MB", mb(statistics.median(rss["g"])) <= 16, f"{mb(statistics.median(rss['g'])):.1f} MB"),
     ("every command over every 1 MiB trussrc shape ≤ 100 ms", shapes_worst <= shapes.BUDGET_S,
      f"{shapes_worst * 1000:.1f} ms"),
 ]

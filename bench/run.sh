@@ -42,9 +42,13 @@ d="env -i HOME=$gh/home $bin status"
 # (e) (a) and (b) over TLS, the self-signed CA given to both.
 e_ci="$ghenv BASETEN_REMOTE_URL=$tls $bin login --from-env --ca-cert $ca"
 e_curl="env -i curl -sf -o /dev/null --cacert $ca -H Accept:application/json -H Authorization:Api-Key\\ $key $tls/v1/users/me"
+# (f) and (g): a workspace of 10,000 keys (the fake lists them to the large workspace's key).
+big=bigKEY0001.Zx9qv7Lw3pTt
+f="env -i HOME=$gh/home BASETEN_API_KEY=$big BASETEN_REMOTE_URL=$api $bin keys prune --dry-run"
+g="$ghenv BASETEN_API_KEY=$big BASETEN_REMOTE_URL=$api $bin login --from-env --require-key-type workspace-manage-all"
 
 if ! { sh -c "$a" >/dev/null && sh -c "$b" && sh -c "$c" && sh -c "$d" >/dev/null \
-  && sh -c "$e_ci" >/dev/null && sh -c "$e_curl"; }; then
+  && sh -c "$e_ci" >/dev/null && sh -c "$e_curl" && sh -c "$f" 2>/dev/null && sh -c "$g" >/dev/null; }; then
   echo "a contender failed its smoke run" >&2
   exit 1
 fi
@@ -56,13 +60,13 @@ printf ': > %s/env; : > %s/output; : > %s/state; : > %s/summary; rm -f %s/home/.
 for r in $(seq "$rounds"); do
   echo "--- round $r of $rounds"
   hyperfine --shell=none --prepare "sh $work/reset.sh" --warmup 3 --runs "$runs" --style basic --export-json "$work/fast-$r.json" \
-    -n a "$a" -n b "$b" -n d "$d" -n e-truss-ci "$e_ci" -n e-curl "$e_curl" > /dev/null
+    -n a "$a" -n b "$b" -n d "$d" -n e-truss-ci "$e_ci" -n e-curl "$e_curl" -n f "$f" -n g "$g" > /dev/null
   hyperfine --shell=none --warmup 0 --runs 2 --style basic --export-json "$work/truss-$r.json" -n c "$c" > /dev/null
 done
 
 # Peak RSS (KiB) with GNU time, five runs each.
-for name in a b c d e-truss-ci e-curl; do
-  case $name in a) cmd=$a;; b) cmd=$b;; c) cmd=$c;; d) cmd=$d;; e-truss-ci) cmd=$e_ci;; e-curl) cmd=$e_curl;; esac
+for name in a b c d e-truss-ci e-curl f g; do
+  case $name in a) cmd=$a;; b) cmd=$b;; c) cmd=$c;; d) cmd=$d;; e-truss-ci) cmd=$e_ci;; e-curl) cmd=$e_curl;; f) cmd=$f;; g) cmd=$g;; esac
   for _ in 1 2 3 4 5; do
     /usr/bin/time -f "$name %M" -a -o "$work/rss.txt" sh -c "exec $cmd" >/dev/null 2>&1
   done
