@@ -439,12 +439,12 @@ pub fn written_by_login(section: &Section) -> bool {
 }
 
 /// What undoing a record does to the trussrc.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum FileUndo {
     /// The file is as it was before the job (a crash before the change, or no file now).
     Unchanged,
-    /// Write this text.
-    Write(String),
+    /// Write this text (checked, and so read).
+    Write(Document),
     /// Remove the file: login created it and nothing else is in it.
     Remove,
     /// The section is no longer one login writes: a later step replaced it, so it is left.
@@ -477,7 +477,7 @@ pub fn file_undo(locked: &Locked, record: &Record) -> Result<FileUndo> {
     if record.created_file && text.is_empty() {
         return Ok(FileUndo::Remove);
     }
-    Ok(FileUndo::Write(locked.check(text, &[&record.remote])?))
+    Ok(FileUndo::Write(locked.check(&text, &[&record.remote])?))
 }
 
 #[cfg(test)]

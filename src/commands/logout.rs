@@ -60,7 +60,7 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
         ));
         return report(out, path, &[]);
     }
-    trussrc::remove(path, &names, DEFAULT_TIMEOUT)?;
+    trussrc::remove(path, &names, DEFAULT_TIMEOUT, doc)?;
     let keyring = &ctx.keyring;
     for name in &names {
         if !keyring.is_disabled()
@@ -214,8 +214,8 @@ fn undo_one(
     let (what, to) = if duty.file {
         let what = match undo::file_undo(locked, record)? {
             undo::FileUndo::Unchanged => "Nothing to restore for",
-            undo::FileUndo::Write(text) => {
-                locked.set(Some(text))?;
+            undo::FileUndo::Write(doc) => {
+                locked.set(Some(doc))?;
                 if record.previous_section.is_some() {
                     "Restored"
                 } else {

@@ -40,31 +40,59 @@ pub(crate) fn step() {
     work::step();
 }
 
-/// Positions of named items (sections, or one section's keys) by name: open addressing over the
-/// items themselves, so no name is copied. Hashed with a per-process random key (`RandomState`'s
-/// SipHash), so that names cannot be crafted to collide.
+/// Positions of named items (sections, or one section's keys) by name, hashed with a per-process
+/// random key (`RandomState`'s SipHash, so that names cannot be crafted to collide) and sorted by
+/// hash: built in one sequential pass and a sort once the items are read, so that a file of
+/// 100,000 sections costs no random access per line; a lookup is a binary search.
 #[derive(Debug, Default)]
 struct Index {
-    /// (hash, position + 1) per slot, 0 for an empty slot; a power of two long, at most half full.
-    slots: Vec<(u64, usize)>,
-    len: usize,
+    /// (hash, position), sorted.
+    sorted: Vec<(u64, u32)>,
 }
 
 impl Index {
-    /// The slot holding `name`, or the empty slot where it would go.
-    fn slot<T>(&self, items: &[T], name_of: impl Fn(&T) -> &str, name: &str, hash: u64) -> usize {
-        let mask = self.slots.len() - 1;
-        // Only the low bits pick the slot.
-        #[allow(clippy::cast_possible_truncation)]
-        let mut i = hash as usize & mask;
-        loop {
-            step();
-            match self.slots[i] {
-                (_, 0) => return i,
-                (h, pos) if h == hash && name_of(&items[pos - 1]) == name => return i,
-                _ => i = (i + 1) & mask,
+    /// Indexes `items`; also the position of the first item, in file order, whose name an earlier
+    /// item has (what a reader going line by line would stop at).
+    fn build<T>(
+        items: &[T],
+        name_of: impl Fn(&T) -> &str,
+        hasher: &RandomState,
+    ) -> (Self, Option<usize>) {
+        // A trussrc is at most 1 MiB: it never holds 2^32 items.
+        let mut sorted: Vec<(u64, u32)> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                step();
+                let pos = u32::try_from(i).unwrap_or(u32::MAX);
+                (hasher.hash_one(name_of(item)), pos)
+            })
+            .collect();
+        sorted.sort_unstable();
+        let mut repeat: Option<usize> = None;
+        let mut run = 0;
+        while run < sorted.len() {
+            let hash = sorted[run].0;
+            let mut end = run + 1;
+            while sorted.get(end).is_some_and(|&(h, _)| h == hash) {
+                end += 1;
             }
+            // A run shares a hash (one name, short of a 64-bit collision), in file order.
+            for j in run + 1..end {
+                step();
+                let later = sorted[j].1 as usize;
+                let name = name_of(&items[later]);
+                if sorted[run..j]
+                    .iter()
+                    .any(|&(_, i)| name_of(&items[i as usize]) == name)
+                {
+                    repeat = Some(repeat.map_or(later, |r| r.min(later)));
+                    break;
+                }
+            }
+            run = end;
         }
+        (Self { sorted }, repeat)
     }
 
     fn find<T>(
@@ -74,45 +102,25 @@ impl Index {
         name: &str,
         hasher: &RandomState,
     ) -> Option<usize> {
-        if self.len == 0 {
-            return None;
-        }
-        let i = self.slot(items, name_of, name, hasher.hash_one(name));
-        self.slots[i].1.checked_sub(1)
-    }
-
-    /// Indexes the last of `items`; `false` (and nothing indexed) if its name is there already.
-    fn insert_last<T>(
-        &mut self,
-        items: &[T],
-        name_of: impl Fn(&T) -> &str,
-        hasher: &RandomState,
-    ) -> bool {
-        if (self.len + 1) * 2 > self.slots.len() {
-            let size = (self.slots.len() * 2).max(8);
-            let old = std::mem::replace(&mut self.slots, vec![(0, 0); size]);
-            let mask = self.slots.len() - 1;
-            for (hash, pos) in old.into_iter().filter(|&(_, pos)| pos != 0) {
-                step();
-                #[allow(clippy::cast_possible_truncation)]
-                let mut i = hash as usize & mask;
-                while self.slots[i].1 != 0 {
-                    step();
-                    i = (i + 1) & mask;
-                }
-                self.slots[i] = (hash, pos);
-            }
-        }
-        let name = name_of(&items[items.len() - 1]);
         let hash = hasher.hash_one(name);
-        let i = self.slot(items, &name_of, name, hash);
-        if self.slots[i].1 != 0 {
-            return false;
-        }
-        self.slots[i] = (hash, items.len());
-        self.len += 1;
-        true
+        let start = self.sorted.partition_point(|&(h, _)| h < hash);
+        self.sorted[start..]
+            .iter()
+            .take_while(|&&(h, _)| h == hash)
+            .map(|&(_, i)| i as usize)
+            .find(|&i| name_of(&items[i]) == name)
     }
+}
+
+/// The first key of `keys`, in file order, that an earlier one repeats.
+fn repeated_key(keys: &[(String, String)], hasher: &RandomState) -> Option<usize> {
+    if keys.len() <= 16 {
+        return (1..keys.len()).find(|&j| {
+            step();
+            keys[..j].iter().any(|(k, _)| *k == keys[j].0)
+        });
+    }
+    Index::build(keys, |(k, _)| k.as_str(), hasher).1
 }
 
 /// Python's `str.isspace()`, which configparser's `strip()` and `\\S` follow: Unicode White_Space
@@ -187,21 +195,27 @@ impl Document {
         }
         let mut parser = Parser::default();
         let mut offset = 0;
+        let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
         for (line_index, line) in text.split_inclusive('\n').enumerate() {
             step();
             let start = offset;
             offset += line.len();
-            parser
-                .line(line.trim_end_matches(['\n', '\r']), start, offset)
-                .map_err(|problem| ParseError {
+            if let Err(problem) = parser.line(line.trim_end_matches(['\n', '\r']), start, offset) {
+                // A repeat earlier in the file is what a line-by-line reader stops at first.
+                return Err(parser.repeat(&line_of).1.unwrap_or(ParseError {
                     line: line_index + 1,
                     problem,
-                })?;
+                }));
+            }
+        }
+        let (index, repeat) = parser.repeat(&line_of);
+        if let Some(repeat) = repeat {
+            return Err(repeat);
         }
         Ok(Self {
             text: text.to_owned(),
             sections: parser.sections,
-            index: parser.index,
+            index,
             hasher: parser.hasher,
         })
     }
@@ -279,11 +293,10 @@ impl Document {
 struct Parser {
     sections: Vec<Section>,
     hasher: RandomState,
-    index: Index,
-    /// The keys of the section being read. Replaced, never cleared, at each header: clearing
-    /// costs the table's size, so one huge section followed by many small ones would be
-    /// quadratic.
-    keys: Index,
+    /// The first key repeated in a section already read: (its line's offset, the problem).
+    repeated_key: Option<(usize, String)>,
+    /// Where each key of the section being read starts (an offset into the text).
+    key_starts: Vec<usize>,
     /// The indentation of the option being read, while continuation lines may follow.
     option_indent: Option<usize>,
     blanks: usize,
@@ -315,29 +328,63 @@ impl Parser {
             return Ok(());
         }
         if let Some(name) = header(stripped) {
+            self.end_section();
             self.sections.push(Section {
                 name: name.to_owned(),
                 start,
                 content_end: end,
                 entries: Vec::new(),
             });
-            if !self
-                .index
-                .insert_last(&self.sections, |s| s.name.as_str(), &self.hasher)
-            {
-                return Err(format!("repeats section [{name}]"));
-            }
-            self.keys = Index::default();
             self.option_indent = None;
             return Ok(());
         }
-        self.option(stripped, end)?;
+        self.option(stripped, start, end)?;
         self.option_indent = Some(indent);
         Ok(())
     }
 
-    /// A `key = value` (or `key: value`) line of the current section.
-    fn option(&mut self, stripped: &str, end: usize) -> std::result::Result<(), String> {
+    /// Checks the keys of the section just read for a repeat (the first one is kept).
+    fn end_section(&mut self) {
+        if self.repeated_key.is_some() {
+            return;
+        }
+        let Some(section) = self.sections.last() else {
+            return;
+        };
+        if let Some(j) = repeated_key(&section.entries, &self.hasher) {
+            let problem = format!("repeats key {} in [{}]", section.entries[j].0, section.name);
+            self.repeated_key = Some((self.key_starts[j], problem));
+        }
+        self.key_starts.clear();
+    }
+
+    /// The sections' index, and the first repeat, in file order, of a section name or of a key
+    /// within a section, among what was read so far.
+    fn repeat(&mut self, line_of: &impl Fn(usize) -> usize) -> (Index, Option<ParseError>) {
+        self.end_section();
+        let (index, section) = Index::build(&self.sections, |s| s.name.as_str(), &self.hasher);
+        let section = section.map(|i| {
+            let s = &self.sections[i];
+            (s.start, format!("repeats section [{}]", s.name))
+        });
+        let first = match (section, self.repeated_key.clone()) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        };
+        let repeat = first.map(|(offset, problem)| ParseError {
+            line: line_of(offset),
+            problem,
+        });
+        (index, repeat)
+    }
+
+    /// A `key = value` (or `key: value`) line of the current section, starting at `start`.
+    fn option(
+        &mut self,
+        stripped: &str,
+        start: usize,
+        end: usize,
+    ) -> std::result::Result<(), String> {
         let Some(section) = self.sections.last_mut() else {
             return Err("has text before the first [section] header".into());
         };
@@ -350,13 +397,7 @@ impl Parser {
         }
         let value = py_strip(&stripped[delim + 1..]).to_owned();
         section.entries.push((key, value));
-        if !self
-            .keys
-            .insert_last(&section.entries, |(k, _)| k.as_str(), &self.hasher)
-        {
-            let (key, _) = &section.entries[section.entries.len() - 1];
-            return Err(format!("repeats key {key} in [{}]", section.name));
-        }
+        self.key_starts.push(start);
         section.content_end = end;
         Ok(())
     }

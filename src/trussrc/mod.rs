@@ -16,17 +16,20 @@ pub use splice::{
 };
 
 /// `new_text`, if it leaves every section but `changed` reading as `doc` reads it; else a refusal.
-fn checked(doc: &Document, path: &Path, new_text: String, changed: &[&str]) -> Result<String> {
-    doc.check_others_unchanged(&new_text, changed).map(|()| new_text).map_err(|why| {
-        Error::new(
-            Kind::Local,
-            format!(
-                "editing {} here would change another section: {why}; it was left as it was",
-                path.display()
-            ),
-        )
-        .with_hint("an indented line next to the section is read by configparser as part of a value: remove its indentation")
-    })
+fn checked(doc: &Document, path: &Path, new_text: &str, changed: &[&str]) -> Result<Document> {
+    doc.check_others_unchanged(new_text, changed)
+        .map_err(|why| refusal(path, &why))
+}
+
+fn refusal(path: &Path, why: &str) -> Error {
+    Error::new(
+        Kind::Local,
+        format!(
+            "editing {} here would change another section: {why}; it was left as it was",
+            path.display()
+        ),
+    )
+    .with_hint("an indented line next to the section is read by configparser as part of a value: remove its indentation")
 }
 
 /// Reads the trussrc at `path` for display; a missing file is an empty document.
@@ -139,11 +142,18 @@ pub struct Locked {
 
 impl Locked {
     pub fn open(path: &Path, wait: Duration) -> Result<Self> {
+        Self::open_known(path, wait, Document::default())
+    }
+
+    /// [`Locked::open`], given the document as it was read before the lock: when the file holds
+    /// exactly its text still, it is not read twice.
+    pub fn open_known(path: &Path, wait: Duration, known: Document) -> Result<Self> {
         atomic_file::create_private_dir(&atomic_file::parent_dir(path))?;
         let lock = atomic_file::lock(path, wait)?;
         atomic_file::sweep(path);
         let existing = read_regular(path)?;
         let doc = match &existing {
+            Some(text) if !text.is_empty() && *text == known.text => known,
             Some(text) => parse_for(path, text)?,
             None => Document::default(),
         };
@@ -157,8 +167,15 @@ impl Locked {
 
     /// Checks that `new_text` reads every section but `changed` as the locked text does; the
     /// refusal is an error (exit 5) with nothing written.
-    pub fn check(&self, new_text: String, changed: &[&str]) -> Result<String> {
+    pub fn check(&self, new_text: &str, changed: &[&str]) -> Result<Document> {
         checked(&self.doc, &self.path, new_text, changed)
+    }
+
+    /// [`Locked::check`] for a splice of section `name` ([`Document::check_splice`]).
+    pub fn check_splice(&self, spliced: &Spliced, name: &str) -> Result<()> {
+        self.doc
+            .check_splice(spliced, name)
+            .map_err(|why| refusal(&self.path, &why))
     }
 
     /// Atomically replaces the file with `text` (already checked); never with more than
@@ -168,18 +185,15 @@ impl Locked {
         atomic_file::write(&self.path, text.as_bytes())
     }
 
-    /// Replaces the file with `text` (already checked), or removes it (`None`), and reads the
+    /// Replaces the file with `doc`'s text (checked, and so read), or removes it (`None`): the
     /// new state, still under the lock.
-    pub fn set(&mut self, text: Option<String>) -> Result<()> {
-        match &text {
-            Some(t) => self.write(t)?,
+    pub fn set(&mut self, doc: Option<Document>) -> Result<()> {
+        match &doc {
+            Some(d) => self.write(&d.text)?,
             None => atomic_file::remove(&self.path)?,
         }
-        self.doc = match &text {
-            Some(t) => parse_for(&self.path, t)?,
-            None => Document::default(),
-        };
-        self.existing = text;
+        self.existing = doc.as_ref().map(|d| d.text.clone());
+        self.doc = doc.unwrap_or_default();
         Ok(())
     }
 
@@ -194,12 +208,13 @@ impl Locked {
 
 /// Removes the sections `names` under the trussrc's lock, so concurrent edits of other sections
 /// all land: the new text is written only if every other section still reads as it did.
-pub fn remove(path: &Path, names: &[String], wait: Duration) -> Result<()> {
-    let locked = Locked::open(path, wait)?;
+pub fn remove(path: &Path, names: &[String], wait: Duration, read: Document) -> Result<()> {
+    let locked = Locked::open_known(path, wait, read)?;
     let changed: Vec<&str> = names.iter().map(String::as_str).collect();
     // One pass, whatever the number of sections (`logout --all`).
     let text = locked.doc.without_sections(&changed);
-    locked.write(&locked.check(text, &changed)?)
+    locked.check(&text, &changed)?;
+    locked.write(&text)
 }
 
 /// A remote name longer than this is refused.
@@ -270,6 +285,8 @@ mod tests {
     fn line() -> impl Strategy<Value = Line> {
         prop_oneof![
             "[a-c]{1,2}".prop_map(Line::Section),
+            "[a-c]{1,2}".prop_map(|n| Line::Indented(format!("[{n}]"))),
+            ("[a-e_]{1,3}", "[a-z]{0,4}").prop_map(|(k, v)| Line::Indented(format!("{k} = {v}"))),
             ("[a-e_]{1,3}", "[ -~&&[^%]]{0,12}")
                 .prop_map(|(k, v)| Line::Option(k, v.trim().to_owned())),
             "[a-z%]{1,6}".prop_map(|v| Line::Continuation(v.replace('%', "%%"))),
@@ -291,7 +308,10 @@ mod tests {
             let Ok(doc) = Document::parse(&text) else { return Ok(()) };
             let block = api_key_section(&name, "https://app.baseten.co", Some(&key));
             let spliced = doc.with_section(&name, &block);
-            if doc.check_others_unchanged(&spliced.text, &[&name]).is_err() {
+            // The check without the whole read says what the whole read says.
+            let whole = doc.check_others_unchanged(&spliced.text, &[&name]);
+            prop_assert_eq!(doc.check_splice(&spliced, &name).is_ok(), whole.is_ok());
+            if whole.is_err() {
                 return Ok(());
             }
             let after = Document::parse(&spliced.text).expect("the result parses");
@@ -452,7 +472,8 @@ mod tests {
             "baseten",
             &api_key_section("baseten", "https://x", Some("S")),
         );
-        let err = checked(&doc, Path::new("rc"), spliced.text, &["baseten"]).unwrap_err();
+        assert!(doc.check_splice(&spliced, "baseten").is_err());
+        let err = checked(&doc, Path::new("rc"), &spliced.text, &["baseten"]).unwrap_err();
         assert_eq!(err.exit_code(), 5);
         assert!(
             err.message
@@ -463,7 +484,7 @@ mod tests {
         // Removing a section can do the same to the one before it.
         let doc = Document::parse("[x]\nk = v\n[gone]\n  [y]\n").unwrap();
         let text = doc.without_section("gone").unwrap();
-        assert!(checked(&doc, Path::new("rc"), text, &["gone"]).is_err());
+        assert!(checked(&doc, Path::new("rc"), &text, &["gone"]).is_err());
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Spliced {
     pub text: String,
     pub before: String,
     pub after: String,
+    /// Where the old text after the section (or nothing, for an append) starts in `text`.
+    pub tail: usize,
 }
 
 impl Document {
@@ -69,21 +71,48 @@ impl Document {
                 (text.as_str(), "")
             }
         };
+        let text = format!("{head}{before}{block}{after}{tail}");
         Spliced {
-            text: format!("{head}{before}{block}{after}{tail}"),
+            tail: text.len() - tail.len(),
+            text,
             before,
             after,
         }
     }
 
+    /// Checks a splice of section `name` as [`Document::check_others_unchanged`] does, without
+    /// reading the new text whole where the splice's shape settles it. What comes before the
+    /// block reads as it did (each line is read by what precedes it); the block starts with a
+    /// header at column 0, which nothing before it can fold into. After it, the old text starts
+    /// at a header (the section's last line ended at its old end): when that header, the first
+    /// line that is neither blank nor a comment, is at column 0, it starts a section in the new
+    /// text too, and everything from there reads as before. Otherwise (an indented header could
+    /// fold into the block's last value) the new text is read whole.
+    pub fn check_splice(&self, spliced: &Spliced, name: &str) -> std::result::Result<(), String> {
+        let first = spliced.text[spliced.tail..]
+            .split_inclusive('\n')
+            .map(|line| line.trim_end_matches(['\n', '\r']))
+            .find(|line| {
+                step();
+                let stripped = py_strip(line);
+                !(stripped.is_empty() || stripped.starts_with('#') || stripped.starts_with(';'))
+            });
+        match first {
+            None => Ok(()),
+            Some(line) if !line.starts_with(py_isspace) => Ok(()),
+            Some(_) => self.check_others_unchanged(&spliced.text, &[name]).map(drop),
+        }
+    }
+
     /// Checks that `new_text` reads every section other than `changed` exactly as this document
-    /// does: same names, keys and values. Splicing or removing a section next to an indented line
-    /// could otherwise make configparser fold that line into a neighbour's value.
+    /// does: same names, keys and values, and gives it read. Splicing or removing a section next
+    /// to an indented line could otherwise make configparser fold that line into a neighbour's
+    /// value.
     pub fn check_others_unchanged(
         &self,
         new_text: &str,
         changed: &[&str],
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<Document, String> {
         let new =
             Document::parse(new_text).map_err(|e| format!("line {} {}", e.line, e.problem))?;
         let changed = Names::new(changed);
@@ -99,7 +128,7 @@ impl Document {
                 None => return Err(format!("[{}] would no longer read as a section", old.name)),
             }
         }
-        Ok(())
+        Ok(new)
     }
     /// Undoes a splice of section `name`: puts `previous` back in its place, or removes the
     /// section, together with the separators the splice added (when they are still there).
@@ -224,6 +253,8 @@ pub mod arbitrary {
         Option(String, String),
         Continuation(String),
         Comment(String),
+        /// A line as given, after two spaces (an indented header or option).
+        Indented(String),
         Blank,
     }
 
@@ -237,6 +268,7 @@ pub mod arbitrary {
                 Line::Option(k, v) => out.push_str(&format!("{k} = {v}")),
                 Line::Continuation(v) => out.push_str(&format!("    {v}")),
                 Line::Comment(c) => out.push_str(&format!("# {c}")),
+                Line::Indented(l) => out.push_str(&format!("  {l}")),
                 Line::Blank => {}
             }
             if i + 1 < lines.len() || final_newline {

@@ -64,17 +64,19 @@ pub(super) struct Commit<'a> {
 }
 
 impl<'a> Commit<'a> {
-    /// Writes the login; the undo record only in CI (`scope`).
+    /// Writes the login; the undo record only in CI (`scope`). `read` is the trussrc as read
+    /// before the lock: it is not read again when the file has not changed since.
     pub fn write(
         settings: &LoginSettings,
         key: &ApiKey,
         report: &mut Report,
         ctx: &'a Context<'_>,
-        scope: Option<Scope>,
+        (scope, read): (Option<Scope>, trussrc::Document),
     ) -> Result<Self> {
         let (out, keyring) = (ctx.out, &ctx.keyring);
         let path = &settings.trussrc.path;
-        let locked = trussrc::Locked::open(path, settings.conn.api.timeout)?;
+        let locked = trussrc::Locked::open_known(path, settings.conn.api.timeout, read)?;
+        report.remotes = remotes_after(&locked.doc, &report.remote);
         let undo_file = undo::path_for(path);
         atomic_file::sweep(&undo_file);
         let keyring_write = plan_keyring(settings.storage, keyring, report, out);
@@ -188,6 +190,15 @@ impl<'a> Commit<'a> {
     }
 }
 
+/// How many remotes the trussrc holds once `remote` is written, and the first few by name.
+fn remotes_after(doc: &trussrc::Document, remote: &str) -> (usize, Vec<String>) {
+    const NAMED: usize = 5;
+    let added = doc.section(remote).is_none();
+    let names = doc.remotes().chain(added.then_some(remote));
+    let count = doc.remotes().count() + usize::from(added);
+    (count, names.take(NAMED).map(str::to_owned).collect())
+}
+
 /// The locked trussrc with the login's section in place (the key inline or not), checked.
 fn splice(
     locked: &trussrc::Locked,
@@ -201,10 +212,8 @@ fn splice(
         inline.then(|| key.expose()),
     );
     let spliced = locked.doc.with_section(&report.remote, &block);
-    Ok((
-        locked.check(spliced.text.clone(), &[&report.remote])?,
-        spliced,
-    ))
+    locked.check_splice(&spliced, &report.remote)?;
+    Ok((spliced.text.clone(), spliced))
 }
 
 /// With `--storage keyring`: the keyring write the login is about to make, after reading the

@@ -31,6 +31,8 @@ pub struct Report {
     pub storage: Storage,
     /// The key as the management API lists it; `None` with `--no-validate`.
     pub key: Option<Lookup>,
+    /// The remotes in the trussrc once written: how many, and the first few by name.
+    pub remotes: (usize, Vec<String>),
 }
 
 impl Report {
@@ -80,6 +82,7 @@ fn login(
         source,
         storage: Storage::Inline,
         key: None,
+        remotes: (0, Vec::new()),
     };
     let client = settings
         .conn
@@ -101,7 +104,7 @@ fn login(
         settings,
         ctx,
         minted.as_ref().map_or(key, |m| &m.key),
-        &mut report,
+        (&mut report, existing),
         minted.as_ref(),
     );
     if let (Err(_), Some(minted), Some(client)) = (&stored, &minted, &client) {
@@ -125,7 +128,7 @@ fn store(
     settings: &LoginSettings,
     ctx: &Context<'_>,
     key: &ApiKey,
-    report: &mut Report,
+    (report, read): (&mut Report, trussrc::Document),
     minted: Option<&job_key::Minted>,
 ) -> Result<Option<String>> {
     let out = ctx.out;
@@ -137,7 +140,7 @@ fn store(
         job_keys: minted.map(|m| m.record.clone()).into_iter().collect(),
         staged: minted.and_then(|m| m.staged.clone()),
     });
-    let commit = Commit::write(settings, key, report, ctx, scope)?;
+    let commit = Commit::write(settings, key, report, ctx, (scope, read))?;
     // What was asked for is delivered whole, or the login is rolled back.
     if let Err(e) = requested.deliver(report, out) {
         commit.rollback();
@@ -157,7 +160,8 @@ fn store(
 
 /// Refuses, before any request or write, a login whose trussrc or undo record would outgrow what
 /// truss-ci reads back (the job's own post would then fail, and every later job in the HOME):
-/// exit 5, nothing sent, created or written. A minted key may be longer than `key`: room is left.
+/// exit 5, nothing sent, created or written. A key yet to be minted may be longer than `key`: room
+/// is left for it.
 fn preflight(
     settings: &LoginSettings,
     ctx: &Context<'_>,
@@ -165,17 +169,17 @@ fn preflight(
     remote_url: &str,
     key: &ApiKey,
 ) -> Result<()> {
-    const ROOM: usize = 512;
+    let room = if settings.job_key.is_some() { 256 } else { 0 };
     let path = &settings.trussrc.path;
     let remote = &settings.conn.remote;
     let block = trussrc::api_key_section(remote, remote_url, Some(key.expose()));
     let text = existing.with_section(remote, &block).text;
-    trussrc::fits(path, text.len() + ROOM)?;
+    trussrc::fits(path, text.len() + room)?;
     if ctx.platform.is_ci() {
         let file = crate::undo::path_for(path);
         let now = std::fs::symlink_metadata(&file).map_or(0, |m| m.len());
         let section = existing.section_text(remote).map_or(0, str::len);
-        crate::undo::fits(&file, now + crate::undo::growth(section + ROOM))?;
+        crate::undo::fits(&file, now + crate::undo::growth(section + room))?;
     }
     Ok(())
 }

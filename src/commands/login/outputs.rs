@@ -300,13 +300,10 @@ pub(super) fn print_report(report: &Report, out: &Output) {
 /// When the trussrc now holds more than one remote, what a bare `truss push` does on CI: truss's
 /// `inquire_remote_name` cannot ask, and stops.
 pub(super) fn next_command(report: &Report, out: &Output) {
-    let Ok(doc) = crate::trussrc::load(&report.trussrc.path) else {
-        return;
-    };
-    let count = doc.remotes().count();
+    let (count, names) = &report.remotes;
+    let count = *count;
     if count > 1 {
         // A few names say which file this is; a file of thousands is not listed whole.
-        let names: Vec<&str> = doc.remotes().take(NAMED_REMOTES).collect();
         let named = match count - names.len() {
             0 => names.join(", "),
             more => format!("{} and {more} more", names.join(", ")),
@@ -318,9 +315,6 @@ pub(super) fn next_command(report: &Report, out: &Output) {
         ));
     }
 }
-
-/// How many remotes the several-remotes note names.
-const NAMED_REMOTES: usize = 5;
 
 /// The JSON report on stdout (`--output json`); part of what login delivers.
 fn print_json(report: &Report, out: &Output) -> Result<()> {
