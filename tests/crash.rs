@@ -373,3 +373,35 @@ fn a_crash_at_any_syscall_of_a_job_key_login_leaves_no_key_alive_after_post() {
     );
     assert!(!fake.deleted().is_empty());
 }
+
+/// The fsyncs a login makes, counted: in a CI job the undo record and its directory (durable
+/// before the trussrc changes), then the trussrc and its directory; outside CI the last two. A
+/// change that adds one fails here, so they cannot creep back.
+#[test]
+fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let count = |env: &TestEnv| {
+        let log = env.path("fsync.log");
+        let mut wrapper = Command::new(&strace);
+        wrapper.args([
+            "-f",
+            "-e",
+            "trace=fsync,fdatasync,sync,syncfs,sync_file_range,msync",
+            "-o",
+            log.to_str().unwrap(),
+        ]);
+        let out = env
+            .under(wrapper, BIN, &["login", "--from-env", "--no-validate"])
+            .output()
+            .unwrap();
+        to_run(out).assert_code(0);
+        let calls = std::fs::read_to_string(&log).unwrap();
+        calls.lines().filter(|l| l.contains("sync")).count()
+    };
+    assert_eq!(count(&job_env()), 4, "in a CI job");
+    let mut plain = TestEnv::new();
+    plain.set("BASETEN_API_KEY", KEY);
+    assert_eq!(count(&plain), 2, "outside CI");
+}

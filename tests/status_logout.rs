@@ -442,3 +442,54 @@ fn a_crlf_file_gets_a_crlf_section_and_loses_it_without_a_trace() {
         assert_eq!(job.read_trussrc().unwrap(), before);
     }
 }
+
+/// `logout --all` over many remotes names a few and sums up the rest (JSON lists every one), and
+/// a keyring that fails once is not asked about each of the others.
+#[test]
+fn logout_all_over_many_remotes_is_short_and_asks_a_failing_keyring_once() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let text: String = (0..20)
+        .map(|i| truss_section(&format!("r{i}"), "https://app.baseten.co", "k.x"))
+        .collect();
+    let mut env = TestEnv::new();
+    std::fs::write(env.trussrc(), &text).unwrap();
+    // A keyring whose every entry fails: its "directory" is a regular file.
+    let broken = env.path("not-a-dir");
+    std::fs::write(&broken, "").unwrap();
+    env.set("TRUSS_CI_TEST_KEYRING_DIR", broken.to_str().unwrap());
+    let run = env.run(&["logout", "--all"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.stderr.matches("Logged out of remote").count(),
+        5,
+        "{}",
+        run.stderr
+    );
+    run.assert_stderr_has("Logged out of 15 more remotes (20 in all).");
+    std::fs::write(env.trussrc(), &text).unwrap();
+    let json = env.run(&["--output", "json", "logout", "--all"]);
+    let v: serde_json::Value = serde_json::from_str(json.stdout.trim()).unwrap();
+    assert_eq!(v["removed"].as_array().unwrap().len(), 20);
+
+    std::fs::write(env.trussrc(), &text).unwrap();
+    let log = env.path("strace.log");
+    let mut wrapper = std::process::Command::new(strace);
+    wrapper.args([
+        "-f",
+        "-e",
+        "trace=unlink,unlinkat",
+        "-o",
+        log.to_str().unwrap(),
+    ]);
+    let run = to_run(
+        env.under(wrapper, BIN, &["logout", "--all"])
+            .output()
+            .unwrap(),
+    );
+    run.assert_code(0);
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let asked = calls.lines().filter(|l| l.contains("not-a-dir/")).count();
+    assert_eq!(asked, 1, "{calls}");
+}

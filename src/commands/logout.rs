@@ -62,16 +62,30 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
     }
     trussrc::remove(path, &names, DEFAULT_TIMEOUT, doc)?;
     let keyring = &ctx.keyring;
+    // A keyring that cannot be reached for one entry is not asked about the next thousand.
+    let mut reachable = !keyring.is_disabled();
     for name in &names {
-        if !keyring.is_disabled()
-            && let Err(e) = keyring.delete(name)
-        {
+        if reachable && let Err(e) = keyring.delete(name) {
             tracing::debug!("keyring entry for {name} not deleted: {}", e.0);
+            reachable = false;
         }
+    }
+    // Each remote by name, up to a few; a file of thousands is summed up, not listed (JSON lists all).
+    for name in names.iter().take(NAMED) {
         out.info(&format!("Logged out of remote `{name}`."));
+    }
+    if names.len() > NAMED {
+        out.info(&format!(
+            "Logged out of {} more remotes ({} in all).",
+            names.len() - NAMED,
+            names.len()
+        ));
     }
     report(out, path, &names)
 }
+
+/// How many remotes `logout --all` names one by one.
+const NAMED: usize = 5;
 
 /// The post's report: what was undone, and what became of each job key. A key not revoked is an
 /// error (its kind's exit code: 2 no key to revoke with, 3 refused, 4 unreachable), said after

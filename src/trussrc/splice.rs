@@ -4,17 +4,27 @@ use std::collections::HashSet;
 
 use super::document::{Document, py_isspace, py_strip, step};
 
-/// A set of section names: a handful (what login and logout change) compared directly, more
-/// (`logout --all`) hashed, so that asking about every section of the file stays linear.
+/// A set of section names: a handful (what login and logout change) compared directly, every
+/// remote of the document in its order (`logout --all`) known without a lookup, any other many
+/// hashed, so that asking about every section of the file stays linear.
 enum Names<'a> {
     Few(&'a [&'a str]),
+    AllRemotes,
     Many(HashSet<&'a str>),
 }
 
 impl<'a> Names<'a> {
-    fn new(names: &'a [&'a str]) -> Self {
+    fn new(doc: &Document, names: &'a [&'a str]) -> Self {
         if names.len() <= 8 {
-            Names::Few(names)
+            return Names::Few(names);
+        }
+        let mut remotes = doc.remotes();
+        let all = names.iter().all(|name| {
+            step();
+            remotes.next() == Some(*name)
+        }) && remotes.next().is_none();
+        if all {
+            Names::AllRemotes
         } else {
             Names::Many(names.iter().copied().collect())
         }
@@ -23,6 +33,7 @@ impl<'a> Names<'a> {
     fn contains(&self, name: &str) -> bool {
         match self {
             Names::Few(names) => names.contains(&name),
+            Names::AllRemotes => name != "DEFAULT",
             Names::Many(set) => set.contains(name),
         }
     }
@@ -100,7 +111,9 @@ impl Document {
         match first {
             None => Ok(()),
             Some(line) if !line.starts_with(py_isspace) => Ok(()),
-            Some(_) => self.check_others_unchanged(&spliced.text, &[name]).map(drop),
+            Some(_) => self
+                .check_others_unchanged(&spliced.text, &[name])
+                .map(drop),
         }
     }
 
@@ -115,7 +128,7 @@ impl Document {
     ) -> std::result::Result<Document, String> {
         let new =
             Document::parse(new_text).map_err(|e| format!("line {} {}", e.line, e.problem))?;
-        let changed = Names::new(changed);
+        let changed = Names::new(self, changed);
         // Sections keep their order, so the new file's are paired with the old ones in one walk;
         // a lookup by name is needed only where the two part.
         let mut fresh = new.sections.iter().filter(|s| !changed.contains(&s.name));
@@ -169,7 +182,7 @@ impl Document {
     /// what removing them one by one in file order leaves, as long as no removal lets an indented
     /// header fold into the section before it (removing it too is what `logout --all` means).
     pub fn without_sections(&self, names: &[&str]) -> String {
-        let names = Names::new(names);
+        let names = Names::new(self, names);
         let mut out = String::with_capacity(self.text.len());
         let mut kept_from = 0;
         let mut removed = false;
