@@ -65,9 +65,10 @@ def section_names(text):
 
 
 COMMANDS = ["login", "status", "logout --post", "logout --remote", "--quiet logout --all"]
-# Not held to the budget: the same, printing one line per remote once the lock is released.
+# The same, printing what it removed (five names and a sum).
 LOUD = "logout --all"
-BUDGET_S = 0.1
+BUDGET_S = 0.05
+BUDGET_CPU_S = 0.03
 SKIPPED = -1
 
 
@@ -81,36 +82,37 @@ def figure(seconds, timeout):
 def report(after, before=None):
     """Markdown: one row per shape, each command's median wall time in ms, its CPU time (user +
     system) in parentheses, before → after when given; and the slowest wall time held to the
-    budget."""
+    budget, wall and CPU."""
     lines = [
         f"| shape (≤ 1 MiB) | sections | {' | '.join(f'`{c}`' for c in COMMANDS + [LOUD])} |",
         "|---|---:|" + "---:|" * (len(COMMANDS) + 1),
     ]
-    worst = 0.0
+    worst = worst_cpu = 0.0
     for shape, r in after["shapes"].items():
         cells = []
         for c in COMMANDS + [LOUD]:
             now = figure(r[c], after["timeout"])
             if r.get(c + " cpu") is not None:
                 now += f" ({r[c + ' cpu'] * 1000:.0f})"
-            if c != LOUD:
-                worst = max(worst, float("inf") if r[c] in (None, SKIPPED) else r[c])
+            worst = max(worst, float("inf") if r[c] in (None, SKIPPED) else r[c])
+            worst_cpu = max(worst_cpu, r.get(c + " cpu") or 0.0)
             if before is not None:
                 b = before["shapes"][shape]
                 was = figure(b[c], before["timeout"]) if c in b else "—"
                 now = f"{was} → {now}"
             cells.append(now)
         lines.append(f"| {shape} ({r['bytes']:,} B) | {r['sections']:,} | {' | '.join(cells)} |")
-    return "\n".join(lines), worst
+    return "\n".join(lines), worst, worst_cpu
 
 
 def main():
     if sys.argv[1] == "--report":
         after = json.load(open(sys.argv[2]))
         before = json.load(open(sys.argv[3])) if len(sys.argv) > 3 else None
-        table, worst = report(after, before)
+        table, worst, worst_cpu = report(after, before)
         print(table)
-        print(f"\nSlowest: {worst * 1000:.1f} ms (budget {BUDGET_S * 1000:.0f} ms).")
+        print(f"\nSlowest: {worst * 1000:.1f} ms wall (budget {BUDGET_S * 1000:.0f} ms), "
+              f"{worst_cpu * 1000:.1f} ms CPU (budget {BUDGET_CPU_S * 1000:.0f} ms).")
         return
     binary, out = sys.argv[1], sys.argv[2]
     runs = int(sys.argv[3]) if len(sys.argv) > 3 else 5
