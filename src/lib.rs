@@ -16,6 +16,7 @@ pub mod keyring_store;
 pub mod output;
 pub mod process;
 pub mod secret;
+pub mod server_text;
 pub mod settings;
 pub mod trussrc;
 pub mod undo;

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use super::Output;
-use crate::api::ServerText;
+use crate::server_text::ServerText;
 use crate::ci::Dialect;
 use crate::secret::{self, Scrubber};
 
