@@ -82,7 +82,9 @@ out = []
 out.append("# truss-ci benchmark results\n")
 out.append(f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
 commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True).stdout.strip()
-dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+# results.md itself is being written: it is not a change to what was measured.
+dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results.md"],
+                       capture_output=True, text=True).stdout.strip()
 out.append(f"- Commit: {commit or 'unknown'}{' with local changes' if dirty else ''}")
 out.append(f"- Machine: {os.cpu_count()} × {cpu}, {mem_kib / 1024 / 1024:.0f} GiB, {platform.system()} {platform.release()}")
 ours = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
