@@ -17,16 +17,7 @@ use truss_ci::secret::ApiKey;
 use truss_ci::settings::ApiSettings;
 use truss_ci::undo::JobKey;
 
-/// 2026-11-30T05:13:00Z
-const NOW: &str = "1796015580";
-
-fn gitlab(env: &mut TestEnv, job: &str, url: &str, key: &str) {
-    env.set("GITLAB_CI", "true")
-        .set("CI_JOB_ID", job)
-        .set("BASETEN_API_KEY", key)
-        .set("BASETEN_REMOTE_URL", url)
-        .set("TRUSS_CI_TEST_NOW", NOW);
-}
+use common::management::{NOW, key_job as gitlab};
 
 fn prefix(full: &str) -> String {
     full.split_once('.').unwrap().0.to_owned()

@@ -10,16 +10,7 @@ use crate::common;
 use common::management::{Baseten, Endpoint, INVOKE, MANAGE_ALL, PERSONAL};
 use common::*;
 
-/// 2026-11-30T05:13:00Z
-const NOW: &str = "1796015580";
-
-fn gitlab(env: &mut TestEnv, job: &str, url: &str, key: &str) {
-    env.set("GITLAB_CI", "true")
-        .set("CI_JOB_ID", job)
-        .set("BASETEN_API_KEY", key)
-        .set("BASETEN_REMOTE_URL", url)
-        .set("TRUSS_CI_TEST_NOW", NOW);
-}
+use common::management::{NOW, key_job as gitlab};
 
 /// A fake API holding a key that may mint keys, and a GitLab job `job` logging in with it.
 fn gitlab_job(job: &str) -> (Baseten, String, FakeApi, TestEnv) {

@@ -16,9 +16,9 @@ mod proxy;
 mod scrub;
 mod tls;
 
+pub use crate::server_text::ServerText;
 pub use client::{Client, MAX_BODY, MAX_LIST_BODY, Response, USER_AGENT};
 pub use proxy::{Proxies, ProxyUrl};
-pub use crate::server_text::ServerText;
 
 /// Who the key belongs to, as `/v1/users/me` tells (every field optional: parsed tolerantly).
 /// Every value is the server's: printed only through `Output::show`.

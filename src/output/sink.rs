@@ -5,9 +5,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use super::Output;
-use crate::server_text::ServerText;
 use crate::ci::Dialect;
 use crate::secret::{self, Scrubber};
+use crate::server_text::ServerText;
 
 /// The one way to stderr for lines people read, shared by [`Output`] and the logger: each text
 /// passes the scrubber whole (once [`Output::mask`] has armed it), then each of its lines loses

@@ -13,6 +13,18 @@ use serde_json::{Value, json};
 
 use super::{FakeApi, GRAPHQL_JSON, Reply, Request, USER_JSON};
 
+/// 2026-11-30T05:13:00Z: the clock of the job-key tests.
+pub const NOW: &str = "1796015580";
+
+/// A GitLab job `job` logging in with `key` at the API `url`, on the job-key tests' clock.
+pub fn key_job(env: &mut super::TestEnv, job: &str, url: &str, key: &str) {
+    env.set("GITLAB_CI", "true")
+        .set("CI_JOB_ID", job)
+        .set("BASETEN_API_KEY", key)
+        .set("BASETEN_REMOTE_URL", url)
+        .set("TRUSS_CI_TEST_NOW", NOW);
+}
+
 pub const PERSONAL: &str = "PERSONAL";
 pub const MANAGE_ALL: &str = "WORKSPACE_MANAGE_ALL";
 pub const INVOKE: &str = "WORKSPACE_INVOKE";
