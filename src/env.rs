@@ -103,7 +103,6 @@ vars! {
     build_number => "BUILD_NUMBER",
     node_name => "NODE_NAME",
     executor_number => "EXECUTOR_NUMBER",
-    stage_name => "STAGE_NAME",
     bash_env => "BASH_ENV",
     bitbucket_pipelines_variables_path => "BITBUCKET_PIPELINES_VARIABLES_PATH",
     ;

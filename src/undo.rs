@@ -17,7 +17,7 @@ use crate::atomic_file;
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::trussrc::check_remote_name;
-use crate::trussrc::{Document, Locked, Section};
+use crate::trussrc::{Checked, Document, Locked, Section};
 
 /// GITHUB_STATE names (the runner hands them back as `STATE_<name>`).
 pub const STATE_FILE: &str = "TRUSS_CI_STATE_FILE";
@@ -443,8 +443,8 @@ pub fn written_by_login(section: &Section) -> bool {
 pub enum FileUndo {
     /// The file is as it was before the job (a crash before the change, or no file now).
     Unchanged,
-    /// Write this text (checked, and so read).
-    Write(Document),
+    /// Write this text (checked; read when the check read it).
+    Write(Checked),
     /// Remove the file: login created it and nothing else is in it.
     Remove,
     /// The section is no longer one login writes: a later step replaced it, so it is left.
@@ -466,7 +466,7 @@ pub fn file_undo(locked: &Locked, record: &Record) -> Result<FileUndo> {
     if digest != record.written_sha256 && !written_by_login(section) {
         return Ok(FileUndo::Replaced);
     }
-    let Some(text) = locked.doc.unsplice(
+    let Some((text, block)) = locked.doc.unsplice_at(
         &record.remote,
         record.previous_section.as_deref(),
         &record.before,
@@ -477,7 +477,11 @@ pub fn file_undo(locked: &Locked, record: &Record) -> Result<FileUndo> {
     if record.created_file && text.is_empty() {
         return Ok(FileUndo::Remove);
     }
-    Ok(FileUndo::Write(locked.check(&text, &[&record.remote])?))
+    Ok(FileUndo::Write(locked.check_edit(
+        text,
+        block,
+        &record.remote,
+    )?))
 }
 
 #[cfg(test)]

@@ -171,6 +171,18 @@ fn a_job_revokes_only_the_key_it_created() {
         job_key::revoke(&client, &admin_key, &record(legacy, None)),
         Revoked::Failed(Kind::Unexpected, _)
     ));
+    // A listed prefix no key has is neither sent back nor printed.
+    let odd_name = "truss-ci-gitlab-1-202611301113-0f0f0f0f";
+    fake.add_exact(
+        "bad\u{202e}x.SecretOfAnOddlyListedKey",
+        MANAGE_ALL,
+        Some(odd_name),
+    );
+    let Revoked::Failed(_, why) = job_key::revoke(&client, &admin_key, &record(odd_name, None))
+    else {
+        panic!("a key with an odd prefix was deleted");
+    };
+    assert!(!why.contains('\u{202e}'), "{why}");
     // A known prefix: that key alone, whatever else shares its name.
     assert_eq!(
         job_key::revoke(&client, &admin_key, &record(name, Some(&prefix(&a)))),
@@ -471,4 +483,59 @@ fn never_writes_a_file_it_would_refuse_to_read() {
     run.assert_stderr_has("undo record");
     assert!(fake.job_keys().is_empty());
     assert_eq!(std::fs::read(&undo).unwrap(), before);
+}
+
+/// What a post must still do whatever else went wrong: a Jenkins pipeline's `post` (a stage of its
+/// own) finds the login of an earlier stage; a create answered with a 2xx it could not read keeps
+/// its intent, so the post deletes the key made under that name; exports that cannot be cleared
+/// do not keep the key from being revoked.
+#[test]
+fn a_post_still_revokes_what_its_run_minted() {
+    let fake = Baseten::new();
+    let admin = fake.add(MANAGE_ALL, None);
+    let garble = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let garbled = std::sync::Arc::clone(&garble);
+    let api = fake.start_rewriting(move |_, answer| {
+        if garbled.load(std::sync::atomic::Ordering::SeqCst) && answer.contains_key("api_key") {
+            answer.insert("api_key".into(), 7.into());
+        }
+    });
+    let mut env = TestEnv::new();
+    env.set("BASETEN_API_KEY", &admin)
+        .set("BASETEN_REMOTE_URL", &api.url)
+        .set("TRUSS_CI_TEST_NOW", NOW)
+        .set("JENKINS_URL", "https://jenkins.example/")
+        .set("JOB_NAME", "deploy")
+        .set("BUILD_NUMBER", "3")
+        .set("STAGE_NAME", "Deploy");
+    env.run(&["login", "--job-key"]).assert_code(0);
+    env.set("STAGE_NAME", "Declarative: Post Actions");
+    env.run(&["logout", "--post"]).assert_code(0);
+    assert!(fake.job_keys().is_empty(), "the pipeline's post revoked it");
+
+    garble.store(true, std::sync::atomic::Ordering::SeqCst);
+    env.run(&["login", "--job-key"]).assert_code(4);
+    assert_eq!(fake.job_keys().len(), 1, "the server made it all the same");
+    env.run(&["logout", "--post"]).assert_code(0);
+    assert!(fake.job_keys().is_empty(), "found by its name and deleted");
+    garble.store(false, std::sync::atomic::Ordering::SeqCst);
+
+    let mut circle = TestEnv::new();
+    let bash_env = circle.path("bash_env");
+    std::fs::write(&bash_env, "").unwrap();
+    circle
+        .set("BASETEN_API_KEY", &admin)
+        .set("BASETEN_REMOTE_URL", &api.url)
+        .set("TRUSS_CI_TEST_NOW", NOW)
+        .set("CIRCLECI", "true")
+        .set("CIRCLE_WORKFLOW_JOB_ID", "w")
+        .set("BASH_ENV", bash_env.to_str().unwrap());
+    circle
+        .run(&["login", "--job-key", "--export-env"])
+        .assert_code(0);
+    std::fs::remove_file(&bash_env).unwrap();
+    std::fs::create_dir(&bash_env).unwrap();
+    let run = circle.run(&["logout", "--post"]);
+    run.assert_code(5);
+    assert!(fake.job_keys().is_empty(), "revoked though {}", run.stderr);
 }

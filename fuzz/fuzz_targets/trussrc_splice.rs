@@ -34,13 +34,23 @@ fuzz_target!(|data: &[u8]| {
     if let Some(sequential) = one_by_one {
         assert_eq!(doc.without_sections(&names), sequential);
     }
+    // The checks that settle an edit without reading it whole say what the whole read says: a
+    // removal of any one section, and the splice below.
+    for s in &doc.sections {
+        let removed = doc.without_sections(&[&s.name]);
+        let start = s.start.min(removed.len());
+        let whole = doc.check_others_unchanged(&removed, &[&s.name]).is_ok();
+        assert_eq!(doc.check_edit(&removed, (start, start), &s.name).is_ok(), whole);
+    }
     let spliced = doc.with_section(
         name,
         &api_key_section(name, "https://app.baseten.co", Some(key)),
     );
     // An edit that would change how another section reads is refused (that is checked by reading
     // it back); an accepted one must keep every property below.
-    if doc.check_others_unchanged(&spliced.text, &[name]).is_err() {
+    let whole = doc.check_others_unchanged(&spliced.text, &[name]).is_ok();
+    assert_eq!(doc.check_splice(&spliced, name).is_ok(), whole);
+    if !whole {
         return;
     }
     let after = Document::parse(&spliced.text).expect("the spliced file reads back");

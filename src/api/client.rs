@@ -167,7 +167,7 @@ impl Client {
 
     /// Sends `request` until it is done, retrying what is transient within the deadline. A POST
     /// is sent once: it creates something, and a retry after a lost answer could create it twice.
-    /// The first attempt is always made, with the whole deadline when the budget is spent.
+    /// A revocation after a long wait starts a budget of its own first ([`Client::renew`]).
     async fn send<T: DeserializeOwned>(&self, request: &Request) -> Result<Response<T>> {
         let mut last_error = String::from("no attempt was made");
         let attempts = if request.method == Method::POST {
@@ -176,10 +176,8 @@ impl Client {
             MAX_ATTEMPTS
         };
         for attempt in 0..attempts {
-            let remaining = match self.deadline.checked_sub(self.started.get().elapsed()) {
-                Some(remaining) => remaining,
-                None if attempt == 0 => self.deadline,
-                None => break,
+            let Some(remaining) = self.deadline.checked_sub(self.started.get().elapsed()) else {
+                break;
             };
             debug!(attempt = attempt + 1, host = %self.host, method = %request.method, path = request.url.path(), "calling the API");
             let (error, retry_after) =

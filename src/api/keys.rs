@@ -74,6 +74,16 @@ pub enum Declined {
 }
 
 impl Declined {
+    /// Whether the API said plainly that it did nothing: a 4xx. A 2xx it could not read, or a
+    /// 5xx, may have done it.
+    pub fn nothing_created(&self) -> bool {
+        match self {
+            Declined::Forbidden => true,
+            Declined::Status(status, _) => status.is_client_error(),
+            Declined::Unexpected(_) | Declined::TooLarge(_) => false,
+        }
+    }
+
     /// What the refusal makes of a command that needed the answer: the key was refused (3), or
     /// the API did not answer as it should (4) — never "rejected" for an answer too large.
     pub fn kind(&self) -> Kind {

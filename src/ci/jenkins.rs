@@ -6,11 +6,12 @@ pub const SPEC: Spec = Spec {
     detect: |v| v.jenkins_url.is_some(),
     // Not BUILD_TAG: it writes `/` as `-`, so `a/b-c` #1 and `a-b/c` #1 share one, and so do the
     // parallel branches of one build. A build's branches run on executors of their own (one
-    // node's executors are numbered, nodes named) or in stages of their own.
+    // node's executors are numbered, nodes named). Not the stage: a pipeline's `post` runs in a
+    // stage of its own ("Declarative: Post Actions") and must find the login of the stage before.
     job_id: |v| {
         identity(
             &[&v.job_name, &v.build_number],
-            &[&v.node_name, &v.executor_number, &v.stage_name],
+            &[&v.node_name, &v.executor_number],
         )
     },
     job_vars: "JOB_NAME and BUILD_NUMBER",

@@ -36,9 +36,19 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
             scope,
             revoker,
         } => {
-            let (removed, minted) = post(trussrc, scope, ctx)?;
+            let ((removed, minted), exports) = post(trussrc, scope, ctx)?;
+            // The job's keys are revoked whatever became of the exports.
             let revoked = job_keys::revoke_all(&minted, revoker, ctx, stdin);
-            return report_post(ctx.out, trussrc, &removed, &revoked);
+            let reported = report_post(ctx.out, trussrc, &removed, &revoked);
+            return match exports {
+                Some(e) => {
+                    if let Err(not_revoked) = reported {
+                        ctx.out.annotate_error(&not_revoked);
+                    }
+                    Err(e)
+                }
+                None => reported,
+            };
         }
         LogoutSettings::Remove {
             trussrc,
@@ -144,8 +154,13 @@ fn report(out: &Output, path: &Path, removed: &[String]) -> Result<()> {
 
 /// Undoes this job's logins: on GitHub the record the action's main step saved (STATE_*), on
 /// other platforms every record of this job (by its job identity). Every record is
-/// authenticated before anything is changed.
-fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<Posted> {
+/// authenticated before anything is changed. Clearing the exports comes last; its failure is
+/// handed back beside what was undone, so that the job keys are still revoked.
+fn post(
+    trussrc: &Path,
+    scope: &PostScope,
+    ctx: &Context<'_>,
+) -> Result<(Posted, Option<crate::error::Error>)> {
     let out = ctx.out;
     let file = undo::path_for(trussrc);
     // A job key's intent has an id of its own: on GitHub it is found by the job's identity.
@@ -161,7 +176,7 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<Posted> 
         || atomic_file::lock_exists(trussrc);
     if !stale && !undo::load(&file)?.iter().any(mine) {
         out.info("truss-ci: nothing to clean up");
-        return Ok(Posted::default());
+        return Ok((Posted::default(), None));
     }
     let mut locked = trussrc::Locked::open(trussrc, DEFAULT_TIMEOUT)?;
     atomic_file::sweep(&file);
@@ -169,7 +184,7 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<Posted> 
     let records: Vec<usize> = (0..chain.len()).filter(|&i| mine(&chain[i])).collect();
     if records.is_empty() {
         out.info("truss-ci: nothing to clean up");
-        return Ok(Posted::default());
+        return Ok((Posted::default(), None));
     }
     authenticate_chains(&chain, &records, &file)?;
     let keyring = &ctx.keyring;
@@ -178,6 +193,8 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<Posted> 
     let mut minted = Vec::new();
     // Newest first: each record is taken out of its chain as the live state then stands.
     for &i in records.iter().rev() {
+        // What the previous record wrote is read only when another record needs it.
+        locked.refresh()?;
         if chain[i].staged {
             // A job key's intent: nothing in the files is its.
             minted.extend(job_keys::found(&chain.remove(i), &locked, out));
@@ -195,8 +212,8 @@ fn post(trussrc: &Path, scope: &PostScope, ctx: &Context<'_>) -> Result<Posted> 
     }
     undo::save(&locked, &file, &chain)?;
     drop(locked);
-    clear_exports(&exported, out)?;
-    Ok((removed, minted))
+    let exports = clear_exports(&exported, out).err();
+    Ok(((removed, minted), exports))
 }
 
 /// Checks every record of the chains the records at `mine` belong to, before anything changes: a

@@ -137,7 +137,16 @@ pub struct Locked {
     /// The text as it was when locked; `None` when the file did not exist.
     pub existing: Option<String>,
     pub doc: Document,
+    /// `doc` is not yet the read of `existing` (see [`Locked::refresh`]).
+    stale: bool,
     _lock: atomic_file::Lock,
+}
+
+/// A text checked for writing, and its read when the check needed one.
+#[derive(Debug)]
+pub struct Checked {
+    pub text: String,
+    pub read: Option<Document>,
 }
 
 impl Locked {
@@ -161,6 +170,7 @@ impl Locked {
             path: path.to_owned(),
             existing,
             doc,
+            stale: false,
             _lock: lock,
         })
     }
@@ -169,6 +179,14 @@ impl Locked {
     /// refusal is an error (exit 5) with nothing written.
     pub fn check(&self, new_text: &str, changed: &[&str]) -> Result<Document> {
         checked(&self.doc, &self.path, new_text, changed)
+    }
+
+    /// [`Locked::check`] for an edit of section `name` ([`Document::check_edit`]).
+    pub fn check_edit(&self, text: String, block: (usize, usize), name: &str) -> Result<Checked> {
+        match self.doc.check_edit(&text, block, name) {
+            Ok(read) => Ok(Checked { text, read }),
+            Err(why) => Err(refusal(&self.path, &why)),
+        }
     }
 
     /// [`Locked::check`] for a splice of section `name` ([`Document::check_splice`]).
@@ -185,15 +203,36 @@ impl Locked {
         atomic_file::write(&self.path, text.as_bytes())
     }
 
-    /// Replaces the file with `doc`'s text (checked, and so read), or removes it (`None`): the
-    /// new state, still under the lock.
-    pub fn set(&mut self, doc: Option<Document>) -> Result<()> {
-        match &doc {
-            Some(d) => self.write(&d.text)?,
+    /// Replaces the file with the checked text, or removes it (`None`): the new state, still
+    /// under the lock. The new text is read only when [`Locked::refresh`] asks for it.
+    pub fn set(&mut self, checked: Option<Checked>) -> Result<()> {
+        match &checked {
+            Some(c) => self.write(&c.text)?,
             None => atomic_file::remove(&self.path)?,
         }
-        self.existing = doc.as_ref().map(|d| d.text.clone());
-        self.doc = doc.unwrap_or_default();
+        match checked {
+            Some(Checked { text, read }) => {
+                self.stale = read.is_none();
+                self.doc = read.unwrap_or_default();
+                self.existing = Some(text);
+            }
+            None => {
+                self.stale = false;
+                self.doc = Document::default();
+                self.existing = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the text written by [`Locked::set`] when it was not read yet: before `doc` is used
+    /// again.
+    pub fn refresh(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.stale)
+            && let Some(text) = &self.existing
+        {
+            self.doc = parse_for(&self.path, text)?;
+        }
         Ok(())
     }
 
@@ -213,7 +252,17 @@ pub fn remove(path: &Path, names: &[String], wait: Duration, read: Document) -> 
     let changed: Vec<&str> = names.iter().map(String::as_str).collect();
     // One pass, whatever the number of sections (`logout --all`).
     let text = locked.doc.without_sections(&changed);
-    locked.check(&text, &changed)?;
+    let text = match changed.as_slice() {
+        // One section removed: checked where the text closes over it.
+        [name] if let Some(s) = locked.doc.section(name) => {
+            let start = s.start.min(text.len());
+            locked.check_edit(text, (start, start), name)?.text
+        }
+        _ => {
+            locked.check(&text, &changed)?;
+            text
+        }
+    };
     locked.write(&text)
 }
 
@@ -340,6 +389,18 @@ mod tests {
             prop_assert_eq!(names, expected);
             let undone = after.unsplice(&name, doc.section_text(&name), &spliced.before, &spliced.after);
             prop_assert_eq!(undone.as_deref(), Some(text.as_str()));
+            // The undo's and a removal's checks without the whole read say what the whole read says.
+            let (undone, block) = after
+                .unsplice_at(&name, doc.section_text(&name), &spliced.before, &spliced.after)
+                .unwrap();
+            let whole = after.check_others_unchanged(&undone, &[&name]).is_ok();
+            prop_assert_eq!(after.check_edit(&undone, block, &name).is_ok(), whole);
+            for s in &doc.sections {
+                let removed = doc.without_sections(&[&s.name]);
+                let start = s.start.min(removed.len());
+                let whole = doc.check_others_unchanged(&removed, &[&s.name]).is_ok();
+                prop_assert_eq!(doc.check_edit(&removed, (start, start), &s.name).is_ok(), whole);
+            }
         }
     }
 
@@ -485,6 +546,25 @@ mod tests {
         let doc = Document::parse("[x]\nk = v\n[gone]\n  [y]\n").unwrap();
         let text = doc.without_section("gone").unwrap();
         assert!(checked(&doc, Path::new("rc"), &text, &["gone"]).is_err());
+        let start = doc.section("gone").unwrap().start;
+        assert!(doc.check_edit(&text, (start, start), "gone").is_err());
+        // So can an undo that puts back a section, or none, before an indented header another
+        // step wrote after the login's.
+        let after = Document::parse("[x]\nk = v\n[b]\n  [y]\n").unwrap();
+        for previous in [None, Some("[b]\nk = w\n")] {
+            let (undone, block) = after.unsplice_at("b", previous, "", "").unwrap();
+            assert!(after.check_others_unchanged(&undone, &["b"]).is_err());
+            assert!(
+                after.check_edit(&undone, block, "b").is_err(),
+                "{previous:?}"
+            );
+        }
+        // A block that is not the section's own lines is read whole, and an edit that does not
+        // keep the text around the block is never taken for one that does.
+        let doc = Document::parse("[x]\nk = v\n[b]\nq = 1\n[z]\n").unwrap();
+        let joined = "[x]\nk = v\nq = 2\n[z]\n";
+        assert!(doc.check_edit(joined, (10, 16), "b").is_err());
+        assert!(doc.check_edit("[z]\n", (0, 0), "b").is_err());
     }
 
     #[test]

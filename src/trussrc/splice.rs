@@ -100,21 +100,45 @@ impl Document {
     /// text too, and everything from there reads as before. Otherwise (an indented header could
     /// fold into the block's last value) the new text is read whole.
     pub fn check_splice(&self, spliced: &Spliced, name: &str) -> std::result::Result<(), String> {
-        let first = spliced.text[spliced.tail..]
-            .split_inclusive('\n')
-            .map(|line| line.trim_end_matches(['\n', '\r']))
-            .find(|line| {
-                step();
-                let stripped = py_strip(line);
-                !(stripped.is_empty() || stripped.starts_with('#') || stripped.starts_with(';'))
-            });
-        match first {
-            None => Ok(()),
-            Some(line) if !line.starts_with(py_isspace) => Ok(()),
-            Some(_) => self
-                .check_others_unchanged(&spliced.text, &[name])
-                .map(drop),
+        if starts_at_column_0(&spliced.text[spliced.tail..]) {
+            return Ok(());
         }
+        self.check_others_unchanged(&spliced.text, &[name])
+            .map(drop)
+    }
+
+    /// Checks an edit of section `name` as [`Document::check_others_unchanged`] does:
+    /// `new_text` keeps this text before `start` and after the block `new_text[start..end]`
+    /// (the section restored as it was, or nothing: an undo or a removal). Settled without reading
+    /// the new text when what precedes the block is whole lines, the block is empty or whole lines
+    /// starting with a header at column 0, and what follows it starts, at its first line that is
+    /// neither blank nor a comment, at column 0 (it is a header: the section's own lines ended
+    /// where it starts): nothing can then fold into anything else. Otherwise read whole; the read
+    /// document is given back then.
+    pub fn check_edit(
+        &self,
+        new_text: &str,
+        (start, end): (usize, usize),
+        name: &str,
+    ) -> std::result::Result<Option<Document>, String> {
+        let old = self.text.as_bytes();
+        let new = new_text.as_bytes();
+        let kept_tail = new.len() - end;
+        let shaped = start <= end
+            && end <= new.len()
+            && start <= old.len()
+            && kept_tail <= old.len() - start
+            && new[..start] == old[..start]
+            && new[end..] == old[old.len() - kept_tail..]
+            && (start == 0 || new[..start].ends_with(b"\n"))
+            && self.replaced_only(name, start, old.len() - kept_tail);
+        let block = new_text.get(start..end).unwrap_or_default();
+        let block_ok = block.is_empty() || (block.starts_with('[') && block.ends_with('\n'));
+        let tail = new_text.get(end..).unwrap_or_default();
+        if shaped && block_ok && starts_at_column_0(tail) {
+            return Ok(None);
+        }
+        self.check_others_unchanged(new_text, &[name]).map(Some)
     }
 
     /// Checks that `new_text` reads every section other than `changed` exactly as this document
@@ -152,6 +176,18 @@ impl Document {
         before: &str,
         after: &str,
     ) -> Option<String> {
+        self.unsplice_at(name, previous, before, after)
+            .map(|(text, _)| text)
+    }
+
+    /// [`Document::unsplice`], and where the restored block starts and ends in the new text.
+    pub fn unsplice_at(
+        &self,
+        name: &str,
+        previous: Option<&str>,
+        before: &str,
+        after: &str,
+    ) -> Option<(String, (usize, usize))> {
         let s = self.section(name)?;
         let text = &self.text;
         let end = if text[s.content_end..].starts_with(after) {
@@ -163,12 +199,9 @@ impl Document {
             None if text[..s.start].ends_with(before) => s.start - before.len(),
             _ => s.start,
         };
-        Some(format!(
-            "{}{}{}",
-            &text[..start],
-            previous.unwrap_or(""),
-            &text[end..]
-        ))
+        let block = previous.unwrap_or("");
+        let new = format!("{}{block}{}", &text[..start], &text[end..]);
+        Some((new, (start, start + block.len())))
     }
 
     /// The text without section `name`: its lines and the blank lines that followed it go; every
@@ -205,6 +238,37 @@ impl Document {
         }
         out
     }
+}
+
+impl Document {
+    /// Whether `self.text[start..end]` is section `name` and blank lines around it, nothing else.
+    fn replaced_only(&self, name: &str, start: usize, end: usize) -> bool {
+        let blank = |a: usize, b: usize| {
+            self.text
+                .get(a..b)
+                .is_some_and(|t| t.chars().all(py_isspace))
+        };
+        self.section(name).is_some_and(|s| {
+            start <= s.start
+                && s.content_end <= end
+                && blank(start, s.start)
+                && blank(s.content_end, end)
+        })
+    }
+}
+
+/// Whether the first line of `text` that is neither blank nor a comment (if any) starts at column
+/// 0: a header there cannot fold into the value of an option before it.
+fn starts_at_column_0(text: &str) -> bool {
+    let first = text
+        .split_inclusive('\n')
+        .map(|line| line.trim_end_matches(['\n', '\r']))
+        .find(|line| {
+            step();
+            let stripped = py_strip(line);
+            !(stripped.is_empty() || stripped.starts_with('#') || stripped.starts_with(';'))
+        });
+    first.is_none_or(|line| !line.starts_with(py_isspace))
 }
 
 /// How truss ends lines in a file it writes on this OS (Python's text mode).

@@ -89,21 +89,27 @@ pub fn mint(
     let minted = match keys::create(client, key, &new)? {
         Ok(minted) => minted,
         Err(why) => {
-            // Refused: nothing was created, so nothing is left to revoke.
-            if let (Some(s), Some(id)) = (staging, &staged) {
+            // Refused (403 or another 4xx): nothing was created. A 2xx the client could not read,
+            // or a 5xx, may have created the key: the intent stays for the post to find it by.
+            if why.nothing_created()
+                && let (Some(s), Some(id)) = (staging, &staged)
+            {
                 s.retire(id);
             }
             return Err(refused_create(&name, &why));
         }
     };
-    out.mask(&minted)?;
+    if let Err(e) = out.mask(&minted) {
+        // Not masked, never used: revoked by its prefix at once.
+        let mut masked = record.clone();
+        masked.prefix = Some(keys::prefix_of(&minted).to_owned());
+        retire_if_deleted(revoke(client, key, &masked), staging, staged.as_deref());
+        return Err(e);
+    }
     if let Err(e) = sane(client, key, &minted, &name) {
         // Nothing is deleted by the prefix it answered; the key it may have made under the
-        // name is deleted by that name (the intent keeps it for the post if that fails).
-        let by_name = revoke(client, key, &record);
-        if let (Revoked::Deleted(_), Some(s), Some(id)) = (&by_name, staging, &staged) {
-            s.retire(id);
-        }
+        // name is deleted by that name (the intent keeps it for the post unless one was).
+        retire_if_deleted(revoke(client, key, &record), staging, staged.as_deref());
         return Err(e);
     }
     record.prefix = Some(keys::prefix_of(&minted).to_owned());
@@ -124,12 +130,30 @@ pub fn mint(
     Ok(minted)
 }
 
+/// Retires the intent once a key was seen deleted (not when none was found: the list may not show
+/// it yet, and the post or a prune then looks again).
+fn retire_if_deleted(revoked: Revoked, staging: Option<&Staging>, id: Option<&str>) {
+    if let (Revoked::Deleted(prefixes), Some(s), Some(id)) = (revoked, staging, id)
+        && !prefixes.is_empty()
+    {
+        s.retire(id);
+    }
+}
+
 fn refused_create(name: &str, why: &Declined) -> Error {
     Error::new(
         why.kind(),
         format!("could not create the job key {name}: {why}; nothing was stored"),
     )
     .with_hint("minting a key per job needs a key that may create keys (a workspace key that manages all, or one that manages API keys); drop --job-key to use the key as it is")
+}
+
+/// Whether `prefix` is one a key can have: 1 to 64 letters, digits, `_` or `-`.
+pub fn prefix_shaped(prefix: &str) -> bool {
+    (1..=64).contains(&prefix.len())
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Whether `key` has a key's shape: a prefix of letters and digits, a `.`, and a secret of 16 to
@@ -261,6 +285,11 @@ fn revoke_by_name(client: &Client, key: &ApiKey, name: &str) -> Revoked {
         .collect();
     match named.as_slice() {
         [] => Revoked::Deleted(Vec::new()),
+        // The prefix is the server's: only one a key can have is sent back, or printed.
+        [one] if !prefix_shaped(one.prefix.unprinted()) => Revoked::Failed(
+            Kind::Unreachable,
+            format!("the key named {name} is listed with a prefix no key has; nothing was deleted"),
+        ),
         [one] => delete(client, key, one.prefix.unprinted()),
         many => Revoked::Failed(
             Kind::Unreachable,

@@ -169,7 +169,8 @@ fn preflight(
     remote_url: &str,
     key: &ApiKey,
 ) -> Result<()> {
-    let room = if settings.job_key.is_some() { 256 } else { 0 };
+    // The longest key a create may answer (`job_key::well_formed`).
+    let room = if settings.job_key.is_some() { 321 } else { 0 };
     let path = &settings.trussrc.path;
     let remote = &settings.conn.remote;
     let block = trussrc::api_key_section(remote, remote_url, Some(key.expose()));
