@@ -183,6 +183,11 @@ impl Document {
     /// `key: value` options, whole-line `#`/`;` comments, indented continuation lines, strict (no
     /// duplicate sections or keys). A file configparser would reject is refused here too.
     pub fn parse(text: &str) -> std::result::Result<Self, ParseError> {
+        Self::parse_owned(text.to_owned())
+    }
+
+    /// [`Document::parse`] of a text it keeps (no copy of a 1 MiB file).
+    pub fn parse_owned(text: String) -> std::result::Result<Self, ParseError> {
         if let Some(i) = text
             .match_indices('\r')
             .map(|(i, _)| i)
@@ -213,7 +218,7 @@ impl Document {
             return Err(repeat);
         }
         Ok(Self {
-            text: text.to_owned(),
+            text,
             sections: parser.sections,
             index,
             hasher: parser.hasher,

@@ -35,13 +35,13 @@ fn refusal(path: &Path, why: &str) -> Error {
 /// Reads the trussrc at `path` for display; a missing file is an empty document.
 pub fn load(path: &Path) -> Result<Document> {
     match read_regular(path)? {
-        Some(text) => parse_for(path, &text),
+        Some(text) => parse_for(path, text),
         None => Ok(Document::default()),
     }
 }
 
-fn parse_for(path: &Path, text: &str) -> Result<Document> {
-    Document::parse(text).map_err(|e| {
+fn parse_for(path: &Path, text: impl Into<String>) -> Result<Document> {
+    Document::parse_owned(text.into()).map_err(|e| {
         Error::new(
             Kind::Local,
             format!(

@@ -57,6 +57,29 @@ impl Document {
     /// Lines end as the file's do (its first line ending), or, in a new file, as truss writes
     /// them on this OS: Python's text mode ends them in CRLF on Windows.
     pub fn with_section(&self, name: &str, block: &str) -> Spliced {
+        let (head, before, block, after, tail) = self.splice_parts(name, block);
+        let text = format!("{head}{before}{block}{after}{tail}");
+        Spliced {
+            tail: text.len() - tail.len(),
+            text,
+            before,
+            after,
+        }
+    }
+
+    /// The length of [`Document::with_section`]'s text, without making it.
+    pub fn spliced_len(&self, name: &str, block: &str) -> usize {
+        let (head, before, block, after, tail) = self.splice_parts(name, block);
+        head.len() + before.len() + block.len() + after.len() + tail.len()
+    }
+
+    /// What [`Document::with_section`] joins: the text before, the separators and the block, the
+    /// text after.
+    fn splice_parts<'a>(
+        &'a self,
+        name: &str,
+        block: &str,
+    ) -> (&'a str, String, String, String, &'a str) {
         let text = &self.text;
         let eol = line_ending(text);
         let block = with_line_ending(block, eol);
@@ -74,7 +97,12 @@ impl Document {
                     if !text.ends_with('\n') {
                         before.push_str(eol);
                     }
-                    if !ends_with_blank_line(&format!("{text}{before}")) {
+                    // Only the last lines matter: not the whole text again.
+                    let start = text.len().saturating_sub(8);
+                    let start = (start..text.len())
+                        .find(|&i| text.is_char_boundary(i))
+                        .unwrap_or(text.len());
+                    if !ends_with_blank_line(&format!("{}{before}", &text[start..])) {
                         before.push_str(eol);
                     }
                 }
@@ -82,13 +110,7 @@ impl Document {
                 (text.as_str(), "")
             }
         };
-        let text = format!("{head}{before}{block}{after}{tail}");
-        Spliced {
-            tail: text.len() - tail.len(),
-            text,
-            before,
-            after,
-        }
+        (head, before, block, after, tail)
     }
 
     /// Checks a splice of section `name` as [`Document::check_others_unchanged`] does, without

@@ -174,8 +174,7 @@ fn preflight(
     let path = &settings.trussrc.path;
     let remote = &settings.conn.remote;
     let block = trussrc::api_key_section(remote, remote_url, Some(key.expose()));
-    let text = existing.with_section(remote, &block).text;
-    trussrc::fits(path, text.len() + room)?;
+    trussrc::fits(path, existing.spliced_len(remote, &block) + room)?;
     if ctx.platform.is_ci() {
         let file = crate::undo::path_for(path);
         let now = std::fs::symlink_metadata(&file).map_or(0, |m| m.len());
