@@ -35,21 +35,7 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
             trussrc,
             scope,
             revoker,
-        } => {
-            let ((removed, minted), exports) = post(trussrc, scope, ctx)?;
-            // The job's keys are revoked whatever became of the exports.
-            let revoked = job_keys::revoke_all(&minted, revoker, ctx, stdin);
-            let reported = report_post(ctx.out, trussrc, &removed, &revoked);
-            return match exports {
-                Some(e) => {
-                    if let Err(not_revoked) = reported {
-                        ctx.out.annotate_error(&not_revoked);
-                    }
-                    Err(e)
-                }
-                None => reported,
-            };
-        }
+        } => return run_post(trussrc, scope, revoker, ctx, stdin),
         LogoutSettings::Remove {
             trussrc,
             remote,
@@ -71,15 +57,7 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
         return report(out, path, &[]);
     }
     trussrc::remove(path, &names, DEFAULT_TIMEOUT, doc)?;
-    let keyring = &ctx.keyring;
-    // A keyring that cannot be reached for one entry is not asked about the next thousand.
-    let mut reachable = !keyring.is_disabled();
-    for name in &names {
-        if reachable && let Err(e) = keyring.delete(name) {
-            tracing::debug!("keyring entry for {name} not deleted: {}", e.0);
-            reachable = false;
-        }
-    }
+    forget(&ctx.keyring, &names);
     // Each remote by name, up to a few; a file of thousands is summed up, not listed (JSON lists all).
     for name in names.iter().take(NAMED) {
         out.info(&format!("Logged out of remote `{name}`."));
@@ -92,6 +70,43 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
         ));
     }
     report(out, path, &names)
+}
+
+/// `--post`: undoes this job's logins, then revokes their job keys whatever became of the
+/// exports; a key left alive and exports that could not be cleared are both said.
+fn run_post(
+    trussrc: &Path,
+    scope: &PostScope,
+    revoker: &crate::settings::Revoker,
+    ctx: &Context<'_>,
+    stdin: &mut dyn Read,
+) -> Result<()> {
+    let ((removed, minted), exports) = post(trussrc, scope, ctx)?;
+    let revoked = job_keys::revoke_all(&minted, revoker, ctx, stdin);
+    let reported = report_post(ctx.out, trussrc, &removed, &revoked);
+    match exports {
+        Some(e) => {
+            if let Err(not_revoked) = reported {
+                ctx.out.annotate_error(&not_revoked);
+            }
+            Err(e)
+        }
+        None => reported,
+    }
+}
+
+/// Deletes the remotes' keyring entries: a keyring that fails for one entry is not asked about
+/// the next thousand.
+fn forget(keyring: &Keyring, names: &[String]) {
+    if keyring.is_disabled() {
+        return;
+    }
+    for name in names {
+        if let Err(e) = keyring.delete(name) {
+            tracing::debug!("keyring entry for {name} not deleted: {}", e.0);
+            return;
+        }
+    }
 }
 
 /// How many remotes `logout --all` names one by one.

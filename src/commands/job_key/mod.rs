@@ -86,29 +86,14 @@ pub fn mint(
         model_ids: plan.model_ids.clone(),
         team_id,
     };
-    let minted = match keys::create(client, key, &new)? {
-        Ok(minted) => minted,
-        Err(why) => {
-            // Refused (403 or another 4xx): nothing was created. A 2xx the client could not read,
-            // or a 5xx, may have created the key: the intent stays for the post to find it by.
-            if why.nothing_created()
-                && let (Some(s), Some(id)) = (staging, &staged)
-            {
-                s.retire(id);
-            }
-            return Err(refused_create(&name, &why));
-        }
-    };
-    if let Err(e) = out.mask(&minted) {
-        // Not masked, never used: revoked by its prefix at once.
-        let mut masked = record.clone();
-        masked.prefix = Some(keys::prefix_of(&minted).to_owned());
-        retire_if_deleted(revoke(client, key, &masked), staging, staged.as_deref());
-        return Err(e);
-    }
-    if let Err(e) = sane(client, key, &minted, &name) {
-        // Nothing is deleted by the prefix it answered; the key it may have made under the
-        // name is deleted by that name (the intent keeps it for the post unless one was).
+    let minted = create(client, key, &new, staging, staged.as_deref())?;
+    if let Err(e) = out
+        .mask(&minted)
+        .and_then(|()| sane(client, key, &minted, &name))
+    {
+        // Not masked, or not a new key: never used. Nothing is deleted by the prefix it answered;
+        // the key it may have made under the name is deleted by that name (the intent keeps it
+        // for the post unless one was).
         retire_if_deleted(revoke(client, key, &record), staging, staged.as_deref());
         return Err(e);
     }
@@ -128,6 +113,26 @@ pub fn mint(
         minted.record.prefix.as_deref().unwrap_or_default()
     ));
     Ok(minted)
+}
+
+/// The create. Refused (403 or another 4xx): nothing was created, and the intent is retired. A
+/// 2xx the client could not read, or a 5xx, may have created the key: the intent stays for the
+/// post to find it by.
+fn create(
+    client: &Client,
+    key: &ApiKey,
+    new: &NewKey,
+    staging: Option<&Staging>,
+    staged: Option<&str>,
+) -> Result<ApiKey> {
+    keys::create(client, key, new)?.map_err(|why| {
+        if why.nothing_created()
+            && let (Some(s), Some(id)) = (staging, staged)
+        {
+            s.retire(id);
+        }
+        refused_create(&new.name, &why)
+    })
 }
 
 /// Retires the intent once a key was seen deleted (not when none was found: the list may not show

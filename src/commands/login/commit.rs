@@ -73,8 +73,7 @@ impl<'a> Commit<'a> {
         ctx: &'a Context<'_>,
         (scope, read): (Option<Scope>, trussrc::Document),
     ) -> Result<Self> {
-        let (out, keyring) = (ctx.out, &ctx.keyring);
-        let path = &settings.trussrc.path;
+        let (out, keyring, path) = (ctx.out, &ctx.keyring, &settings.trussrc.path);
         let locked = trussrc::Locked::open_known(path, settings.conn.api.timeout, read)?;
         report.remotes = remotes_after(&locked.doc, &report.remote);
         let undo_file = undo::path_for(path);
