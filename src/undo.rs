@@ -397,17 +397,15 @@ pub fn authenticate(record: &Record, file: &Path) -> Result<()> {
 /// have, minted by an API reached over https (or http to loopback); a staged record changes
 /// nothing else.
 fn authenticate_job_keys(record: &Record) -> std::result::Result<(), String> {
-    let prefix_ok = |p: &str| {
-        !p.is_empty()
-            && p.len() <= 64
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    };
     for key in &record.job_keys {
         if crate::commands::job_key::name::parse(&key.name).is_none() {
             return Err("a job key's name is not one login gives".into());
         }
-        if !key.prefix.as_deref().is_none_or(prefix_ok) {
+        if !key
+            .prefix
+            .as_deref()
+            .is_none_or(crate::api::keys::prefix_shaped)
+        {
             return Err("a job key's prefix is malformed".into());
         }
         let url = crate::settings::normalize_url(&key.api_url, "api_url", false).ok();

@@ -209,6 +209,15 @@ pub fn prefix_of(key: &ApiKey) -> &str {
     text.split_once('.').map_or(text, |(prefix, _)| prefix)
 }
 
+/// Whether `prefix` is one a key can have: 1 to 64 letters, digits, `_` or `-` (what an undo
+/// record may hold, and what a listed key's prefix must be to be sent back in a DELETE).
+pub fn prefix_shaped(prefix: &str) -> bool {
+    (1..=64).contains(&prefix.len())
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// The API's type in the flags' spelling: `WORKSPACE_INVOKE` → `workspace-invoke`.
 pub fn kebab(kind: &str) -> String {
     kind.to_ascii_lowercase().replace('_', "-")

@@ -153,14 +153,6 @@ fn refused_create(name: &str, why: &Declined) -> Error {
     .with_hint("minting a key per job needs a key that may create keys (a workspace key that manages all, or one that manages API keys); drop --job-key to use the key as it is")
 }
 
-/// Whether `prefix` is one a key can have: 1 to 64 letters, digits, `_` or `-`.
-pub fn prefix_shaped(prefix: &str) -> bool {
-    (1..=64).contains(&prefix.len())
-        && prefix
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
 /// Whether `key` has a key's shape: a prefix of letters and digits, a `.`, and a secret of 16 to
 /// 256 letters, digits, `_` or `-`.
 pub fn well_formed(key: &ApiKey) -> bool {
@@ -291,7 +283,7 @@ fn revoke_by_name(client: &Client, key: &ApiKey, name: &str) -> Revoked {
     match named.as_slice() {
         [] => Revoked::Deleted(Vec::new()),
         // The prefix is the server's: only one a key can have is sent back, or printed.
-        [one] if !prefix_shaped(one.prefix.unprinted()) => Revoked::Failed(
+        [one] if !keys::prefix_shaped(one.prefix.unprinted()) => Revoked::Failed(
             Kind::Unreachable,
             format!("the key named {name} is listed with a prefix no key has; nothing was deleted"),
         ),
