@@ -320,7 +320,10 @@ pub fn open_checked(path: &Path, cap: u64, owner: Owner) -> Result<File, Refusal
 /// check is refused too).
 pub fn read_checked(path: &Path, cap: u64, owner: Owner) -> Result<Vec<u8>, Refusal> {
     let file = open_checked(path, cap, owner)?;
-    let mut bytes = Vec::new();
+    // Sized once from the file's length (the read still stops one byte past the cap, whatever
+    // the file has grown to since).
+    let len = file.metadata().map_or(0, |m| m.len()).min(cap) + 1;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     file.take(cap + 1)
         .read_to_end(&mut bytes)
         .map_err(Refusal::Io)?;

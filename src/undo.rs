@@ -251,7 +251,7 @@ fn hand_over(retired: &Record, next: &mut Record) {
         && next.previous_section.as_deref().is_some_and(|previous| {
             Document::parse(previous)
                 .ok()
-                .and_then(|doc| doc.section(&next.remote).map(written_by_login))
+                .and_then(|doc| doc.section(&next.remote).as_ref().map(written_by_login))
                 .unwrap_or(false)
         });
     if took_over {
@@ -293,15 +293,37 @@ fn refused(file: &Path, why: &str) -> Error {
 /// Reads the records in `file` (none when it does not exist). The file must be a regular file
 /// owned by this user and writable by no one else.
 pub fn load(file: &Path) -> Result<Vec<Record>> {
+    match read(file)? {
+        Some(bytes) => parse(file, &bytes),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The bytes of the record file (`None`: there is none), checked as [`load`] checks them, for
+/// [`parse`] and to put back as they were ([`put_back`]).
+pub fn read(file: &Path) -> Result<Option<Vec<u8>>> {
     use atomic_file::Refusal;
-    let bytes = match atomic_file::read_checked(file, MAX_SIZE, atomic_file::Owner::Me) {
-        Ok(bytes) => bytes,
-        Err(Refusal::Missing) => return Ok(Vec::new()),
-        Err(Refusal::Io(e)) => return Err(Error::local("read", file, &e)),
-        Err(why) => return Err(refused(file, &why.to_string())),
-    };
-    serde_json::from_slice(&bytes)
+    match atomic_file::read_checked(file, MAX_SIZE, atomic_file::Owner::Me) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(Refusal::Missing) => Ok(None),
+        Err(Refusal::Io(e)) => Err(Error::local("read", file, &e)),
+        Err(why) => Err(refused(file, &why.to_string())),
+    }
+}
+
+/// The records in `bytes`, read from `file`.
+pub fn parse(file: &Path, bytes: &[u8]) -> Result<Vec<Record>> {
+    serde_json::from_slice(bytes)
         .map_err(|e| refused(file, &format!("it is not a truss-ci undo record ({e})")))
+}
+
+/// Puts the record file back to `bytes` as [`read`] found them (`None`: no file). The caller
+/// holds the trussrc's lock.
+pub fn put_back(_held: &Locked, file: &Path, bytes: Option<&[u8]>) -> Result<()> {
+    match bytes {
+        Some(bytes) => atomic_file::write(file, bytes),
+        None => atomic_file::remove(file),
+    }
 }
 
 /// Replaces the records in `file`; an empty list removes it. The caller holds the trussrc's lock.
@@ -309,10 +331,25 @@ pub fn save(_held: &Locked, file: &Path, records: &[Record]) -> Result<()> {
     if records.is_empty() {
         return atomic_file::remove(file);
     }
-    let json = serde_json::to_vec_pretty(records)
+    let json = encode(records)
         .map_err(|e| Error::unexpected(format!("could not encode the undo record: {e}")))?;
     fits(file, json.len() as u64)?;
     atomic_file::write(file, &json)
+}
+
+/// A JSON array of the records, one record per line: what a person can read line by line, and
+/// what costs least to write and to read back.
+fn encode(records: &[Record]) -> serde_json::Result<Vec<u8>> {
+    // Room for the largest record file a read accepts, reserved, not touched: the encoder never
+    // copies what it wrote so far to grow.
+    let mut json = Vec::with_capacity(MAX_SIZE as usize + 1);
+    json.push(b'[');
+    for (i, record) in records.iter().enumerate() {
+        json.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        serde_json::to_writer(&mut json, record)?;
+    }
+    json.extend_from_slice(b"\n]\n");
+    Ok(json)
 }
 
 /// The undo record may grow to `len` bytes: every read accepts it. Else exit 5, nothing written.
@@ -350,8 +387,11 @@ pub fn authenticate(record: &Record, file: &Path) -> Result<()> {
     }
     if let Some(previous) = &record.previous_section {
         let one_section = Document::parse(previous).ok().is_some_and(|doc| {
-            doc.sections.len() == 1
-                && doc.sections[0].name == record.remote
+            doc.sections().len() == 1
+                && doc
+                    .sections()
+                    .next()
+                    .is_some_and(|s| s.name == record.remote)
                 && doc.section_text(&record.remote) == Some(previous.as_str())
         });
         if !one_section {
@@ -428,9 +468,9 @@ fn authenticate_job_keys(record: &Record) -> std::result::Result<(), String> {
 pub fn written_by_login(section: &Section) -> bool {
     section.raw("remote_provider") == Some("baseten")
         && section.raw("auth_type") == Some("api_key")
-        && section.entries.iter().all(|(k, _)| {
+        && section.entries().all(|(k, _)| {
             matches!(
-                k.as_str(),
+                k,
                 "remote_provider" | "remote_url" | "auth_type" | "api_key"
             )
         })
@@ -461,7 +501,7 @@ pub fn file_undo(locked: &Locked, record: &Record) -> Result<FileUndo> {
     let Some(section) = locked.doc.section(&record.remote) else {
         return Ok(FileUndo::Unchanged);
     };
-    if digest != record.written_sha256 && !written_by_login(section) {
+    if digest != record.written_sha256 && !written_by_login(&section) {
         return Ok(FileUndo::Replaced);
     }
     let Some((text, block)) = locked.doc.unsplice_at(

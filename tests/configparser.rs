@@ -128,14 +128,14 @@ print(json.dumps(out))
         let mut sorted = names.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, py_names, "{file}: sections\n{:?}", doc.text);
-        for section in &doc.sections {
+        for section in doc.sections() {
             if section.name == "DEFAULT" {
                 continue;
             }
-            for (key, _) in &section.entries {
+            for (key, _) in section.entries() {
                 assert_eq!(
-                    doc.value(&section.name, key).as_deref(),
-                    py[&section.name].get(key).map(String::as_str),
+                    doc.value(section.name, key).as_deref(),
+                    py[section.name].get(key).map(String::as_str),
                     "{file}: [{}] {key}\n{:?}",
                     section.name,
                     doc.text

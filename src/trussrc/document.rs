@@ -43,49 +43,50 @@ pub(crate) fn step() {
 /// Positions of named items (sections, or one section's keys) by name, hashed with a per-process
 /// random key (`RandomState`'s SipHash, so that names cannot be crafted to collide) and sorted by
 /// hash: built in one sequential pass and a sort once the items are read, so that a file of
-/// 100,000 sections costs no random access per line; a lookup is a binary search.
+/// 100,000 sections costs no random access per line; a lookup is a binary search. Each entry is
+/// one word, the hash's upper half above the position: items whose halves collide are told apart
+/// by name, as items whose whole hashes collide would be.
 #[derive(Debug, Default)]
 struct Index {
-    /// (hash, position), sorted.
-    sorted: Vec<(u64, u32)>,
+    sorted: Vec<u64>,
 }
 
 impl Index {
-    /// Indexes `items`; also the position of the first item, in file order, whose name an earlier
-    /// item has (what a reader going line by line would stop at).
-    fn build<T>(
-        items: &[T],
-        name_of: impl Fn(&T) -> &str,
+    fn entry(hash: u64, pos: usize) -> u64 {
+        // A trussrc is at most 1 MiB (and a text over 4 GiB is refused): positions fit in 32 bits.
+        (hash & !0xffff_ffff) | pos as u64
+    }
+
+    /// Indexes `count` items, named by `name_of`; also the position of the first item, in file
+    /// order, whose name an earlier item has (what a reader going line by line would stop at).
+    fn build<'n>(
+        count: usize,
+        name_of: impl Fn(usize) -> &'n str,
         hasher: &RandomState,
     ) -> (Self, Option<usize>) {
-        // A trussrc is at most 1 MiB: it never holds 2^32 items.
-        let mut sorted: Vec<(u64, u32)> = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
+        let mut sorted: Vec<u64> = (0..count)
+            .map(|i| {
                 step();
-                let pos = u32::try_from(i).unwrap_or(u32::MAX);
-                (hasher.hash_one(name_of(item)), pos)
+                Self::entry(hasher.hash_one(name_of(i)), i)
             })
             .collect();
         sorted.sort_unstable();
+        let high = |e: u64| e >> 32;
+        let pos = |e: u64| (e & 0xffff_ffff) as usize;
         let mut repeat: Option<usize> = None;
         let mut run = 0;
         while run < sorted.len() {
-            let hash = sorted[run].0;
+            let hash = high(sorted[run]);
             let mut end = run + 1;
-            while sorted.get(end).is_some_and(|&(h, _)| h == hash) {
+            while sorted.get(end).is_some_and(|&e| high(e) == hash) {
                 end += 1;
             }
-            // A run shares a hash (one name, short of a 64-bit collision), in file order.
+            // A run shares a hash (one name, short of a collision), in file order.
             for j in run + 1..end {
                 step();
-                let later = sorted[j].1 as usize;
-                let name = name_of(&items[later]);
-                if sorted[run..j]
-                    .iter()
-                    .any(|&(_, i)| name_of(&items[i as usize]) == name)
-                {
+                let later = pos(sorted[j]);
+                let name = name_of(later);
+                if sorted[run..j].iter().any(|&e| name_of(pos(e)) == name) {
                     repeat = Some(repeat.map_or(later, |r| r.min(later)));
                     break;
                 }
@@ -95,32 +96,35 @@ impl Index {
         (Self { sorted }, repeat)
     }
 
-    fn find<T>(
+    fn find<'n>(
         &self,
-        items: &[T],
-        name_of: impl Fn(&T) -> &str,
+        name_of: impl Fn(usize) -> &'n str,
         name: &str,
         hasher: &RandomState,
     ) -> Option<usize> {
-        let hash = hasher.hash_one(name);
-        let start = self.sorted.partition_point(|&(h, _)| h < hash);
+        let first = Self::entry(hasher.hash_one(name), 0);
+        let start = self.sorted.partition_point(|&e| e < first);
         self.sorted[start..]
             .iter()
-            .take_while(|&&(h, _)| h == hash)
-            .map(|&(_, i)| i as usize)
-            .find(|&i| name_of(&items[i]) == name)
+            .take_while(|&&e| e >> 32 == first >> 32)
+            .map(|&e| (e & 0xffff_ffff) as usize)
+            .find(|&i| name_of(i) == name)
     }
 }
 
-/// The first key of `keys`, in file order, that an earlier one repeats.
-fn repeated_key(keys: &[(String, String)], hasher: &RandomState) -> Option<usize> {
-    if keys.len() <= 16 {
-        return (1..keys.len()).find(|&j| {
+/// The first key of a section's `count` keys, in file order, that an earlier one repeats.
+fn repeated_key<'n>(
+    count: usize,
+    key_of: impl Fn(usize) -> &'n str,
+    hasher: &RandomState,
+) -> Option<usize> {
+    if count <= 16 {
+        return (1..count).find(|&j| {
             step();
-            keys[..j].iter().any(|(k, _)| *k == keys[j].0)
+            (0..j).any(|i| key_of(i) == key_of(j))
         });
     }
-    Index::build(keys, |(k, _)| k.as_str(), hasher).1
+    Index::build(count, key_of, hasher).1
 }
 
 /// Python's `str.isspace()`, which configparser's `strip()` and `\\S` follow: Unicode White_Space
@@ -134,25 +138,57 @@ pub fn py_strip(s: &str) -> &str {
     s.trim_matches(py_isspace)
 }
 
-/// One section, located by byte offsets into the file text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Section {
-    pub name: String,
+/// A piece of text the reader keeps: a stretch of the file's text, or text it had to make (a key
+/// it lower-cased, a value it joined from continuation lines), by its place in `Document::made`.
+#[derive(Clone, Copy, Debug)]
+enum Piece {
+    Text { start: u32, end: u32 },
+    Made(u32),
+}
+
+/// A key and its raw value.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    key: Piece,
+    value: Piece,
+}
+
+/// What the reader keeps of one section: offsets only, 24 bytes, so that 100,000 sections cost
+/// neither an allocation each nor megabytes of memory to touch.
+#[derive(Clone, Copy, Debug)]
+struct Stored {
+    name: (u32, u32),
+    start: u32,
+    content_end: u32,
+    /// Its keys: `Document::entries[first_entry..first_entry + entries]`.
+    first_entry: u32,
+    entries: u32,
+}
+
+/// One section, located by byte offsets into the file text (a view into its [`Document`]).
+#[derive(Clone, Copy)]
+pub struct Section<'a> {
+    pub name: &'a str,
     /// Start of the header line.
     pub start: usize,
     /// End of the last header, option or continuation line (its line ending included).
     pub content_end: usize,
-    /// Keys (lower-cased, as configparser does) with their raw values, in file order.
-    pub entries: Vec<(String, String)>,
+    entries: &'a [Entry],
+    doc: &'a Document,
 }
 
-impl Section {
-    /// The raw value of a key, as written (interpolation not applied).
-    pub fn raw(&self, key: &str) -> Option<&str> {
+impl<'a> Section<'a> {
+    /// Keys (lower-cased, as configparser does) with their raw values, in file order.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = (&'a str, &'a str)> + use<'a> {
+        let doc = self.doc;
         self.entries
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .map(move |e| (doc.piece(e.key), doc.piece(e.value)))
+    }
+
+    /// The raw value of a key, as written (interpolation not applied).
+    pub fn raw(&self, key: &str) -> Option<&'a str> {
+        self.entries().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -160,15 +196,53 @@ impl Section {
     }
 }
 
+impl PartialEq for Section<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.start == other.start
+            && self.content_end == other.content_end
+            && self.entries().eq(other.entries())
+    }
+}
+
+/// Names and places, and keys without their values: a section may hold a key.
+impl std::fmt::Debug for Section<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Section")
+            .field("name", &self.name)
+            .field("start", &self.start)
+            .field("content_end", &self.content_end)
+            .field("keys", &self.entries().map(|(k, _)| k).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 /// A parsed trussrc: the exact text and where its sections are.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Document {
     pub text: String,
-    /// In file order; read-only (built by [`Document::parse`] together with the index).
-    pub sections: Vec<Section>,
+    /// In file order.
+    sections: Vec<Stored>,
+    /// Every section's keys, in file order.
+    entries: Vec<Entry>,
+    /// Text the reader made (see [`Piece::Made`]).
+    made: Vec<String>,
     /// Sections by name: a lookup costs the same with 100,000 sections.
     index: Index,
     hasher: RandomState,
+}
+
+/// Its size and section names only: the text may hold a key.
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("bytes", &self.text.len())
+            .field(
+                "sections",
+                &self.sections().map(|s| s.name).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 /// Why a file cannot be read the way truss reads it.
@@ -188,6 +262,12 @@ impl Document {
 
     /// [`Document::parse`] of a text it keeps (no copy of a 1 MiB file).
     pub fn parse_owned(text: String) -> std::result::Result<Self, ParseError> {
+        if u32::try_from(text.len()).is_err() {
+            return Err(ParseError {
+                line: 1,
+                problem: "is over 4 GiB".into(),
+            });
+        }
         if let Some(i) = text
             .match_indices('\r')
             .map(|(i, _)| i)
@@ -198,14 +278,15 @@ impl Document {
                 problem: "has a carriage return that does not end a line".into(),
             });
         }
-        let mut parser = Parser::default();
+        let mut parser = Parser::new(&text);
         let mut offset = 0;
         let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
         for (line_index, line) in text.split_inclusive('\n').enumerate() {
             step();
             let start = offset;
             offset += line.len();
-            if let Err(problem) = parser.line(line.trim_end_matches(['\n', '\r']), start, offset) {
+            let body = line.trim_end_matches(['\n', '\r']);
+            if let Err(problem) = parser.line(body, start, offset) {
                 // A repeat earlier in the file is what a line-by-line reader stops at first.
                 return Err(parser.repeat(&line_of).1.unwrap_or(ParseError {
                     line: line_index + 1,
@@ -217,19 +298,49 @@ impl Document {
         if let Some(repeat) = repeat {
             return Err(repeat);
         }
+        let Parser {
+            sections,
+            entries,
+            made,
+            hasher,
+            ..
+        } = parser;
         Ok(Self {
             text,
-            sections: parser.sections,
+            sections,
+            entries,
+            made,
             index,
-            hasher: parser.hasher,
+            hasher,
         })
     }
 
-    pub fn section(&self, name: &str) -> Option<&Section> {
-        let i = self
-            .index
-            .find(&self.sections, |s| s.name.as_str(), name, &self.hasher)?;
-        Some(&self.sections[i])
+    fn piece(&self, piece: Piece) -> &str {
+        piece_of(&self.text, &self.made, piece)
+    }
+
+    fn view<'a>(&'a self, s: &Stored) -> Section<'a> {
+        let first = s.first_entry as usize;
+        Section {
+            name: &self.text[s.name.0 as usize..s.name.1 as usize],
+            start: s.start as usize,
+            content_end: s.content_end as usize,
+            entries: &self.entries[first..first + s.entries as usize],
+            doc: self,
+        }
+    }
+
+    /// The sections, in file order.
+    pub fn sections(&self) -> impl DoubleEndedIterator<Item = Section<'_>> + ExactSizeIterator {
+        self.sections.iter().map(|s| self.view(s))
+    }
+
+    pub fn section(&self, name: &str) -> Option<Section<'_>> {
+        let text = &self.text;
+        let sections = &self.sections;
+        let name_of = |i: usize| &text[sections[i].name.0 as usize..sections[i].name.1 as usize];
+        let i = self.index.find(name_of, name, &self.hasher)?;
+        Some(self.view(&self.sections[i]))
     }
 
     /// A key's value as truss reads it: the section's own, else `[DEFAULT]`'s, with `%%` → `%`.
@@ -246,10 +357,7 @@ impl Document {
 
     /// Remote names, as truss lists them (`DEFAULT` is not a remote).
     pub fn remotes(&self) -> impl Iterator<Item = &str> {
-        self.sections
-            .iter()
-            .map(|s| s.name.as_str())
-            .filter(|n| *n != "DEFAULT")
+        self.sections().map(|s| s.name).filter(|n| *n != "DEFAULT")
     }
     /// The exact text of section `name`, header through its last line.
     pub fn section_text(&self, name: &str) -> Option<&str> {
@@ -293,10 +401,25 @@ impl Document {
     }
 }
 
+/// The text of `piece`.
+fn piece_of<'t>(text: &'t str, made: &'t [String], piece: Piece) -> &'t str {
+    match piece {
+        Piece::Text { start, end } => &text[start as usize..end as usize],
+        Piece::Made(i) => &made[i as usize],
+    }
+}
+
+/// Where `inner`, a slice of `outer`, starts in it.
+fn offset_in(outer: &str, inner: &str) -> usize {
+    inner.as_ptr() as usize - outer.as_ptr() as usize
+}
+
 /// The reader's state between lines, as configparser keeps it.
-#[derive(Default)]
-struct Parser {
-    sections: Vec<Section>,
+struct Parser<'t> {
+    text: &'t str,
+    sections: Vec<Stored>,
+    entries: Vec<Entry>,
+    made: Vec<String>,
     hasher: RandomState,
     /// The first key repeated in a section already read: (its line's offset, the problem).
     repeated_key: Option<(usize, String)>,
@@ -307,8 +430,37 @@ struct Parser {
     blanks: usize,
 }
 
-impl Parser {
-    /// Reads one line (`body`, without its line ending) that spans `start..end` of the text.
+impl<'t> Parser<'t> {
+    fn new(text: &'t str) -> Self {
+        Self {
+            text,
+            sections: Vec::new(),
+            entries: Vec::new(),
+            made: Vec::new(),
+            hasher: RandomState::new(),
+            repeated_key: None,
+            key_starts: Vec::new(),
+            option_indent: None,
+            blanks: 0,
+        }
+    }
+
+    /// `inner`, a slice of the text, as a piece.
+    fn text_piece(&self, inner: &str) -> Piece {
+        let start = offset_in(self.text, inner);
+        // The text is under 4 GiB (checked before reading).
+        Piece::Text {
+            start: start as u32,
+            end: (start + inner.len()) as u32,
+        }
+    }
+
+    fn piece(&self, piece: Piece) -> &str {
+        piece_of(self.text, &self.made, piece)
+    }
+
+    /// Reads one line (`body`, a slice of the text without its line ending) that spans
+    /// `start..end` of the text.
     fn line(&mut self, body: &str, start: usize, end: usize) -> std::result::Result<(), String> {
         let stripped = py_strip(body);
         if stripped.starts_with('#') || stripped.starts_with(';') {
@@ -322,23 +474,24 @@ impl Parser {
         // configparser counts indentation in characters, not bytes.
         let indent = body.chars().take_while(|c| py_isspace(*c)).count();
         let blanks = std::mem::take(&mut self.blanks);
-        if let (Some(section), Some(opt)) = (self.sections.last_mut(), self.option_indent)
+        if let Some(opt) = self.option_indent
             && indent > opt
+            && !self.sections.is_empty()
         {
-            section.content_end = end;
-            if let Some(last) = section.entries.last_mut() {
-                last.1.push_str(&"\n".repeat(blanks + 1));
-                last.1.push_str(stripped);
-            }
+            self.continuation(stripped, blanks, end);
             return Ok(());
         }
         if let Some(name) = header(stripped) {
             self.end_section();
-            self.sections.push(Section {
-                name: name.to_owned(),
-                start,
-                content_end: end,
-                entries: Vec::new(),
+            let Piece::Text { start: a, end: b } = self.text_piece(name) else {
+                unreachable!("a slice of the text is a text piece")
+            };
+            self.sections.push(Stored {
+                name: (a, b),
+                start: start as u32,
+                content_end: end as u32,
+                first_entry: self.entries.len() as u32,
+                entries: 0,
             });
             self.option_indent = None;
             return Ok(());
@@ -346,6 +499,33 @@ impl Parser {
         self.option(stripped, start, end)?;
         self.option_indent = Some(indent);
         Ok(())
+    }
+
+    /// An indented line that continues the value of the option being read.
+    fn continuation(&mut self, stripped: &str, blanks: usize, end: usize) {
+        let Some(section) = self.sections.last_mut() else {
+            return;
+        };
+        section.content_end = end as u32;
+        if section.entries == 0 {
+            return;
+        }
+        let Some(&Entry { value, .. }) = self.entries.last() else {
+            return;
+        };
+        let i = match value {
+            Piece::Made(i) => i as usize,
+            Piece::Text { .. } => {
+                self.made.push(self.piece(value).to_owned());
+                self.made.len() - 1
+            }
+        };
+        let joined = &mut self.made[i];
+        joined.push_str(&"\n".repeat(blanks + 1));
+        joined.push_str(stripped);
+        if let Some(last) = self.entries.last_mut() {
+            last.value = Piece::Made(i as u32);
+        }
     }
 
     /// Checks the keys of the section just read for a repeat (the first one is kept).
@@ -356,8 +536,12 @@ impl Parser {
         let Some(section) = self.sections.last() else {
             return;
         };
-        if let Some(j) = repeated_key(&section.entries, &self.hasher) {
-            let problem = format!("repeats key {} in [{}]", section.entries[j].0, section.name);
+        let first = section.first_entry as usize;
+        let keys = &self.entries[first..first + section.entries as usize];
+        let key_of = |i: usize| piece_of(self.text, &self.made, keys[i].key);
+        if let Some(j) = repeated_key(keys.len(), key_of, &self.hasher) {
+            let name = &self.text[section.name.0 as usize..section.name.1 as usize];
+            let problem = format!("repeats key {} in [{name}]", key_of(j));
             self.repeated_key = Some((self.key_starts[j], problem));
         }
         self.key_starts.clear();
@@ -367,10 +551,15 @@ impl Parser {
     /// within a section, among what was read so far.
     fn repeat(&mut self, line_of: &impl Fn(usize) -> usize) -> (Index, Option<ParseError>) {
         self.end_section();
-        let (index, section) = Index::build(&self.sections, |s| s.name.as_str(), &self.hasher);
+        let text = self.text;
+        let sections = &self.sections;
+        let name_of = |i: usize| &text[sections[i].name.0 as usize..sections[i].name.1 as usize];
+        let (index, section) = Index::build(sections.len(), name_of, &self.hasher);
         let section = section.map(|i| {
-            let s = &self.sections[i];
-            (s.start, format!("repeats section [{}]", s.name))
+            (
+                sections[i].start as usize,
+                format!("repeats section [{}]", name_of(i)),
+            )
         });
         let first = match (section, self.repeated_key.clone()) {
             (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
@@ -390,20 +579,37 @@ impl Parser {
         start: usize,
         end: usize,
     ) -> std::result::Result<(), String> {
-        let Some(section) = self.sections.last_mut() else {
+        if self.sections.is_empty() {
             return Err("has text before the first [section] header".into());
-        };
+        }
         let Some(delim) = stripped.find(['=', ':']) else {
             return Err("is neither a [section], a key = value line nor a comment".into());
         };
-        let key = py_strip(&stripped[..delim]).to_lowercase();
-        if key.is_empty() {
+        let written = py_strip(&stripped[..delim]);
+        if written.is_empty() {
             return Err("has a value with no key name".into());
         }
-        let value = py_strip(&stripped[delim + 1..]).to_owned();
-        section.entries.push((key, value));
+        let key = if written
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            let lower = written.to_lowercase();
+            if lower == written {
+                self.text_piece(written)
+            } else {
+                self.made.push(lower);
+                Piece::Made((self.made.len() - 1) as u32)
+            }
+        } else {
+            self.text_piece(written)
+        };
+        let value = self.text_piece(py_strip(&stripped[delim + 1..]));
+        self.entries.push(Entry { key, value });
         self.key_starts.push(start);
-        section.content_end = end;
+        if let Some(section) = self.sections.last_mut() {
+            section.entries += 1;
+            section.content_end = end as u32;
+        }
         Ok(())
     }
 }

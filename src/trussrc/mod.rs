@@ -373,19 +373,19 @@ mod tests {
                     prop_assert!(spliced.text.ends_with(&text[s.content_end..]));
                 }
             }
-            for s in doc.sections.iter().filter(|s| s.name != name) {
+            for s in doc.sections().filter(|s| s.name != name) {
                 let trim = |t: Option<&str>| t.map(|t| t.trim_end_matches(['\r', '\n']).to_owned());
-                prop_assert_eq!(trim(after.section_text(&s.name)), trim(doc.section_text(&s.name)));
+                prop_assert_eq!(trim(after.section_text(s.name)), trim(doc.section_text(s.name)));
             }
             let stored = after.value(&name, "api_key");
             prop_assert_eq!(stored.as_deref(), Some(key.as_str()));
             let mine = after.section(&name).expect("the section is there");
-            prop_assert_eq!(mine.entries.len(), 4);
-            let mut expected: Vec<&str> = doc.sections.iter().map(|s| s.name.as_str()).collect();
+            prop_assert_eq!(mine.entries().len(), 4);
+            let mut expected: Vec<&str> = doc.sections().map(|s| s.name).collect();
             if doc.section(&name).is_none() {
                 expected.push(&name);
             }
-            let names: Vec<&str> = after.sections.iter().map(|s| s.name.as_str()).collect();
+            let names: Vec<&str> = after.sections().map(|s| s.name).collect();
             prop_assert_eq!(names, expected);
             let undone = after.unsplice(&name, doc.section_text(&name), &spliced.before, &spliced.after);
             prop_assert_eq!(undone.as_deref(), Some(text.as_str()));
@@ -395,11 +395,11 @@ mod tests {
                 .unwrap();
             let whole = after.check_others_unchanged(&undone, &[&name]).is_ok();
             prop_assert_eq!(after.check_edit(&undone, block, &name).is_ok(), whole);
-            for s in &doc.sections {
-                let removed = doc.without_sections(&[&s.name]);
+            for s in doc.sections() {
+                let removed = doc.without_sections(&[s.name]);
                 let start = s.start.min(removed.len());
-                let whole = doc.check_others_unchanged(&removed, &[&s.name]).is_ok();
-                prop_assert_eq!(doc.check_edit(&removed, (start, start), &s.name).is_ok(), whole);
+                let whole = doc.check_others_unchanged(&removed, &[s.name]).is_ok();
+                prop_assert_eq!(doc.check_edit(&removed, (start, start), s.name).is_ok(), whole);
             }
         }
     }

@@ -177,17 +177,27 @@ impl Document {
         let changed = Names::new(self, changed);
         // Sections keep their order, so the new file's are paired with the old ones in one walk;
         // a lookup by name is needed only where the two part.
-        let mut fresh = new.sections.iter().filter(|s| !changed.contains(&s.name));
-        for old in self.sections.iter().filter(|s| !changed.contains(&s.name)) {
+        Self::same_others(self, &new, &changed)?;
+        Ok(new)
+    }
+
+    /// Whether every section of `old` that is not `changed` reads the same in `new`.
+    fn same_others(
+        old: &Document,
+        new: &Document,
+        changed: &Names,
+    ) -> std::result::Result<(), String> {
+        let mut fresh = new.sections().filter(|s| !changed.contains(s.name));
+        for old in old.sections().filter(|s| !changed.contains(s.name)) {
             step();
             let paired = fresh.next().filter(|s| s.name == old.name);
-            match paired.or_else(|| new.section(&old.name)) {
-                Some(s) if s.entries == old.entries => {}
+            match paired.or_else(|| new.section(old.name)) {
+                Some(s) if s.entries().eq(old.entries()) => {}
                 Some(_) => return Err(format!("[{}] would read differently", old.name)),
                 None => return Err(format!("[{}] would no longer read as a section", old.name)),
             }
         }
-        Ok(new)
+        Ok(())
     }
     /// Undoes a splice of section `name`: puts `previous` back in its place, or removes the
     /// section, together with the separators the splice added (when they are still there).
@@ -241,9 +251,9 @@ impl Document {
         let mut out = String::with_capacity(self.text.len());
         let mut kept_from = 0;
         let mut removed = false;
-        for s in &self.sections {
+        for s in self.sections() {
             step();
-            if !names.contains(&s.name) {
+            if !names.contains(s.name) {
                 continue;
             }
             let rest = &self.text[s.content_end..];
@@ -481,9 +491,9 @@ mod tests {
     /// up, replace or append one and check the rest, undo that, remove one or all of them.
     fn every_path(text: &str) {
         let doc = Document::parse(text).expect("the shape reads");
-        let names: Vec<&str> = doc.sections.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = doc.sections().map(|s| s.name).collect();
         let middle = names[names.len() / 2];
-        assert_eq!(doc.section(middle).map(|s| s.name.as_str()), Some(middle));
+        assert_eq!(doc.section(middle).map(|s| s.name), Some(middle));
         let previous = doc.section_text(middle).map(str::to_owned);
         for name in [middle, "new"] {
             let block = api_key_section(name, "https://app.baseten.co", Some("K"));
@@ -501,11 +511,10 @@ mod tests {
         doc.check_others_unchanged(&without, &[middle]).unwrap();
         let none = doc.without_sections(&names);
         doc.check_others_unchanged(&none, &names).unwrap();
-        assert!(Document::parse(&none).unwrap().sections.is_empty());
+        assert!(Document::parse(&none).unwrap().sections().len() == 0);
         // The check walks both files in order; sections in another order are looked up by name.
         let reversed: String = doc
-            .sections
-            .iter()
+            .sections()
             .rev()
             .map(|s| format!("{}\n", &text[s.start..s.content_end]))
             .collect();
@@ -564,10 +573,10 @@ mod tests {
         ) {
             let text = render(&lines, crlf, true);
             let Ok(doc) = Document::parse(&text) else { return Ok(()) };
-            for s in &doc.sections {
-                prop_assert_eq!(doc.section(&s.name), Some(s));
+            for s in doc.sections() {
+                prop_assert_eq!(doc.section(s.name), Some(s));
             }
-            let linear = doc.sections.iter().find(|s| s.name == other);
+            let linear = doc.sections().find(|s| s.name == other);
             prop_assert_eq!(doc.section(&other), linear);
         }
 
@@ -581,11 +590,10 @@ mod tests {
             let text = render(&lines, crlf, final_newline);
             let Ok(doc) = Document::parse(&text) else { return Ok(()) };
             let names: Vec<&str> = doc
-                .sections
-                .iter()
+                .sections()
                 .zip(&pick)
                 .filter(|(_, p)| **p)
-                .map(|(s, _)| s.name.as_str())
+                .map(|(s, _)| s.name)
                 .collect();
             let at_once = doc.without_sections(&names);
             let Some((sequential, every_one_found)) = one_by_one(&text, &names) else {

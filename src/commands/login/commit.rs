@@ -52,8 +52,8 @@ pub(super) struct Commit<'a> {
     locked: trussrc::Locked,
     remote: String,
     undo_file: PathBuf,
-    /// The records before this login (`None`: none were written).
-    records_before: Option<Vec<undo::Record>>,
+    /// The record file before this login, once read: its bytes (`None`: there was none).
+    records_before: Option<Option<Vec<u8>>>,
     /// What this login did to the keyring.
     keyring_write: KeyringWrite,
     keyring: &'a Keyring,
@@ -160,13 +160,12 @@ impl<'a> Commit<'a> {
 
     /// Adds `new` to the records as they were before this login, and saves them.
     fn save_record(&mut self, new: &undo::Record) -> Result<()> {
-        let mut records = match &self.records_before {
-            Some(records) => records.clone(),
-            None => {
-                let records = undo::load(&self.undo_file)?;
-                self.records_before = Some(records.clone());
-                records
-            }
+        if self.records_before.is_none() {
+            self.records_before = Some(undo::read(&self.undo_file)?);
+        }
+        let mut records = match self.records_before.as_ref().and_then(Option::as_deref) {
+            Some(bytes) => undo::parse(&self.undo_file, bytes)?,
+            None => Vec::new(),
         };
         if let Some(staged) = &self.staged {
             records.retain(|r| !(r.staged && r.id == *staged));
@@ -183,8 +182,8 @@ impl<'a> Commit<'a> {
                 .keyring
                 .restore(&self.remote, self.keyring_write.previous());
         }
-        if let Some(records) = &self.records_before {
-            let _ = undo::save(&self.locked, &self.undo_file, records);
+        if let Some(bytes) = &self.records_before {
+            let _ = undo::put_back(&self.locked, &self.undo_file, bytes.as_deref());
         }
     }
 }
