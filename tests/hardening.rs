@@ -425,7 +425,8 @@ fn hostile_files_are_left_alone_with_a_clear_message() {
 
     std::fs::remove_file(&rc).unwrap();
     // Without HOME, truss (Python's posixpath) looks in the password database's home: so does
-    // truss-ci (read only here, so the real home is not written).
+    // truss-ci. That home is the real one, so the test only reads it, and asks for a remote no
+    // trussrc there holds: the answer names the file whether it exists or not.
     env.unset("HOME");
     let uid = String::from_utf8(Command::new("id").arg("-u").output().unwrap().stdout).unwrap();
     let entry = Command::new("getent")
@@ -439,7 +440,9 @@ fn hostile_files_are_left_alone_with_a_clear_message() {
         .nth(5)
         .unwrap()
         .trim_end_matches('/');
-    let run = env.run(&["status"]);
+    let absent = format!("truss-ci-test-absent-{}", std::process::id());
+    let run = env.run(&["status", "--remote", &absent]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
     run.assert_stderr_has(format!("{passwd_home}/.trussrc"));
 }
 

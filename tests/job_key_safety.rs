@@ -8,7 +8,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::management::{Baseten, Endpoint, MANAGE_ALL, MANAGE_API_KEYS};
+use common::management::{Baseten, Endpoint, LONG_EXPIRED, MANAGE_ALL, MANAGE_API_KEYS};
 use common::*;
 use truss_ci::api::Client;
 use truss_ci::commands::job_key::{self, Revoked};
@@ -201,7 +201,9 @@ fn a_job_revokes_only_the_key_it_created() {
 fn a_failed_mint_never_costs_a_sibling_its_key() {
     let fake = Baseten::new();
     let admin = fake.add(MANAGE_API_KEYS, None);
-    // The name the job's key had before names had a random part: a sibling's live key.
+    // The name the job's key had before names had a random part: a sibling's live key. (The job's
+    // key has this expiry on the clock test builds pin; on the wall clock it has another, and the
+    // sibling's survival below proves less.)
     let sibling = fake.add(MANAGE_ALL, Some("truss-ci-gitlab-5-202611301113"));
     let api = fake.start();
     let mut env = TestEnv::new();
@@ -335,7 +337,8 @@ fn any_realistic_workspace_and_a_list_too_large_to_read() {
     let fake = Baseten::new();
     let admin = fake.add(MANAGE_ALL, Some("ci-admin"));
     fake.add_many(10_000, MANAGE_ALL, "deploy-bot");
-    let expired = fake.add(MANAGE_ALL, Some("truss-ci-gitlab-1-202611300500-0a1b2c3d"));
+    let expired = format!("truss-ci-gitlab-1-{LONG_EXPIRED}-0a1b2c3d");
+    let expired = fake.add(MANAGE_ALL, Some(&expired));
     let api = fake.start();
     let mut env = TestEnv::new();
     gitlab(&mut env, "8", &api.url, &admin);
@@ -414,7 +417,7 @@ fn every_server_value_goes_through_the_one_gate() {
         "x".repeat(3000),
     ];
     for (i, p) in hostile.iter().enumerate() {
-        let name = format!("truss-ci-gitlab-{i}-202611300500-0a1b2c3d");
+        let name = format!("truss-ci-gitlab-{i}-{LONG_EXPIRED}-0a1b2c3d");
         fake.add_exact(
             &format!("{p}.SecretPartOfAHostileKey{i}"),
             MANAGE_ALL,

@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::management::{Baseten, Endpoint, INVOKE, MANAGE_ALL, PERSONAL};
+use common::management::{Baseten, Endpoint, FAR_OFF, INVOKE, LONG_EXPIRED, MANAGE_ALL, PERSONAL};
 use common::*;
 
 use common::management::{NOW, key_job as gitlab};
@@ -34,7 +34,7 @@ fn login_stores_only_the_minted_key_and_post_revokes_it() {
     let keys = fake.job_keys();
     assert_eq!(keys.len(), 1);
     let key = &keys[0];
-    assert_named(key, "truss-ci-gitlab-4242-202611301113");
+    assert_named(key, "truss-ci-gitlab-4242");
     assert_eq!(key.kind, MANAGE_ALL);
     let rc = env.read_trussrc().unwrap();
     assert!(rc.contains(&key.full()), "{rc}");
@@ -78,10 +78,29 @@ fn an_invoke_key_for_a_team_is_stored_though_users_me_refuses_it() {
     assert_eq!(key.kind, INVOKE);
     assert_eq!(key.team_id.as_deref(), Some("t_ml"));
     assert_eq!(key.model_ids, Some(vec!["m1".into(), "m2".into()]));
-    assert_named(&key, "truss-ci-gitlab-7-202611300543");
+    assert_named(&key, "truss-ci-gitlab-7");
     assert!(env.read_trussrc().unwrap().contains(&key.full()));
     env.run(&["logout", "--post"]).assert_code(0);
     assert_eq!(fake.deleted(), [key.prefix]);
+}
+
+/// A job key is named for when it expires: its TTL after the clock the run read (6 h unless
+/// `--job-key-ttl` says otherwise). The clock is pinned at `NOW` in test builds only.
+#[test]
+#[cfg(feature = "test-hooks")]
+fn a_job_key_is_named_for_its_expiry() {
+    for (ttl, expiry) in [(None, "202611301113"), (Some("30m"), "202611300543")] {
+        let (fake, _admin, _api, env) = gitlab_job("4242");
+        let mut args = vec!["login", "--job-key"];
+        args.extend(ttl.iter().flat_map(|ttl| ["--job-key-ttl", *ttl]));
+        env.run(&args).assert_code(0);
+        let key = fake.job_keys().remove(0);
+        assert_eq!(
+            assert_named(&key, "truss-ci-gitlab-4242"),
+            expiry,
+            "{ttl:?}"
+        );
+    }
 }
 
 #[test]
@@ -179,20 +198,22 @@ fn exec_mints_runs_and_revokes_on_every_way_out() {
     assert!(fake.job_keys().is_empty());
 }
 
+/// The expiries are long past or far off on any clock, so the wall clock serves as well as the
+/// one test builds pin.
 #[test]
 fn prune_deletes_only_expired_job_keys() {
     let fake = Baseten::new();
     let admin = fake.add(MANAGE_ALL, Some("ci-admin"));
-    let old = fake.add(MANAGE_ALL, Some("truss-ci-github-1-2-build-202611300500"));
-    let live = fake.add(INVOKE, Some("truss-ci-gitlab-3-202611301200"));
+    let old_name = format!("truss-ci-github-1-2-build-{LONG_EXPIRED}");
+    let old = fake.add(MANAGE_ALL, Some(&old_name));
+    let live = fake.add(INVOKE, Some(&format!("truss-ci-gitlab-3-{FAR_OFF}")));
     let lookalike = fake.add(MANAGE_ALL, Some("truss-ci-github-1-202613300500"));
     let personal = fake.add(PERSONAL, Some("truss-ci-mine"));
     let unnamed = fake.add(MANAGE_ALL, None);
     let api = fake.start();
     let mut env = TestEnv::new();
     env.set("BASETEN_API_KEY", &admin)
-        .set("BASETEN_REMOTE_URL", &api.url)
-        .set("TRUSS_CI_TEST_NOW", NOW);
+        .set("BASETEN_REMOTE_URL", &api.url);
     let run = env.run(&["keys", "prune", "--dry-run", "--output", "json"]);
     run.assert_code(0);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -203,10 +224,7 @@ fn prune_deletes_only_expired_job_keys() {
     run.assert_code(0);
     let prefix = |k: &str| k.split_once('.').unwrap().0.to_owned();
     assert_eq!(fake.deleted(), [prefix(&old)]);
-    assert!(
-        run.stderr
-            .contains("Deleted truss-ci-github-1-2-build-202611300500")
-    );
+    run.assert_stderr_has(format!("Deleted {old_name}"));
     for k in [&admin, &old, &live, &lookalike, &personal, &unnamed] {
         assert!(!run.all().contains(k.split_once('.').unwrap().1));
     }
@@ -216,18 +234,23 @@ fn prune_deletes_only_expired_job_keys() {
     assert!(run.stderr.contains("could not list"), "{}", run.stderr);
 }
 
-/// Asserts that `key` is named `stem` and a random part of 8 hex digits.
+/// Asserts that `key` is named `stem`, an expiry (`yyyymmddhhmm`) and a random part of 8 hex
+/// digits; returns the expiry.
 #[track_caller]
-fn assert_named(key: &common::management::Key, stem: &str) {
+fn assert_named(key: &common::management::Key, stem: &str) -> String {
     let name = key.name.as_deref().unwrap();
-    let random = name.strip_prefix(&format!("{stem}-")).unwrap_or_default();
+    let rest = name.strip_prefix(&format!("{stem}-")).unwrap_or_default();
+    let (expiry, random) = rest.split_once('-').unwrap_or_default();
     assert!(
-        random.len() == 8
+        expiry.len() == 12
+            && expiry.bytes().all(|b| b.is_ascii_digit())
+            && random.len() == 8
             && random
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
-        "{name} is not {stem}-<random>"
+        "{name} is not {stem}-<yyyymmddhhmm>-<random>"
     );
+    expiry.to_owned()
 }
 
 /// Asserts that no line (the mask commands aside) shows an 8-character run of `secret`.
@@ -303,8 +326,9 @@ fn neither_key_leaks_in_any_command_dialect_or_format_even_from_an_echoing_serve
 fn every_masked_key_is_withheld_from_every_channel_whoever_sent_it() {
     let fake = Baseten::new();
     let admin = fake.add(MANAGE_ALL, None);
-    let expired = "truss-ci-gitlab-0-202611300500-0a1b2c3d";
-    fake.add(MANAGE_ALL, Some(expired));
+    let expired = format!("truss-ci-gitlab-0-{LONG_EXPIRED}-0a1b2c3d");
+    fake.add(MANAGE_ALL, Some(&expired));
+    let rewritten = expired.clone();
     let api = fake.start_rewriting(move |req, answer| {
         let sent = req.header("authorization").unwrap_or_default();
         let sent = sent.trim_start_matches("Api-Key ").to_owned();
@@ -321,7 +345,7 @@ fn every_masked_key_is_withheld_from_every_channel_whoever_sent_it() {
                 for key in keys.iter_mut().filter_map(|k| k.as_object_mut()) {
                     key.insert("team_name".into(), sent.clone().into());
                     key.insert("last_used_at".into(), sent.clone().into());
-                    if key["name"] == expired {
+                    if key["name"] == rewritten {
                         key.insert("prefix".into(), sent.clone().into());
                         key.insert("type".into(), sent.clone().into());
                     }

@@ -444,8 +444,10 @@ fn a_crlf_file_gets_a_crlf_section_and_loses_it_without_a_trace() {
 }
 
 /// `logout --all` over many remotes names a few and sums up the rest (JSON lists every one), and
-/// a keyring that fails once is not asked about each of the others.
+/// a keyring that fails once is not asked about each of the others. The failing keyring is the
+/// file store of test builds (`--features test-hooks`).
 #[test]
+#[cfg(feature = "test-hooks")]
 fn logout_all_over_many_remotes_is_short_and_asks_a_failing_keyring_once() {
     let Some(strace) = system_tool("strace") else {
         return;

@@ -1,6 +1,8 @@
 //! The Windows build, run under wine against the fake API: the code behind `cfg(windows)` (paths,
 //! file locking, rename, the Credential Manager, process handling) doing what the Linux build's
-//! tests prove on Linux.
+//! tests prove on Linux. Each test runs in a wine prefix of its own, made from the one
+//! `scripts/cross.sh wineprefix` keeps, and gives wine a HOME of its own: nothing it does reaches
+//! the real home, that prefix, or another test's.
 //!
 //! Where wine differs from Windows, and so what these tests cannot show:
 //! - wine sets `USERPROFILE`, `HOMEDRIVE` and `HOMEPATH` to the prefix's own profile
@@ -20,18 +22,20 @@ use std::sync::{Mutex, MutexGuard};
 
 use common::{FakeApi, KEY, Run};
 
-/// The exe (`TRUSS_CI_WINDOWS_EXE`) and the wine prefix (`TRUSS_CI_WINEPREFIX`) that
-/// `scripts/test.sh` prepares, and a lock: one wine command at a time shares the prefix.
+/// The exe (`TRUSS_CI_WINDOWS_EXE`), a wine prefix and a HOME of the test's own (in `_dir`), and a
+/// lock: one wine test at a time, as each starts a wineserver of its own.
 struct Wine {
     exe: PathBuf,
     prefix: PathBuf,
+    home: PathBuf,
+    _dir: tempfile::TempDir,
     _held: MutexGuard<'static, ()>,
 }
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn wine() -> Option<Wine> {
-    let (Some(exe), Some(prefix)) = (
+    let (Some(exe), Some(template)) = (
         common::suite_var("TRUSS_CI_WINDOWS_EXE"),
         common::suite_var("TRUSS_CI_WINEPREFIX"),
     ) else {
@@ -43,11 +47,71 @@ fn wine() -> Option<Wine> {
     let held = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let template = PathBuf::from(template);
+    // Beside the template, so on its file system: its files can be hard-linked.
+    let dir = tempfile::Builder::new()
+        .prefix("truss-ci-wine-")
+        .tempdir_in(template.parent().unwrap_or(Path::new("/")))
+        .unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
     Some(Wine {
         exe: PathBuf::from(exe),
-        prefix: PathBuf::from(prefix),
+        prefix: own_prefix(&template, dir.path()),
+        home,
+        _dir: dir,
         _held: held,
     })
+}
+
+/// A prefix of the test's own in `dir`, made from `template` (`TRUSS_CI_WINEPREFIX`, which
+/// `scripts/cross.sh wineprefix` made once with wineboot, and which no test runs in): its files
+/// hard-linked (copied where they cannot be), and its top-level files, the registry wine rewrites
+/// (settings and the Credential Manager), copied. So a test's trussrc, credentials and temp files
+/// are in its prefix alone, never in the template or another test's prefix.
+fn own_prefix(template: &Path, dir: &Path) -> PathBuf {
+    let prefix = dir.join("prefix");
+    let cp = |how: &str| {
+        Command::new("cp")
+            .arg(how)
+            .arg(template)
+            .arg(&prefix)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !cp("-al") {
+        let _ = std::fs::remove_dir_all(&prefix);
+        assert!(
+            cp("-a"),
+            "cannot copy the wine prefix {}",
+            template.display()
+        );
+    }
+    for entry in std::fs::read_dir(template).unwrap().flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            let own = prefix.join(entry.file_name());
+            std::fs::remove_file(&own).unwrap();
+            std::fs::copy(entry.path(), &own).unwrap();
+        }
+    }
+    prefix
+}
+
+impl Drop for Wine {
+    /// Stops the prefix's wineserver, and waits for it, before its directory is removed.
+    fn drop(&mut self) {
+        for flag in ["-k", "-w"] {
+            let _ = Command::new("wineserver")
+                .arg(flag)
+                .env_clear()
+                .env("WINEPREFIX", &self.prefix)
+                .env("HOME", &self.home)
+                .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 /// A Linux path as a Windows program under wine sees it.
@@ -75,7 +139,7 @@ impl Wine {
             .env("WINEPREFIX", &self.prefix)
             .env("WINEDEBUG", "-all")
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", common::suite_var("HOME").unwrap_or_default())
+            .env("HOME", &self.home)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -13,8 +13,14 @@ use serde_json::{Value, json};
 
 use super::{FakeApi, GRAPHQL_JSON, Reply, Request, USER_JSON};
 
-/// 2026-11-30T05:13:00Z: the clock of the job-key tests.
+/// 2026-11-30T05:13:00Z: the clock of the job-key tests, pinned through `TRUSS_CI_TEST_NOW`, which
+/// only test builds (`--features test-hooks`) read; elsewhere a run reads the wall clock.
 pub const NOW: &str = "1796015580";
+
+/// An expiry (`yyyymmddhhmm`) long past on either clock: a job key named with it has expired.
+pub const LONG_EXPIRED: &str = "200001010000";
+/// An expiry still to come on either clock: a job key named with it has not expired.
+pub const FAR_OFF: &str = "209912311200";
 
 /// A GitLab job `job` logging in with `key` at the API `url`, on the job-key tests' clock.
 pub fn key_job(env: &mut super::TestEnv, job: &str, url: &str, key: &str) {
