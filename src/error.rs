@@ -133,6 +133,15 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// `s` as a message quotes it: its first 80 characters.
+pub(crate) fn truncate_for_message(s: &str) -> String {
+    let mut out: String = s.chars().take(80).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,10 +7,12 @@ pub mod build_info;
 pub mod ci;
 pub mod cli;
 pub mod commands;
+pub mod context;
 pub mod env;
 pub mod error;
 pub mod exec_dir;
 pub mod home;
+pub mod job_key;
 pub mod key_source;
 pub mod keyring_store;
 pub mod output;
@@ -20,15 +22,17 @@ pub mod server_text;
 pub mod settings;
 pub mod trussrc;
 pub mod undo;
+pub mod urls;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::cli::Cli;
+use crate::context::Context;
 use crate::env::Env;
 use crate::output::Output;
-use crate::settings::{Context, Settings};
+use crate::settings::Settings;
 
 /// Parses the command line, runs the command, and maps the outcome to the documented exit code.
 /// A panic is a bug: it is reported as one (without its payload, which might quote data) and exits

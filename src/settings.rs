@@ -1,44 +1,23 @@
-//! Flags + the environment snapshot → the settings a command runs with, resolved completely, and
-//! the context it runs in. Pure: no I/O.
+//! Flags + the environment snapshot → the settings a command runs with, resolved completely.
+//! Pure: no I/O.
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reqwest::Url;
-
-use crate::api::Proxies;
-use crate::ci::Platform;
+use crate::api::{ApiSettings, Proxies};
 use crate::cli::{
-    ApiArgs, Cli, Command, ExportMode, JobKeyArgs, JobKeyType, KeyArgs, KeysCommand, RemoteArgs,
-    Storage,
+    ApiArgs, Cli, Command, ExportMode, JobKeyArgs, KeyArgs, KeysCommand, RemoteArgs, Storage,
 };
 use crate::env::Env;
 use crate::error::{Error, Kind, Result};
-use crate::keyring_store::Keyring;
-use crate::output::Output;
+use crate::job_key::post::Revoker;
+use crate::job_key::{self, JobKeySettings};
 use crate::trussrc::check_remote_name;
 use crate::undo;
+use crate::urls::normalize_url;
 
 pub const DEFAULT_REMOTE: &str = "baseten";
 pub const DEFAULT_REMOTE_URL: &str = "https://app.baseten.co";
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What a command runs in besides its settings: the environment snapshot, the platform (and
-/// what it offers), and the output.
-pub struct Context<'a> {
-    pub env: &'a Env,
-    pub platform: Platform,
-    pub out: &'a Output,
-    /// What the platform suggests when no key was found (a GitHub fork, say).
-    pub missing_key_hint: &'static str,
-    /// A directory the platform wipes after the job, if it has one.
-    pub job_temp_dir: Option<PathBuf>,
-    /// Whether the platform hands the login's id to its post step itself.
-    pub hands_state_to_post: bool,
-    /// Where truss keeps keys outside the trussrc (or that it is disabled by env).
-    pub keyring: Keyring,
-    /// This CI job's identity, if it has one.
-    pub job: Option<String>,
-}
+use crate::context::DEFAULT_TIMEOUT;
 
 /// Each command's settings, resolved completely before it runs.
 #[derive(Debug)]
@@ -65,7 +44,7 @@ impl Settings {
                 let isolate = args.isolate;
                 let conn = Connection::resolve(&args.remote, env)?;
                 Self::Login(LoginSettings {
-                    job_key: JobKeySettings::resolve(&args.job, &conn, job.as_deref(), env)?,
+                    job_key: job_key_settings(&args.job, &conn, job.as_deref(), env)?,
                     conn,
                     trussrc: login_trussrc(args.trussrc.as_deref(), isolate, env)?,
                     key: args.key,
@@ -79,7 +58,7 @@ impl Settings {
             Command::Status(args) => Self::Status(StatusSettings {
                 api: args
                     .check
-                    .then(|| ApiSettings::resolve(&args.api, false, env))
+                    .then(|| api_settings(&args.api, false, env))
                     .transpose()?,
                 trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
                 env_pair: env_pair(env, args.remote.as_deref())?,
@@ -88,13 +67,17 @@ impl Settings {
             Command::Logout(args) if args.post => Self::Logout(post(args, env, job)?),
             Command::Logout(args) => Self::Logout(LogoutSettings::Remove {
                 trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
+                wait: args
+                    .api
+                    .timeout
+                    .map_or(Ok(DEFAULT_TIMEOUT), parse_timeout)?,
                 remote: args.remote,
                 all: args.all,
             }),
             Command::Exec(args) => {
                 let conn = Connection::resolve(&args.remote, env)?;
                 Self::Exec(ExecSettings {
-                    job_key: JobKeySettings::resolve(&args.job, &conn, job.as_deref(), env)?,
+                    job_key: job_key_settings(&args.job, &conn, job.as_deref(), env)?,
                     conn,
                     key: args.key,
                     export_env: args.export_env,
@@ -106,7 +89,7 @@ impl Settings {
                     conn: Connection::resolve(&args.remote, env)?,
                     key: args.key,
                     dry_run: args.dry_run,
-                    now: crate::commands::job_key::now(env),
+                    now: job_key::now(env),
                 }),
             },
         })
@@ -118,46 +101,21 @@ impl Settings {
     }
 }
 
-/// How the API is reached and how its verdict is taken: what every key check shares.
-#[derive(Debug, Default)]
-pub struct ApiSettings {
-    /// `--api-url`/env, already checked; `None` means "derived from the remote's URL".
-    pub api_url: Option<String>,
-    pub timeout: Duration,
-    pub allow_http: bool,
-    pub allow_restricted: bool,
-    pub ca_cert: Option<PathBuf>,
-    /// `--require-key-type`, in the API's spelling (`WORKSPACE_INVOKE`); empty when not asked.
-    pub require_key_type: Vec<String>,
-    /// `SSL_CERT_FILE`, which the TLS stack reads itself.
-    pub ssl_cert_file: Option<String>,
-    /// The proxies, checked: exactly what the HTTP client is given.
-    pub proxies: Proxies,
-}
-
-impl ApiSettings {
-    fn resolve(args: &ApiArgs, allow_restricted: bool, env: &Env) -> Result<Self> {
-        let api_url = first([args.api_url.as_deref(), env.vars.baseten_api_url.as_deref()])
-            .map(|u| normalize_url(u, "--api-url", args.allow_http))
-            .transpose()?;
-        Ok(Self {
-            api_url,
-            timeout: args.timeout.map_or(Ok(DEFAULT_TIMEOUT), parse_timeout)?,
-            allow_http: args.allow_http,
-            allow_restricted,
-            ca_cert: args.ca_cert.clone(),
-            require_key_type: key_types(&args.require_key_type)?,
-            ssl_cert_file: env.vars.ssl_cert_file.clone(),
-            proxies: Proxies::resolve(&env.proxies())?,
-        })
-    }
-
-    /// The API base: `--api-url` (or env), else derived from `remote_url` (normalised).
-    pub fn api_url_for(&self, remote_url: &str) -> String {
-        self.api_url
-            .clone()
-            .unwrap_or_else(|| derive_api_url(remote_url))
-    }
+/// `--api-url` and the API flags, with the environment, as the API settings.
+fn api_settings(args: &ApiArgs, allow_restricted: bool, env: &Env) -> Result<ApiSettings> {
+    let api_url = first([args.api_url.as_deref(), env.vars.baseten_api_url.as_deref()])
+        .map(|u| normalize_url(u, "--api-url", args.allow_http))
+        .transpose()?;
+    Ok(ApiSettings {
+        api_url,
+        timeout: args.timeout.map_or(Ok(DEFAULT_TIMEOUT), parse_timeout)?,
+        allow_http: args.allow_http,
+        allow_restricted,
+        ca_cert: args.ca_cert.clone(),
+        require_key_type: key_types(&args.require_key_type)?,
+        ssl_cert_file: env.vars.ssl_cert_file.clone(),
+        proxies: Proxies::resolve(&env.proxies())?,
+    })
 }
 
 /// The key types `--require-key-type` may name, in its spelling.
@@ -230,65 +188,50 @@ impl Connection {
             remote,
             remote_url,
             validate: !args.no_validate,
-            api: ApiSettings::resolve(&args.api, args.allow_restricted, env)?,
+            api: api_settings(&args.api, args.allow_restricted, env)?,
         })
     }
 }
 
-/// `--job-key` and its flags, checked.
-#[derive(Debug)]
-pub struct JobKeySettings {
-    pub kind: JobKeyType,
-    pub model_ids: Vec<String>,
-    pub team: Option<String>,
-    pub ttl: Duration,
-    /// Seconds since the epoch when the command started: the expiry is counted from it.
-    pub now: u64,
-    /// This CI job's identity, which names the key.
-    pub job: String,
-}
-
-impl JobKeySettings {
-    fn resolve(
-        args: &JobKeyArgs,
-        conn: &Connection,
-        job: Option<&str>,
-        env: &Env,
-    ) -> Result<Option<Self>> {
-        let Some(kind) = args.job_key else {
-            return Ok(None);
-        };
-        if !conn.validate {
-            return Err(Error::usage(
-                "--job-key checks both keys against the API, so it cannot be used with --no-validate",
-            ));
-        }
-        if !args.model_id.is_empty() && !kind.restricted() {
-            return Err(Error::usage(format!(
-                "--model-id is for --job-key=workspace-invoke or workspace-export-metrics, not {}",
-                kind.as_str()
-            )));
-        }
-        let job = job.ok_or_else(|| {
-            Error::usage("--job-key names the key after the CI job, and this is not a CI job with an identity")
-                .with_hint("run it in CI (the job's id names the key), or leave --job-key out")
-        })?;
-        Ok(Some(Self {
-            kind,
-            model_ids: args.model_id.clone(),
-            team: args.team.clone().filter(|t| !t.trim().is_empty()),
-            ttl: args
-                .job_key_ttl
-                .as_deref()
-                .map_or(Ok(DEFAULT_JOB_KEY_TTL), crate::commands::job_key::parse_ttl)?,
-            now: crate::commands::job_key::now(env),
-            job: job.to_owned(),
-        }))
+/// `--job-key` and its flags, checked against the connection and the job.
+fn job_key_settings(
+    args: &JobKeyArgs,
+    conn: &Connection,
+    job: Option<&str>,
+    env: &Env,
+) -> Result<Option<JobKeySettings>> {
+    let Some(kind) = args.job_key else {
+        return Ok(None);
+    };
+    if !conn.validate {
+        return Err(Error::usage(
+            "--job-key checks both keys against the API, so it cannot be used with --no-validate",
+        ));
     }
+    if !args.model_id.is_empty() && !kind.restricted() {
+        return Err(Error::usage(format!(
+            "--model-id is for --job-key=workspace-invoke or workspace-export-metrics, not {}",
+            kind.as_str()
+        )));
+    }
+    let job = job.ok_or_else(|| {
+        Error::usage(
+            "--job-key names the key after the CI job, and this is not a CI job with an identity",
+        )
+        .with_hint("run it in CI (the job's id names the key), or leave --job-key out")
+    })?;
+    Ok(Some(JobKeySettings {
+        kind,
+        model_ids: args.model_id.clone(),
+        team: args.team.clone().filter(|t| !t.trim().is_empty()),
+        ttl: args
+            .job_key_ttl
+            .as_deref()
+            .map_or(Ok(job_key::DEFAULT_TTL), job_key::parse_ttl)?,
+        now: job_key::now(env),
+        job: job.to_owned(),
+    }))
 }
-
-/// A job key lives this long unless `--job-key-ttl` says otherwise.
-pub const DEFAULT_JOB_KEY_TTL: Duration = Duration::from_secs(6 * 3600);
 
 /// What `keys prune` needs besides the key.
 #[derive(Debug)]
@@ -297,14 +240,6 @@ pub struct PruneSettings {
     pub conn: Connection,
     pub dry_run: bool,
     pub now: u64,
-}
-
-/// What `logout --post` needs to revoke a job key: the key that minted it (the same sources as
-/// login) and how the API is reached.
-#[derive(Debug)]
-pub struct Revoker {
-    pub key: KeyArgs,
-    pub api: ApiSettings,
 }
 
 /// What `login` needs besides the key.
@@ -338,6 +273,8 @@ pub enum LogoutSettings {
     /// Remove `remote` (else the only one), or every remote.
     Remove {
         trussrc: PathBuf,
+        /// `--timeout`: how long to wait for the trussrc's lock.
+        wait: Duration,
         remote: Option<String>,
         all: bool,
     },
@@ -365,7 +302,7 @@ pub enum PostScope {
 fn post(args: crate::cli::LogoutArgs, env: &Env, job: Option<String>) -> Result<LogoutSettings> {
     let state = |name: &str| env.get_nonblank(&format!("STATE_{name}"));
     let revoker = Box::new(Revoker {
-        api: ApiSettings::resolve(&args.api, false, env)?,
+        api: api_settings(&args.api, false, env)?,
         key: args.key,
     });
     let Some(file) = state(undo::STATE_FILE) else {
@@ -471,77 +408,6 @@ pub fn parse_timeout(secs: f64) -> Result<Duration> {
     }
 }
 
-pub(crate) fn truncate_for_message(s: &str) -> String {
-    let mut out: String = s.chars().take(80).collect();
-    if out.len() < s.len() {
-        out.push('…');
-    }
-    out
-}
-
-/// Checks a base URL and returns it without trailing slashes, as truss stores `remote_url`.
-pub fn normalize_url(raw: &str, what: &str, allow_http: bool) -> Result<String> {
-    let trimmed = raw.trim();
-    let bad = |why: &str| Error::usage(format!("{what} {:?} {why}", truncate_for_message(trimmed)));
-    // Url::parse silently drops tabs and newlines, so look at the raw text first.
-    if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(bad("contains whitespace or a control character"));
-    }
-    let url = Url::parse(trimmed).map_err(|e| bad(&format!("is not a valid URL ({e})")))?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err(bad("must start with https://"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("must not carry a user name or password"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("must not have a query or fragment"));
-    }
-    check_transport(&url, what, allow_http)?;
-    Ok(trimmed.trim_end_matches('/').to_owned())
-}
-
-/// The key must not cross the network in clear: http is for loopback unless `--allow-http`.
-fn check_transport(url: &Url, what: &str, allow_http: bool) -> Result<()> {
-    if url.scheme() == "http" && !allow_http && !is_loopback(url) {
-        return Err(Error::usage(format!(
-            "{what} {url} uses http:// to a host that is not loopback: the API key would cross the network in clear"
-        ))
-        .with_hint("use https://, or pass --allow-http if the network path is trusted"));
-    }
-    Ok(())
-}
-
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
-/// The REST base for a remote URL, with truss's table for Baseten's own hosts and the remote's own
-/// origin for anything else.
-pub fn derive_api_url(remote_url: &str) -> String {
-    let Ok(url) = Url::parse(remote_url) else {
-        return remote_url.to_owned();
-    };
-    let mapped = match url.host_str() {
-        Some("app.baseten.co") => Some("api.baseten.co"),
-        Some("app.staging.baseten.co") => Some("api.staging.baseten.co"),
-        Some("app.dev.baseten.co") => Some("api.mc-dev.baseten.co"),
-        _ => None,
-    };
-    match mapped {
-        Some(host) => format!("{}://{host}", url.scheme()),
-        None => url.origin().ascii_serialization(),
-    }
-}
-
 /// `--trussrc`, else `USER_TRUSSRC_PATH`, else `~/.trussrc`; `~` is expanded as the Python that
 /// runs truss expands it on this OS (`HOME` on Linux and macOS, `USERPROFILE` on Windows).
 pub fn trussrc_path(flag: Option<&Path>, env: &Env) -> Result<TrussrcPath> {
@@ -603,56 +469,6 @@ fn expand_user(path: &str, env: &Env) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_are_checked_and_lose_trailing_slashes() {
-        assert_eq!(
-            normalize_url(" https://app.baseten.co/ ", "u", false).unwrap(),
-            "https://app.baseten.co"
-        );
-        assert_eq!(
-            normalize_url("http://127.0.0.1:9/prefix//", "u", false).unwrap(),
-            "http://127.0.0.1:9/prefix"
-        );
-        normalize_url("http://localhost:9", "u", false).unwrap();
-        normalize_url("http://[::1]:9", "u", false).unwrap();
-        normalize_url("http://example.com", "u", true).unwrap();
-        for bad in [
-            "http://example.com",
-            "ftp://x",
-            "app.baseten.co",
-            "https://u:p@x.co",
-            "https://x.co/?a=1",
-            "https://x.co/\n[evil]",
-            "https://x.co/a b",
-        ] {
-            assert_eq!(
-                normalize_url(bad, "u", false).unwrap_err().exit_code(),
-                2,
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn api_url_follows_truss_table_else_origin() {
-        assert_eq!(
-            derive_api_url("https://app.baseten.co"),
-            "https://api.baseten.co"
-        );
-        assert_eq!(
-            derive_api_url("https://app.staging.baseten.co"),
-            "https://api.staging.baseten.co"
-        );
-        assert_eq!(
-            derive_api_url("https://app.dev.baseten.co"),
-            "https://api.mc-dev.baseten.co"
-        );
-        assert_eq!(
-            derive_api_url("http://127.0.0.1:8000/some/path"),
-            "http://127.0.0.1:8000"
-        );
-    }
 
     #[test]
     #[cfg(unix)]

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use common::management::{Baseten, Endpoint, LONG_EXPIRED, MANAGE_ALL, MANAGE_API_KEYS};
 use common::*;
+use truss_ci::api::ApiSettings;
 use truss_ci::api::Client;
-use truss_ci::commands::job_key::{self, Revoked};
 use truss_ci::error::Kind;
+use truss_ci::job_key::{self, Revoked};
 use truss_ci::secret::ApiKey;
-use truss_ci::settings::ApiSettings;
 use truss_ci::undo::JobKey;
 
 use common::management::{NOW, key_job as gitlab};

@@ -7,10 +7,10 @@ use crate::common;
 use std::time::Duration;
 
 use common::management::{Baseten, Endpoint, INVOKE, MANAGE_ALL, PERSONAL};
+use truss_ci::api::ApiSettings;
 use truss_ci::api::Client;
 use truss_ci::api::keys::{self, Declined, NewKey};
 use truss_ci::secret::ApiKey;
-use truss_ci::settings::ApiSettings;
 
 /// A key as the library holds one (it builds `ApiKey`s only from sources and answers).
 fn api_key(text: String) -> ApiKey {

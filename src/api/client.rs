@@ -11,11 +11,11 @@ use serde::de::DeserializeOwned;
 use tracing::{debug, warn};
 use zeroize::Zeroizing;
 
+use super::ApiSettings;
 use super::classify::{Class, classify, error_chain};
 use super::scrub::Keys;
 use crate::error::{Error, Kind, Result};
 use crate::secret::{ApiKey, EXCERPT_MAX};
-use crate::settings::ApiSettings;
 
 /// Bodies are read up to this size; the rest is never read.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -117,6 +117,11 @@ impl Client {
     /// after `exec`'s command) is not bounded by the deadline of what came before it.
     pub fn renew(&self) {
         self.started.set(Instant::now());
+    }
+
+    /// `--timeout`: the budget of one call, and how long its caller waits for a lock.
+    pub fn timeout(&self) -> Duration {
+        self.deadline
     }
 
     /// The API's base URL, without a trailing slash.

@@ -14,11 +14,13 @@ mod client;
 pub mod keys;
 mod proxy;
 mod scrub;
+mod settings;
 mod tls;
 
 pub use crate::server_text::ServerText;
 pub use client::{Client, MAX_BODY, MAX_LIST_BODY, Response, USER_AGENT};
 pub use proxy::{Proxies, ProxyUrl};
+pub use settings::ApiSettings;
 
 /// Who the key belongs to, as `/v1/users/me` tells (every field optional: parsed tolerantly).
 /// Every value is the server's: printed only through `Output::show`.

@@ -8,14 +8,16 @@ use std::io::Read;
 use std::process::Command;
 
 use crate::api::Client;
-use crate::commands::{job_key, key_info, verify};
+use crate::commands::{key_info, verify};
+use crate::context::Context;
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::exec_dir::{self, ExecDir};
+use crate::job_key;
 use crate::key_source::{self, KEY_VARS, Source};
 use crate::process::{self, Start, Supervisor};
 use crate::secret::ApiKey;
-use crate::settings::{Context, DEFAULT_REMOTE_URL, ExecSettings};
+use crate::settings::{DEFAULT_REMOTE_URL, ExecSettings};
 use crate::{atomic_file, trussrc};
 
 /// Runs the command and returns its own exit code (128+N when a signal N killed it); a command

@@ -3,12 +3,13 @@
 //! is shown. Every value the server chose passes through [`Output::server_text`].
 use serde_json::{Value, json};
 
+use crate::api::ApiSettings;
 use crate::api::keys::{self, Declined, KeyInfo};
 use crate::api::{Client, ServerText};
+use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::output::Output;
 use crate::secret::{self, ApiKey};
-use crate::settings::{ApiSettings, Context};
 
 const PERSONAL: &str = "PERSONAL";
 

@@ -7,12 +7,13 @@ use serde_json::{Value, json};
 use crate::api::Client;
 use crate::api::keys::{self, KeyInfo};
 use crate::cli::OutputFormat;
-use crate::commands::job_key;
+use crate::context::Context;
 use crate::error::{Error, Kind, Result};
+use crate::job_key;
 use crate::key_source;
 use crate::output::Output;
 use crate::secret::ApiKey;
-use crate::settings::{Context, DEFAULT_REMOTE_URL, PruneSettings};
+use crate::settings::{DEFAULT_REMOTE_URL, PruneSettings};
 
 pub fn prune(settings: &PruneSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> Result<()> {
     let out = ctx.out;

@@ -2,24 +2,26 @@
 //! `login` recorded in this job.
 use std::io::Read;
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::json;
 
 use crate::atomic_file;
 use crate::ci::{Value, Var};
 use crate::cli::OutputFormat;
+use crate::context::Context;
 use crate::error::Result;
 use crate::keyring_store::Keyring;
 use crate::output::Output;
 use crate::secret::Sensitive;
-use crate::settings::{Context, DEFAULT_TIMEOUT, LogoutSettings, PostScope};
+use crate::settings::{LogoutSettings, PostScope};
 use crate::trussrc;
 use crate::undo::{self, Record};
 
-use super::job_key::post as job_keys;
+use crate::job_key::{self, post as job_keys};
 
 pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> Result<()> {
-    let (path, remote, all) = match settings {
+    let (path, remote, (all, wait)) = match settings {
         LogoutSettings::Post {
             trussrc,
             scope: PostScope::Unknown,
@@ -38,9 +40,10 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
         } => return run_post(trussrc, scope, revoker, ctx, stdin),
         LogoutSettings::Remove {
             trussrc,
+            wait,
             remote,
             all,
-        } => (trussrc, remote, *all),
+        } => (trussrc, remote, (*all, *wait)),
     };
     let out = ctx.out;
     let doc = trussrc::load(path)?;
@@ -56,7 +59,7 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
         ));
         return report(out, path, &[]);
     }
-    trussrc::remove(path, &names, DEFAULT_TIMEOUT, doc)?;
+    trussrc::remove(path, &names, wait, doc)?;
     forget(&ctx.keyring, &names);
     // Each remote by name, up to a few; a file of thousands is summed up, not listed (JSON lists all).
     for name in names.iter().take(NAMED) {
@@ -77,11 +80,11 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
 fn run_post(
     trussrc: &Path,
     scope: &PostScope,
-    revoker: &crate::settings::Revoker,
+    revoker: &job_keys::Revoker,
     ctx: &Context<'_>,
     stdin: &mut dyn Read,
 ) -> Result<()> {
-    let ((removed, minted), exports) = post(trussrc, scope, ctx)?;
+    let ((removed, minted), exports) = post(trussrc, scope, revoker.api.timeout, ctx)?;
     let revoked = job_keys::revoke_all(&minted, revoker, ctx, stdin);
     let reported = report_post(ctx.out, trussrc, &removed, &revoked);
     match exports {
@@ -174,6 +177,7 @@ fn report(out: &Output, path: &Path, removed: &[String]) -> Result<()> {
 fn post(
     trussrc: &Path,
     scope: &PostScope,
+    wait: Duration,
     ctx: &Context<'_>,
 ) -> Result<(Posted, Option<crate::error::Error>)> {
     let out = ctx.out;
@@ -193,9 +197,8 @@ fn post(
         out.info("truss-ci: nothing to clean up");
         return Ok((Posted::default(), None));
     }
-    let mut locked = trussrc::Locked::open(trussrc, DEFAULT_TIMEOUT)?;
-    atomic_file::sweep(&file);
-    let mut chain = undo::load(&file)?;
+    let mut journal = undo::Journal::open(trussrc, wait)?;
+    let mut chain = journal.load()?;
     let records: Vec<usize> = (0..chain.len()).filter(|&i| mine(&chain[i])).collect();
     if records.is_empty() {
         out.info("truss-ci: nothing to clean up");
@@ -209,15 +212,16 @@ fn post(
     // Newest first: each record is taken out of its chain as the live state then stands.
     for &i in records.iter().rev() {
         // What the previous record wrote is read only when another record needs it.
+        let locked = &mut journal.locked;
         locked.refresh()?;
         if chain[i].staged {
             // A job key's intent: nothing in the files is its.
-            minted.extend(job_keys::found(&chain.remove(i), &locked, out));
+            minted.extend(job_keys::found(&chain.remove(i), locked, out));
             continue;
         }
         let (record, duty) = undo::retire(&mut chain, i, locked.existing.as_deref(), &file)?;
-        minted.extend(job_keys::found(&record, &locked, out));
-        undo_one(&record, &duty, &mut locked, keyring, out)?;
+        minted.extend(job_keys::found(&record, locked, out));
+        undo_one(&record, &duty, locked, keyring, out)?;
         for name in &record.exported {
             if !exported.contains(name) {
                 exported.push(name.clone());
@@ -225,8 +229,8 @@ fn post(
         }
         removed.insert(0, record.remote);
     }
-    undo::save(&locked, &file, &chain)?;
-    drop(locked);
+    journal.save(&chain)?;
+    drop(journal);
     let exports = clear_exports(&exported, out).err();
     Ok(((removed, minted), exports))
 }
@@ -241,7 +245,7 @@ fn authenticate_chains(chain: &[Record], mine: &[usize], file: &Path) -> Result<
     chain
         .iter()
         .filter(|r| touched(r))
-        .try_for_each(|r| undo::authenticate(r, file))
+        .try_for_each(|r| job_key::authenticate(r, file))
 }
 
 /// What a post undid: the remotes, and the job keys it is to revoke.

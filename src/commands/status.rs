@@ -3,18 +3,21 @@ use serde_json::json;
 
 use std::path::Path;
 
+use crate::api::ApiSettings;
 use crate::api::Client;
 use crate::api::{User, Verdict};
 use crate::cli::OutputFormat;
 use crate::commands::key_info::{self, Lookup};
 use crate::commands::verify;
+use crate::context::Context;
 use crate::env::names;
 use crate::error::{Error, Result};
 use crate::key_source::{self, Source};
 use crate::keyring_store::{self, Keyring};
 use crate::secret::ApiKey;
-use crate::settings::{ApiSettings, Context, StatusSettings, derive_api_url, normalize_url};
+use crate::settings::StatusSettings;
 use crate::trussrc::{self, Document};
+use crate::urls::{derive_api_url, normalize_url};
 
 /// The four lines truss prints.
 pub struct Status {

@@ -1,10 +1,10 @@
 //! The key check `login`, `exec` and `status --check` share: the API's verdict, and the rule for restricted keys.
+use crate::api::ApiSettings;
 use crate::api::{self, Client, Verdict};
 use crate::error::{Error, Kind, Result};
 use crate::key_source::Source;
 use crate::output::Output;
 use crate::secret::ApiKey;
-use crate::settings::ApiSettings;
 
 /// Checks `key` against `/v1/users/me` on `client`: the verdict for a full key, and for a
 /// restricted one (403) when `--allow-restricted` lets it through, after a warning; exit 3 for a

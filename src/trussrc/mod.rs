@@ -290,7 +290,7 @@ pub fn check_remote_name(name: &str) -> Result<()> {
         None => Ok(()),
         Some(p) => Err(Error::usage(format!(
             "remote name {:?} {p}",
-            crate::settings::truncate_for_message(name)
+            crate::error::truncate_for_message(name)
         ))
         .with_hint("pass --remote NAME with letters, digits, '-', '_' or '.'")),
     }

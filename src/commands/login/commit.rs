@@ -1,15 +1,15 @@
 //! The write: under one hold of the trussrc's lock, the undo record first (write-ahead), then the
 //! keyring entry, then the trussrc — and the rollback that puts all three back.
-use std::path::PathBuf;
 
 use super::Report;
 use crate::cli::Storage;
+use crate::context::Context;
 use crate::error::Result;
 use crate::keyring_store::{self, Keyring, Unavailable};
 use crate::output::Output;
 use crate::secret::{ApiKey, Sensitive};
-use crate::settings::{Context, LoginSettings};
-use crate::{atomic_file, trussrc, undo};
+use crate::settings::LoginSettings;
+use crate::{trussrc, undo};
 
 /// What the login does with the keyring entry for its remote.
 enum KeyringWrite {
@@ -49,9 +49,8 @@ pub(super) struct Scope {
 /// A login written to disk and still locked: the trussrc, its undo record and the keyring entry,
 /// with what they held before, so that the whole of it can be rolled back.
 pub(super) struct Commit<'a> {
-    locked: trussrc::Locked,
+    journal: undo::Journal,
     remote: String,
-    undo_file: PathBuf,
     /// The record file before this login, once read: its bytes (`None`: there was none).
     records_before: Option<Option<Vec<u8>>>,
     /// What this login did to the keyring.
@@ -74,12 +73,15 @@ impl<'a> Commit<'a> {
         (scope, read): (Option<Scope>, trussrc::Document),
     ) -> Result<Self> {
         let (out, keyring, path) = (ctx.out, &ctx.keyring, &settings.trussrc.path);
-        let locked = trussrc::Locked::open_known(path, settings.conn.api.timeout, read)?;
+        let journal = undo::Journal::over(trussrc::Locked::open_known(
+            path,
+            settings.conn.api.timeout,
+            read,
+        )?);
+        let locked = &journal.locked;
         report.remotes = remotes_after(&locked.doc, &report.remote);
-        let undo_file = undo::path_for(path);
-        atomic_file::sweep(&undo_file);
         let keyring_write = plan_keyring(settings.storage, keyring, report, out);
-        let (mut text, spliced) = splice(&locked, report, key, !keyring_write.writes())?;
+        let (mut text, spliced) = splice(locked, report, key, !keyring_write.writes())?;
         let staged = scope.as_ref().and_then(|s| s.staged.clone());
         let mut record = scope.map(|scope| undo::Record {
             id: crate::atomic_file::random_token(8),
@@ -102,9 +104,8 @@ impl<'a> Commit<'a> {
             job_keys: scope.job_keys,
         });
         let mut commit = Self {
-            locked,
+            journal,
             remote: report.remote.clone(),
-            undo_file,
             records_before: None,
             keyring_write: KeyringWrite::None,
             keyring,
@@ -120,7 +121,7 @@ impl<'a> Commit<'a> {
         } else {
             Ok(())
         };
-        if let Err(e) = written.and_then(|()| commit.locked.write(&text)) {
+        if let Err(e) = written.and_then(|()| commit.journal.locked.write(&text)) {
             commit.rollback();
             return Err(e);
         }
@@ -148,7 +149,7 @@ impl<'a> Commit<'a> {
             }
             Err(Unavailable(why)) => {
                 plaintext_warning(&why, report, out);
-                *text = splice(&self.locked, report, key, true)?.0;
+                *text = splice(&self.journal.locked, report, key, true)?.0;
                 if let Some(new) = record {
                     new.written_sha256 = undo::sha256(text);
                     self.save_record(new)?;
@@ -161,29 +162,29 @@ impl<'a> Commit<'a> {
     /// Adds `new` to the records as they were before this login, and saves them.
     fn save_record(&mut self, new: &undo::Record) -> Result<()> {
         if self.records_before.is_none() {
-            self.records_before = Some(undo::read(&self.undo_file)?);
+            self.records_before = Some(self.journal.bytes()?);
         }
         let mut records = match self.records_before.as_ref().and_then(Option::as_deref) {
-            Some(bytes) => undo::parse(&self.undo_file, bytes)?,
+            Some(bytes) => self.journal.parse(bytes)?,
             None => Vec::new(),
         };
         if let Some(staged) = &self.staged {
             records.retain(|r| !(r.staged && r.id == *staged));
         }
         self.id = Some(undo::record(&mut records, new.clone()));
-        undo::save(&self.locked, &self.undo_file, &records)
+        self.journal.save(&records)
     }
 
     /// Puts the trussrc, the keyring entry and the undo records back as they were.
     pub fn rollback(self) {
-        let _ = self.locked.restore();
+        let _ = self.journal.locked.restore();
         if self.keyring_write.writes() {
             let _ = self
                 .keyring
                 .restore(&self.remote, self.keyring_write.previous());
         }
         if let Some(bytes) = &self.records_before {
-            let _ = undo::put_back(&self.locked, &self.undo_file, bytes.as_deref());
+            let _ = self.journal.put_back(bytes.as_deref());
         }
     }
 }

@@ -10,12 +10,15 @@ use crate::api::Client;
 use crate::api::{User, Verdict};
 use crate::cli::Storage;
 use crate::commands::key_info::{self, Lookup};
-use crate::commands::{job_key, verify};
+use crate::commands::verify;
+use crate::context::Context;
 use crate::error::{Error, Kind, Result};
+use crate::job_key;
 use crate::key_source::{self, Source};
 use crate::secret::ApiKey;
-use crate::settings::{self, Context, DEFAULT_REMOTE_URL, LoginSettings, TrussrcPath};
+use crate::settings::{DEFAULT_REMOTE_URL, LoginSettings, TrussrcPath};
 use crate::trussrc;
+use crate::urls;
 
 use commit::{Commit, Scope};
 
@@ -99,7 +102,12 @@ fn login(
         )?);
         report.key = Some(key_info::look_up(client, &settings.conn.api, key, ctx)?);
     }
-    let minted = job_key::for_login(settings, ctx, client.as_ref(), key)?;
+    let minted = job_key::for_login(
+        (settings.job_key.as_ref(), client.as_ref()),
+        (&settings.trussrc.path, &settings.conn.remote),
+        ctx,
+        key,
+    )?;
     let stored = store(
         settings,
         ctx,
@@ -195,7 +203,7 @@ fn urls(settings: &LoginSettings) -> Result<(String, String, trussrc::Document)>
         Some(url) => url.clone(),
         None => match existing.value(&conn.remote, "remote_url") {
             Some(url) => {
-                settings::normalize_url(&url, "remote_url", conn.api.allow_http).map_err(|e| {
+                urls::normalize_url(&url, "remote_url", conn.api.allow_http).map_err(|e| {
                     Error::usage(format!(
                         "in {}, [{}] {}",
                         path.display(),

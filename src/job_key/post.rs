@@ -3,13 +3,15 @@
 use std::io::Read;
 
 use super::{Revoked, not_revoked, revoke};
+use crate::api::ApiSettings;
 use crate::api::Client;
 use crate::api::keys::prefix_of;
+use crate::cli::KeyArgs;
+use crate::context::Context;
 use crate::error::{Error, Kind};
 use crate::key_source;
 use crate::output::Output;
 use crate::secret::ApiKey;
-use crate::settings::{Context, Revoker};
 use crate::trussrc::Locked;
 use crate::undo::{JobKey, Record};
 
@@ -24,6 +26,14 @@ pub struct Found {
 pub struct Outcome {
     pub key: JobKey,
     pub failed: Option<Error>,
+}
+
+/// What `logout --post` needs to revoke a job key: the key that minted it (the same sources as
+/// login) and how the API is reached.
+#[derive(Debug)]
+pub struct Revoker {
+    pub key: KeyArgs,
+    pub api: ApiSettings,
 }
 
 /// The job keys of `record`, read before its section is undone.

@@ -4,19 +4,75 @@
 //! `keys prune` once expired). A revocation gets its own budget and is always attempted; one
 //! that fails is an error the job sees.
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::api::keys::{self, Declined, NewKey};
 use crate::api::{self, Client, Verdict};
+use crate::cli::JobKeyType;
+use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::output::Output;
 use crate::secret::ApiKey;
-use crate::settings::{DEFAULT_TIMEOUT, JobKeySettings};
-use crate::{atomic_file, trussrc, undo};
+use crate::{atomic_file, undo};
 
 pub mod name;
 pub mod post;
 
 pub use name::{MAX_TTL, MIN_TTL, expired, now, parse_ttl};
+
+/// `--job-key` and its flags, checked.
+#[derive(Debug)]
+pub struct JobKeySettings {
+    pub kind: JobKeyType,
+    pub model_ids: Vec<String>,
+    pub team: Option<String>,
+    pub ttl: Duration,
+    /// Seconds since the epoch when the command started: the expiry is counted from it.
+    pub now: u64,
+    /// This CI job's identity, which names the key.
+    pub job: String,
+}
+
+/// A job key lives this long unless `--job-key-ttl` says otherwise.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(6 * 3600);
+
+/// Checks that `record` is one login could have written for the trussrc beside `file`
+/// ([`undo::authenticate`]), and that its job keys are ones login mints.
+pub fn authenticate(record: &undo::Record, file: &Path) -> Result<()> {
+    undo::authenticate(record, file)?;
+    authenticate_job_keys(record).map_err(|why| undo::refused(file, &why))
+}
+
+/// A record's job keys are ones login mints: named as it names them, with a prefix a key can
+/// have, minted by an API reached over https (or http to loopback); a staged record changes
+/// nothing else.
+fn authenticate_job_keys(record: &undo::Record) -> std::result::Result<(), String> {
+    for key in &record.job_keys {
+        if name::parse(&key.name).is_none() {
+            return Err("a job key's name is not one login gives".into());
+        }
+        if !key
+            .prefix
+            .as_deref()
+            .is_none_or(crate::api::keys::prefix_shaped)
+        {
+            return Err("a job key's prefix is malformed".into());
+        }
+        let url = crate::urls::normalize_url(&key.api_url, "api_url", false).ok();
+        if url.as_deref() != Some(key.api_url.as_str()) {
+            return Err("a job key's API is not an https URL (or http to loopback)".into());
+        }
+    }
+    let changes_nothing = !record.keyring
+        && record.previous_section.is_none()
+        && record.original_sha256.is_none()
+        && record.exported.is_empty()
+        && record.job_keys.len() == 1;
+    if record.staged && !changes_nothing {
+        return Err("a staged record changes the trussrc".into());
+    }
+    Ok(())
+}
 
 /// A minted key, and what the undo record says of it.
 pub struct Minted {
@@ -31,6 +87,8 @@ pub struct Staging {
     pub trussrc: PathBuf,
     pub remote: String,
     pub job: Option<String>,
+    /// How long to wait for the trussrc's lock.
+    pub wait: Duration,
 }
 
 /// The team's id: an id (`t_…` or one the teams list has) as it is, a name through `GET /v1/teams`.
@@ -329,18 +387,19 @@ pub fn revoke_quietly(client: &Client, key: &ApiKey, record: &undo::JobKey, out:
 /// Login's step after the key check: with `--job-key`, the minted key (staged in the undo record
 /// in CI first), which login then stores in place of `key`.
 pub fn for_login(
-    settings: &crate::settings::LoginSettings,
-    ctx: &crate::settings::Context<'_>,
-    client: Option<&Client>,
+    (plan, client): (Option<&JobKeySettings>, Option<&Client>),
+    (trussrc, remote): (&Path, &str),
+    ctx: &Context<'_>,
     key: &ApiKey,
 ) -> Result<Option<Minted>> {
-    let (Some(plan), Some(client)) = (&settings.job_key, client) else {
+    let (Some(plan), Some(client)) = (plan, client) else {
         return Ok(None);
     };
     let staging = ctx.platform.is_ci().then(|| Staging {
-        trussrc: settings.trussrc.path.clone(),
-        remote: settings.conn.remote.clone(),
+        trussrc: trussrc.to_owned(),
+        remote: remote.to_owned(),
         job: ctx.job.clone(),
+        wait: client.timeout(),
     });
     mint(client, key, plan, ctx.out, staging.as_ref()).map(Some)
 }
@@ -352,6 +411,7 @@ pub fn undo_mint(client: &Client, key: &ApiKey, minted: &Minted, trussrc: &Path,
         trussrc: trussrc.to_owned(),
         remote: String::new(),
         job: None,
+        wait: client.timeout(),
     };
     retire_or_keep(client, key, minted, Some(&staging), out);
 }
@@ -392,11 +452,42 @@ impl Staging {
     }
 
     fn edit(&self, change: impl FnOnce(&mut Vec<undo::Record>)) -> Result<()> {
-        let locked = trussrc::Locked::open(&self.trussrc, DEFAULT_TIMEOUT)?;
-        let file = undo::path_for(&self.trussrc);
-        atomic_file::sweep(&file);
-        let mut records = undo::load(&file)?;
-        change(&mut records);
-        undo::save(&locked, &file, &records)
+        undo::Journal::open(&self.trussrc, self.wait)?.edit(change)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::undo::{JobKey, Record, path_for};
+
+    #[test]
+    fn job_keys_and_staged_records_are_authenticated() {
+        let file = path_for(Path::new("/h/.trussrc"));
+        let key = JobKey {
+            name: "truss-ci-gitlab-1-202611300513".into(),
+            prefix: Some("Mint0001".into()),
+            api_url: "https://api.baseten.co".into(),
+        };
+        let staged = Record::staged("s".into(), None, Path::new("/h/.trussrc"), "r", key);
+        authenticate(&staged, &file).unwrap();
+        let forge: [fn(&mut Record); 5] = [
+            |r| r.job_keys[0].name = "my-production-key".into(),
+            |r| r.job_keys[0].prefix = Some("a/../b".into()),
+            |r| r.job_keys[0].api_url = "http://evil.example".into(),
+            |r| r.previous_section = Some("[r]\nk = v\n".into()),
+            |r| r.exported = vec!["BASETEN_API_KEY".into()],
+        ];
+        for (i, f) in forge.iter().enumerate() {
+            let mut r = staged.clone();
+            f(&mut r);
+            assert_eq!(
+                authenticate(&r, &file).unwrap_err().exit_code(),
+                5,
+                "forgery {i}"
+            );
+        }
     }
 }

@@ -1,0 +1,79 @@
+//! The undo record file of one trussrc, opened under the trussrc's lock: the one way to read it
+//! for a change and to write it back.
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::format::{Record, encode, fits, parse, path_for, read};
+use crate::atomic_file;
+use crate::error::{Error, Result};
+use crate::trussrc::Locked;
+
+/// The trussrc, locked (the proof that no other truss-ci process changes it or its records), and
+/// the undo record beside it, its stale temporaries swept.
+pub struct Journal {
+    pub locked: Locked,
+    file: PathBuf,
+}
+
+impl Journal {
+    /// Locks `trussrc`, waiting at most `wait` for another truss-ci process to let go of it.
+    pub fn open(trussrc: &Path, wait: Duration) -> Result<Self> {
+        Ok(Self::over(Locked::open(trussrc, wait)?))
+    }
+
+    /// The journal of a trussrc already locked.
+    pub fn over(locked: Locked) -> Self {
+        let file = path_for(&locked.path);
+        atomic_file::sweep(&file);
+        Self { locked, file }
+    }
+
+    /// The record file's path.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The records (none when there is no file).
+    pub fn load(&self) -> Result<Vec<Record>> {
+        match read(&self.file)? {
+            Some(bytes) => parse(&self.file, &bytes),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The file's bytes as they are (`None`: no file), to parse or to put back.
+    pub fn bytes(&self) -> Result<Option<Vec<u8>>> {
+        read(&self.file)
+    }
+
+    /// The records in `bytes`, as [`Journal::bytes`] gave them.
+    pub fn parse(&self, bytes: &[u8]) -> Result<Vec<Record>> {
+        parse(&self.file, bytes)
+    }
+
+    /// Replaces the records; an empty list removes the file.
+    pub fn save(&self, records: &[Record]) -> Result<()> {
+        if records.is_empty() {
+            return atomic_file::remove(&self.file);
+        }
+        let json = encode(records)
+            .map_err(|e| Error::unexpected(format!("could not encode the undo record: {e}")))?;
+        fits(&self.file, json.len() as u64)?;
+        atomic_file::write(&self.file, &json)
+    }
+
+    /// Puts the file back to `bytes` as [`Journal::bytes`] found them (`None`: no file).
+    pub fn put_back(&self, bytes: Option<&[u8]>) -> Result<()> {
+        match bytes {
+            Some(bytes) => atomic_file::write(&self.file, bytes),
+            None => atomic_file::remove(&self.file),
+        }
+    }
+
+    /// Loads the records, changes them and saves them.
+    pub fn edit(&self, change: impl FnOnce(&mut Vec<Record>)) -> Result<()> {
+        let mut records = self.load()?;
+        change(&mut records);
+        self.save(&records)
+    }
+}
