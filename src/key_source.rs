@@ -4,8 +4,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::cli::KeyArgs;
+use crate::context::Context;
 use crate::env::{Env, names};
 use crate::error::{Error, Result};
+use crate::output::Output;
 use crate::secret::ApiKey;
 
 /// A key longer than this is not a Baseten API key (they are tens of characters).
@@ -88,6 +90,34 @@ pub const KEY_VARS: [&str; 4] = [
     names::BASETEN_TRUSS_AUTH_API_KEY,
     names::BASETEN_TRUSS_AUTH_REMOTE_URL,
 ];
+
+/// A command's key, found and already masked.
+pub struct Acquired {
+    pub key: ApiKey,
+    pub source: Source,
+    /// What finding it raised, said once the key is masked ([`Acquired::warn`]).
+    pub warnings: Vec<String>,
+}
+
+impl Acquired {
+    pub fn warn(&self, out: &Output) {
+        for w in &self.warnings {
+            out.warn(w);
+        }
+    }
+}
+
+/// The one way a command gets its key: [`find`], then the platform's mask before anything else
+/// the platform sees.
+pub fn acquire(req: &KeyArgs, ctx: &Context<'_>, stdin: &mut dyn Read) -> Result<Acquired> {
+    let (key, source, warnings) = find(req, ctx.env, stdin, ctx.missing_key_hint)?;
+    ctx.out.mask(&key)?;
+    Ok(Acquired {
+        key,
+        source,
+        warnings,
+    })
+}
 
 /// Finds the key: the first source that yields one wins. Returns warnings for the caller to print.
 pub fn find(

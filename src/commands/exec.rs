@@ -8,16 +8,18 @@ use std::io::Read;
 use std::process::Command;
 
 use crate::api::Client;
-use crate::commands::{key_info, verify};
+use crate::commands::verify;
 use crate::context::Context;
+use crate::endpoint::{Endpoint, endpoint};
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::exec_dir::{self, ExecDir};
 use crate::job_key;
+use crate::key_info;
 use crate::key_source::{self, KEY_VARS, Source};
 use crate::process::{self, Start, Supervisor};
 use crate::secret::ApiKey;
-use crate::settings::{DEFAULT_REMOTE_URL, ExecSettings};
+use crate::settings::ExecSettings;
 use crate::{atomic_file, trussrc};
 
 /// Runs the command and returns its own exit code (128+N when a signal N killed it); a command
@@ -28,16 +30,14 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
     let supervisor = Supervisor::start()
         .map_err(|e| Error::unexpected(format!("could not install signal handlers: {e}")))?;
     let (conn, out) = (&settings.conn, ctx.out);
-    let (key, source, warnings) =
-        key_source::find(&settings.key, ctx.env, stdin, ctx.missing_key_hint)?;
-    out.mask(&key)?;
-    for w in &warnings {
-        out.warn(w);
-    }
-    let remote_url = conn.remote_url.as_deref().unwrap_or(DEFAULT_REMOTE_URL);
+    let acquired = key_source::acquire(&settings.key, ctx, stdin)?;
+    acquired.warn(out);
+    let (key, source) = (acquired.key, acquired.source);
+    // exec reads no trussrc: the remote is the one given, else Baseten's.
+    let at = endpoint(conn.remote_url.as_deref(), &conn.api, &conn.remote, None)?;
     let client = conn
         .validate
-        .then(|| Client::new(&conn.api.api_url_for(remote_url), &conn.api))
+        .then(|| Client::new(&at.api_url, &conn.api))
         .transpose()?;
     if let Some(client) = &client {
         verify::verify(client, &conn.api, &key, &source, out)?;
@@ -53,10 +53,10 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
         // the create on, a signal is held: the command then never starts, and the key is revoked.
         supervisor.preparing();
         let minted = job_key::mint(client, &key, plan, out, None)?;
-        let code = run_with(settings, ctx, &supervisor, &minted.key, &source);
+        let code = run_with(settings, ctx, &supervisor, (&minted.key, &source), &at);
         return revoke_after(client, &key, &minted.record, code, out);
     }
-    run_with(settings, ctx, &supervisor, &key, &source)
+    run_with(settings, ctx, &supervisor, (&key, &source), &at)
 }
 
 /// Revokes the job key once the command is done, however long it ran: the revocation has a
@@ -89,11 +89,11 @@ fn run_with(
     settings: &ExecSettings,
     ctx: &Context<'_>,
     supervisor: &Supervisor,
-    key: &ApiKey,
-    source: &Source,
+    (key, source): (&ApiKey, &Source),
+    at: &Endpoint,
 ) -> Result<u8> {
     let conn = &settings.conn;
-    let remote_url = conn.remote_url.as_deref().unwrap_or(DEFAULT_REMOTE_URL);
+    let remote_url = at.remote_url.as_str();
     supervisor.preparing();
     let dir = ExecDir::create(&exec_dir::base(ctx.env, ctx.job_temp_dir.clone()), ctx.env)?;
     let rc = dir.path().join("trussrc");

@@ -8,23 +8,22 @@ use crate::api::Client;
 use crate::api::keys::{self, KeyInfo};
 use crate::cli::OutputFormat;
 use crate::context::Context;
+use crate::endpoint::endpoint;
 use crate::error::{Error, Kind, Result};
 use crate::job_key;
 use crate::key_source;
 use crate::output::Output;
 use crate::secret::ApiKey;
-use crate::settings::{DEFAULT_REMOTE_URL, PruneSettings};
+use crate::settings::PruneSettings;
 
 pub fn prune(settings: &PruneSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> Result<()> {
     let out = ctx.out;
-    let (key, _, warnings) = key_source::find(&settings.key, ctx.env, stdin, ctx.missing_key_hint)?;
-    out.mask(&key)?;
-    for w in &warnings {
-        out.warn(w);
-    }
+    let acquired = key_source::acquire(&settings.key, ctx, stdin)?;
+    acquired.warn(out);
+    let key = acquired.key;
     let conn = &settings.conn;
-    let remote_url = conn.remote_url.as_deref().unwrap_or(DEFAULT_REMOTE_URL);
-    let client = Client::new(&conn.api.api_url_for(remote_url), &conn.api)?;
+    let at = endpoint(conn.remote_url.as_deref(), &conn.api, &conn.remote, None)?;
+    let client = Client::new(&at.api_url, &conn.api)?;
     let all = keys::list(&client, &key)?.map_err(|why| {
         Error::new(
             why.kind(),
@@ -32,11 +31,7 @@ pub fn prune(settings: &PruneSettings, ctx: &Context<'_>, stdin: &mut dyn Read) 
         )
         .with_hint("pruning needs a key that may list and delete keys (a workspace key that manages all, or one that manages API keys)")
     })?;
-    let (expired, kept): (Vec<KeyInfo>, Vec<KeyInfo>) = all.into_iter().partition(|k| {
-        k.name
-            .as_ref()
-            .is_some_and(|n| job_key::expired(n.unprinted(), settings.now))
-    });
+    let (expired, kept) = job_key::prune::select(all, settings.now);
     let (deleted, failed, failed_kind) = delete(&client, &key, &expired, settings.dry_run, out)?;
     out.info(&format!(
         "{} expired job key(s) {}, {} key(s) kept",

@@ -1,6 +1,5 @@
 //! One module per subcommand, composed from the library's parts.
 pub mod exec;
-pub mod key_info;
 pub mod keys;
 pub mod login;
 pub mod logout;

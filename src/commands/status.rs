@@ -7,17 +7,18 @@ use crate::api::ApiSettings;
 use crate::api::Client;
 use crate::api::{User, Verdict};
 use crate::cli::OutputFormat;
-use crate::commands::key_info::{self, Lookup};
 use crate::commands::verify;
 use crate::context::Context;
+use crate::endpoint::endpoint;
 use crate::env::names;
 use crate::error::{Error, Result};
+use crate::key_info::{self, Lookup};
 use crate::key_source::{self, Source};
 use crate::keyring_store::{self, Keyring};
 use crate::secret::ApiKey;
 use crate::settings::StatusSettings;
 use crate::trussrc::{self, Document};
-use crate::urls::{derive_api_url, normalize_url};
+use crate::urls::normalize_url;
 
 /// The four lines truss prints.
 pub struct Status {
@@ -98,15 +99,18 @@ fn check(
 ) -> Result<(User, Lookup)> {
     let (key, source) = secret_key(status, secret, doc, path, ctx)?;
     ctx.out.mask(&key)?;
-    let remote_url = match secret {
-        Secret::EnvPair => status.remote_url.clone(),
-        _ => doc.value(&status.remote, "remote_url").unwrap_or_default(),
+    let at = match secret {
+        Secret::EnvPair => {
+            let url = normalize_url(
+                &status.remote_url,
+                names::BASETEN_TRUSS_AUTH_REMOTE_URL,
+                api.allow_http,
+            )?;
+            endpoint(Some(&url), api, &status.remote, None)?
+        }
+        _ => endpoint(None, api, &status.remote, Some((doc, path)))?,
     };
-    let api_url = match &api.api_url {
-        Some(url) => url.clone(),
-        None => derive_api_url(&normalize_url(&remote_url, "remote_url", api.allow_http)?),
-    };
-    let client = Client::new(&api_url, api)?;
+    let client = Client::new(&at.api_url, api)?;
     let user = match verify::verify(&client, api, &key, &source, ctx.out)? {
         Verdict::Valid(user) => user,
         // Without --allow-restricted, verify refuses a restricted key.

@@ -17,6 +17,7 @@ use crate::{atomic_file, undo};
 
 pub mod name;
 pub mod post;
+pub mod prune;
 
 pub use name::{MAX_TTL, MIN_TTL, expired, now, parse_ttl};
 

@@ -75,9 +75,8 @@ pub fn revoke_all(
     if found.is_empty() {
         return Vec::new();
     }
-    let out = ctx.out;
-    let minter = match key_source::find(&revoker.key, ctx.env, stdin, ctx.missing_key_hint) {
-        Ok((key, _, _)) => out.mask(&key).ok().map(|()| key),
+    let minter = match key_source::acquire(&revoker.key, ctx, stdin) {
+        Ok(acquired) => Some(acquired.key),
         Err(e) => {
             tracing::debug!("no key to revoke with: {}", e.message);
             None

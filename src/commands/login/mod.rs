@@ -9,16 +9,16 @@ use std::io::Read;
 use crate::api::Client;
 use crate::api::{User, Verdict};
 use crate::cli::Storage;
-use crate::commands::key_info::{self, Lookup};
 use crate::commands::verify;
 use crate::context::Context;
+use crate::endpoint::{Endpoint, endpoint};
 use crate::error::{Error, Kind, Result};
 use crate::job_key;
+use crate::key_info::{self, Lookup};
 use crate::key_source::{self, Source};
 use crate::secret::ApiKey;
-use crate::settings::{DEFAULT_REMOTE_URL, LoginSettings, TrussrcPath};
+use crate::settings::{LoginSettings, TrussrcPath};
 use crate::trussrc;
-use crate::urls;
 
 use commit::{Commit, Scope};
 
@@ -49,14 +49,10 @@ impl Report {
 
 pub fn run(settings: &LoginSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> Result<()> {
     let out = ctx.out;
-    let (key, source, warnings) =
-        key_source::find(&settings.key, ctx.env, stdin, ctx.missing_key_hint)?;
-    // Masking comes before anything else the platform sees.
-    out.mask(&key)?;
+    let acquired = key_source::acquire(&settings.key, ctx, stdin)?;
     let group = out.group("truss-ci login");
-    for w in &warnings {
-        out.warn(w);
-    }
+    acquired.warn(out);
+    let (key, source) = (acquired.key, acquired.source);
     #[cfg(feature = "test-hooks")]
     if ctx.env.get("TRUSS_CI_TEST_PANIC") == Some("login") {
         panic!("forced for a test while holding {key:?} from {source}");
@@ -192,30 +188,15 @@ fn preflight(
     Ok(())
 }
 
-/// The remote URL (flag or env, else the section's current one, else Baseten's), the API base,
-/// and the trussrc as read.
+/// The endpoint ([`endpoint`]), and the trussrc as read.
 fn urls(settings: &LoginSettings) -> Result<(String, String, trussrc::Document)> {
-    let path = &settings.trussrc.path;
-    let conn = &settings.conn;
+    let (path, conn) = (&settings.trussrc.path, &settings.conn);
     // Read first, whatever is given: a file truss-ci will not edit is refused before any request.
     let existing = trussrc::load(path)?;
-    let remote_url = match &conn.remote_url {
-        Some(url) => url.clone(),
-        None => match existing.value(&conn.remote, "remote_url") {
-            Some(url) => {
-                urls::normalize_url(&url, "remote_url", conn.api.allow_http).map_err(|e| {
-                    Error::usage(format!(
-                        "in {}, [{}] {}",
-                        path.display(),
-                        conn.remote,
-                        e.message
-                    ))
-                    .with_hint("pass --remote-url to replace it")
-                })?
-            }
-            None => DEFAULT_REMOTE_URL.to_owned(),
-        },
-    };
-    let api_url = conn.api.api_url_for(&remote_url);
+    let at = Some((&existing, path.as_path()));
+    let Endpoint {
+        remote_url,
+        api_url,
+    } = endpoint(conn.remote_url.as_deref(), &conn.api, &conn.remote, at)?;
     Ok((remote_url, api_url, existing))
 }
