@@ -8,6 +8,7 @@ use crate::atomic_file;
 use crate::error::{Error, Kind, Result};
 
 mod document;
+mod index;
 mod splice;
 
 pub use document::{Document, ParseError, Section, py_isspace, py_strip};
