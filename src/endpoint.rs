@@ -32,7 +32,7 @@ pub fn endpoint(
         (None, Some((url, path))) => {
             normalize_url(&url, "remote_url", api.allow_http).map_err(|e| {
                 Error::usage(format!("in {}, [{remote}] {}", path.display(), e.message))
-                    .with_hint("pass --remote-url to replace it")
+                    .with_hint("fix its remote_url (login: pass --remote-url to replace it)")
             })?
         }
         (None, None) => DEFAULT_REMOTE_URL.to_owned(),

@@ -10,6 +10,10 @@ use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::secret::ApiKey;
 
+mod stored;
+
+pub use stored::{Stored, stored_key};
+
 /// A key longer than this is not a Baseten API key (they are tens of characters).
 const MAX_KEY_LEN: usize = 1024;
 /// How much of a key file or stdin is read before it is judged too large.
@@ -250,7 +254,7 @@ fn read_key_file(path: &Path, source: &Source) -> Result<String> {
 }
 
 /// Trims the key and refuses what cannot be a Baseten API key, naming the source (never the value).
-pub(crate) fn check(raw: String, source: &Source, missing_hint: &str) -> Result<ApiKey> {
+fn check(raw: String, source: &Source, missing_hint: &str) -> Result<ApiKey> {
     let key = ApiKey::new(raw.trim().to_owned());
     drop(ApiKey::new(raw));
     let value = key.expose();

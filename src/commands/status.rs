@@ -13,9 +13,7 @@ use crate::endpoint::endpoint;
 use crate::env::names;
 use crate::error::{Error, Result};
 use crate::key_info::{self, Lookup};
-use crate::key_source::{self, Source};
-use crate::keyring_store::{self, Keyring};
-use crate::secret::ApiKey;
+use crate::key_source::{self, Stored as Secret};
 use crate::settings::StatusSettings;
 use crate::trussrc::{self, Document};
 use crate::urls::normalize_url;
@@ -26,13 +24,6 @@ pub struct Status {
     pub remote_url: String,
     pub auth_type: String,
     pub source: String,
-}
-
-/// Where the secret of a remote lives, as status found it.
-enum Secret {
-    EnvPair,
-    Inline,
-    Keyring,
 }
 
 const SECRET_KEYS: [&str; 4] = [
@@ -97,7 +88,14 @@ fn check(
     ctx: &Context<'_>,
     path: &Path,
 ) -> Result<(User, Lookup)> {
-    let (key, source) = secret_key(status, secret, doc, path, ctx)?;
+    if status.auth_type == "oauth" {
+        return Err(Error::usage(format!(
+            "remote '{}' uses OAuth; --check validates API keys (use `truss whoami` for OAuth remotes)",
+            status.remote
+        )));
+    }
+    let (key, source) =
+        key_source::stored_key(secret, &status.remote, (doc, path), (ctx.env, &ctx.keyring))?;
     ctx.out.mask(&key)?;
     let at = match secret {
         Secret::EnvPair => {
@@ -107,6 +105,15 @@ fn check(
                 api.allow_http,
             )?;
             endpoint(Some(&url), api, &status.remote, None)?
+        }
+        // A section truss cannot use is not checked against Baseten's API in its place.
+        _ if doc.raw_value(&status.remote, "remote_url").is_none() => {
+            return Err(Error::usage(format!(
+                "[{}] in {} has no remote_url, so truss cannot use it either",
+                status.remote,
+                path.display()
+            ))
+            .with_hint("run `truss-ci login --remote-url URL` to write it"));
         }
         _ => endpoint(None, api, &status.remote, Some((doc, path)))?,
     };
@@ -151,69 +158,5 @@ fn from_trussrc(doc: &Document, remote: Option<&str>, path: &Path) -> Result<(St
             source: source.to_owned(),
         },
         secret,
-    ))
-}
-
-/// The key behind a status, for --check.
-fn secret_key(
-    status: &Status,
-    secret: &Secret,
-    doc: &Document,
-    path: &Path,
-    ctx: &Context<'_>,
-) -> Result<(ApiKey, Source)> {
-    let (name, env, keyring) = (status.remote.as_str(), ctx.env, &ctx.keyring);
-    if status.auth_type == "oauth" {
-        return Err(Error::usage(format!(
-            "remote '{name}' uses OAuth; --check validates API keys (use `truss whoami` for OAuth remotes)"
-        )));
-    }
-    let hint = "run `truss-ci login` to store a key";
-    match secret {
-        Secret::EnvPair => {
-            let source = Source::Env(names::BASETEN_TRUSS_AUTH_API_KEY.into());
-            let raw = env
-                .get(names::BASETEN_TRUSS_AUTH_API_KEY)
-                .unwrap_or_default();
-            Ok((key_source::check(raw.to_owned(), &source, hint)?, source))
-        }
-        Secret::Inline => {
-            let source = Source::Trussrc {
-                path: path.to_owned(),
-                remote: name.to_owned(),
-            };
-            let raw = doc.value(name, "api_key").unwrap_or_default();
-            Ok((key_source::check(raw, &source, hint)?, source))
-        }
-        Secret::Keyring => keyring_key(name, keyring, hint),
-    }
-}
-
-/// The key truss would read from the keyring for remote `name`.
-fn keyring_key(name: &str, keyring: &Keyring, hint: &str) -> Result<(ApiKey, Source)> {
-    let source = Source::Keyring(name.to_owned());
-    let unusable = |why: String| {
-        Error::usage(format!(
-            "No credentials for remote '{name}': the keyring is unavailable ({why}) and no inline secret is present"
-        ))
-        .with_hint(hint)
-    };
-    if keyring.is_disabled() {
-        return Err(unusable(
-            "BASETEN_TRUSS_AUTH_KEYRING_DISABLED is set".into(),
-        ));
-    }
-    let payload = keyring
-        .get(name)
-        .map_err(|e| unusable(e.0))?
-        .ok_or_else(|| {
-            Error::usage(format!("No credentials in keyring for remote '{name}'")).with_hint(hint)
-        })?;
-    let key = keyring_store::key_from_payload(&payload).ok_or_else(|| {
-        Error::usage(format!("Keyring entry for remote '{name}' is malformed")).with_hint(hint)
-    })?;
-    Ok((
-        key_source::check(key.expose().to_owned(), &source, hint)?,
-        source,
     ))
 }

@@ -5,44 +5,10 @@ use std::path::Path;
 
 use self::parser::Parser;
 use super::index::Index;
+use super::work::step;
 use crate::error::{Error, Result};
 
 mod parser;
-
-/// Steps of the reader and the splice (a line read, a name or key looked up, a section compared),
-/// counted in tests only, so that a test can hold them to a budget proportional to the input.
-#[cfg(test)]
-pub(crate) mod work {
-    use std::cell::Cell;
-
-    thread_local! {
-        static LEFT: Cell<Option<u64>> = const { Cell::new(None) };
-    }
-
-    /// Allows `steps` more steps on this thread; one more panics (`None`: no limit).
-    pub fn budget(steps: Option<u64>) {
-        LEFT.with(|left| left.set(steps));
-    }
-
-    pub fn step() {
-        LEFT.with(|left| {
-            if let Some(n) = left.get() {
-                assert!(
-                    n > 0,
-                    "the trussrc work budget is spent: a super-linear path"
-                );
-                left.set(Some(n - 1));
-            }
-        });
-    }
-}
-
-/// One step of work (see [`work`]); nothing outside tests.
-#[inline]
-pub(crate) fn step() {
-    #[cfg(test)]
-    work::step();
-}
 
 /// Python's `str.isspace()`, which configparser's `strip()` and `\\S` follow: Unicode White_Space
 /// and the separators U+001C to U+001F.

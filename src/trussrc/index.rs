@@ -1,7 +1,7 @@
 //! The hash index of the reader: sections, or one section's keys, by name.
 use std::hash::{BuildHasher, RandomState};
 
-use super::document::step;
+use super::work::step;
 
 /// Positions of named items (sections, or one section's keys) by name, hashed with a per-process
 /// random key (`RandomState`'s SipHash, so that names cannot be crafted to collide) and sorted by

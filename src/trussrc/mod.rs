@@ -10,6 +10,7 @@ use crate::error::{Error, Kind, Result};
 mod document;
 mod index;
 mod splice;
+mod work;
 
 pub use document::{Document, ParseError, Section, py_isspace, py_strip};
 pub use splice::{

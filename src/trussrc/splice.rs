@@ -2,7 +2,8 @@
 //! was, and a check that no other section reads differently afterwards.
 use std::collections::HashSet;
 
-use super::document::{Document, py_isspace, py_strip, step};
+use super::document::{Document, py_isspace, py_strip};
+use super::work::step;
 
 /// A set of section names: a handful (what login and logout change) compared directly, every
 /// remote of the document in its order (`logout --all`) known without a lookup, any other many

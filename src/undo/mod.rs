@@ -100,7 +100,9 @@ impl KeyringDuty {
 /// its state before (the section, the separators the first splice added, whether the file
 /// existed): the later one's post restores what was there before both, and the section this one
 /// wrote (and its key) is in no record any more. Likewise for the keyring entry. The record that
-/// gets the state is authenticated first; `file` names the record file, for the refusal.
+/// gets the state is authenticated first; `file` names the record file, for the refusal. Its job
+/// keys are not this module's to check: a post checks every record of the chains it touches
+/// (`job_key::authenticate`) before it retires any.
 pub fn retire(
     records: &mut Vec<Record>,
     i: usize,

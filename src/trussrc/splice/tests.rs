@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use super::arbitrary::{Line, render};
 use super::*;
 use crate::trussrc::MAX_SIZE;
-use crate::trussrc::document::work;
+use crate::trussrc::work;
 
 #[test]
 fn a_section_ends_its_lines_as_the_file_does_or_as_truss_does_here() {
