@@ -193,12 +193,17 @@ fn post(
     let stale = !(atomic_file::temporaries(&file).is_empty()
         && atomic_file::temporaries(trussrc).is_empty())
         || atomic_file::lock_exists(trussrc);
-    if !stale && !undo::load(&file)?.iter().any(mine) {
+    let before = undo::read(&file)?;
+    let known = match &before {
+        Some(bytes) => undo::parse(&file, bytes)?,
+        None => Vec::new(),
+    };
+    if !stale && !known.iter().any(mine) {
         out.info("truss-ci: nothing to clean up");
         return Ok((Posted::default(), None));
     }
     let mut journal = undo::Journal::open(trussrc, wait)?;
-    let mut chain = journal.load()?;
+    let mut chain = journal.load_known(before.as_deref(), known)?;
     let records: Vec<usize> = (0..chain.len()).filter(|&i| mine(&chain[i])).collect();
     if records.is_empty() {
         out.info("truss-ci: nothing to clean up");

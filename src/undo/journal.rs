@@ -41,6 +41,19 @@ impl Journal {
         }
     }
 
+    /// The records, as `known` when the file still holds exactly `bytes` (read before the lock was
+    /// taken): a file of thousands of records is not parsed twice.
+    pub fn load_known(&self, bytes: Option<&[u8]>, known: Vec<Record>) -> Result<Vec<Record>> {
+        let now = read(&self.file)?;
+        if now.as_deref() == bytes {
+            return Ok(known);
+        }
+        match now {
+            Some(now) => parse(&self.file, &now),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The file's bytes as they are (`None`: no file), to parse or to put back.
     pub fn bytes(&self) -> Result<Option<Vec<u8>>> {
         read(&self.file)
