@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# truss-ci/login: maps the command's parameters, which CircleCI hands over as TRUSS_CI_ORB_*
+# environment variables (never spliced into this text), to `truss-ci login` flags. Each value is
+# passed as `--flag=value`, so one starting with `-` stays a value. The key reaches truss-ci only
+# through its environment (BASETEN_API_KEY, read with --from-env), never argv, and is never printed.
+# Plain bash 3.2 (macOS) and later: CircleCI runs this text with the step's shell, not as a file.
+# All the logic (validation, the trussrc, the $BASH_ENV exports, the undo record) is truss-ci's.
+set -euo pipefail
+
+usage() { # usage MESSAGE: a bad parameter, exit 2 (truss-ci's usage code) before truss-ci runs
+  printf 'truss-ci/login: %s\n' "$1" >&2
+  exit 2
+}
+
+lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
+
+# The one yes/no parser: true/false/yes/no/on/off/1/0 in any case; anything else is an error
+# naming the parameter, never a silent no. Prints true or false.
+yes_no() { # yes_no PARAMETER VALUE
+  case "$(lower "$2")" in
+    true | yes | on | 1) echo true ;;
+    false | no | off | 0) echo false ;;
+    *) usage "the $1 parameter must be true or false (or yes/no, on/off, 1/0), not '$2'" ;;
+  esac
+}
+
+key_env=${TRUSS_CI_ORB_API_KEY_ENV:-BASETEN_API_KEY}
+remote=${TRUSS_CI_ORB_REMOTE:-}
+remote_url=${TRUSS_CI_ORB_REMOTE_URL:-}
+api_url=${TRUSS_CI_ORB_API_URL:-}
+timeout=${TRUSS_CI_ORB_TIMEOUT:-}
+require_key_type=${TRUSS_CI_ORB_REQUIRE_KEY_TYPE:-}
+export_env=${TRUSS_CI_ORB_EXPORT_ENV:-false}
+validate=${TRUSS_CI_ORB_VALIDATE:-true}
+job_key=${TRUSS_CI_ORB_JOB_KEY:-false}
+job_key_ttl=${TRUSS_CI_ORB_JOB_KEY_TTL:-}
+model_ids=${TRUSS_CI_ORB_MODEL_IDS:-}
+team=${TRUSS_CI_ORB_TEAM:-}
+# truss-ci gets none of the parameters' variables, only its flags.
+unset TRUSS_CI_ORB_API_KEY_ENV TRUSS_CI_ORB_REMOTE TRUSS_CI_ORB_REMOTE_URL TRUSS_CI_ORB_API_URL \
+  TRUSS_CI_ORB_TIMEOUT TRUSS_CI_ORB_REQUIRE_KEY_TYPE TRUSS_CI_ORB_EXPORT_ENV TRUSS_CI_ORB_VALIDATE \
+  TRUSS_CI_ORB_JOB_KEY TRUSS_CI_ORB_JOB_KEY_TTL TRUSS_CI_ORB_MODEL_IDS TRUSS_CI_ORB_TEAM
+
+[[ "$key_env" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || usage "the api-key-env parameter must be an environment variable name, not '$key_env'"
+# Every yes/no value is read before anything runs, so a typo fails the step at once.
+case "$(lower "$export_env")" in
+  truss-env) export_mode=truss-env ;;
+  *) export_mode=$(yes_no export-env "$export_env") ;;
+esac
+validate=$(yes_no validate "$validate")
+case "$(lower "$job_key")" in
+  workspace-manage-all | workspace-invoke | workspace-export-metrics) job_key=$(lower "$job_key") ;;
+  *) job_key=$(yes_no job-key "$job_key") ;;
+esac
+
+args=(login)
+if [ -n "$remote" ]; then args+=("--remote=$remote"); fi
+if [ -n "$remote_url" ]; then args+=("--remote-url=$remote_url"); fi
+if [ -n "$api_url" ]; then args+=("--api-url=$api_url"); fi
+if [ -n "$timeout" ]; then args+=("--timeout=$timeout"); fi
+if [ -n "$require_key_type" ]; then args+=("--require-key-type=$require_key_type"); fi
+case "$export_mode" in
+  truss-env) args+=(--export-env=truss-env) ;;
+  true) args+=(--export-env) ;;
+esac
+if [ "$validate" = false ]; then args+=(--no-validate); fi
+if [ "$job_key" != false ]; then
+  if [ "$job_key" = true ]; then args+=(--job-key); else args+=("--job-key=$job_key"); fi
+  # model-ids: separated by commas or white space (split with globbing off; no here-string,
+  # whose two less-than signs CircleCI would read as its own syntax).
+  set -f
+  saved_ifs=$IFS
+  IFS=$', \t\n\r'
+  for id in $model_ids; do args+=("--model-id=$id"); done
+  IFS=$saved_ifs
+  set +f
+  if [ -n "$team" ]; then args+=("--team=$team"); fi
+  if [ -n "$job_key_ttl" ]; then args+=("--job-key-ttl=$job_key_ttl"); fi
+fi
+
+# The key: the variable api-key-env names, handed over as BASETEN_API_KEY. When that variable is
+# unset or empty, truss-ci is pointed at it (and at its _FILE companion) by name, so that its own
+# message says which variable is missing.
+file_env=${key_env}_FILE
+if [ -z "${!key_env:-}" ] && [ -z "${!file_env:-}" ]; then
+  printf 'truss-ci/login: %s is not set in this job: add the context or project variable that holds the key\n' "$key_env" >&2
+fi
+if [ "$key_env" = BASETEN_API_KEY ]; then
+  args+=(--from-env)
+elif [ -n "${!key_env:-}" ]; then
+  export BASETEN_API_KEY="${!key_env}"
+  args+=(--from-env)
+else
+  args+=("--from-env=$key_env")
+fi
+
+exec truss-ci "${args[@]}"
