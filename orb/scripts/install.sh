@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # truss-ci/install: installs truss-ci VERSION, from PyPI with pip (pip checks the wheel's hash) or
 # as the release binary for this machine, checked against the .sha256 published beside it. Skips
-# the work when that version is already on PATH. The parameters arrive as TRUSS_CI_ORB_*
+# the work when that version is already on PATH. The parameters arrive as ORB_PARAM_*
 # environment variables, never spliced into this text.
 # Plain bash 3.2 (macOS) and later: CircleCI runs this text with the step's shell, not as a file.
 set -euo pipefail
 
-version=${TRUSS_CI_ORB_VERSION:-}
-method=${TRUSS_CI_ORB_METHOD:-pip}
-install_dir=${TRUSS_CI_ORB_INSTALL_DIR:-/usr/local/bin}
-unset TRUSS_CI_ORB_VERSION TRUSS_CI_ORB_METHOD TRUSS_CI_ORB_INSTALL_DIR
+version=${ORB_PARAM_VERSION:-}
+method=${ORB_PARAM_METHOD:-pip}
+install_dir=${ORB_PARAM_INSTALL_DIR:-/usr/local/bin}
+unset ORB_PARAM_VERSION ORB_PARAM_METHOD ORB_PARAM_INSTALL_DIR
 say() { printf 'truss-ci/install: %s\n' "$*" >&2; }
 usage() { say "$1"; exit 2; }
 

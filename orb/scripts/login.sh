@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# truss-ci/login: maps the command's parameters, which CircleCI hands over as TRUSS_CI_ORB_*
+# truss-ci/login: maps the command's parameters, which CircleCI hands over as ORB_PARAM_*
 # environment variables (never spliced into this text), to `truss-ci login` flags. Each value is
 # passed as `--flag=value`, so one starting with `-` stays a value. The key reaches truss-ci only
 # through its environment (BASETEN_API_KEY, read with --from-env), never argv, and is never printed.
@@ -24,22 +24,22 @@ yes_no() { # yes_no PARAMETER VALUE
   esac
 }
 
-key_env=${TRUSS_CI_ORB_API_KEY_ENV:-BASETEN_API_KEY}
-remote=${TRUSS_CI_ORB_REMOTE:-}
-remote_url=${TRUSS_CI_ORB_REMOTE_URL:-}
-api_url=${TRUSS_CI_ORB_API_URL:-}
-timeout=${TRUSS_CI_ORB_TIMEOUT:-}
-require_key_type=${TRUSS_CI_ORB_REQUIRE_KEY_TYPE:-}
-export_env=${TRUSS_CI_ORB_EXPORT_ENV:-false}
-validate=${TRUSS_CI_ORB_VALIDATE:-true}
-job_key=${TRUSS_CI_ORB_JOB_KEY:-false}
-job_key_ttl=${TRUSS_CI_ORB_JOB_KEY_TTL:-}
-model_ids=${TRUSS_CI_ORB_MODEL_IDS:-}
-team=${TRUSS_CI_ORB_TEAM:-}
+key_env=${ORB_PARAM_API_KEY_ENV:-BASETEN_API_KEY}
+remote=${ORB_PARAM_REMOTE:-}
+remote_url=${ORB_PARAM_REMOTE_URL:-}
+api_url=${ORB_PARAM_API_URL:-}
+timeout=${ORB_PARAM_TIMEOUT:-}
+require_key_type=${ORB_PARAM_REQUIRE_KEY_TYPE:-}
+export_env=${ORB_PARAM_EXPORT_ENV:-false}
+validate=${ORB_PARAM_VALIDATE:-true}
+job_key=${ORB_PARAM_JOB_KEY:-false}
+job_key_ttl=${ORB_PARAM_JOB_KEY_TTL:-}
+model_ids=${ORB_PARAM_MODEL_IDS:-}
+team=${ORB_PARAM_TEAM:-}
 # truss-ci gets none of the parameters' variables, only its flags.
-unset TRUSS_CI_ORB_API_KEY_ENV TRUSS_CI_ORB_REMOTE TRUSS_CI_ORB_REMOTE_URL TRUSS_CI_ORB_API_URL \
-  TRUSS_CI_ORB_TIMEOUT TRUSS_CI_ORB_REQUIRE_KEY_TYPE TRUSS_CI_ORB_EXPORT_ENV TRUSS_CI_ORB_VALIDATE \
-  TRUSS_CI_ORB_JOB_KEY TRUSS_CI_ORB_JOB_KEY_TTL TRUSS_CI_ORB_MODEL_IDS TRUSS_CI_ORB_TEAM
+unset ORB_PARAM_API_KEY_ENV ORB_PARAM_REMOTE ORB_PARAM_REMOTE_URL ORB_PARAM_API_URL \
+  ORB_PARAM_TIMEOUT ORB_PARAM_REQUIRE_KEY_TYPE ORB_PARAM_EXPORT_ENV ORB_PARAM_VALIDATE \
+  ORB_PARAM_JOB_KEY ORB_PARAM_JOB_KEY_TTL ORB_PARAM_MODEL_IDS ORB_PARAM_TEAM
 
 [[ "$key_env" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || usage "the api-key-env parameter must be an environment variable name, not '$key_env'"
 # Every yes/no value is read before anything runs, so a typo fails the step at once.

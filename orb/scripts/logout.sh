@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # truss-ci/logout: `truss-ci logout --post`, which undoes exactly what this job's login did (a
 # replaced section restored, an added one removed, the $BASH_ENV exports cleared) and revokes a
-# job key. The parameters arrive as TRUSS_CI_ORB_* environment variables; the key that minted a
+# job key. The parameters arrive as ORB_PARAM_* environment variables; the key that minted a
 # job key is handed over as login hands it, through BASETEN_API_KEY and --from-env, never argv.
 # With nothing recorded it exits 0; otherwise with truss-ci's own code.
 # Plain bash 3.2 (macOS) and later: CircleCI runs this text with the step's shell, not as a file.
 set -euo pipefail
 
-key_env=${TRUSS_CI_ORB_API_KEY_ENV:-BASETEN_API_KEY}
-api_url=${TRUSS_CI_ORB_API_URL:-}
-timeout=${TRUSS_CI_ORB_TIMEOUT:-}
-unset TRUSS_CI_ORB_API_KEY_ENV TRUSS_CI_ORB_API_URL TRUSS_CI_ORB_TIMEOUT
+key_env=${ORB_PARAM_API_KEY_ENV:-BASETEN_API_KEY}
+api_url=${ORB_PARAM_API_URL:-}
+timeout=${ORB_PARAM_TIMEOUT:-}
+unset ORB_PARAM_API_KEY_ENV ORB_PARAM_API_URL ORB_PARAM_TIMEOUT
 
 if ! [[ "$key_env" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
   printf 'truss-ci/logout: the api-key-env parameter must be an environment variable name, not %s\n' "'$key_env'" >&2
