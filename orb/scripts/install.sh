@@ -13,6 +13,12 @@ unset ORB_PARAM_VERSION ORB_PARAM_METHOD ORB_PARAM_INSTALL_DIR
 say() { printf 'truss-ci/install: %s\n' "$*" >&2; }
 usage() { say "$1"; exit 2; }
 
+if [ -z "$version" ]; then
+  command -v truss-ci >/dev/null 2>&1 \
+    || usage "no version to install and no truss-ci on PATH: set the version parameter"
+  say "using $(command -v truss-ci) ($(truss-ci --version 2>/dev/null | head -n 1))"
+  exit 0
+fi
 version=${version#v}
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+([.+-][0-9A-Za-z.+-]+)?$ ]] \
   || usage "the version parameter must be a truss-ci release such as 0.1.0, not '$version'"
