@@ -26,7 +26,7 @@ function skipOrFail(t, message) {
 
 /// The npm packages scripts/setup-orb.sh installs, or null.
 function npm() {
-  const dir = process.env.TRUSS_CI_ORB_NPM || path.join(ROOT, 'target', 'interop', 'orb-npm');
+  const dir = path.resolve(process.env.TRUSS_CI_ORB_NPM || path.join(ROOT, 'target', 'interop', 'orb-npm'));
   const modules = path.join(dir, 'node_modules');
   if (!fs.existsSync(path.join(modules, '@circleci', 'circleci-config-parser'))) return null;
   return {
@@ -223,7 +223,7 @@ test("the orb's example parses as a config", (t) => {
 test("the orb's example passes check-jsonschema's CircleCI schema", (t) => {
   const lib = npm();
   if (!lib) return skipOrFail(t, 'no yaml package: run scripts/setup-orb.sh');
-  const cj = process.env.TRUSS_CI_CHECK_JSONSCHEMA || path.join(ROOT, 'target', 'interop', 'lint-venv', 'bin', 'check-jsonschema');
+  const cj = path.resolve(process.env.TRUSS_CI_CHECK_JSONSCHEMA || path.join(ROOT, 'target', 'interop', 'lint-venv', 'bin', 'check-jsonschema'));
   if (!fs.existsSync(cj)) return skipOrFail(t, `no check-jsonschema at ${cj}: run scripts/interop-setup.sh`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orb-schema-'));
   try {

