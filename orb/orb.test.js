@@ -61,6 +61,11 @@ test('pack: a version stamp sets the default of every version parameter, and onl
   assert.equal(stamp('  version:\n    type: string\n    default: ""\n', '1.0.0'), '  version:\n    type: string\n    default: ""\n');
 });
 
+test("pack: the source's version defaults are the crate's version (the release stamps its own)", () => {
+  const version = fs.readFileSync(path.join(ROOT, 'Cargo.toml'), 'utf8').match(/^version = "(.*)"$/m)[1];
+  assert.equal(pack(ORB, version), packed);
+});
+
 test('pack: the command line writes the file --out names', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orb-pack-'));
   try {
