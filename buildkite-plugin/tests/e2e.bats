@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031 # each test runs in a subshell of its own: what it exports stays there
 # The hooks with the real truss-ci ($TRUSS_CI_BIN) against the test suite's fake Baseten API
 # (`cargo build --example fake-baseten`, beside it or at $TRUSS_CI_FAKE_BASETEN), in a throwaway
 # HOME, as a Buildkite job (buildkite-agent is the stub, recording what truss-ci asks of it).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031 # each test runs in a subshell of its own: what it exports stays there
 # The environment hook: the plugin's configuration as `truss-ci login` flags, the key only in
 # truss-ci's environment, bad options refused before truss-ci runs.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031 # each test runs in a subshell of its own: what it exports stays there
 # The pre-exit hook: `truss-ci logout --post` unless cleanup is off; a failed post fails the job.
 
 load helpers
