@@ -2,7 +2,8 @@
 # The Buildkite plugin's checks: shellcheck on its hooks and scripts, its plugin.yml's
 # configuration schema against the JSON Schema metaschema and the example pipeline against it
 # (check-jsonschema), then its bats tests, the end-to-end ones with the real truss-ci
-# ($TRUSS_CI_BIN, else a debug build made here) against the fake Baseten API. A missing tool is a
+# ($TRUSS_CI_BIN, else a debug build made here) against the fake Baseten API
+# ($TRUSS_CI_FAKE_BASETEN, else target/debug/examples/fake-baseten, built here when missing). A missing tool is a
 # loud skip, or a failure with TRUSS_CI_REQUIRE_INTEROP=1. Tools: scripts/interop-setup.sh
 # (shellcheck, check-jsonschema) and scripts/setup-buildkite-plugin.sh (bats).
 set -euo pipefail
@@ -25,7 +26,7 @@ echo "--- shellcheck"
 if [ -x "$sc" ]; then
   "$sc" -x "$plugin"/hooks/* "$plugin"/lib/*.bash "$plugin"/tests/stubs/* \
     scripts/setup-buildkite-plugin.sh scripts/test-buildkite-plugin.sh
-  "$sc" -x -s bash "$plugin"/tests/*.bats
+  "$sc" -x -s bash "$plugin"/tests/*.bats "$plugin"/tests/helpers.bash
 else
   skip "no shellcheck at $sc: run scripts/interop-setup.sh"
 fi
@@ -73,16 +74,21 @@ fi
 
 echo "--- bats"
 if [ -x "$bats" ]; then
-  if [ -z "${TRUSS_CI_BIN:-}" ]; then
+  # The end-to-end tests: $TRUSS_CI_BIN (else a debug build) and the fake Baseten API.
+  target=${CARGO_TARGET_DIR:-target}
+  case $target in /*) ;; *) target=$(pwd)/$target ;; esac
+  fake=${TRUSS_CI_FAKE_BASETEN:-$target/debug/examples/fake-baseten}
+  if [ -z "${TRUSS_CI_BIN:-}" ] || [ ! -x "$fake" ]; then
     if command -v cargo >/dev/null; then
       cargo build --locked --quiet --bin truss-ci --example fake-baseten
-      target=${CARGO_TARGET_DIR:-target}
-      case $target in /*) ;; *) target=$(pwd)/$target ;; esac
-      TRUSS_CI_BIN=$target/debug/truss-ci
-      export TRUSS_CI_BIN
     else
-      skip "no cargo and no TRUSS_CI_BIN: the end-to-end tests are skipped"
+      skip "no cargo to build truss-ci and the fake Baseten API: the end-to-end tests are skipped"
     fi
+  fi
+  if [ -x "$fake" ]; then
+    TRUSS_CI_BIN=${TRUSS_CI_BIN:-$target/debug/truss-ci}
+    TRUSS_CI_FAKE_BASETEN=$fake
+    export TRUSS_CI_BIN TRUSS_CI_FAKE_BASETEN
   fi
   "$bats" "$plugin/tests"
 else
