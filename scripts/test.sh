@@ -85,6 +85,11 @@ fi
 echo "--- the action shim"
 node --test action/
 
+echo "--- the Buildkite plugin"
+# Its hooks under shellcheck, its configuration schema, its bats tests (end to end with the release
+# binary against the fake Baseten API the cargo tests built).
+TRUSS_CI_BIN="$(pwd)/dist/truss-ci-$host" bash scripts/test-buildkite-plugin.sh
+
 echo "--- the CircleCI orb"
 bash scripts/test-orb.sh
 
