@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     };
     // Removing every section at once (`logout --all`) is removing them one by one, reading the
     // file again each time, unless a removal lets an indented header fold into the one before.
-    let names: Vec<&str> = doc.sections.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = doc.sections().map(|s| s.name).collect();
     let mut one_by_one = Some(text.to_owned());
     for n in &names {
         one_by_one = one_by_one.and_then(|t| Document::parse(&t).ok()?.without_section(n));
@@ -36,11 +36,11 @@ fuzz_target!(|data: &[u8]| {
     }
     // The checks that settle an edit without reading it whole say what the whole read says: a
     // removal of any one section, and the splice below.
-    for s in &doc.sections {
-        let removed = doc.without_sections(&[&s.name]);
+    for s in doc.sections() {
+        let removed = doc.without_sections(&[s.name]);
         let start = s.start.min(removed.len());
-        let whole = doc.check_others_unchanged(&removed, &[&s.name]).is_ok();
-        assert_eq!(doc.check_edit(&removed, (start, start), &s.name).is_ok(), whole);
+        let whole = doc.check_others_unchanged(&removed, &[s.name]).is_ok();
+        assert_eq!(doc.check_edit(&removed, (start, start), s.name).is_ok(), whole);
     }
     let spliced = doc.with_section(
         name,
@@ -61,11 +61,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(spliced.text.ends_with(&text[s.content_end..]));
         }
     }
-    for s in doc.sections.iter().filter(|s| s.name != name) {
+    for s in doc.sections().filter(|s| s.name != name) {
         let trim = |t: Option<&str>| t.map(|t| t.trim_end_matches(['\r', '\n']).to_owned());
         assert_eq!(
-            trim(after.section_text(&s.name)),
-            trim(doc.section_text(&s.name))
+            trim(after.section_text(s.name)),
+            trim(doc.section_text(s.name))
         );
     }
     assert_eq!(after.value(name, "api_key").as_deref(), Some(key));
