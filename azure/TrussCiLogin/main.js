@@ -21,6 +21,8 @@ async function main() {
     found = await lib.findBinary(tl);
     lib.verifyFile(found.binary, found.sha256, 'it changed after it was found: nothing was run');
   } catch (e) {
+    // A download that failed its check is not kept.
+    if (found && found.runDir) require('node:fs').rmSync(found.runDir, { recursive: true, force: true });
     tl.setResult(tl.TaskResult.Failed, e.message);
     return;
   }
