@@ -1,0 +1,126 @@
+// The task's pieces without the agent: the yes/no parser and the flags (over a stand-in for the
+// task library's getInput), the binary's verification, and task.json against the code and
+// Cargo.toml.
+'use strict';
+
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { test } = require('node:test');
+
+const lib = require('../lib.js');
+
+const TASK = path.join(__dirname, '..');
+const ROOT = path.join(TASK, '..', '..');
+
+/// A stand-in for the task library: getInput over a table, getVariable over another.
+function fakeTl(inputs = {}, variables = {}) {
+  return {
+    getInput: (name) => inputs[name],
+    getVariable: (name) => variables[name],
+    which: () => '',
+  };
+}
+
+test('yes/no: true/false/yes/no/on/off/1/0 in any case, blank is the default, anything else an error', () => {
+  for (const v of ['true', 'TRUE', 'yes', 'On', '1']) assert.equal(lib.yesNo(fakeTl({ x: v }), 'x', false), true, v);
+  for (const v of ['false', 'False', 'no', 'OFF', '0']) assert.equal(lib.yesNo(fakeTl({ x: v }), 'x', true), false, v);
+  assert.equal(lib.yesNo(fakeTl({ x: '  ' }), 'x', true), true);
+  assert.equal(lib.yesNo(fakeTl({}), 'x', false), false);
+  for (const v of ['ture', 'y', 'n', '2', 'false-ish']) {
+    assert.throws(() => lib.yesNo(fakeTl({ x: v }), 'x', true), /the x input must be true or false/, v);
+  }
+});
+
+test('every pick-list option in task.json is a value the flags accept', () => {
+  const task = JSON.parse(fs.readFileSync(path.join(TASK, 'task.json'), 'utf8'));
+  for (const input of task.inputs.filter((i) => i.type === 'pickList' || i.type === 'boolean')) {
+    const values = input.type === 'boolean' ? ['true', 'false'] : Object.keys(input.options);
+    for (const value of [...values, input.defaultValue]) {
+      assert.doesNotThrow(() => lib.loginArgs(fakeTl({ [input.name]: value })), `${input.name}=${value}`);
+    }
+  }
+});
+
+test('logout --post hands on the key only with a job key', () => {
+  assert.deepEqual(lib.logoutArgs(fakeTl({ apiUrl: 'u', jobKey: 'false' })), { args: ['logout', '--post'], withKey: false });
+  assert.deepEqual(lib.logoutArgs(fakeTl({ apiUrl: 'u', jobKey: 'workspace-invoke' })), {
+    args: ['logout', '--post', '--api-url=u', '--from-env'],
+    withKey: true,
+  });
+});
+
+test('the child env: no input, secret or task variable; the key as BASETEN_API_KEY', () => {
+  const env = lib.childEnv({ PATH: '/bin', INPUT_APIKEY: 'k', SECRET_X: 's', VSTS_TASKVARIABLE_Y: 'y', ENDPOINT_AUTH_Z: 'z', BASETEN_API_KEY: 'old' }, 'new');
+  assert.deepEqual(env, { PATH: '/bin', BASETEN_API_KEY: 'new' });
+  assert.deepEqual(lib.childEnv({ PATH: '/bin' }, ''), { PATH: '/bin' });
+});
+
+test('the verification: a file with a known SHA-256 passes, any other digest or a symlink is refused', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'truss-ci-azure-verify-'));
+  try {
+    const file = path.join(dir, 'truss-ci');
+    fs.writeFileSync(file, 'abc');
+    // SHA-256("abc"), FIPS 180-2's example.
+    const abc = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
+    assert.equal(lib.sha256File(file), abc);
+    assert.doesNotThrow(() => lib.verifyFile(file, abc, 'hint'));
+    assert.throws(() => lib.verifyFile(file, 'f'.repeat(64), 'hint'), /refusing to run .*its SHA-256 is ba7816bf.*expected f{64}; hint/);
+    assert.throws(() => lib.verifyFile(file, '', 'hint'), /expected none/);
+    fs.symlinkSync(file, path.join(dir, 'link'));
+    assert.throws(() => lib.verifyFile(path.join(dir, 'link'), abc, 'hint'), /refusing to run/);
+    assert.throws(() => lib.verifyFile(dir, abc, 'hint'), /not a regular file/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the manifest: both digests for the version and target, or no download at all', () => {
+  const t = lib.target('Linux', 'X64');
+  assert.equal(t, 'x86_64-unknown-linux-gnu');
+  assert.equal(lib.target('Windows_NT', 'X64'), 'x86_64-pc-windows-msvc');
+  assert.throws(() => lib.target('Linux', 'ARM'), /no truss-ci build for an agent on Linux\/ARM/);
+  const a = crypto.createHash('sha256').update('asset').digest('hex');
+  const b = crypto.createHash('sha256').update('binary').digest('hex');
+  const manifest = { version: '0.1.0', sha256: { '0.1.0': { [t]: a } }, binary_sha256: { '0.1.0': { [t]: b } } };
+  assert.deepEqual(lib.release(manifest, '', t), { version: '0.1.0', t, asset: a, binary: b });
+  assert.deepEqual(lib.release(manifest, 'v0.1.0', t).binary, b);
+  assert.throws(() => lib.release(manifest, '0.2.0', t), /no SHA-256 for truss-ci 0\.2\.0/);
+  assert.throws(() => lib.release({ ...manifest, binary_sha256: {} }, '', t), /refusing to run an unverified binary/);
+  // The committed manifest the task is packed with has the same shape.
+  const committed = JSON.parse(fs.readFileSync(path.join(ROOT, 'action', 'manifest.json'), 'utf8'));
+  assert.deepEqual(Object.keys(committed).sort(), ['binary_sha256', 'repository', 'sha256', 'version']);
+});
+
+test('task.json: the version is Cargo.toml\'s, the inputs are the ones the code reads, the handlers exist', () => {
+  const task = JSON.parse(fs.readFileSync(path.join(TASK, 'task.json'), 'utf8'));
+  const cargo = fs.readFileSync(path.join(ROOT, 'Cargo.toml'), 'utf8').match(/^version = "(\d+)\.(\d+)\.(\d+)"$/m);
+  assert.deepEqual(task.version, { Major: Number(cargo[1]), Minor: Number(cargo[2]), Patch: Number(cargo[3]) });
+  const pkg = JSON.parse(fs.readFileSync(path.join(TASK, 'package.json'), 'utf8'));
+  assert.equal(pkg.version, `${cargo[1]}.${cargo[2]}.${cargo[3]}`);
+  assert.match(task.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.equal(task.name, 'TrussCiLogin');
+  assert.equal(task.category, 'Utility');
+  assert.ok(task.friendlyName.length <= 40);
+  assert.deepEqual(task.inputs.map((i) => i.name).sort(), [
+    'apiKey', 'apiUrl', 'cleanup', 'exportEnv', 'jobKey', 'jobKeyTtl', 'modelIds', 'remote', 'remoteUrl',
+    'requireKeyType', 'team', 'timeout', 'validate', 'version',
+  ]);
+  const code = ['lib.js', 'main.js', 'post.js'].map((f) => fs.readFileSync(path.join(TASK, f), 'utf8')).join('\n');
+  for (const { name } of task.inputs) {
+    if (name !== 'apiKey') assert.match(code, new RegExp(`'${name}'`), `the code reads ${name}`);
+  }
+  const apiKey = task.inputs.find((i) => i.name === 'apiKey');
+  assert.equal(apiKey.type, 'string');
+  assert.match(apiKey.helpMarkDown, /\$\(BASETEN_API_KEY\)/);
+  assert.equal(task.inputs.find((i) => i.name === 'cleanup').defaultValue, 'true');
+  assert.deepEqual(task.execution, { Node20_1: { target: 'main.js' } });
+  assert.deepEqual(task.postjobexecution, { Node20_1: { target: 'post.js' } });
+  // The task library, pinned exactly, as the lockfile has it.
+  const lock = JSON.parse(fs.readFileSync(path.join(TASK, 'package-lock.json'), 'utf8'));
+  const pin = pkg.dependencies['azure-pipelines-task-lib'];
+  assert.match(pin, /^\d+\.\d+\.\d+$/);
+  assert.equal(lock.packages['node_modules/azure-pipelines-task-lib'].version, pin);
+});

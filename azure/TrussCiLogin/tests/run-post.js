@@ -1,0 +1,2 @@
+'use strict';
+require('./mockrun.js')('post.js');
