@@ -13,6 +13,7 @@ mod hardening;
 mod interleave;
 mod interop_act;
 mod interop_gitlab;
+mod interop_gitlab_component;
 mod interop_image;
 mod interop_keyring;
 mod interop_truss;
