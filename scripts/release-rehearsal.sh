@@ -19,7 +19,8 @@
 #      (scripts/check-sbom.py);
 #   8. packs the CircleCI orb with the release version (scripts/pack-orb.js);
 #   9. packs the Azure Pipelines task with the tagged manifest: its version is the release's, and
-#      the digests it verifies a download against are those of the release's own assets.
+#      the digests it verifies a download against are those of the release's own assets;
+#  10. checks that the GitLab component's image and the Buildkite plugin's pin are the release's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -200,10 +201,16 @@ node -e '
 const [task, v, t, asset, binary] = process.argv.slice(1);
 const sha = (f) => require("crypto").createHash("sha256").update(require("fs").readFileSync(f)).digest("hex");
 const j = require(task + "/task.json");
-if (`${j.version.Major}.${j.version.Minor}.${j.version.Patch}` !== v) throw new Error(`task.json is not ${v}`);
+if ([j.version.Major, j.version.Minor, j.version.Patch].join(".") !== v) throw new Error("task.json is not " + v);
 const r = require(task + "/lib.js").release(require(task + "/manifest.json"), v, t);
 if (r.asset !== sha(asset) || r.binary !== sha(binary)) throw new Error("the task would verify other bytes");
 ' "$task" "$version" "$target" "dist/truss-ci-$target.br" "dist/truss-ci-$target" \
   || die "the packed task does not verify the release's own assets"
+
+say "10. the GitLab component and the Buildkite plugin, as the tag serves them"
+grep -Eq "default: \"?ghcr.io/baseten/truss-ci:$version\"?$" "$work/tagged/templates/login.yml" \
+  || die "the tagged component's image is not truss-ci $version"
+grep -q "buildkite-plugin#v$version:" "$work/tagged/buildkite-plugin/README.md" \
+  || die "the tagged Buildkite plugin's README does not pin v$version"
 
 say "held: v$version and v$major resolve to a tree whose manifest verifies the release's own assets"
