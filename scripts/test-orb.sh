@@ -6,14 +6,8 @@
 # skips loudly, unless TRUSS_CI_REQUIRE_INTEROP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-require=${TRUSS_CI_REQUIRE_INTEROP:-}
-skip() { # skip WHAT: fatal when interop is required, a loud skip otherwise
-  if [ "$require" = 1 ]; then
-    echo "$1 (TRUSS_CI_REQUIRE_INTEROP=1)" >&2
-    exit 1
-  fi
-  echo "SKIPPED: $1" >&2
-}
+# shellcheck source=scripts/common.sh
+. scripts/common.sh
 
 cj=${TRUSS_CI_CHECK_JSONSCHEMA:-target/interop/lint-venv/bin/check-jsonschema}
 shellcheck=$(dirname "$cj")/shellcheck
