@@ -308,7 +308,7 @@ test('login.sh: every parameter is its flag, as --flag=value', () => {
     'api-url': 'https://api.staging.baseten.co',
     timeout: '45',
     'require-key-type': 'workspace-manage-all,workspace-invoke',
-    'export-env': 'true',
+    'export-env': 'false',
     validate: 'false',
     'job-key': 'workspace-invoke',
     'job-key-ttl': '2h',
@@ -323,7 +323,6 @@ test('login.sh: every parameter is its flag, as --flag=value', () => {
     '--api-url=https://api.staging.baseten.co',
     '--timeout=45',
     '--require-key-type=workspace-manage-all,workspace-invoke',
-    '--export-env',
     '--no-validate',
     '--job-key=workspace-invoke',
     '--model-id=abc123',
@@ -465,4 +464,16 @@ test('install.sh: that version on PATH already is kept; a bad version fails with
   const method = runScript('install.sh', { ORB_PARAM_VERSION: '9.9.9', ORB_PARAM_METHOD: 'curl' });
   assert.equal(method.status, 2);
   assert.match(method.stderr, /the method parameter must be pip or binary/);
+});
+
+test('login.sh: a job key that cannot revoke itself is not exported over the key that revokes it', () => {
+  for (const kind of ['workspace-invoke', 'Workspace-Export-Metrics']) {
+    for (const exp of ['true', 'truss-env']) {
+      const r = loginWith({ 'job-key': kind, 'export-env': exp });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.argv, null, 'truss-ci never ran');
+      assert.match(r.stderr, /api-key-env/);
+    }
+  }
+  assert.equal(loginWith({ 'job-key': 'true', 'export-env': 'true' }).status, 0);
 });

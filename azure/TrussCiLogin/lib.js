@@ -93,7 +93,13 @@ function loginArgs(tl) {
     args.push('--export-env');
   }
   if (!yesNo(tl, 'validate', true)) args.push('--no-validate');
-  args.push(...jobKeyArgs(tl));
+  const jobKey = jobKeyArgs(tl);
+  // A key of these types cannot revoke itself, and an exported BASETEN_API_KEY is what the
+  // post-job step's `$(BASETEN_API_KEY)` would then hand over: the key that minted it is lost.
+  if (args.some((a) => a.startsWith('--export-env')) && jobKey.some((a) => /^--job-key=workspace-(invoke|export-metrics)$/.test(a))) {
+    throw new Error('jobKey workspace-invoke or workspace-export-metrics cannot be combined with exportEnv: the exported job key would replace the key its post-job step revokes it with');
+  }
+  args.push(...jobKey);
   args.push('--from-env');
   return args;
 }
@@ -154,10 +160,16 @@ function childEnv(env, key) {
   return child;
 }
 
+/// The command line as the log shows it: a value cannot start a logging command (`##vso[`, `##[`,
+/// as truss-ci neutralises them itself) nor a line of its own.
+function shownCommand(binary, args) {
+  return [binary, ...args].join(' ').replace(/[\r\n]+/g, ' ').replace(/##/g, '# #');
+}
+
 /// Runs the binary with its output streamed to the log; the `[command]` line is the task
 /// library's own convention (the key is never among the arguments). Returns the exit code.
 function run(binary, args, env) {
-  process.stdout.write(`[command]${[binary, ...args].join(' ')}${os.EOL}`);
+  process.stdout.write(`[command]${shownCommand(binary, args)}${os.EOL}`);
   const result = spawnSync(binary, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
   if (result.error) throw result.error;
   return result.status === null ? 1 : result.status;
@@ -331,6 +343,7 @@ module.exports = {
   childEnv,
   run,
   exitMessage,
+  shownCommand,
   target,
   sha256File,
   verifyFile,

@@ -12,6 +12,8 @@ install_dir=${ORB_PARAM_INSTALL_DIR:-/usr/local/bin}
 unset ORB_PARAM_VERSION ORB_PARAM_METHOD ORB_PARAM_INSTALL_DIR
 say() { printf 'truss-ci/install: %s\n' "$*" >&2; }
 usage() { say "$1"; exit 2; }
+# An absolute path only: a value starting with `-` must not reach mkdir, mv or install as an option.
+case $install_dir in /*) ;; *) usage "install-dir must be an absolute path" ;; esac
 
 if [ -z "$version" ]; then
   command -v truss-ci >/dev/null 2>&1 \

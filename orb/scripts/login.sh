@@ -41,7 +41,7 @@ unset ORB_PARAM_API_KEY_ENV ORB_PARAM_REMOTE ORB_PARAM_REMOTE_URL ORB_PARAM_API_
   ORB_PARAM_TIMEOUT ORB_PARAM_REQUIRE_KEY_TYPE ORB_PARAM_EXPORT_ENV ORB_PARAM_VALIDATE \
   ORB_PARAM_JOB_KEY ORB_PARAM_JOB_KEY_TTL ORB_PARAM_MODEL_IDS ORB_PARAM_TEAM
 
-[[ "$key_env" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || usage "the api-key-env parameter must be an environment variable name, not '$key_env'"
+[[ "$key_env" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || usage "the api-key-env parameter must be an environment variable name"
 # Every yes/no value is read before anything runs, so a typo fails the step at once.
 case "$(lower "$export_env")" in
   truss-env) export_mode=truss-env ;;
@@ -51,6 +51,14 @@ validate=$(yes_no validate "$validate")
 case "$(lower "$job_key")" in
   workspace-manage-all | workspace-invoke | workspace-export-metrics) job_key=$(lower "$job_key") ;;
   *) job_key=$(yes_no job-key "$job_key") ;;
+esac
+
+# A key of these types cannot revoke itself: exported as BASETEN_API_KEY (through $BASH_ENV, which
+# every later step reads), it would be what logout revokes with, and the key that minted it lost.
+case "$job_key:$export_mode:$key_env" in
+  workspace-invoke:true:BASETEN_API_KEY | workspace-invoke:truss-env:BASETEN_API_KEY | \
+    workspace-export-metrics:true:BASETEN_API_KEY | workspace-export-metrics:truss-env:BASETEN_API_KEY)
+    usage "job-key $job_key with export-env replaces BASETEN_API_KEY, the key logout revokes it with: keep the key in another variable (api-key-env)" ;;
 esac
 
 args=(login)

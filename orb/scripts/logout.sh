@@ -13,7 +13,7 @@ timeout=${ORB_PARAM_TIMEOUT:-}
 unset ORB_PARAM_API_KEY_ENV ORB_PARAM_API_URL ORB_PARAM_TIMEOUT
 
 if ! [[ "$key_env" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
-  printf 'truss-ci/logout: the api-key-env parameter must be an environment variable name, not %s\n' "'$key_env'" >&2
+  printf 'truss-ci/logout: the api-key-env parameter must be an environment variable name\n' >&2
   exit 2
 fi
 

@@ -124,3 +124,21 @@ test('task.json: the version is Cargo.toml\'s, the inputs are the ones the code 
   assert.match(pin, /^\d+\.\d+\.\d+$/);
   assert.equal(lock.packages['node_modules/azure-pipelines-task-lib'].version, pin);
 });
+
+test('a job key that cannot revoke itself is not exported over the key its post revokes it with', () => {
+  const { loginArgs } = require('../lib.js');
+  const tl = (inputs) => ({ getInput: (name) => inputs[name] || '' });
+  for (const jobKey of ['workspace-invoke', 'Workspace-Export-Metrics']) {
+    for (const exportEnv of ['true', 'truss-env']) {
+      assert.throws(() => loginArgs(tl({ jobKey, exportEnv })), /cannot be combined with exportEnv/);
+    }
+  }
+  assert.deepEqual(loginArgs(tl({ jobKey: 'true', exportEnv: 'true' })), ['login', '--export-env', '--job-key', '--from-env']);
+});
+
+test('the command line the log shows cannot start a logging command', () => {
+  const { shownCommand } = require('../lib.js');
+  const shown = shownCommand('/bin/truss-ci', ['login', '--team=a ##vso[task.prependpath]/tmp/x', '--remote=x\n##[error]y']);
+  assert.ok(!shown.includes('##'), shown);
+  assert.ok(!/[\r\n]/.test(shown), shown);
+});
