@@ -477,3 +477,12 @@ test('login.sh: a job key that cannot revoke itself is not exported over the key
   }
   assert.equal(loginWith({ 'job-key': 'true', 'export-env': 'true' }).status, 0);
 });
+
+test('login.sh and logout.sh: a trace of the shell (set -x) never shows the key', () => {
+  for (const script of ['login.sh', 'logout.sh']) {
+    const text = fs.readFileSync(path.join(ORB, 'scripts', script), 'utf8');
+    const r = runScript(script, { DEPLOY_KEY: KEY, ORB_PARAM_API_KEY_ENV: 'DEPLOY_KEY' }, { body: `set -x\n${text}` });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!r.stdout.includes(KEY) && !r.stderr.includes(KEY), `${script} traced the key`);
+  }
+});

@@ -216,3 +216,11 @@ teardown() { teardown_job; }
   diff "$WORK/before" "$WORK/after"
   expect_key_hidden
 }
+
+@test "a trace of the job's shell (set -x) never shows the key, and tracing is back on after the hooks" {
+  export MY_KEY=$KEY BUILDKITE_PLUGIN_TRUSS_CI_API_KEY_ENV=MY_KEY
+  run bash -xc '. "$1/hooks/environment"; . "$1/hooks/pre-exit"; case $- in *x*) echo still-tracing ;; esac' _ "$PLUGIN_DIR"
+  [ "$status" -eq 0 ]
+  [[ "$output" != *"$KEY"* ]]
+  [[ "$output" == *still-tracing* ]]
+}

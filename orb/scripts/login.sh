@@ -6,6 +6,8 @@
 # Plain bash 3.2 (macOS) and later: CircleCI runs this text with the step's shell, not as a file.
 # All the logic (validation, the trussrc, the $BASH_ENV exports, the undo record) is truss-ci's.
 set -euo pipefail
+# A trace of the shell (set -x) would print the key: tracing is off from here on in this step.
+{ set +x; } 2>/dev/null
 
 usage() { # usage MESSAGE: a bad parameter, exit 2 (truss-ci's usage code) before truss-ci runs
   printf 'truss-ci/login: %s\n' "$1" >&2

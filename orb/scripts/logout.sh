@@ -6,6 +6,8 @@
 # With nothing recorded it exits 0; otherwise with truss-ci's own code.
 # Plain bash 3.2 (macOS) and later: CircleCI runs this text with the step's shell, not as a file.
 set -euo pipefail
+# A trace of the shell (set -x) would print the key: tracing is off from here on in this step.
+{ set +x; } 2>/dev/null
 
 key_env=${ORB_PARAM_API_KEY_ENV:-BASETEN_API_KEY}
 api_url=${ORB_PARAM_API_URL:-}
