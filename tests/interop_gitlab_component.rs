@@ -86,13 +86,7 @@ fn run_pipeline(
             format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
         )
         .env(key.0, key.1)
-        .env("XDG_CONFIG_HOME", env.home.join(".config"))
-        .env("TRUSS_NO_UPDATE_CHECK", "1")
-        .env("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", "1")
-        .env("HTTPS_PROXY", "http://127.0.0.1:9")
-        .env("HTTP_PROXY", "http://127.0.0.1:9")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("LANG", "C.UTF-8")
+        .envs(truss_offline(&env.home))
         .output()
         .unwrap();
     let log = format!(

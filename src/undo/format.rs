@@ -140,7 +140,7 @@ pub fn load(file: &Path) -> Result<Vec<Record>> {
 }
 
 /// The bytes of the record file (`None`: there is none), checked as [`load`] checks them, for
-/// [`parse`] and to put back as they were ([`put_back`]).
+/// [`parse`] and to put back as they were (`Journal::put_back`).
 pub fn read(file: &Path) -> Result<Option<Vec<u8>>> {
     use atomic_file::Refusal;
     match atomic_file::read_checked(file, MAX_SIZE, atomic_file::Owner::Me) {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::format::{Record, encode, fits, parse, path_for, read};
+use super::format::{Record, encode, fits, load, parse, path_for, read};
 use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::trussrc::Locked;
@@ -28,17 +28,9 @@ impl Journal {
         Self { locked, file }
     }
 
-    /// The record file's path.
-    pub fn file(&self) -> &Path {
-        &self.file
-    }
-
     /// The records (none when there is no file).
     pub fn load(&self) -> Result<Vec<Record>> {
-        match read(&self.file)? {
-            Some(bytes) => parse(&self.file, &bytes),
-            None => Ok(Vec::new()),
-        }
+        load(&self.file)
     }
 
     /// The records, as `known` when the file still holds exactly `bytes` (read before the lock was

@@ -758,3 +758,17 @@ pub mod management;
 
 #[allow(unused_imports)] // not every test binary uses them
 pub use encodings::{b64, percent};
+
+/// What real `truss` runs with in the suite, beside its HOME: its config there, no update check,
+/// no keyring, and every request but those to 127.0.0.1 sent to a proxy that answers nothing.
+pub fn truss_offline(home: &Path) -> Vec<(&'static str, std::ffi::OsString)> {
+    vec![
+        ("XDG_CONFIG_HOME", home.join(".config").into_os_string()),
+        ("TRUSS_NO_UPDATE_CHECK", "1".into()),
+        ("BASETEN_TRUSS_AUTH_KEYRING_DISABLED", "1".into()),
+        ("HTTPS_PROXY", "http://127.0.0.1:9".into()),
+        ("HTTP_PROXY", "http://127.0.0.1:9".into()),
+        ("NO_PROXY", "127.0.0.1,localhost".into()),
+        ("LANG", "C.UTF-8".into()),
+    ]
+}
