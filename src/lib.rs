@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod atomic_file;
+pub mod baseten_cli;
 pub mod build_info;
 pub mod ci;
 pub mod cli;
