@@ -12,6 +12,7 @@ mod expanduser;
 mod hardening;
 mod interleave;
 mod interop_act;
+mod interop_baseten_codec;
 mod interop_gitlab;
 mod interop_gitlab_component;
 mod interop_image;
