@@ -1,9 +1,9 @@
 //! `auth.json` as the `baseten` CLI reads and writes it (Go's encoding/json over its `AuthFile`).
 //!
-//! The CLI loads the file with `json.Unmarshal` and saves it with `json.MarshalIndent(af, "", "  ")`
-//! and a newline, version 1. [`parse`] decodes as that `Unmarshal` does and [`encode`] writes what
-//! that `MarshalIndent` writes, so a file changed here has the bytes the CLI would have written from
-//! the same start. Go's rules, as followed:
+//! The CLI loads the file with `json.Unmarshal` and saves it with
+//! `json.MarshalIndent(af, "", "  ")` and a newline, version 1. [`parse`] decodes as that
+//! `Unmarshal` does and [`encode`] writes what that `MarshalIndent` writes, so a file changed here
+//! has the bytes the CLI would have written from the same start. Go's rules, as followed:
 //!
 //! - Strict JSON, one value. A top-level `null` is an empty file. Any other non-object, and a value
 //!   of the wrong type for a field (`"1"`, `1.0` or `1e0` for the version, an object for a string),
@@ -25,8 +25,8 @@
 //! versions disagree on some others, and Go truncates a longer fraction).
 //!
 //! Strings are written as Go's encoder writes them: `<`, `>`, `&`, U+2028 and U+2029 as `\u`
-//! escapes, and U+0008 and U+000C as `\b` and `\f` as Go 1.22 and later write them (the CLI is built
-//! with a recent Go; Go 1.21 and earlier wrote `\u0008` and `\u000c`).
+//! escapes, and U+0008 and U+000C as `\b` and `\f` as Go 1.22 and later write them (the CLI is
+//! built with a recent Go; Go 1.21 and earlier wrote `\u0008` and `\u000c`).
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -221,11 +221,12 @@ const BAD_EXPIRY: &str = "expiry is not an RFC 3339 time in a form this reader r
 const BAD_VERSION: &str = "version is out of the range of Go's int";
 
 /// serde_json's syntax messages (fixed texts, none quoting the input), shown when one matches.
-const SYNTAX: &str = "EOF while parsing a list|EOF while parsing an object|EOF while parsing a string|\
-    EOF while parsing a value|expected `:`|expected `,` or `]`|expected `,` or `}`|expected ident|\
-    expected value|expected `\"`|invalid escape|invalid number|number out of range|\
-    invalid unicode code point|control character (\\u0000-\\u001F) found while parsing a string|\
-    key must be a string|lone leading surrogate in hex escape|trailing comma|trailing characters|\
+const SYNTAX: &str = "EOF while parsing a list|EOF while parsing an object|\
+    EOF while parsing a string|EOF while parsing a value|expected `:`|expected `,` or `]`|\
+    expected `,` or `}`|expected ident|expected value|expected `\"`|invalid escape|\
+    invalid number|number out of range|invalid unicode code point|\
+    control character (\\u0000-\\u001F) found while parsing a string|key must be a string|\
+    lone leading surrogate in hex escape|trailing comma|trailing characters|\
     unexpected end of hex escape";
 
 /// `T` from zero, as Go's `json.Unmarshal` fills it.

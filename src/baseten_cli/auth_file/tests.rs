@@ -625,3 +625,35 @@ proptest! {
         prop_assert_eq!(encode(&twice), bytes);
     }
 }
+
+#[test]
+fn a_refusal_says_what_and_where() {
+    for (text, message) in [
+        ("", "EOF while parsing a value (line 1, column 0)"),
+        ("{} x", "trailing characters (line 1, column 4)"),
+        ("{\"version\":1,}", "trailing comma (line 1, column 14)"),
+        (
+            "{\"current\":\"\t\"}",
+            "control character (\\u0000-\\u001F) found while parsing a string (line 1, column 13)",
+        ),
+        (
+            "{\"current\":\"\\ud800\"}",
+            "unexpected end of hex escape (line 1, column 19)",
+        ),
+        ("{\"version\":\"1\"}", "invalid number (line 1, column 12)"),
+        (
+            "{\"version\":1e99999}",
+            "expected `,` or `}` (line 1, column 13)",
+        ),
+        (
+            "{\n\"current\": 5}",
+            "a value does not have the type the baseten CLI reads there (line 2, column 12)",
+        ),
+        (
+            "{\"version\": 9223372036854775808}",
+            "version is out of the range of Go's int (line 1, column 31)",
+        ),
+    ] {
+        assert_eq!(refused(text).0, message, "{text:?}");
+    }
+}
