@@ -63,8 +63,17 @@ vars! {
     user_trussrc_path: USER_TRUSSRC_PATH => "USER_TRUSSRC_PATH",
     rust_log => "RUST_LOG",
     baseten_remote => "BASETEN_REMOTE",
-    baseten_remote_url => "BASETEN_REMOTE_URL",
+    baseten_remote_url: BASETEN_REMOTE_URL => "BASETEN_REMOTE_URL",
     baseten_api_url => "BASETEN_API_URL",
+    /// The `baseten` CLI's config directory, its profile choice, and where Go's
+    /// `os.UserConfigDir` looks.
+    baseten_config_dir => "BASETEN_CONFIG_DIR",
+    baseten_profile => "BASETEN_PROFILE",
+    xdg_config_home => "XDG_CONFIG_HOME",
+    /// Where the D-Bus session bus is (Linux's keyring): looked at before any connection.
+    dbus_session_bus_address => "DBUS_SESSION_BUS_ADDRESS",
+    xdg_runtime_dir => "XDG_RUNTIME_DIR",
+    appdata => "APPDATA",
     tmpdir => "TMPDIR",
     /// Windows' temp directory.
     temp => "TEMP",

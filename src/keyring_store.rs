@@ -24,6 +24,8 @@ pub enum Keyring {
     Native,
     /// `BASETEN_TRUSS_AUTH_KEYRING_DISABLED` is 1, true or yes: never touched.
     Disabled,
+    /// Linux with no D-Bus session bus to reach: unusable, known without a connection attempt.
+    NoSession,
     /// A store handed in (keyring-core's mock store, in tests).
     #[cfg(feature = "keyring")]
     Store(Arc<keyring_core::CredentialStore>),
@@ -48,6 +50,8 @@ impl Keyring {
         }
         if disabled {
             Keyring::Disabled
+        } else if no_session_bus(env) {
+            Keyring::NoSession
         } else {
             Keyring::Native
         }
@@ -59,63 +63,97 @@ impl Keyring {
 
     /// Stores `payload` for `remote`.
     pub fn set(&self, remote: &str, payload: &Sensitive) -> Result<(), Unavailable> {
+        self.set_in(SERVICE, remote, payload)
+    }
+
+    /// The stored value for `remote`, if any.
+    pub fn get(&self, remote: &str) -> Result<Option<Sensitive>, Unavailable> {
+        self.get_in(SERVICE, remote)
+    }
+
+    /// Deletes the entry for `remote`; `Ok(false)` when there was none.
+    pub fn delete(&self, remote: &str) -> Result<bool, Unavailable> {
+        self.delete_in(SERVICE, remote)
+    }
+
+    /// Puts the entry for `remote` back as it was: `previous`, or no entry at all.
+    pub fn restore(&self, remote: &str, previous: Option<&Sensitive>) -> Result<(), Unavailable> {
+        self.restore_in(SERVICE, remote, previous)
+    }
+
+    /// Stores `payload` for `account` of `service`.
+    pub fn set_in(
+        &self,
+        service: &'static str,
+        account: &str,
+        payload: &Sensitive,
+    ) -> Result<(), Unavailable> {
         #[cfg(feature = "test-hooks")]
         if let Keyring::Dir(dir) = self {
-            return std::fs::write(dir.join(remote), payload.expose())
+            return std::fs::write(dir.join(test_entry(service, account)), payload.expose())
                 .map_err(|e| Unavailable(e.to_string()));
         }
         let secret = Sensitive::new(payload.expose().to_owned());
-        self.call(remote, move |entry| {
+        self.call(service, account, move |entry| {
             entry
                 .set_password(secret.expose())
                 .map_err(|e| e.to_string())
         })
     }
 
-    /// The stored value for `remote`, if any.
-    pub fn get(&self, remote: &str) -> Result<Option<Sensitive>, Unavailable> {
+    /// The stored value for `account` of `service`, if any.
+    pub fn get_in(
+        &self,
+        service: &'static str,
+        account: &str,
+    ) -> Result<Option<Sensitive>, Unavailable> {
         #[cfg(feature = "test-hooks")]
         if let Keyring::Dir(dir) = self {
-            return match std::fs::read_to_string(dir.join(remote)) {
+            return match std::fs::read_to_string(dir.join(test_entry(service, account))) {
                 Ok(v) => Ok(Some(Sensitive::new(v))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(Unavailable(e.to_string())),
             };
         }
-        self.call(remote, |entry| match entry.get_password() {
+        self.call(service, account, |entry| match entry.get_password() {
             Ok(v) => Ok(Some(Sensitive::new(v))),
             Err(e) if is_no_entry(&e) => Ok(None),
             Err(e) => Err(e.to_string()),
         })
     }
 
-    /// Deletes the entry for `remote`; `Ok(false)` when there was none.
-    pub fn delete(&self, remote: &str) -> Result<bool, Unavailable> {
+    /// Deletes the entry for `account` of `service`; `Ok(false)` when there was none.
+    pub fn delete_in(&self, service: &'static str, account: &str) -> Result<bool, Unavailable> {
         #[cfg(feature = "test-hooks")]
         if let Keyring::Dir(dir) = self {
-            return match std::fs::remove_file(dir.join(remote)) {
+            return match std::fs::remove_file(dir.join(test_entry(service, account))) {
                 Ok(()) => Ok(true),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
                 Err(e) => Err(Unavailable(e.to_string())),
             };
         }
-        self.call(remote, |entry| match entry.delete_credential() {
+        self.call(service, account, |entry| match entry.delete_credential() {
             Ok(()) => Ok(true),
             Err(e) if is_no_entry(&e) => Ok(false),
             Err(e) => Err(e.to_string()),
         })
     }
 
-    /// Puts the entry for `remote` back as it was: `previous`, or no entry at all.
-    pub fn restore(&self, remote: &str, previous: Option<&Sensitive>) -> Result<(), Unavailable> {
+    /// Puts the entry for `account` of `service` back as it was: `previous`, or none at all.
+    pub fn restore_in(
+        &self,
+        service: &'static str,
+        account: &str,
+        previous: Option<&Sensitive>,
+    ) -> Result<(), Unavailable> {
         match previous {
-            Some(previous) => self.set(remote, previous),
-            None => self.delete(remote).map(|_| ()),
+            Some(previous) => self.set_in(service, account, previous),
+            None => self.delete_in(service, account).map(|_| ()),
         }
     }
 
     #[cfg(feature = "keyring")]
-    fn call<T, F>(&self, remote: &str, f: F) -> Result<T, Unavailable>
+    fn call<T, F>(&self, service: &'static str, account: &str, f: F) -> Result<T, Unavailable>
     where
         T: Send + 'static,
         F: FnOnce(&keyring_core::Entry) -> Found<T> + Send + 'static,
@@ -126,12 +164,13 @@ impl Keyring {
                     "disabled by BASETEN_TRUSS_AUTH_KEYRING_DISABLED".into(),
                 ));
             }
+            Keyring::NoSession => return Err(Unavailable(NO_SESSION.into())),
             Keyring::Native => None,
             Keyring::Store(store) => Some(Arc::clone(store)),
             #[cfg(feature = "test-hooks")]
             Keyring::Dir(_) => return Err(Unavailable("a test store".into())),
         };
-        let remote = remote.to_owned();
+        let account = account.to_owned();
         let (tx, rx) = mpsc::channel();
         // A hung backend leaves this thread behind; the process exits soon after anyway.
         std::thread::spawn(move || {
@@ -139,7 +178,7 @@ impl Keyring {
                 .map_or_else(native_store, Ok)
                 .and_then(|store| {
                     store
-                        .build(SERVICE, &remote, None)
+                        .build(service, &account, None)
                         .map_err(|e| e.to_string())
                 })
                 .and_then(|entry| f(&entry));
@@ -156,7 +195,7 @@ impl Keyring {
     }
 
     #[cfg(not(feature = "keyring"))]
-    fn call<T, F>(&self, _remote: &str, _f: F) -> Result<T, Unavailable>
+    fn call<T, F>(&self, _service: &str, _account: &str, _f: F) -> Result<T, Unavailable>
     where
         F: FnOnce(&NoEntry) -> Found<T>,
     {
@@ -165,6 +204,47 @@ impl Keyring {
         } else {
             "this truss-ci was built without keyring support (the `keyring` feature)".into()
         }))
+    }
+}
+
+#[cfg(feature = "keyring")]
+const NO_SESSION: &str = "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset and there is no socket where the bus would be)";
+
+/// Whether Linux's Secret Service is out of reach before any connection: no
+/// `DBUS_SESSION_BUS_ADDRESS`, and no socket where the D-Bus library looks without one
+/// (`$XDG_RUNTIME_DIR/bus`, else `/run/user/<uid>/bus`). Elsewhere, never.
+fn no_session_bus(env: &Env) -> bool {
+    #[cfg(all(target_os = "linux", feature = "keyring"))]
+    {
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+        if set(&env.vars.dbus_session_bus_address) {
+            return false;
+        }
+        let dir = match env
+            .vars
+            .xdg_runtime_dir
+            .as_deref()
+            .filter(|d| !d.is_empty())
+        {
+            Some(dir) => std::path::PathBuf::from(dir),
+            None => format!("/run/user/{}", rustix::process::getuid().as_raw()).into(),
+        };
+        !dir.join("bus").exists()
+    }
+    #[cfg(not(all(target_os = "linux", feature = "keyring")))]
+    {
+        let _ = env;
+        false
+    }
+}
+
+/// The test store's file for an entry: truss's entries by account alone, as before.
+#[cfg(feature = "test-hooks")]
+fn test_entry(service: &str, account: &str) -> String {
+    if service == SERVICE {
+        account.to_owned()
+    } else {
+        format!("{service}:{account}")
     }
 }
 

@@ -326,6 +326,15 @@ pub fn sync_dir(dir: &Path) {
     }
 }
 
+/// Hex SHA-256 of `text`: what undo records keep of what a login wrote, to tell it again.
+pub fn sha256(text: &str) -> String {
+    ring::digest::digest(&ring::digest::SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Removes the file; a missing one is not an error.
 pub fn remove(path: &Path) -> Result<()> {
     match fs::remove_file(path) {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic_file;
+use crate::baseten_cli::restore::Recorded;
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::trussrc::{Document, check_remote_name};
@@ -15,8 +16,9 @@ pub const STATE_ID: &str = "TRUSS_CI_STATE_ID";
 pub const STATE_TRUSSRC: &str = "TRUSS_CI_TRUSSRC";
 
 /// The only env names a record may clear: the ones login exports.
-pub const EXPORTABLE: [&str; 4] = [
+pub const EXPORTABLE: [&str; 5] = [
     names::BASETEN_API_KEY,
+    names::BASETEN_REMOTE_URL,
     names::USER_TRUSSRC_PATH,
     names::BASETEN_TRUSS_AUTH_API_KEY,
     names::BASETEN_TRUSS_AUTH_REMOTE_URL,
@@ -61,6 +63,9 @@ pub struct Record {
     /// The keys minted for this job, which its post revokes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub job_keys: Vec<JobKey>,
+    /// What the login did to a profile of the `baseten` CLI (`--baseten-profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseten: Option<Recorded>,
 }
 
 /// A key minted for the job: its name (known before the create), its prefix (after), and the API
@@ -99,6 +104,7 @@ impl Record {
             exported: Vec::new(),
             staged: true,
             job_keys: vec![key],
+            baseten: None,
         }
     }
 }
@@ -110,14 +116,7 @@ pub fn path_for(trussrc: &Path) -> PathBuf {
     trussrc.with_file_name(format!("{dot}{name}.truss-ci-state.json"))
 }
 
-/// Hex SHA-256 of `text`.
-pub fn sha256(text: &str) -> String {
-    ring::digest::digest(&ring::digest::SHA256, text.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use crate::atomic_file::sha256;
 
 pub(crate) fn refused(file: &Path, why: &str) -> Error {
     Error::new(
@@ -241,6 +240,9 @@ pub fn authenticate(record: &Record, file: &Path) -> Result<()> {
         || !record.written_keyring_sha256.as_deref().is_none_or(hex)
     {
         return bad("its digests are malformed".into());
+    }
+    if let Some(why) = record.baseten.as_ref().and_then(Recorded::refusal) {
+        return bad(why);
     }
     if let Some(previous) = &record.previous_keyring {
         let payload = serde_json::from_str::<serde_json::Value>(previous)
