@@ -356,6 +356,22 @@ pub struct LoginArgs {
     #[arg(long, value_enum, default_value_t = Storage::Inline)]
     pub storage: Storage,
 
+    /// Also log the `baseten` CLI in: write profile NAME (default: the remote's name) to its
+    /// auth.json (the key in its keyring with --storage keyring), and make it current.
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        help_heading = "baseten CLI"
+    )]
+    pub baseten_profile: Option<String>,
+
+    /// With --baseten-profile: leave the CLI's current profile as it is.
+    #[arg(long, requires = "baseten_profile", help_heading = "baseten CLI")]
+    pub baseten_no_switch: bool,
+
     #[command(flatten)]
     pub job: JobKeyArgs,
 }

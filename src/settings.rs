@@ -42,7 +42,14 @@ impl Settings {
                 }
                 let isolate = args.isolate;
                 let conn = Connection::resolve(&args.remote, env)?;
+                let baseten = baseten_settings(
+                    args.baseten_profile.as_deref(),
+                    !args.baseten_no_switch,
+                    &conn.remote,
+                    env,
+                )?;
                 Self::Login(LoginSettings {
+                    baseten,
                     job_key: job_key_settings(&args.job, &conn, job.as_deref(), env)?,
                     conn,
                     trussrc: login_trussrc(args.trussrc.as_deref(), isolate, env)?,
@@ -62,6 +69,7 @@ impl Settings {
                 trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
                 env_pair: env_pair(env, args.remote.as_deref())?,
                 remote: args.remote,
+                baseten_auth_file: cli_auth_file(env),
             }),
             Command::Logout(args) if args.post => Self::Logout(post(args, env, job)?),
             Command::Logout(args) => Self::Logout(LogoutSettings::Remove {
@@ -72,6 +80,7 @@ impl Settings {
                     .map_or(Ok(DEFAULT_TIMEOUT), parse_timeout)?,
                 remote: args.remote,
                 all: args.all,
+                baseten_auth_file: cli_auth_file(env),
             }),
             Command::Exec(args) => {
                 let conn = Connection::resolve(&args.remote, env)?;
@@ -254,6 +263,18 @@ pub struct LoginSettings {
     /// `--print-env sh`: print `export` lines for `eval`.
     pub print_env: bool,
     pub job_key: Option<JobKeySettings>,
+    /// `--baseten-profile`: the `baseten` CLI's profile to write too.
+    pub baseten: Option<BasetenSettings>,
+}
+
+/// The `baseten` CLI's profile a login writes.
+#[derive(Debug)]
+pub struct BasetenSettings {
+    pub profile: String,
+    /// Make it the CLI's current profile (not with `--baseten-no-switch`).
+    pub switch: bool,
+    /// Its `auth.json`.
+    pub auth_file: PathBuf,
 }
 
 /// What `status` reads, and with `--check`, how the key is checked.
@@ -264,6 +285,8 @@ pub struct StatusSettings {
     pub remote: Option<String>,
     pub trussrc: PathBuf,
     pub api: Option<ApiSettings>,
+    /// The `baseten` CLI's `auth.json` (`None`: the CLI could not tell where it is).
+    pub baseten_auth_file: Option<PathBuf>,
 }
 
 /// What `logout` does.
@@ -276,12 +299,17 @@ pub enum LogoutSettings {
         wait: Duration,
         remote: Option<String>,
         all: bool,
+        /// The `baseten` CLI's `auth.json`: a profile login wrote for a remote goes with it.
+        baseten_auth_file: Option<PathBuf>,
     },
     /// Undo this job's logins in `trussrc`, and revoke its job keys.
     Post {
         trussrc: PathBuf,
         scope: PostScope,
         revoker: Box<Revoker>,
+        /// The `baseten` CLI's `auth.json` here: what a login killed before its record named it
+        /// left beside it (a lock file) is swept.
+        baseten_auth_file: Option<PathBuf>,
     },
 }
 
@@ -309,6 +337,7 @@ fn post(args: crate::cli::LogoutArgs, env: &Env, job: Option<String>) -> Result<
             trussrc: trussrc_path(args.trussrc.as_deref(), env)?.path,
             scope: job.map_or(PostScope::Unknown, PostScope::Job),
             revoker,
+            baseten_auth_file: cli_auth_file(env),
         });
     };
     let forged = |why: &str| {
@@ -327,6 +356,7 @@ fn post(args: crate::cli::LogoutArgs, env: &Env, job: Option<String>) -> Result<
         ));
     }
     Ok(LogoutSettings::Post {
+        baseten_auth_file: cli_auth_file(env),
         trussrc,
         scope: PostScope::Id(id.to_owned()),
         revoker,
@@ -467,3 +497,28 @@ fn expand_user(path: &str, env: &Env) -> Result<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// The `baseten` CLI's `auth.json` in this environment (`None`: the CLI could not tell).
+fn cli_auth_file(env: &Env) -> Option<PathBuf> {
+    crate::baseten_cli::auth_path(&env.vars, crate::baseten_cli::Os::NATIVE).ok()
+}
+
+/// `--baseten-profile[=NAME]`: NAME, else the remote's name; the CLI's `auth.json` as the CLI
+/// finds it in this environment.
+fn baseten_settings(
+    profile: Option<&str>,
+    switch: bool,
+    remote: &str,
+    env: &Env,
+) -> Result<Option<BasetenSettings>> {
+    let Some(profile) = profile else {
+        return Ok(None);
+    };
+    let profile = if profile.is_empty() { remote } else { profile };
+    crate::baseten_cli::check_profile_name(profile)?;
+    Ok(Some(BasetenSettings {
+        profile: profile.to_owned(),
+        switch,
+        auth_file: crate::baseten_cli::auth_path(&env.vars, crate::baseten_cli::Os::NATIVE)?,
+    }))
+}

@@ -85,9 +85,13 @@ fn github_masks_first_exports_outputs_and_summarises() {
     assert!(parse_log(&run.stderr).is_empty(), "{}", run.stderr);
     assert!(!run.stderr.contains(KEY));
 
+    // The baseten CLI reads the remote beside the key: the fake is not the default remote.
     assert_eq!(
         gh.pairs("GITHUB_ENV"),
-        [("BASETEN_API_KEY".to_owned(), KEY.to_owned())]
+        [
+            ("BASETEN_API_KEY".to_owned(), KEY.to_owned()),
+            ("BASETEN_REMOTE_URL".to_owned(), api.url.clone())
+        ]
     );
     let outputs: BTreeMap<String, String> = gh.pairs("GITHUB_OUTPUT").into_iter().collect();
     let expected: BTreeMap<String, String> = [
@@ -155,6 +159,7 @@ fn github_truss_env_mode_and_isolate() {
         gh.pairs("GITHUB_ENV"),
         [
             ("BASETEN_API_KEY".to_owned(), KEY.to_owned()),
+            ("BASETEN_REMOTE_URL".to_owned(), api.url.clone()),
             (
                 "USER_TRUSSRC_PATH".to_owned(),
                 rc.to_str().unwrap().to_owned()
@@ -360,7 +365,13 @@ fn print_env_evals_in_a_real_shell() {
     let env = TestEnv::new().with("GITLAB_CI", "true").key(KEY).api(&api);
     let run = env.run(&["login", "--from-env", "--print-env", "sh"]);
     run.assert_code(0);
-    assert_eq!(run.stdout, format!("export BASETEN_API_KEY='{KEY}'\n"));
+    assert_eq!(
+        run.stdout,
+        format!(
+            "export BASETEN_API_KEY='{KEY}'\nexport BASETEN_REMOTE_URL='{}'\n",
+            api.url
+        )
+    );
     assert!(!run.stderr.contains(KEY));
 
     let bin = env!("CARGO_BIN_EXE_truss-ci");
@@ -404,6 +415,10 @@ fn azure_setsecret_first_then_variables() {
             // Its prefix is not plain text, so it is not looked up.
             "##vso[task.logissue type=warning]could not look the key up: the key has no plain prefix (the text before its first `.`) to find it by%3B carrying on without its name and type",
             "##vso[task.setvariable variable=BASETEN_API_KEY;issecret=true]k%AZP25%3B%5Dy.1",
+            &format!(
+                "##vso[task.setvariable variable=BASETEN_REMOTE_URL]{}",
+                api.url
+            ),
             &format!(
                 "##vso[task.setvariable variable=USER_TRUSSRC_PATH]{}",
                 rc.display()
@@ -449,7 +464,8 @@ fn buildkite_redacts_and_exports_through_the_agent_on_stdin() {
     assert_eq!(
         std::fs::read_to_string(&log).unwrap(),
         format!(
-            "ARGS redactor add\n{KEY}\nARGS env set --input-format=json --output-format=quiet -\n{{\"BASETEN_API_KEY\":\"{KEY}\"}}\n"
+            "ARGS redactor add\n{KEY}\nARGS env set --input-format=json --output-format=quiet -\n{{\"BASETEN_API_KEY\":\"{KEY}\",\"BASETEN_REMOTE_URL\":\"{}\"}}\n",
+            api.url
         )
     );
     env.set("PATH", "/usr/bin:/bin");
@@ -470,7 +486,10 @@ fn circleci_appends_quoted_exports_to_bash_env() {
     env.run(&["login", "--export-env"]).assert_code(0);
     assert_eq!(
         std::fs::read_to_string(&bash_env).unwrap(),
-        format!("export EARLIER=1\nexport BASETEN_API_KEY='{KEY}'\n")
+        format!(
+            "export EARLIER=1\nexport BASETEN_API_KEY='{KEY}'\nexport BASETEN_REMOTE_URL='{}'\n",
+            api.url
+        )
     );
     let out = std::process::Command::new("bash")
         .arg("-c")
@@ -495,7 +514,7 @@ fn bitbucket_appends_variables_for_output_variables() {
     env.run(&["login", "--export-env"]).assert_code(0);
     assert_eq!(
         std::fs::read_to_string(&vars).unwrap(),
-        format!("BASETEN_API_KEY={KEY}\n")
+        format!("BASETEN_API_KEY={KEY}\nBASETEN_REMOTE_URL={}\n", api.url)
     );
 }
 

@@ -123,7 +123,7 @@ fn a_deploy_job_that_extends_the_component_runs_truss_and_leaves_the_trussrc_as_
     );
     let env = TestEnv::new().trussrc_text(&before);
     let inputs = format!(
-        "      api-key-variable: DEPLOY_KEY\n      remote: gl-deploy\n      remote-url: {}\n      require-key-type: workspace-manage-all",
+        "      api-key-variable: DEPLOY_KEY\n      remote: gl-deploy\n      remote-url: {}\n      require-key-type: workspace-manage-all\n      baseten-profile: \"true\"",
         api.url
     );
     let jobs = r#"deploy:
@@ -131,6 +131,8 @@ fn a_deploy_job_that_extends_the_component_runs_truss_and_leaves_the_trussrc_as_
   script:
     - grep -q "remote_url = $TRUSS_CI_INPUT_REMOTE_URL" "$HOME/.trussrc"
     - truss whoami --remote gl-deploy
+    - grep -qF 'current' "$HOME/.config/baseten/auth.json"
+    - grep -qF '"gl-deploy"' "$HOME/.config/baseten/auth.json"
 "#;
     let repo = project(&env, &inputs, jobs);
     let (out, log) = run_pipeline(&gcl, &env, &repo, Some(&truss), ("DEPLOY_KEY", KEY));
@@ -146,6 +148,10 @@ fn a_deploy_job_that_extends_the_component_runs_truss_and_leaves_the_trussrc_as_
         env.read_trussrc().as_deref(),
         Some(before.as_str()),
         "after_script restored the trussrc byte for byte"
+    );
+    assert!(
+        !env.home.join(".config/baseten/auth.json").exists(),
+        "after_script removed the baseten CLI's file the login created"
     );
     assert_no_leftovers(&env.home);
 }

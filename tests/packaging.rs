@@ -147,6 +147,7 @@ fn action_yml_matches_what_the_binary_reads_and_writes() {
         "model-ids",
         "team",
         "job-key-ttl",
+        "baseten-profile",
     ];
     let shim_inputs = ["cleanup", "version", "truss-ci-path"];
     let mut expected: Vec<String> = binary_inputs

@@ -340,7 +340,10 @@ fn post_on_github_undoes_this_action_and_clears_its_env() {
     assert!(!env.trussrc().exists());
     assert_eq!(
         parse_file_command(&std::fs::read_to_string(&post_env).unwrap()).unwrap(),
-        [("BASETEN_API_KEY".to_owned(), String::new())]
+        [
+            ("BASETEN_API_KEY".to_owned(), String::new()),
+            ("BASETEN_REMOTE_URL".to_owned(), String::new())
+        ]
     );
     env.run(&["logout", "--post"]).assert_code(0);
 }

@@ -4,6 +4,7 @@
 mod common;
 
 mod arm64;
+mod baseten_cli;
 mod ci;
 mod configparser;
 mod crash;
@@ -12,6 +13,7 @@ mod expanduser;
 mod hardening;
 mod interleave;
 mod interop_act;
+mod interop_baseten_cli;
 mod interop_baseten_codec;
 mod interop_gitlab;
 mod interop_gitlab_component;

@@ -432,3 +432,40 @@ fn every_exit_code() {
         5
     );
 }
+
+/// The baseten CLI's profile goes where the CLI looks on Windows, `%AppData%\baseten\auth.json`
+/// (Go's `os.UserConfigDir`), in the bytes the CLI writes (LF, as Go writes on every OS); the
+/// post of the job puts the CLI back as it was (no file).
+#[test]
+fn the_baseten_cli_profile_is_in_appdata() {
+    let Some(w) = wine() else { return };
+    let file = w.profile().join("AppData/Roaming/baseten/auth.json");
+    let _ = std::fs::remove_file(&file);
+    let job = [
+        ("BASETEN_API_KEY", KEY),
+        ("GITLAB_CI", "true"),
+        ("CI_JOB_ID", "5"),
+    ];
+    w.run(
+        &[
+            "login",
+            "--from-env",
+            "--no-validate",
+            "--baseten-profile=win",
+        ],
+        &job,
+    )
+    .assert_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!(
+            "{{\n  \"version\": 1,\n  \"current\": \"win\",\n  \"profiles\": {{\n    \"win\": {{\n      \"remote_url\": \"https://app.baseten.co\",\n      \"auth_type\": \"api_key\",\n      \"api_key\": \"{KEY}\"\n    }}\n  }}\n}}\n"
+        )
+    );
+    w.run(&["logout", "--post"], &job).assert_code(0);
+    assert!(
+        !file.exists(),
+        "the post removed the file the login created"
+    );
+    let _ = std::fs::remove_file(w.profile().join(".trussrc"));
+}

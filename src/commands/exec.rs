@@ -35,6 +35,10 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
     let (key, source) = (acquired.key, acquired.source);
     // exec reads no trussrc: the remote is the one given, else Baseten's.
     let at = endpoint(conn.remote_url.as_deref(), &conn.api, &conn.remote, None)?;
+    if settings.export_env {
+        // The baseten CLI's rule for the remote it reads beside the key, before any request.
+        crate::baseten_cli::cli_remote_url(&at.remote_url)?;
+    }
     let client = conn
         .validate
         .then(|| Client::new(&at.api_url, &conn.api))
@@ -114,6 +118,13 @@ fn run_with(
     }
     if settings.export_env {
         command.env(names::BASETEN_API_KEY, key.expose());
+        // The baseten CLI's remote beside its key: none for the default remote.
+        match crate::baseten_cli::cli_remote_url(remote_url)? {
+            url if url == crate::baseten_cli::DEFAULT_REMOTE_URL => {
+                command.env_remove(names::BASETEN_REMOTE_URL)
+            }
+            url => command.env(names::BASETEN_REMOTE_URL, url),
+        };
     }
     tracing::debug!(
         "running {} with USER_TRUSSRC_PATH={}",

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::atomic_file;
+use crate::baseten_cli;
 use crate::ci::{Value, Var};
 use crate::cli::OutputFormat;
 use crate::context::Context;
@@ -21,7 +22,7 @@ use crate::undo::{self, Record};
 use crate::job_key::{self, post as job_keys};
 
 pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> Result<()> {
-    let (path, remote, (all, wait)) = match settings {
+    let (path, remote, (all, wait), baseten_auth_file) = match settings {
         LogoutSettings::Post {
             trussrc,
             scope: PostScope::Unknown,
@@ -37,13 +38,21 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
             trussrc,
             scope,
             revoker,
-        } => return run_post(trussrc, scope, revoker, ctx, stdin),
+            baseten_auth_file,
+        } => {
+            let posted = run_post(trussrc, scope, revoker, ctx, stdin);
+            if let Some(file) = baseten_auth_file {
+                baseten_cli::sweep(file, revoker.api.timeout);
+            }
+            return posted;
+        }
         LogoutSettings::Remove {
             trussrc,
             wait,
             remote,
             all,
-        } => (trussrc, remote, (*all, *wait)),
+            baseten_auth_file,
+        } => (trussrc, remote, (*all, *wait), baseten_auth_file.as_deref()),
     };
     let out = ctx.out;
     let doc = trussrc::load(path)?;
@@ -59,8 +68,24 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
         ));
         return report(out, path, &[]);
     }
+    let profiles = match baseten_auth_file {
+        // Most logouts find no profile at all: no key is looked up for them.
+        Some(file) => match baseten_cli::peek(file)?.filter(|f| !f.profiles.is_empty()) {
+            Some(auth) => {
+                let sections = sections_for_cli(&doc, &names, &auth, &ctx.keyring);
+                baseten_cli::login::forget(file, &sections, &ctx.keyring, wait)?
+            }
+            None => Vec::new(),
+        },
+        None => Vec::new(),
+    };
     trussrc::remove(path, &names, wait, doc)?;
     forget(&ctx.keyring, &names);
+    for profile in &profiles {
+        out.info(&format!(
+            "Removed baseten CLI profile `{profile}`, which held a key logged out of."
+        ));
+    }
     // Each remote by name, up to a few; a file of thousands is summed up, not listed (JSON lists all).
     for name in names.iter().take(NAMED) {
         out.info(&format!("Logged out of remote `{name}`."));
@@ -96,6 +121,36 @@ fn run_post(
         }
         None => reported,
     }
+}
+
+/// The sections logged out of, with their keys (inline, or in truss's keyring entry) read before
+/// they go: a `baseten` CLI profile that holds one is login's to remove too.
+fn sections_for_cli(
+    doc: &trussrc::Document,
+    names: &[String],
+    auth: &baseten_cli::auth_file::AuthFile,
+    keyring: &Keyring,
+) -> Vec<baseten_cli::login::Section> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let key = match doc.raw_value(name, "api_key") {
+                Some(inline) => crate::secret::ApiKey::new(inline.to_owned()),
+                // A key in truss's keyring is looked up for a remote named like a profile only.
+                None if keyring.is_disabled() || !auth.profiles.contains_key(name) => return None,
+                None => keyring
+                    .get(name)
+                    .ok()
+                    .flatten()
+                    .and_then(|payload| crate::keyring_store::key_from_payload(&payload))?,
+            };
+            Some(baseten_cli::login::Section {
+                remote: name.clone(),
+                key,
+                remote_url: doc.raw_value(name, "remote_url")?.to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// Deletes the remotes' keyring entries: a keyring that fails for one entry is not asked about
@@ -227,6 +282,9 @@ fn post(
         let (record, duty) = undo::retire(&mut chain, i, locked.existing.as_deref(), &file)?;
         minted.extend(job_keys::found(&record, locked, out));
         undo_one(&record, &duty, locked, keyring, out)?;
+        if let (Some(part), Some(duty)) = (&record.baseten, &duty.baseten) {
+            undo_profile(part, duty, keyring, wait, out)?;
+        }
         for name in &record.exported {
             if !exported.contains(name) {
                 exported.push(name.clone());
@@ -243,9 +301,15 @@ fn post(
 /// Checks every record of the chains the records at `mine` belong to, before anything changes: a
 /// post may hand what it would restore to a later one.
 fn authenticate_chains(chain: &[Record], mine: &[usize], file: &Path) -> Result<()> {
+    let same_profile = |a: &Record, b: &Record| match (&a.baseten, &b.baseten) {
+        (Some(a), Some(b)) => a.same_profile(b),
+        _ => false,
+    };
     let touched = |r: &Record| {
-        mine.iter()
-            .any(|&i| chain[i].trussrc == r.trussrc && chain[i].remote == r.remote)
+        mine.iter().any(|&i| {
+            (chain[i].trussrc == r.trussrc && chain[i].remote == r.remote)
+                || same_profile(&chain[i], r)
+        })
     };
     chain
         .iter()
@@ -302,6 +366,34 @@ fn undo_one(
         record.remote,
         path.display()
     ));
+    Ok(())
+}
+
+/// Puts the `baseten` CLI's profile back as the record says it was before the job, as far as it
+/// is still the record's to put back.
+fn undo_profile(
+    part: &baseten_cli::restore::Recorded,
+    duty: &baseten_cli::restore::Duty,
+    keyring: &Keyring,
+    wait: Duration,
+    out: &Output,
+) -> Result<()> {
+    use baseten_cli::restore::Undone;
+    let (undone, warning) = baseten_cli::restore::undo(part, duty, keyring, wait)?;
+    if let Some(warning) = warning {
+        out.warn(&warning);
+    }
+    let (profile, file) = (&part.profile, part.auth_file.display());
+    match undone {
+        Undone::Restored => out.info(&format!("Restored baseten CLI profile `{profile}` in {file}")),
+        Undone::Removed => out.info(&format!("Removed baseten CLI profile `{profile}` from {file}")),
+        Undone::Unchanged => out.info(&format!(
+            "Nothing to restore for baseten CLI profile `{profile}` in {file}"
+        )),
+        Undone::Replaced => out.warn(&format!(
+            "baseten CLI profile `{profile}` in {file} was replaced after login; it was left as it is"
+        )),
+    }
     Ok(())
 }
 

@@ -73,6 +73,14 @@ pub fn run(settings: &StatusSettings, ctx: &Context<'_>) -> Result<()> {
         report["user"] = json!(crate::commands::verify::shown_user(&user, out));
         report["key"] = key.json(out);
     }
+    if let Some(profile) = settings
+        .baseten_auth_file
+        .as_deref()
+        .and_then(|file| baseten_status(file, ctx))
+    {
+        lines.push_str(&profile.lines());
+        report["baseten_cli"] = profile.json();
+    }
     match out.format {
         OutputFormat::Json => out.json(&report),
         OutputFormat::Text => out.stdout_text(&lines),
@@ -159,4 +167,112 @@ fn from_trussrc(doc: &Document, remote: Option<&str>, path: &Path) -> Result<(St
         },
         secret,
     ))
+}
+
+/// What the `baseten` CLI would log in with, as `status` says it.
+struct CliStatus {
+    file: String,
+    /// The profile the CLI picks, and why (`current` or `BASETEN_PROFILE`).
+    profile: Option<(String, &'static str)>,
+    remote_url: Option<String>,
+    /// Where the profile's key is: `file`, or `keyring` (the CLI looks there when the file has
+    /// none).
+    key_in: Option<&'static str>,
+    /// What shadows the profile: BASETEN_API_KEY in the environment.
+    shadowed_by: Option<&'static str>,
+}
+
+impl CliStatus {
+    fn lines(&self) -> String {
+        let mut lines = format!("baseten_cli_file: {}\n", self.file);
+        match &self.profile {
+            Some((name, why)) => lines.push_str(&format!("baseten_cli_profile: {name} ({why})\n")),
+            None => lines.push_str("baseten_cli_profile: (none)\n"),
+        }
+        if let Some(url) = &self.remote_url {
+            lines.push_str(&format!("baseten_cli_remote_url: {url}\n"));
+        }
+        if let Some(key_in) = self.key_in {
+            lines.push_str(&format!("baseten_cli_key: {key_in}\n"));
+        }
+        if let Some(var) = self.shadowed_by {
+            lines.push_str(&format!(
+                "baseten_cli_note: {var} is set, so the baseten CLI uses it, not the profile\n"
+            ));
+        }
+        lines
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "file": self.file,
+            "profile": self.profile.as_ref().map(|(name, _)| name),
+            "chosen_by": self.profile.as_ref().map(|(_, why)| why),
+            "remote_url": self.remote_url,
+            "key_in": self.key_in,
+            "shadowed_by": self.shadowed_by,
+        })
+    }
+}
+
+/// The profile the `baseten` CLI would use, in its order (`BASETEN_API_KEY`, then
+/// `BASETEN_PROFILE`, then `current`); `None` when it has no `auth.json` and nothing in the
+/// environment. A file it cannot read is a warning: `status` reports, it does not fail on it.
+fn baseten_status(file: &Path, ctx: &Context<'_>) -> Option<CliStatus> {
+    let shadowed_by = ctx
+        .env
+        .get(names::BASETEN_API_KEY)
+        .filter(|k| !k.is_empty())
+        .map(|_| names::BASETEN_API_KEY);
+    let auth = match crate::baseten_cli::peek(file) {
+        Ok(auth) => auth,
+        Err(e) => {
+            ctx.out.warn(&e.message);
+            None
+        }
+    };
+    if auth.is_none() && shadowed_by.is_none() {
+        return None;
+    }
+    let auth = auth.unwrap_or_default();
+    let chosen = match ctx
+        .env
+        .vars
+        .baseten_profile
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        Some(name) => Some((name.to_owned(), "BASETEN_PROFILE")),
+        None => (!auth.current.is_empty()).then(|| (auth.current.clone(), "current")),
+    };
+    let profile = chosen
+        .as_ref()
+        .and_then(|(name, _)| auth.profiles.get(name));
+    // What a file says is printed only when it is plainly a name or a URL.
+    let url = |u: &str| {
+        if normalize_url(u, "remote_url", true).is_ok() {
+            u.to_owned()
+        } else {
+            crate::secret::WITHHELD_VALUE.to_owned()
+        }
+    };
+    let name = |n: String| {
+        if crate::secret::plain_value(&n) {
+            n
+        } else {
+            crate::secret::WITHHELD_VALUE.to_owned()
+        }
+    };
+    Some(CliStatus {
+        file: file.display().to_string(),
+        remote_url: profile.map(|p| url(&p.remote_url)),
+        key_in: match (&chosen, profile) {
+            (_, Some(p)) if p.api_key.is_empty() => Some("keyring"),
+            (_, Some(_)) => Some("file"),
+            (Some(_), None) => Some("none (auth.json holds no such profile)"),
+            (None, None) => None,
+        },
+        profile: chosen.map(|(n, why)| (name(n), why)),
+        shadowed_by,
+    })
 }

@@ -9,7 +9,7 @@ use crate::keyring_store::{self, Keyring, Unavailable};
 use crate::output::Output;
 use crate::secret::{ApiKey, Sensitive};
 use crate::settings::LoginSettings;
-use crate::{trussrc, undo};
+use crate::{baseten_cli, trussrc, undo};
 
 /// What the login does with the keyring entry for its remote.
 enum KeyringWrite {
@@ -60,6 +60,8 @@ pub(super) struct Commit<'a> {
     pub id: Option<String>,
     /// The staged intent of this login's job key: its own record takes its place.
     staged: Option<String>,
+    /// The `baseten` CLI's profile, written (a rollback puts it back).
+    baseten: Option<baseten_cli::login::Write<'a>>,
 }
 
 impl<'a> Commit<'a> {
@@ -102,7 +104,26 @@ impl<'a> Commit<'a> {
             exported: scope.exported,
             staged: false,
             job_keys: scope.job_keys,
+            baseten: None,
         });
+        // The baseten CLI's profile: its state before is read (under its own lock) and said in
+        // the record before anything changes.
+        let mut baseten = match &settings.baseten {
+            Some(b) => Some(baseten_cli::login::Write::plan(
+                &b.auth_file,
+                &b.profile,
+                &baseten_cli::cli_remote_url(&report.remote_url)?,
+                b.switch,
+                settings.storage == Storage::Keyring,
+                key,
+                keyring,
+                (out, settings.conn.api.timeout),
+            )?),
+            None => None,
+        };
+        if let (Some(new), Some(write)) = (record.as_mut(), &baseten) {
+            new.baseten = Some(write.recorded.clone());
+        }
         let mut commit = Self {
             journal,
             remote: report.remote.clone(),
@@ -111,6 +132,7 @@ impl<'a> Commit<'a> {
             keyring,
             id: None,
             staged,
+            baseten: None,
         };
         // Write-ahead: the record is durable before anything it describes changes.
         if let Some(new) = &record {
@@ -121,7 +143,24 @@ impl<'a> Commit<'a> {
         } else {
             Ok(())
         };
-        if let Err(e) = written.and_then(|()| commit.journal.locked.write(&text)) {
+        let written = written.and_then(|()| commit.journal.locked.write(&text));
+        let written = written.and_then(|()| match &mut baseten {
+            Some(write) => {
+                // Where the keyring refused the key after all, the record says so again.
+                let again = write.apply(key, out)?;
+                report.baseten = Some((write.recorded.profile.clone(), write.key_in()));
+                match record.as_mut() {
+                    Some(new) if again => {
+                        new.baseten = Some(write.recorded.clone());
+                        commit.save_record(new)
+                    }
+                    _ => Ok(()),
+                }
+            }
+            None => Ok(()),
+        });
+        commit.baseten = baseten;
+        if let Err(e) = written {
             commit.rollback();
             return Err(e);
         }
@@ -177,6 +216,9 @@ impl<'a> Commit<'a> {
 
     /// Puts the trussrc, the keyring entry and the undo records back as they were.
     pub fn rollback(self) {
+        if let Some(write) = self.baseten {
+            write.rollback();
+        }
         let _ = self.journal.locked.restore();
         if self.keyring_write.writes() {
             let _ = self

@@ -36,6 +36,11 @@ pub struct Report {
     pub key: Option<Lookup>,
     /// The remotes in the trussrc once written: how many, and the first few by name.
     pub remotes: (usize, Vec<String>),
+    /// The `baseten` CLI's profile written, and where its key went.
+    pub baseten: Option<(String, crate::baseten_cli::login::KeyIn)>,
+    /// The remote URL in the `baseten` CLI's form (`scheme://host`); `None` when it has a path,
+    /// which the CLI refuses.
+    pub cli_remote_url: Option<String>,
 }
 
 impl Report {
@@ -74,7 +79,6 @@ fn login(
     preflight(settings, ctx, &existing, &remote_url, key)?;
     let mut report = Report {
         remote: settings.conn.remote.clone(),
-        remote_url,
         api_url,
         trussrc: settings.trussrc.clone(),
         verdict: None,
@@ -82,6 +86,9 @@ fn login(
         storage: Storage::Inline,
         key: None,
         remotes: (0, Vec::new()),
+        baseten: None,
+        cli_remote_url: crate::baseten_cli::cli_remote_url(&remote_url).ok(),
+        remote_url,
     };
     let client = settings
         .conn
@@ -179,6 +186,12 @@ fn preflight(
     let remote = &settings.conn.remote;
     let block = trussrc::api_key_section(remote, remote_url, Some(key.expose()));
     trussrc::fits(path, existing.spliced_len(remote, &block) + room)?;
+    if let Some(baseten) = &settings.baseten {
+        // The CLI's rule for the remote, and a file it could not parse: refused before any
+        // request, as the trussrc is.
+        crate::baseten_cli::cli_remote_url(remote_url)?;
+        crate::baseten_cli::peek(&baseten.auth_file)?;
+    }
     if ctx.platform.is_ci() {
         let file = crate::undo::path_for(path);
         let now = std::fs::symlink_metadata(&file).map_or(0, |m| m.len());

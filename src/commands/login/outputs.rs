@@ -31,6 +31,10 @@ impl Requested {
         key: &ApiKey,
         out: &Output,
     ) -> Result<Self> {
+        if (settings.export.is_some() || settings.print_env) && report.cli_remote_url.is_none() {
+            // The baseten CLI reads BASETEN_REMOTE_URL beside the key, and refuses a path.
+            crate::baseten_cli::cli_remote_url(&report.remote_url)?;
+        }
         let exports = export_vars(settings, report, key, settings.print_env);
         let (mut effects, exported) = export_effects(settings, &exports, out)?;
         if let Some(file) = &settings.dotenv {
@@ -92,6 +96,16 @@ fn export_vars<'a>(
         vars.push(Var {
             name: names::BASETEN_API_KEY,
             value: Value::Secret(key),
+        });
+    }
+    // The baseten CLI's remote, beside the key it reads (the default needs none).
+    if mode.is_some()
+        && let Some(url) = report.cli_remote_url.as_deref()
+        && url != crate::baseten_cli::DEFAULT_REMOTE_URL
+    {
+        vars.push(Var {
+            name: names::BASETEN_REMOTE_URL,
+            value: Value::Plain(url),
         });
     }
     if (mode.is_some() || settings.isolate)
@@ -291,6 +305,12 @@ pub(super) fn print_report(report: &Report, out: &Output) {
         report.remote_url,
         report.trussrc.path.display()
     ));
+    if let Some((profile, key_in)) = &report.baseten {
+        out.info(&format!(
+            "Logged the baseten CLI in as profile `{profile}` (key in its {})",
+            key_in.as_str()
+        ));
+    }
     // An unknown key was a warning already.
     if let Some(key @ Lookup::Known { .. }) = &report.key {
         out.info(&format!("Key {}", key.describe(out)));
@@ -331,6 +351,9 @@ fn print_json(report: &Report, out: &Output) -> Result<()> {
         "restricted": report.verdict == Some(Verdict::Restricted),
         "user": report.user().map(|u| crate::commands::verify::shown_user(u, out)),
         "key_source": report.source.to_string(),
+        "baseten_profile": report.baseten.as_ref().map(|(profile, key_in)| {
+            json!({"profile": profile, "key_in": key_in.as_str()})
+        }),
         "key": report.key.as_ref().map_or_else(
             || json!({"known": false, "reason": "not looked up (--no-validate)"}),
             |k| k.json(out)
