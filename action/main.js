@@ -479,6 +479,9 @@ function login(env) {
   if (!yesNo(env, 'validate', true)) args.push('--no-validate');
   if (yesNo(env, 'isolate', false)) args.push('--isolate');
   args.push(...jobKey(env));
+  const profile = input(env, 'baseten-profile');
+  if (TRUE.test(profile)) args.push('--baseten-profile');
+  else if (profile && !FALSE.test(profile)) args.push(`--baseten-profile=${profile}`);
   return withKey(env, args);
 }
 

@@ -208,6 +208,19 @@ test('the exit code passes through, and truss-ci-path skips the download', async
   }
 });
 
+test('baseten-profile: true names the profile after the remote, a name is passed as the value of one flag', async () => {
+  const t = await setup();
+  try {
+    for (const [value, flag] of [['true', '--baseten-profile '], ['deploy', '--baseten-profile=deploy '], ['-x', '--baseten-profile=-x '], ['false', ''], ['', '']]) {
+      assert.equal(await run({ ...t.env, 'INPUT_BASETEN-PROFILE': value }, t.options), 0);
+      const args = t.log().split('\n')[0];
+      assert.equal(args, `ARGS login --remote=ci ${flag}--from-env`, value);
+    }
+  } finally {
+    await t.close();
+  }
+});
+
 test('job-key inputs become flags, and the post step gets the minting key as main hands it to login', async () => {
   const t = await setup();
   try {

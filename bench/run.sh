@@ -46,9 +46,12 @@ e_curl="env -i curl -sf -o /dev/null --cacert $ca -H Accept:application/json -H 
 big=bigKEY0001.Zx9qv7Lw3pTt
 f="env -i HOME=$gh/home BASETEN_API_KEY=$big BASETEN_REMOTE_URL=$api $bin keys prune --dry-run"
 g="$ghenv BASETEN_API_KEY=$big BASETEN_REMOTE_URL=$api $bin login --from-env --require-key-type workspace-manage-all"
+# (h) (a) that also writes the baseten CLI's profile (one more small file).
+h="$ghenv BASETEN_CONFIG_DIR=$gh/baseten BASETEN_REMOTE_URL=$api $bin login --from-env --require-key-type workspace-manage-all --baseten-profile"
 
 if ! { sh -c "$a" >/dev/null && sh -c "$b" && sh -c "$c" && sh -c "$d" >/dev/null \
-  && sh -c "$e_ci" >/dev/null && sh -c "$e_curl" && sh -c "$f" 2>/dev/null && sh -c "$g" >/dev/null; }; then
+  && sh -c "$e_ci" >/dev/null && sh -c "$e_curl" && sh -c "$f" 2>/dev/null && sh -c "$g" >/dev/null \
+  && sh -c "$h" >/dev/null && grep -q '"baseten"' "$gh/baseten/auth.json"; }; then
   echo "a contender failed its smoke run" >&2
   exit 1
 fi
@@ -60,13 +63,13 @@ printf ': > %s/env; : > %s/output; : > %s/state; : > %s/summary; rm -f %s/home/.
 for r in $(seq "$rounds"); do
   echo "--- round $r of $rounds"
   hyperfine --shell=none --prepare "sh $work/reset.sh" --warmup 3 --runs "$runs" --style basic --export-json "$work/fast-$r.json" \
-    -n a "$a" -n b "$b" -n d "$d" -n e-truss-ci "$e_ci" -n e-curl "$e_curl" -n f "$f" -n g "$g" > /dev/null
+    -n a "$a" -n b "$b" -n d "$d" -n e-truss-ci "$e_ci" -n e-curl "$e_curl" -n f "$f" -n g "$g" -n h "$h" > /dev/null
   hyperfine --shell=none --warmup 0 --runs 2 --style basic --export-json "$work/truss-$r.json" -n c "$c" > /dev/null
 done
 
 # Peak RSS (KiB) with GNU time, five runs each.
-for name in a b c d e-truss-ci e-curl f g; do
-  case $name in a) cmd=$a;; b) cmd=$b;; c) cmd=$c;; d) cmd=$d;; e-truss-ci) cmd=$e_ci;; e-curl) cmd=$e_curl;; f) cmd=$f;; g) cmd=$g;; esac
+for name in a b c d e-truss-ci e-curl f g h; do
+  case $name in a) cmd=$a;; b) cmd=$b;; c) cmd=$c;; d) cmd=$d;; e-truss-ci) cmd=$e_ci;; e-curl) cmd=$e_curl;; f) cmd=$f;; g) cmd=$g;; h) cmd=$h;; esac
   for _ in 1 2 3 4 5; do
     /usr/bin/time -f "$name %M" -a -o "$work/rss.txt" sh -c "exec $cmd" >/dev/null 2>&1
   done
