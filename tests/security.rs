@@ -661,8 +661,11 @@ fn interleaved_and_chunked_keys_reach_no_channel() {
             }
             let dotenv = env.path("build.env");
             files.push(dotenv.clone());
+            let cli = env.path("baseten");
             env.set("BASETEN_API_KEY", KEY)
-                .set("BASETEN_REMOTE_URL", &api.url);
+                .set("BASETEN_REMOTE_URL", &api.url)
+                .set("BASETEN_CONFIG_DIR", cli.to_str().unwrap());
+            // The baseten CLI's profile too: its report lines pass the same sweep.
             let args = [
                 "--ci",
                 ci,
@@ -671,6 +674,7 @@ fn interleaved_and_chunked_keys_reach_no_channel() {
                 "login",
                 "--dotenv",
                 dotenv.to_str().unwrap(),
+                "--baseten-profile",
             ];
             let run = env.run(&args);
             run.assert_code(0);
@@ -683,6 +687,12 @@ fn interleaved_and_chunked_keys_reach_no_channel() {
             for file in &files {
                 assert_unreadable(&std::fs::read_to_string(file).unwrap(), &what);
             }
+            assert!(
+                std::fs::read_to_string(cli.join("auth.json"))
+                    .unwrap()
+                    .contains(KEY),
+                "{what}: the profile holds the key"
+            );
             let dotenv_text = std::fs::read_to_string(&dotenv).unwrap();
             assert!(
                 dotenv_text.contains("BASETEN_WORKSPACE=(withheld: not plain text)"),
