@@ -157,6 +157,22 @@ fn a_file_the_cli_did_not_write_is_refused_whole() {
             }),
         ),
     ];
+    let mut cases = cases;
+    // Another user's file (as root; elsewhere another owner cannot be set up).
+    let probe = std::env::temp_dir().join(format!("truss-ci-chown-{}", std::process::id()));
+    std::fs::write(&probe, "").unwrap();
+    let root = std::os::unix::fs::chown(&probe, Some(65534), None).is_ok();
+    std::fs::remove_file(&probe).unwrap();
+    if root {
+        cases.push((
+            "owned by another user",
+            Box::new(|p| {
+                std::fs::write(p, BEFORE).unwrap();
+                set_mode(p, 0o600);
+                std::os::unix::fs::chown(p, Some(65534), None).unwrap();
+            }),
+        ));
+    }
     for (why, make) in cases {
         let api = FakeApi::baseten();
         let env = cli_env(None).api(&api);
