@@ -284,9 +284,9 @@ function loginWith(params, extra = {}) {
   return runScript('login.sh', env);
 }
 
-/// The key is in truss-ci's environment only: never in argv, never printed.
-function assertKeyOnlyInEnv(r, key = KEY) {
-  assert.equal(r.env.BASETEN_API_KEY, key);
+/// The key is in truss-ci's environment only (in `name`): never in argv, never printed.
+function assertKeyOnlyInEnv(r, key = KEY, name = 'BASETEN_API_KEY') {
+  assert.equal(r.env[name], key);
   assert.ok(!r.argv.some((a) => a.includes(key)), `the key is in argv: ${r.argv}`);
   assert.ok(!r.stdout.includes(key) && !r.stderr.includes(key), 'the key was printed');
   assert.deepEqual(Object.keys(r.env).filter((k) => k.startsWith('ORB_PARAM_')), [], 'truss-ci gets no parameter variable');
@@ -381,10 +381,12 @@ test('login.sh: a bad yes/no fails with 2, naming the parameter, before truss-ci
 });
 
 test('login.sh: api-key-env names the variable the key is read from', () => {
+  // truss-ci reads it there by name: it knows which variable export-env would replace.
   const other = loginWith({ 'api-key-env': 'BASETEN_DEPLOY_KEY' }, { BASETEN_API_KEY: '', BASETEN_DEPLOY_KEY: 'deploy01.OtherKeyValue' });
   assert.equal(other.status, 0, other.stderr);
-  assert.deepEqual(other.argv, ['login', '--from-env']);
-  assertKeyOnlyInEnv(other, 'deploy01.OtherKeyValue');
+  assert.deepEqual(other.argv, ['login', '--from-env=BASETEN_DEPLOY_KEY']);
+  assertKeyOnlyInEnv(other, 'deploy01.OtherKeyValue', 'BASETEN_DEPLOY_KEY');
+  assert.equal(other.env.BASETEN_API_KEY, '', 'BASETEN_API_KEY is left as the job has it');
 
   // Unset: truss-ci is pointed at it by name (it reads VAR_FILE too, and names VAR in its error).
   const unset = loginWith({ 'api-key-env': 'BASETEN_DEPLOY_KEY' }, { BASETEN_API_KEY: '' });
@@ -430,8 +432,8 @@ test('logout.sh: `truss-ci logout --post`, its exit code the step’s', () => {
   const flags = runScript('logout.sh', {
     ORB_PARAM_API_KEY_ENV: 'MINT_KEY', MINT_KEY: 'mint01.KeyThatMints', ORB_PARAM_API_URL: '-u', ORB_PARAM_TIMEOUT: '60',
   });
-  assert.deepEqual(flags.argv, ['logout', '--post', '--api-url=-u', '--timeout=60', '--from-env']);
-  assertKeyOnlyInEnv(flags, 'mint01.KeyThatMints');
+  assert.deepEqual(flags.argv, ['logout', '--post', '--api-url=-u', '--timeout=60', '--from-env=MINT_KEY']);
+  assertKeyOnlyInEnv(flags, 'mint01.KeyThatMints', 'MINT_KEY');
   const unset = runScript('logout.sh', { ORB_PARAM_API_KEY_ENV: 'MINT_KEY' });
   assert.deepEqual(unset.argv, ['logout', '--post', '--from-env=MINT_KEY']);
   const bad = runScript('logout.sh', { ORB_PARAM_API_KEY_ENV: 'X Y' });
@@ -466,16 +468,16 @@ test('install.sh: that version on PATH already is kept; a bad version fails with
   assert.match(method.stderr, /the method parameter must be pip or binary/);
 });
 
-test('login.sh: a job key that cannot revoke itself is not exported over the key that revokes it', () => {
+test('login.sh: a restricted job key with export-env is truss-ci\'s to judge: the flags reach it as given', () => {
   for (const kind of ['workspace-invoke', 'Workspace-Export-Metrics']) {
-    for (const exp of ['true', 'truss-env']) {
-      const r = loginWith({ 'job-key': kind, 'export-env': exp });
-      assert.equal(r.status, 2, r.stderr);
-      assert.equal(r.argv, null, 'truss-ci never ran');
-      assert.match(r.stderr, /api-key-env/);
+    for (const [exp, flag] of [['true', '--export-env'], ['truss-env', '--export-env=truss-env']]) {
+      const r = loginWith({ 'job-key': kind, 'export-env': exp, 'model-ids': 'm1' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(r.argv, ['login', flag, `--job-key=${kind.toLowerCase()}`, '--model-id=m1', '--from-env']);
     }
   }
-  assert.equal(loginWith({ 'job-key': 'true', 'export-env': 'true' }).status, 0);
+  // Its exit code is the step's (the real refusal, end to end, below).
+  assert.equal(loginWith({ 'job-key': 'workspace-invoke', 'export-env': 'true' }, { STUB_EXIT: '2' }).status, 2);
 });
 
 test('login.sh and logout.sh: a trace of the shell (set -x) never shows the key', () => {
@@ -484,5 +486,91 @@ test('login.sh and logout.sh: a trace of the shell (set -x) never shows the key'
     const r = runScript(script, { DEPLOY_KEY: KEY, ORB_PARAM_API_KEY_ENV: 'DEPLOY_KEY' }, { body: `set -x\n${text}` });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(!r.stdout.includes(KEY) && !r.stderr.includes(KEY), `${script} traced the key`);
+  }
+});
+
+// --- end to end: the real truss-ci ($TRUSS_CI_BIN) against the fake Baseten API ---------------
+
+const BIN = process.env.TRUSS_CI_BIN || '';
+
+/// The suite's fake Baseten API (`cargo build --example fake-baseten`), serving `key` until its
+/// stdin closes: { url, stop }.
+async function fakeBaseten(key) {
+  const fake = process.env.TRUSS_CI_FAKE_BASETEN || path.join(path.dirname(BIN), 'examples', 'fake-baseten');
+  assert.ok(fs.existsSync(fake), `no fake Baseten API at ${fake}: run cargo build --example fake-baseten, or set TRUSS_CI_FAKE_BASETEN`);
+  const child = require('node:child_process').spawn(fake, [key], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (chunk) => {
+      buf += chunk;
+      if (buf.includes('\n')) resolve(buf.split('\n')[0].trim());
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`fake-baseten exited with ${code}`)));
+  });
+  const stop = () =>
+    new Promise((resolve) => {
+      child.removeAllListeners('exit');
+      child.on('exit', resolve);
+      child.stdin.end();
+    });
+  return { url, stop };
+}
+
+test('end to end: a restricted job key exported over the key logout revokes it with is refused by truss-ci; from api-key-env it is minted and revoked', async (t) => {
+  if (!BIN) {
+    const why = 'TRUSS_CI_BIN is unset: no end-to-end test of the orb with the real truss-ci (scripts/test-orb.sh builds one)';
+    if (REQUIRE) assert.fail(`${why} (TRUSS_CI_REQUIRE_INTEROP=1)`);
+    process.stderr.write(`SKIPPED: ${why}\n`);
+    return t.skip(why);
+  }
+  const api = await fakeBaseten(KEY);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orb-e2e-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.mkdirSync(path.join(dir, 'home'));
+    fs.symlinkSync(path.resolve(BIN), path.join(dir, 'bin', 'truss-ci'));
+    const bashEnv = path.join(dir, 'bash_env');
+    fs.writeFileSync(bashEnv, '');
+    const trussrc = path.join(dir, 'home', '.trussrc');
+    // As CircleCI runs a step: bash, which sources $BASH_ENV first.
+    const step = (script, env) =>
+      spawnSync('bash', ['-eo', 'pipefail', path.join(ORB, 'scripts', script)], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}/bin:${BASE_PATH}`,
+          HOME: path.join(dir, 'home'),
+          CIRCLECI: 'true',
+          CIRCLE_WORKFLOW_JOB_ID: 'wf-job-1',
+          BASH_ENV: bashEnv,
+          ORB_PARAM_API_URL: api.url,
+          ...env,
+        },
+      });
+    const restricted = { ORB_PARAM_JOB_KEY: 'workspace-invoke', ORB_PARAM_MODEL_IDS: 'm1', ORB_PARAM_EXPORT_ENV: 'true' };
+
+    const refused = step('login.sh', { ...restricted, BASETEN_API_KEY: KEY });
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /--job-key=workspace-invoke with --export-env would hand the job key to the `when: always` step as BASETEN_API_KEY/);
+    assert.match(refused.stderr, /--from-env=NAME/);
+    assert.ok(!fs.existsSync(trussrc), 'nothing was written');
+    assert.equal(fs.readFileSync(bashEnv, 'utf8'), '', 'nothing was exported');
+    assert.ok(!refused.stdout.includes(KEY) && !refused.stderr.includes(KEY));
+
+    const login = step('login.sh', { ...restricted, ORB_PARAM_API_KEY_ENV: 'MINT_KEY', MINT_KEY: KEY });
+    assert.equal(login.status, 0, login.stderr);
+    const stored = fs.readFileSync(trussrc, 'utf8').match(/^api_key = (.+)$/m)[1];
+    assert.notEqual(stored, KEY, 'the trussrc holds the job key');
+    assert.match(fs.readFileSync(bashEnv, 'utf8'), /^export BASETEN_API_KEY=/m);
+
+    // The logout step sees the job key in BASETEN_API_KEY ($BASH_ENV) and revokes it with MINT_KEY.
+    const logout = step('logout.sh', { ORB_PARAM_API_KEY_ENV: 'MINT_KEY', MINT_KEY: KEY });
+    assert.equal(logout.status, 0, logout.stderr);
+    assert.match(logout.stderr, new RegExp(`^Revoked job key truss-ci-circleci-\\S+ \\(prefix ${stored.split('.')[0]}\\)$`, 'm'));
+    assert.ok(!fs.existsSync(trussrc));
+    for (const r of [login, logout]) assert.ok(!r.stdout.includes(KEY) && !r.stderr.includes(KEY) && !r.stderr.includes(stored));
+  } finally {
+    await api.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
