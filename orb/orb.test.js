@@ -489,6 +489,135 @@ test('login.sh and logout.sh: a trace of the shell (set -x) never shows the key'
   }
 });
 
+// --- install with method binary: the release manifest's digests, packed in -------------------
+
+const crypto = require('node:crypto');
+const { digestLines, TARGETS } = require('../scripts/pack-orb.js');
+
+const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/// A release manifest (action/manifest.json's shape) recording `digest` for every target of
+/// truss-ci `version`, and a Windows binary the orb never installs.
+function manifestFor(version, digest) {
+  const binaries = Object.fromEntries(TARGETS.map((t) => [t, digest]));
+  return {
+    version,
+    repository: 'baseten/auth-action',
+    sha256: { [version]: {} },
+    binary_sha256: { [version]: { ...binaries, 'x86_64-pc-windows-msvc': 'e'.repeat(64) } },
+  };
+}
+
+test('pack --manifest: install.sh gets the digests of the targets it installs, and nothing else changes', () => {
+  const digest = 'd'.repeat(64);
+  const stamped = pack(ORB, '9.9.9', manifestFor('9.9.9', digest));
+  assert.equal(stamped.split('\n').filter((l) => l.includes(digest)).length, 4);
+  assert.ok(!stamped.includes('e'.repeat(64)), 'no digest of a target the orb does not install');
+  const lines = (text) => text.split('\n');
+  const extra = lines(stamped).filter((l) => !lines(pack(ORB, '9.9.9')).includes(l));
+  assert.deepEqual(extra.map((l) => l.trim()), [`release_sha256='`, ...TARGETS.map((t) => `9.9.9 ${t} ${digest}`), `'`]);
+  assert.throws(() => pack(ORB, '9.9.8', manifestFor('9.9.9', digest)), /records no binary of truss-ci 9\.9\.8/);
+  assert.throws(() => digestLines({ binary_sha256: { '9.9.9': { [TARGETS[0]]: 'not hex' } } }), /is not a SHA-256/);
+  assert.throws(() => digestLines({}), /no binary_sha256/);
+  // The command line takes the manifest from a file.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orb-manifest-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifestFor('9.9.9', digest)));
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'pack-orb.js'), `--manifest=${path.join(dir, 'manifest.json')}`, '9.9.9'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, stamped);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/// Runs the packed install command (packed with `manifest`, or none) with method binary, a stub
+/// curl that serves `served` (recording each URL) and `onPath` as a truss-ci on PATH, if any.
+function installBinary(t, { manifest, version = '9.9.9', served, onPath }) {
+  const lib = npm();
+  if (!lib) return skipOrFail(t, 'no yaml package: run scripts/setup-orb.sh');
+  const body = lib.yaml.parse(pack(ORB, undefined, manifest)).commands.install.steps.at(-1).run.command;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orb-install-'));
+  try {
+    for (const d of ['curl-bin', 'path-bin', 'install']) fs.mkdirSync(path.join(dir, d));
+    fs.writeFileSync(path.join(dir, 'served'), served);
+    fs.writeFileSync(path.join(dir, 'curl-bin', 'curl'), `#!/bin/sh
+out=; prev=; url=
+for a; do [ "$prev" = -o ] && out=$a; prev=$a; url=$a; done
+echo "$url" >> "${dir}/curl.log"
+cp "${dir}/served" "$out"
+`, { mode: 0o755 });
+    if (onPath !== undefined) fs.writeFileSync(path.join(dir, 'path-bin', 'truss-ci'), onPath, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'bash_env'), '');
+    const r = spawnSync('bash', ['-eo', 'pipefail', '-c', body], {
+      encoding: 'utf8',
+      env: {
+        PATH: `${dir}/curl-bin:${dir}/path-bin:${BASE_PATH}`,
+        HOME: dir,
+        BASH_ENV: path.join(dir, 'bash_env'),
+        RAN: path.join(dir, 'ran'),
+        ORB_PARAM_VERSION: version,
+        ORB_PARAM_METHOD: 'binary',
+        ORB_PARAM_INSTALL_DIR: path.join(dir, 'install'),
+      },
+    });
+    const read = (f) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), 'utf8') : null);
+    return { status: r.status, stderr: r.stderr, urls: (read('curl.log') || '').split('\n').filter(Boolean), installed: read('install/truss-ci'), ran: read('ran'), bashEnv: read('bash_env'), dir };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/// A stand-in release binary: says its version, and that it ran.
+const RELEASE = '#!/bin/sh\necho ran >> "$RAN"\necho "truss-ci 9.9.9"\n';
+
+test('install.sh, method binary: the download is installed only when its SHA-256 is the release manifest\'s', (t) => {
+  const manifest = manifestFor('9.9.9', sha256(RELEASE));
+  const good = installBinary(t, { manifest, served: RELEASE });
+  if (!good) return;
+  assert.equal(good.status, 0, good.stderr);
+  assert.equal(good.urls.length, 1);
+  assert.match(good.urls[0], /^https:\/\/github\.com\/baseten\/auth-action\/releases\/download\/v9\.9\.9\/truss-ci-[a-z0-9_]+-(unknown-linux-gnu|apple-darwin)$/);
+  assert.equal(good.installed, RELEASE);
+  assert.match(good.stderr, /truss-ci 9\.9\.9/);
+  assert.match(good.bashEnv, /^export PATH=.*install:"\$PATH"$/m);
+
+  // Other bytes: refused before they are installed or run.
+  const tampered = installBinary(t, { manifest, served: RELEASE.replace('9.9.9', '6.6.6') });
+  assert.equal(tampered.status, 1, tampered.stderr);
+  assert.match(tampered.stderr, /refusing truss-ci-\S+ 9\.9\.9: its SHA-256 is [0-9a-f]{64}, the release manifest's is [0-9a-f]{64}; nothing was installed/);
+  assert.equal(tampered.installed, null);
+  assert.equal(tampered.ran, null, 'the download never ran');
+});
+
+test('install.sh, method binary: a version the manifest does not record, or no manifest, is refused before any download', (t) => {
+  const manifest = manifestFor('9.9.9', sha256(RELEASE));
+  const other = installBinary(t, { manifest, version: '9.9.8', served: RELEASE });
+  if (!other) return;
+  assert.equal(other.status, 2, other.stderr);
+  assert.match(other.stderr, /records no SHA-256 for truss-ci 9\.9\.8/);
+  assert.deepEqual(other.urls, []);
+  const none = installBinary(t, { manifest: undefined, served: RELEASE });
+  assert.equal(none.status, 2, none.stderr);
+  assert.match(none.stderr, /records no SHA-256 for truss-ci 9\.9\.9/);
+  assert.deepEqual(none.urls, []);
+});
+
+test('install.sh, method binary: the very release binary on PATH is kept, unrun; any other is replaced', (t) => {
+  const manifest = manifestFor('9.9.9', sha256(RELEASE));
+  const same = installBinary(t, { manifest, served: 'never served', onPath: RELEASE });
+  if (!same) return;
+  assert.equal(same.status, 0, same.stderr);
+  assert.match(same.stderr, /truss-ci 9\.9\.9 is already installed/);
+  assert.deepEqual(same.urls, []);
+  assert.equal(same.ran, null, 'nothing was run to find out');
+  // Another truss-ci that says it is 9.9.9 is not the release's binary.
+  const claims = installBinary(t, { manifest, served: RELEASE, onPath: '#!/bin/sh\necho "truss-ci 9.9.9"\n' });
+  assert.equal(claims.status, 0, claims.stderr);
+  assert.equal(claims.urls.length, 1);
+  assert.equal(claims.installed, RELEASE);
+});
+
 // --- end to end: the real truss-ci ($TRUSS_CI_BIN) against the fake Baseten API ---------------
 
 const BIN = process.env.TRUSS_CI_BIN || '';
