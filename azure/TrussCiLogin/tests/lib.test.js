@@ -90,7 +90,7 @@ test('the manifest: both digests for the version and target, or no download at a
   assert.throws(() => lib.release({ ...manifest, binary_sha256: {} }, '', t), /refusing to run an unverified binary/);
   // The committed manifest the task is packed with has the same shape.
   const committed = JSON.parse(fs.readFileSync(path.join(ROOT, 'action', 'manifest.json'), 'utf8'));
-  assert.deepEqual(Object.keys(committed).sort(), ['binary_sha256', 'repository', 'sha256', 'version']);
+  assert.deepEqual(Object.keys(committed).sort(), ['binary_sha256', 'image_sha256', 'repository', 'sha256', 'version']);
 });
 
 test('task.json: the version is Cargo.toml\'s, the inputs are the ones the code reads, the handlers exist', () => {
