@@ -673,6 +673,52 @@ test('update-manifest records each target\'s asset and binary digests, and refus
   }
 });
 
+test('update-manifest --image-sha256 records the image\'s digest, and pin-image pins the component\'s default image to it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'truss-ci-manifest-'));
+  try {
+    const manifest = path.join(dir, 'manifest.json');
+    fs.writeFileSync(manifest, JSON.stringify({ version: '0.0.1', repository: 'x/y', sha256: {}, binary_sha256: {}, image_sha256: { '0.0.1': 'a'.repeat(64) } }));
+    const sums = path.join(dir, 'sums');
+    fs.mkdirSync(sums);
+    for (const [name, data] of [[`truss-ci-${TARGET}.br`, BR], [`truss-ci-${TARGET}`, FAKE]]) {
+      fs.writeFileSync(path.join(sums, `${name}.sha256`), `${sha(data)}  ${name}\n`);
+    }
+    const update = (...extra) => spawnSync(process.execPath, [path.join(__dirname, 'update-manifest.js'), '0.2.0', sums, manifest, ...extra], { encoding: 'utf8' });
+    assert.equal(update('--image-sha256=sha256:abc').status, 1, 'not a bare SHA-256');
+    assert.equal(update('--image=x').status, 2);
+    const digest = 'b'.repeat(64);
+    const r = update(`--image-sha256=${digest}`);
+    assert.equal(r.status, 0, r.stderr);
+    const m = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+    assert.deepEqual(m.image_sha256, { '0.0.1': 'a'.repeat(64), '0.2.0': digest });
+
+    const { pin, imageDefault } = require('../scripts/pin-image.js');
+    const template = fs.readFileSync(path.join(__dirname, '..', 'templates', 'login.yml'), 'utf8');
+    const version = imageDefault(template).tag;
+    const pinned = pin(template, version, digest);
+    assert.deepEqual(imageDefault(pinned), { ...imageDefault(template), digest });
+    const changed = pinned.split('\n').filter((l, i) => l !== template.split('\n')[i]);
+    assert.deepEqual(changed, [`      default: ghcr.io/baseten/truss-ci:${version}@sha256:${digest}`]);
+    assert.equal(pin(pinned, version, digest), pinned, 'pinning again changes nothing');
+    assert.throws(() => pin(pinned, version, 'c'.repeat(64)), /pinned to another digest/);
+    assert.throws(() => pin(template, '9.9.9', digest), /not the release's 9\.9\.9/);
+    assert.throws(() => pin(template, version, ''), /records no image SHA-256/);
+    // The command line, on a copy: the manifest's digest for the version, or a failure.
+    const copy = path.join(dir, 'login.yml');
+    fs.writeFileSync(copy, template);
+    const cli = (v) => spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'pin-image.js'), v, manifest, copy], { encoding: 'utf8' });
+    assert.equal(cli('9.9.9').status, 1);
+    assert.equal(fs.readFileSync(copy, 'utf8'), template);
+    m.image_sha256[version] = digest;
+    fs.writeFileSync(manifest, JSON.stringify(m));
+    const ok = cli(version);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(fs.readFileSync(copy, 'utf8'), pinned);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the committed manifest has a binary digest for every asset digest', () => {
   const m = JSON.parse(fs.readFileSync(path.join(__dirname, 'manifest.json'), 'utf8'));
   const pairs = (table) => Object.entries(table || {}).flatMap(([v, ts]) => Object.keys(ts).map((t) => `${v} ${t}`)).sort();

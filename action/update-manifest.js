@@ -1,19 +1,25 @@
 // Records a release's SHA-256 sums in action/manifest.json and makes it the default version:
-//   node action/update-manifest.js VERSION DIR [MANIFEST]
+//   node action/update-manifest.js VERSION DIR [MANIFEST] [--image-sha256=HEX]
 // DIR holds the release's .sha256 files, two per target: truss-ci-TARGET.br.sha256, the asset
 // the action downloads (it checks the bytes downloaded), and truss-ci-TARGET[.exe].sha256, the
 // binary that asset decompresses to (it checks the file before every run). A target with only
-// one of the two fails the release. MANIFEST (default action/manifest.json) is for tests.
+// one of the two fails the release. --image-sha256 records the digest of the release's image
+// (ghcr.io/baseten/truss-ci:VERSION, its multi-arch index) under image_sha256, which the GitLab
+// component's default image is pinned to (scripts/pin-image.js). MANIFEST (default
+// action/manifest.json) is for tests.
 'use strict';
 
 const fs = require('node:fs');
 const path = require('node:path');
 
-const [version, dir, file = path.join(__dirname, 'manifest.json')] = process.argv.slice(2);
-if (!version || !dir) {
-  console.error('usage: node action/update-manifest.js VERSION DIR [MANIFEST]');
+const args = process.argv.slice(2);
+const image = args.filter((a) => a.startsWith('--image-sha256=')).map((a) => a.slice('--image-sha256='.length));
+const [version, dir, file = path.join(__dirname, 'manifest.json')] = args.filter((a) => !a.startsWith('--'));
+if (!version || !dir || image.length > 1 || args.some((a) => a.startsWith('--') && !a.startsWith('--image-sha256='))) {
+  console.error('usage: node action/update-manifest.js VERSION DIR [MANIFEST] [--image-sha256=HEX]');
   process.exit(2);
 }
+if (image.length && !/^[0-9a-f]{64}$/.test(image[0])) throw new Error(`--image-sha256: ${JSON.stringify(image[0])} is not a SHA-256`);
 const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
 const assets = {};
 const binaries = {};
@@ -33,6 +39,7 @@ for (const target of targets) {
 }
 manifest.sha256[version] = assets;
 manifest.binary_sha256 = { ...manifest.binary_sha256, [version]: binaries };
+if (image.length) manifest.image_sha256 = { ...manifest.image_sha256, [version]: image[0] };
 manifest.version = version;
 fs.writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(`${path.relative(process.cwd(), file)}: truss-ci ${version}, ${targets.length} targets`);
+console.log(`${path.relative(process.cwd(), file)}: truss-ci ${version}, ${targets.length} targets${image.length ? ', the image' : ''}`);

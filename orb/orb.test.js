@@ -284,9 +284,9 @@ function loginWith(params, extra = {}) {
   return runScript('login.sh', env);
 }
 
-/// The key is in truss-ci's environment only: never in argv, never printed.
-function assertKeyOnlyInEnv(r, key = KEY) {
-  assert.equal(r.env.BASETEN_API_KEY, key);
+/// The key is in truss-ci's environment only (in `name`): never in argv, never printed.
+function assertKeyOnlyInEnv(r, key = KEY, name = 'BASETEN_API_KEY') {
+  assert.equal(r.env[name], key);
   assert.ok(!r.argv.some((a) => a.includes(key)), `the key is in argv: ${r.argv}`);
   assert.ok(!r.stdout.includes(key) && !r.stderr.includes(key), 'the key was printed');
   assert.deepEqual(Object.keys(r.env).filter((k) => k.startsWith('ORB_PARAM_')), [], 'truss-ci gets no parameter variable');
@@ -381,10 +381,12 @@ test('login.sh: a bad yes/no fails with 2, naming the parameter, before truss-ci
 });
 
 test('login.sh: api-key-env names the variable the key is read from', () => {
+  // truss-ci reads it there by name: it knows which variable export-env would replace.
   const other = loginWith({ 'api-key-env': 'BASETEN_DEPLOY_KEY' }, { BASETEN_API_KEY: '', BASETEN_DEPLOY_KEY: 'deploy01.OtherKeyValue' });
   assert.equal(other.status, 0, other.stderr);
-  assert.deepEqual(other.argv, ['login', '--from-env']);
-  assertKeyOnlyInEnv(other, 'deploy01.OtherKeyValue');
+  assert.deepEqual(other.argv, ['login', '--from-env=BASETEN_DEPLOY_KEY']);
+  assertKeyOnlyInEnv(other, 'deploy01.OtherKeyValue', 'BASETEN_DEPLOY_KEY');
+  assert.equal(other.env.BASETEN_API_KEY, '', 'BASETEN_API_KEY is left as the job has it');
 
   // Unset: truss-ci is pointed at it by name (it reads VAR_FILE too, and names VAR in its error).
   const unset = loginWith({ 'api-key-env': 'BASETEN_DEPLOY_KEY' }, { BASETEN_API_KEY: '' });
@@ -430,8 +432,8 @@ test('logout.sh: `truss-ci logout --post`, its exit code the step’s', () => {
   const flags = runScript('logout.sh', {
     ORB_PARAM_API_KEY_ENV: 'MINT_KEY', MINT_KEY: 'mint01.KeyThatMints', ORB_PARAM_API_URL: '-u', ORB_PARAM_TIMEOUT: '60',
   });
-  assert.deepEqual(flags.argv, ['logout', '--post', '--api-url=-u', '--timeout=60', '--from-env']);
-  assertKeyOnlyInEnv(flags, 'mint01.KeyThatMints');
+  assert.deepEqual(flags.argv, ['logout', '--post', '--api-url=-u', '--timeout=60', '--from-env=MINT_KEY']);
+  assertKeyOnlyInEnv(flags, 'mint01.KeyThatMints', 'MINT_KEY');
   const unset = runScript('logout.sh', { ORB_PARAM_API_KEY_ENV: 'MINT_KEY' });
   assert.deepEqual(unset.argv, ['logout', '--post', '--from-env=MINT_KEY']);
   const bad = runScript('logout.sh', { ORB_PARAM_API_KEY_ENV: 'X Y' });
@@ -466,16 +468,16 @@ test('install.sh: that version on PATH already is kept; a bad version fails with
   assert.match(method.stderr, /the method parameter must be pip or binary/);
 });
 
-test('login.sh: a job key that cannot revoke itself is not exported over the key that revokes it', () => {
+test('login.sh: a restricted job key with export-env is truss-ci\'s to judge: the flags reach it as given', () => {
   for (const kind of ['workspace-invoke', 'Workspace-Export-Metrics']) {
-    for (const exp of ['true', 'truss-env']) {
-      const r = loginWith({ 'job-key': kind, 'export-env': exp });
-      assert.equal(r.status, 2, r.stderr);
-      assert.equal(r.argv, null, 'truss-ci never ran');
-      assert.match(r.stderr, /api-key-env/);
+    for (const [exp, flag] of [['true', '--export-env'], ['truss-env', '--export-env=truss-env']]) {
+      const r = loginWith({ 'job-key': kind, 'export-env': exp, 'model-ids': 'm1' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(r.argv, ['login', flag, `--job-key=${kind.toLowerCase()}`, '--model-id=m1', '--from-env']);
     }
   }
-  assert.equal(loginWith({ 'job-key': 'true', 'export-env': 'true' }).status, 0);
+  // Its exit code is the step's (the real refusal, end to end, below).
+  assert.equal(loginWith({ 'job-key': 'workspace-invoke', 'export-env': 'true' }, { STUB_EXIT: '2' }).status, 2);
 });
 
 test('login.sh and logout.sh: a trace of the shell (set -x) never shows the key', () => {
@@ -484,5 +486,220 @@ test('login.sh and logout.sh: a trace of the shell (set -x) never shows the key'
     const r = runScript(script, { DEPLOY_KEY: KEY, ORB_PARAM_API_KEY_ENV: 'DEPLOY_KEY' }, { body: `set -x\n${text}` });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(!r.stdout.includes(KEY) && !r.stderr.includes(KEY), `${script} traced the key`);
+  }
+});
+
+// --- install with method binary: the release manifest's digests, packed in -------------------
+
+const crypto = require('node:crypto');
+const { digestLines, TARGETS } = require('../scripts/pack-orb.js');
+
+const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/// A release manifest (action/manifest.json's shape) recording `digest` for every target of
+/// truss-ci `version`, and a Windows binary the orb never installs.
+function manifestFor(version, digest) {
+  const binaries = Object.fromEntries(TARGETS.map((t) => [t, digest]));
+  return {
+    version,
+    repository: 'baseten/auth-action',
+    sha256: { [version]: {} },
+    binary_sha256: { [version]: { ...binaries, 'x86_64-pc-windows-msvc': 'e'.repeat(64) } },
+  };
+}
+
+test('pack --manifest: install.sh gets the digests of the targets it installs, and nothing else changes', () => {
+  const digest = 'd'.repeat(64);
+  const stamped = pack(ORB, '9.9.9', manifestFor('9.9.9', digest));
+  assert.equal(stamped.split('\n').filter((l) => l.includes(digest)).length, 4);
+  assert.ok(!stamped.includes('e'.repeat(64)), 'no digest of a target the orb does not install');
+  const lines = (text) => text.split('\n');
+  const extra = lines(stamped).filter((l) => !lines(pack(ORB, '9.9.9')).includes(l));
+  assert.deepEqual(extra.map((l) => l.trim()), [`release_sha256='`, ...TARGETS.map((t) => `9.9.9 ${t} ${digest}`), `'`]);
+  assert.throws(() => pack(ORB, '9.9.8', manifestFor('9.9.9', digest)), /records no binary of truss-ci 9\.9\.8/);
+  assert.throws(() => digestLines({ binary_sha256: { '9.9.9': { [TARGETS[0]]: 'not hex' } } }), /is not a SHA-256/);
+  assert.throws(() => digestLines({}), /no binary_sha256/);
+  // The command line takes the manifest from a file.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orb-manifest-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifestFor('9.9.9', digest)));
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'pack-orb.js'), `--manifest=${path.join(dir, 'manifest.json')}`, '9.9.9'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, stamped);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/// Runs the packed install command (packed with `manifest`, or none) with method binary, a stub
+/// curl that serves `served` (recording each URL) and `onPath` as a truss-ci on PATH, if any.
+function installBinary(t, { manifest, version = '9.9.9', served, onPath }) {
+  const lib = npm();
+  if (!lib) return skipOrFail(t, 'no yaml package: run scripts/setup-orb.sh');
+  const body = lib.yaml.parse(pack(ORB, undefined, manifest)).commands.install.steps.at(-1).run.command;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orb-install-'));
+  try {
+    for (const d of ['curl-bin', 'path-bin', 'install']) fs.mkdirSync(path.join(dir, d));
+    fs.writeFileSync(path.join(dir, 'served'), served);
+    fs.writeFileSync(path.join(dir, 'curl-bin', 'curl'), `#!/bin/sh
+out=; prev=; url=
+for a; do [ "$prev" = -o ] && out=$a; prev=$a; url=$a; done
+echo "$url" >> "${dir}/curl.log"
+cp "${dir}/served" "$out"
+`, { mode: 0o755 });
+    if (onPath !== undefined) fs.writeFileSync(path.join(dir, 'path-bin', 'truss-ci'), onPath, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'bash_env'), '');
+    const r = spawnSync('bash', ['-eo', 'pipefail', '-c', body], {
+      encoding: 'utf8',
+      env: {
+        PATH: `${dir}/curl-bin:${dir}/path-bin:${BASE_PATH}`,
+        HOME: dir,
+        BASH_ENV: path.join(dir, 'bash_env'),
+        RAN: path.join(dir, 'ran'),
+        ORB_PARAM_VERSION: version,
+        ORB_PARAM_METHOD: 'binary',
+        ORB_PARAM_INSTALL_DIR: path.join(dir, 'install'),
+      },
+    });
+    const read = (f) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), 'utf8') : null);
+    return { status: r.status, stderr: r.stderr, urls: (read('curl.log') || '').split('\n').filter(Boolean), installed: read('install/truss-ci'), ran: read('ran'), bashEnv: read('bash_env'), dir };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/// A stand-in release binary: says its version, and that it ran.
+const RELEASE = '#!/bin/sh\necho ran >> "$RAN"\necho "truss-ci 9.9.9"\n';
+
+test('install.sh, method binary: the download is installed only when its SHA-256 is the release manifest\'s', (t) => {
+  const manifest = manifestFor('9.9.9', sha256(RELEASE));
+  const good = installBinary(t, { manifest, served: RELEASE });
+  if (!good) return;
+  assert.equal(good.status, 0, good.stderr);
+  assert.equal(good.urls.length, 1);
+  assert.match(good.urls[0], /^https:\/\/github\.com\/baseten\/auth-action\/releases\/download\/v9\.9\.9\/truss-ci-[a-z0-9_]+-(unknown-linux-gnu|apple-darwin)$/);
+  assert.equal(good.installed, RELEASE);
+  assert.match(good.stderr, /truss-ci 9\.9\.9/);
+  assert.match(good.bashEnv, /^export PATH=.*install:"\$PATH"$/m);
+
+  // Other bytes: refused before they are installed or run.
+  const tampered = installBinary(t, { manifest, served: RELEASE.replace('9.9.9', '6.6.6') });
+  assert.equal(tampered.status, 1, tampered.stderr);
+  assert.match(tampered.stderr, /refusing truss-ci-\S+ 9\.9\.9: its SHA-256 is [0-9a-f]{64}, the release manifest's is [0-9a-f]{64}; nothing was installed/);
+  assert.equal(tampered.installed, null);
+  assert.equal(tampered.ran, null, 'the download never ran');
+});
+
+test('install.sh, method binary: a version the manifest does not record, or no manifest, is refused before any download', (t) => {
+  const manifest = manifestFor('9.9.9', sha256(RELEASE));
+  const other = installBinary(t, { manifest, version: '9.9.8', served: RELEASE });
+  if (!other) return;
+  assert.equal(other.status, 2, other.stderr);
+  assert.match(other.stderr, /records no SHA-256 for truss-ci 9\.9\.8/);
+  assert.deepEqual(other.urls, []);
+  const none = installBinary(t, { manifest: undefined, served: RELEASE });
+  assert.equal(none.status, 2, none.stderr);
+  assert.match(none.stderr, /records no SHA-256 for truss-ci 9\.9\.9/);
+  assert.deepEqual(none.urls, []);
+});
+
+test('install.sh, method binary: the very release binary on PATH is kept, unrun; any other is replaced', (t) => {
+  const manifest = manifestFor('9.9.9', sha256(RELEASE));
+  const same = installBinary(t, { manifest, served: 'never served', onPath: RELEASE });
+  if (!same) return;
+  assert.equal(same.status, 0, same.stderr);
+  assert.match(same.stderr, /truss-ci 9\.9\.9 is already installed/);
+  assert.deepEqual(same.urls, []);
+  assert.equal(same.ran, null, 'nothing was run to find out');
+  // Another truss-ci that says it is 9.9.9 is not the release's binary.
+  const claims = installBinary(t, { manifest, served: RELEASE, onPath: '#!/bin/sh\necho "truss-ci 9.9.9"\n' });
+  assert.equal(claims.status, 0, claims.stderr);
+  assert.equal(claims.urls.length, 1);
+  assert.equal(claims.installed, RELEASE);
+});
+
+// --- end to end: the real truss-ci ($TRUSS_CI_BIN) against the fake Baseten API ---------------
+
+const BIN = process.env.TRUSS_CI_BIN || '';
+
+/// The suite's fake Baseten API (`cargo build --example fake-baseten`), serving `key` until its
+/// stdin closes: { url, stop }.
+async function fakeBaseten(key) {
+  const fake = process.env.TRUSS_CI_FAKE_BASETEN || path.join(path.dirname(BIN), 'examples', 'fake-baseten');
+  assert.ok(fs.existsSync(fake), `no fake Baseten API at ${fake}: run cargo build --example fake-baseten, or set TRUSS_CI_FAKE_BASETEN`);
+  const child = require('node:child_process').spawn(fake, [key], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (chunk) => {
+      buf += chunk;
+      if (buf.includes('\n')) resolve(buf.split('\n')[0].trim());
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`fake-baseten exited with ${code}`)));
+  });
+  const stop = () =>
+    new Promise((resolve) => {
+      child.removeAllListeners('exit');
+      child.on('exit', resolve);
+      child.stdin.end();
+    });
+  return { url, stop };
+}
+
+test('end to end: a restricted job key exported over the key logout revokes it with is refused by truss-ci; from api-key-env it is minted and revoked', async (t) => {
+  if (!BIN) {
+    const why = 'TRUSS_CI_BIN is unset: no end-to-end test of the orb with the real truss-ci (scripts/test-orb.sh builds one)';
+    if (REQUIRE) assert.fail(`${why} (TRUSS_CI_REQUIRE_INTEROP=1)`);
+    process.stderr.write(`SKIPPED: ${why}\n`);
+    return t.skip(why);
+  }
+  const api = await fakeBaseten(KEY);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orb-e2e-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.mkdirSync(path.join(dir, 'home'));
+    fs.symlinkSync(path.resolve(BIN), path.join(dir, 'bin', 'truss-ci'));
+    const bashEnv = path.join(dir, 'bash_env');
+    fs.writeFileSync(bashEnv, '');
+    const trussrc = path.join(dir, 'home', '.trussrc');
+    // As CircleCI runs a step: bash, which sources $BASH_ENV first.
+    const step = (script, env) =>
+      spawnSync('bash', ['-eo', 'pipefail', path.join(ORB, 'scripts', script)], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}/bin:${BASE_PATH}`,
+          HOME: path.join(dir, 'home'),
+          CIRCLECI: 'true',
+          CIRCLE_WORKFLOW_JOB_ID: 'wf-job-1',
+          BASH_ENV: bashEnv,
+          ORB_PARAM_API_URL: api.url,
+          ...env,
+        },
+      });
+    const restricted = { ORB_PARAM_JOB_KEY: 'workspace-invoke', ORB_PARAM_MODEL_IDS: 'm1', ORB_PARAM_EXPORT_ENV: 'true' };
+
+    const refused = step('login.sh', { ...restricted, BASETEN_API_KEY: KEY });
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /--job-key=workspace-invoke with --export-env would hand the job key to the `when: always` step as BASETEN_API_KEY/);
+    assert.match(refused.stderr, /--from-env=NAME/);
+    assert.ok(!fs.existsSync(trussrc), 'nothing was written');
+    assert.equal(fs.readFileSync(bashEnv, 'utf8'), '', 'nothing was exported');
+    assert.ok(!refused.stdout.includes(KEY) && !refused.stderr.includes(KEY));
+
+    const login = step('login.sh', { ...restricted, ORB_PARAM_API_KEY_ENV: 'MINT_KEY', MINT_KEY: KEY });
+    assert.equal(login.status, 0, login.stderr);
+    const stored = fs.readFileSync(trussrc, 'utf8').match(/^api_key = (.+)$/m)[1];
+    assert.notEqual(stored, KEY, 'the trussrc holds the job key');
+    assert.match(fs.readFileSync(bashEnv, 'utf8'), /^export BASETEN_API_KEY=/m);
+
+    // The logout step sees the job key in BASETEN_API_KEY ($BASH_ENV) and revokes it with MINT_KEY.
+    const logout = step('logout.sh', { ORB_PARAM_API_KEY_ENV: 'MINT_KEY', MINT_KEY: KEY });
+    assert.equal(logout.status, 0, logout.stderr);
+    assert.match(logout.stderr, new RegExp(`^Revoked job key truss-ci-circleci-\\S+ \\(prefix ${stored.split('.')[0]}\\)$`, 'm'));
+    assert.ok(!fs.existsSync(trussrc));
+    for (const r of [login, logout]) assert.ok(!r.stdout.includes(KEY) && !r.stderr.includes(KEY) && !r.stderr.includes(stored));
+  } finally {
+    await api.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -2,10 +2,13 @@
 # Rehearses the release of the committed tree (HEAD) end to end on this machine, and exits 0 only
 # when it held:
 #   1. builds this machine's release artifact and packages it exactly as the release does
-#      (scripts/release-build.sh: static binary, brotli, SHA-256);
-#   2. in a throwaway clone, records the checksums (the .br asset's and the binary's) in
-#      action/manifest.json with the release's own step (action/update-manifest.js), commits, tags
-#      vX.Y.Z and moves the major tag vX;
+#      (scripts/release-build.sh: static binary, brotli, SHA-256), then the image around it
+#      (scripts/image.sh), pushed to an OCI layout for its digest (with podman; without it, a loud
+#      skip, and the image is checked by its tag only);
+#   2. in a throwaway clone, records the checksums (the .br asset's, the binary's and the image's)
+#      in action/manifest.json and pins the GitLab component's image to that digest with the
+#      release's own steps (action/update-manifest.js, scripts/pin-image.js), commits, tags vX.Y.Z
+#      and moves the major tag vX;
 #   3. serves the release assets from 127.0.0.1, and a fake Baseten API beside them; checks that
 #      the binary digest the manifest records is that of the served asset decompressed;
 #   4. runs action/main.js from the tagged tree, as the runner would (main, then post), with only
@@ -17,13 +20,19 @@
 #   7. checks that the release workflow attests every asset it uploads, and the image, before it
 #      publishes (scripts/check-attestations.py), and that the SBOM is the binary's
 #      (scripts/check-sbom.py);
-#   8. packs the CircleCI orb with the release version (scripts/pack-orb.js);
+#   8. packs the CircleCI orb with the release version and the tagged manifest
+#      (scripts/pack-orb.js): its install checks a download against the release binary's digest;
 #   9. packs the Azure Pipelines task with the tagged manifest: its version is the release's, and
-#      the digests it verifies a download against are those of the release's own assets;
-#  10. checks that the GitLab component's image and the Buildkite plugin's pin are the release's.
+#      it downloads the served asset and verifies it, and the binary inside, against the release's
+#      own digests;
+#  10. checks that the GitLab component's default image is the one whose digest the tagged manifest
+#      records, and that this image holds the release's binary; and that the Buildkite plugin (which
+#      downloads nothing: it runs the agent's truss-ci) names the release.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/common.sh
+. scripts/common.sh
 say() { printf 'rehearsal: %s\n' "$*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
 
@@ -35,25 +44,42 @@ case "$(uname -m)" in
   *) die "no release target for $(uname -m)" ;;
 esac
 
-say "1. the release artifact for $target"
-bash scripts/release-build.sh "$target" >/dev/null
-
 work=$(mktemp -d)
 pids=()
+image=''
+engine=${TRUSS_CI_CONTAINER_ENGINE:-$(command -v podman || true)}
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -n "$image" ]; then "$engine" rmi "$image" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+say "1. the release artifact for $target, and the image around it"
+bash scripts/release-build.sh "$target" >/dev/null
+# The image's digest is its manifest's in a registry; an OCI layout holds the same manifest.
+image_sha256=''
+if [ "$(basename "${engine:-none}")" = podman ]; then
+  image=localhost/truss-ci:rehearsal-$$
+  bash scripts/image.sh "$image" >/dev/null
+  "$engine" push --quiet --digestfile "$work/image.digest" "$image" "oci:$work/oci:$version"
+  image_sha256=$(sed -n 's/^sha256:\([0-9a-f]\{64\}\)$/\1/p' "$work/image.digest")
+  [ -n "$image_sha256" ] || die "podman push gave no image digest"
+else
+  skip "no podman to build the image and push it to an OCI layout: the GitLab component's image is checked by its tag only"
+fi
 
 say "2. manifest commit and tags v$version, v$major in a throwaway clone"
 git clone -q "$root" "$work/repo"
 git -C "$work/repo" checkout -q -B release
 mkdir -p "$work/sums"
 cp "dist/truss-ci-$target.br.sha256" "dist/truss-ci-$target.sha256" "$work/sums/"
-(cd "$work/repo" && node action/update-manifest.js "$version" "$work/sums" >&2)
+(cd "$work/repo" && node action/update-manifest.js "$version" "$work/sums" ${image_sha256:+"--image-sha256=$image_sha256"} >&2)
+if [ -n "$image_sha256" ]; then
+  (cd "$work/repo" && node scripts/pin-image.js "$version" >&2)
+fi
 git -C "$work/repo" -c user.name=release -c user.email=release@localhost \
-  commit -qam "release v$version: checksums in action/manifest.json"
+  commit -qam "release v$version: checksums in action/manifest.json, the component's image pinned"
 git -C "$work/repo" tag "v$version"
 git -C "$work/repo" tag -f "v$major" >/dev/null
 [ "$(git -C "$work/repo" rev-parse "v$major^{commit}")" = "$(git -C "$work/repo" rev-parse "v$version^{commit}")" ] \
@@ -180,6 +206,8 @@ fi
 grep -q "SHA-256 mismatch" "$work/tampered.log" || { cat "$work/tampered.log" >&2; die "no checksum refusal"; }
 [ ! -e "$t/home/.trussrc" ] || die "a tampered download logged in"
 [ -z "$(ls -A "$t/cache/truss-ci/$version/$target" 2>/dev/null)" ] || die "the tampered download was kept"
+# The release's own asset again, for the wrappers below.
+cp "dist/truss-ci-$target.br" "$assets/truss-ci-$target.br"
 
 say "7. provenance and contents"
 py=${TRUSS_CI_LINT_PYTHON:-target/interop/lint-venv/bin/python}
@@ -189,27 +217,76 @@ if [ -f "dist/truss-ci-$target.cdx.json" ]; then
     || die "the SBOM does not describe the binary"
 fi
 
-say "8. the CircleCI orb, packed with v$version from the tagged tree"
-node "$work/tagged/scripts/pack-orb.js" --out="$work/orb.yml" "$version" || die "the orb does not pack"
+say "8. the CircleCI orb, packed with v$version and the tagged manifest"
+node "$work/tagged/scripts/pack-orb.js" --manifest="$work/tagged/action/manifest.json" --out="$work/orb.yml" "$version" \
+  || die "the orb does not pack"
 [ "$(grep -c "^ *default: \"$version\"$" "$work/orb.yml")" -eq 3 ] \
   || die "the packed orb's version parameters do not default to $version"
+binary_sha256=$(sha256sum "dist/truss-ci-$target" | cut -d' ' -f1)
+grep -qx " *$version $target $binary_sha256" "$work/orb.yml" \
+  || die "the packed orb's install does not check truss-ci-$target against the release binary's SHA-256"
 
-say "9. the Azure Pipelines task, packed with the tagged tree's manifest"
+say "9. the Azure Pipelines task, packed with the tagged tree's manifest, downloads and verifies"
 task="$work/tagged/azure/TrussCiLogin"
 cp "$work/tagged/action/manifest.json" "$task/manifest.json"
+mkdir -p "$work/agent-temp"
 node -e '
-const [task, v, t, asset, binary] = process.argv.slice(1);
-const sha = (f) => require("crypto").createHash("sha256").update(require("fs").readFileSync(f)).digest("hex");
+const [task, v, t, asset, binary, base, temp] = process.argv.slice(1);
+const fs = require("fs");
+const sha = (f) => require("crypto").createHash("sha256").update(fs.readFileSync(f)).digest("hex");
 const j = require(task + "/task.json");
 if ([j.version.Major, j.version.Minor, j.version.Patch].join(".") !== v) throw new Error("task.json is not " + v);
-const r = require(task + "/lib.js").release(require(task + "/manifest.json"), v, t);
+const lib = require(task + "/lib.js");
+const r = lib.release(require(task + "/manifest.json"), v, t);
 if (r.asset !== sha(asset) || r.binary !== sha(binary)) throw new Error("the task would verify other bytes");
+// As its main step finds the binary: no trussCiPath, so the release download, verified.
+const os = t.startsWith("aarch64") ? "ARM64" : "X64";
+const tl = { getInput: () => "", getVariable: (n) => ({ "Agent.OS": "Linux", "Agent.OSArchitecture": os, "Agent.TempDirectory": temp })[n] };
+lib.findBinary(tl, { releaseBaseUrl: base }).then((found) => {
+  if (found.sha256 !== sha(binary) || sha(found.binary) !== sha(binary)) throw new Error("the task ran other bytes than the release binary");
+}).catch((e) => { console.error(e.message); process.exit(1); });
 ' "$task" "$version" "$target" "dist/truss-ci-$target.br" "dist/truss-ci-$target" \
-  || die "the packed task does not verify the release's own assets"
+  "http://127.0.0.1:$release_port/releases/download" "$work/agent-temp" \
+  || die "the packed task does not download and verify the release's own assets"
 
 say "10. the GitLab component and the Buildkite plugin, as the tag serves them"
-grep -Eq "default: \"?ghcr.io/baseten/truss-ci:$version\"?$" "$work/tagged/templates/login.yml" \
-  || die "the tagged component's image is not truss-ci $version"
+# shellcheck disable=SC2016 # a JavaScript template literal, not a shell expansion
+component_image=$(node -e '
+const { imageDefault } = require(process.argv[1]);
+const d = imageDefault(require("fs").readFileSync(process.argv[2], "utf8"));
+console.log(`${d.name}:${d.tag}${d.digest ? `@sha256:${d.digest}` : ""}`);
+' "$work/tagged/scripts/pin-image.js" "$work/tagged/templates/login.yml") || die "the tagged component has no image"
+if [ -n "$image_sha256" ]; then
+  recorded=$(node -p 'require(process.argv[1]).image_sha256?.[process.argv[2]] ?? ""' "$work/tagged/action/manifest.json" "$version")
+  [ "$recorded" = "$image_sha256" ] || die "the tagged manifest does not record the image's digest"
+  [ "$component_image" = "ghcr.io/baseten/truss-ci:$version@sha256:$recorded" ] \
+    || die "the tagged component's image is $component_image, not the one the manifest records"
+  # The image at that digest (its manifest and every layer checked against their digests) holds
+  # the binary whose digest the manifest records.
+  python3 - "$work/oci" "sha256:$recorded" "$(node -p 'require(process.argv[1]).binary_sha256[process.argv[2]][process.argv[3]]' \
+    "$work/tagged/action/manifest.json" "$version" "$target")" <<'PY' || die "the image the component names does not hold the release binary"
+import hashlib, io, json, sys, tarfile
+layout, digest, want = sys.argv[1:4]
+def blob(d):
+    algo, hexd = d.split(":")
+    data = open(f"{layout}/blobs/{algo}/{hexd}", "rb").read()
+    assert algo == "sha256" and hashlib.sha256(data).hexdigest() == hexd, f"blob {d} is not its digest"
+    return data
+assert any(m["digest"] == digest for m in json.load(open(f"{layout}/index.json"))["manifests"]), digest
+found = None
+for layer in json.loads(blob(digest))["layers"]:
+    with tarfile.open(fileobj=io.BytesIO(blob(layer["digest"])), mode="r:*") as t:
+        for m in t.getmembers():
+            if m.name.lstrip("./") == "usr/local/bin/truss-ci" and m.isfile():
+                found = hashlib.sha256(t.extractfile(m).read()).hexdigest()
+assert found == want, f"/usr/local/bin/truss-ci in the image is {found}, the manifest says {want}"
+PY
+else
+  [ "$component_image" = "ghcr.io/baseten/truss-ci:$version" ] \
+    || die "the tagged component's image is $component_image, not truss-ci $version"
+fi
+grep -qx "truss_ci_plugin_release=$version" "$work/tagged/buildkite-plugin/lib/plugin.bash" \
+  || die "the tagged Buildkite plugin does not name truss-ci $version"
 grep -q "buildkite-plugin#v$version:" "$work/tagged/buildkite-plugin/README.md" \
   || die "the tagged Buildkite plugin's README does not pin v$version"
 

@@ -241,7 +241,8 @@ fn inputs_outside_the_spec_are_refused_before_any_job_runs() {
 }
 
 /// The image's tag and the component's version come from Cargo.toml's version: the default of
-/// the `image` input, and the version the usage documents.
+/// the `image` input, and the version the usage documents. A release commit pins the image to
+/// the digest its manifest records (scripts/pin-image.js): then it is that one.
 #[test]
 fn the_component_and_its_image_follow_the_crate_version() {
     let spec = TEMPLATE.split("\n---\n").next().unwrap();
@@ -253,7 +254,19 @@ fn the_component_and_its_image_follow_the_crate_version() {
         .take_while(|l| l.starts_with("      "))
         .find_map(|l| l.trim().strip_prefix("default: "))
         .expect("the image input has a default");
+    let (image, digest) = image
+        .split_once("@sha256:")
+        .map_or((image, None), |(image, digest)| (image, Some(digest)));
     assert_eq!(image, format!("ghcr.io/baseten/truss-ci:{VERSION}"));
+    if let Some(digest) = digest {
+        let manifest: serde_json::Value =
+            serde_json::from_str(include_str!("../action/manifest.json")).unwrap();
+        assert_eq!(
+            manifest["image_sha256"][VERSION].as_str(),
+            Some(digest),
+            "the component pins an image the release manifest does not record"
+        );
+    }
     for needle in [
         format!("/truss-ci/login@{VERSION}"),
         format!("ghcr.io/baseten/truss-ci:{VERSION}"),

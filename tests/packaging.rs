@@ -192,15 +192,24 @@ fn the_manifest_is_valid_and_every_checksum_is_sha256() {
         env!("CARGO_PKG_VERSION"),
         "the action defaults to this release"
     );
-    for (_, targets) in manifest["sha256"].as_object().unwrap() {
-        for (_, sum) in targets.as_object().unwrap() {
-            let sum = sum.as_str().unwrap();
-            assert!(
-                sum.len() == 64 && sum.chars().all(|c| c.is_ascii_hexdigit()),
-                "{sum}"
-            );
+    let hex = |sum: &serde_json::Value| {
+        let sum = sum.as_str().unwrap();
+        assert!(
+            sum.len() == 64 && sum.chars().all(|c| c.is_ascii_hexdigit()),
+            "{sum}"
+        );
+    };
+    for table in ["sha256", "binary_sha256"] {
+        for (_, targets) in manifest[table].as_object().unwrap() {
+            targets.as_object().unwrap().values().for_each(hex);
         }
     }
+    // The release's image, by version (its multi-arch index), which the component pins.
+    manifest["image_sha256"]
+        .as_object()
+        .unwrap()
+        .values()
+        .for_each(hex);
 }
 
 #[test]

@@ -21,6 +21,7 @@ mod interop_image;
 mod interop_keyring;
 mod interop_truss;
 mod interop_wheel;
+mod job_key_export;
 mod job_key_safety;
 mod job_keys;
 mod keys_api;

@@ -5,6 +5,7 @@
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const http = require('node:http');
 const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
@@ -93,13 +94,9 @@ function loginArgs(tl) {
     args.push('--export-env');
   }
   if (!yesNo(tl, 'validate', true)) args.push('--no-validate');
-  const jobKey = jobKeyArgs(tl);
-  // A key of these types cannot revoke itself, and an exported BASETEN_API_KEY is what the
-  // post-job step's `$(BASETEN_API_KEY)` would then hand over: the key that minted it is lost.
-  if (args.some((a) => a.startsWith('--export-env')) && jobKey.some((a) => /^--job-key=workspace-(invoke|export-metrics)$/.test(a))) {
-    throw new Error('jobKey workspace-invoke or workspace-export-metrics cannot be combined with exportEnv: the exported job key would replace the key its post-job step revokes it with');
-  }
-  args.push(...jobKey);
+  // A job key of a type that cannot revoke itself, exported as BASETEN_API_KEY over the variable
+  // the post-job step's `$(BASETEN_API_KEY)` expands to, is truss-ci's to refuse (exit 2).
+  args.push(...jobKeyArgs(tl));
   args.push('--from-env');
   return args;
 }
@@ -207,7 +204,7 @@ const TARGETS = {
 /// The release target for the agent's Agent.OS and Agent.OSArchitecture.
 function target(agentOs, arch) {
   const t = TARGETS[`${agentOs}/${arch}`];
-  if (!t) throw new Error(`no truss-ci build for an agent on ${agentOs}/${arch}: put truss-ci on PATH or set the TRUSS_CI_BINARY variable`);
+  if (!t) throw new Error(`no truss-ci build for an agent on ${agentOs}/${arch}: set the trussCiPath input to a truss-ci you provide`);
   return t;
 }
 
@@ -247,19 +244,22 @@ function release(manifest, version, t) {
   const asset = entry(manifest.sha256);
   const binary = entry(manifest.binary_sha256);
   if (!HEX64.test(asset) || !HEX64.test(binary)) {
-    throw new Error(`no SHA-256 for truss-ci ${version} (${t}) in the task's manifest: refusing to run an unverified binary; put truss-ci on PATH or set the TRUSS_CI_BINARY variable`);
+    throw new Error(`no SHA-256 for truss-ci ${version} (${t}) in the task's manifest: refusing to run an unverified binary; set the trussCiPath input to a truss-ci you provide`);
   }
   return { version, t, asset, binary };
 }
 
-function get(url, redirects = 5) {
+/// `loopbackHttp`: plain HTTP to 127.0.0.1 is allowed, for a release base a caller passed in
+/// (tests and the release rehearsal; no input or variable can).
+function get(url, loopbackHttp, redirects = 5) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    if (u.protocol !== 'https:') return reject(new Error(`refusing ${u.protocol} download from ${u.host}: HTTPS only`));
-    const req = https.get(u, { headers: { 'User-Agent': 'truss-ci-azure-task' }, timeout: 60000 }, (res) => {
+    const loopback = loopbackHttp && u.protocol === 'http:' && /^127\.\d+\.\d+\.\d+$/.test(u.hostname);
+    if (u.protocol !== 'https:' && !loopback) return reject(new Error(`refusing ${u.protocol} download from ${u.host}: HTTPS only`));
+    const req = (loopback ? http : https).get(u, { headers: { 'User-Agent': 'truss-ci-azure-task' }, timeout: 60000 }, (res) => {
       if ([301, 302, 303, 307, 308].includes(res.statusCode) && res.headers.location && redirects > 0) {
         res.resume();
-        return resolve(get(new URL(res.headers.location, u).href, redirects - 1));
+        return resolve(get(new URL(res.headers.location, u).href, loopbackHttp, redirects - 1));
       }
       if (res.statusCode !== 200) {
         res.resume();
@@ -282,13 +282,14 @@ function get(url, redirects = 5) {
 
 /// Downloads the release asset into a fresh 0700 directory under `tempRoot`, checking the
 /// downloaded bytes against the manifest before anything reads them. Returns the binary's path
-/// and the directory.
-async function download(manifest, rel, tempRoot, log) {
-  const url = `https://github.com/${manifest.repository}/releases/download/v${rel.version}/truss-ci-${rel.t}.br`;
+/// and the directory. `base`: the releases' download URL, GitHub's unless a caller passes one.
+async function download(manifest, rel, tempRoot, log, base) {
+  const releases = (base || `https://github.com/${manifest.repository}/releases/download`).replace(/\/+$/, '');
+  const url = `${releases}/v${rel.version}/truss-ci-${rel.t}.br`;
   let bytes;
   for (let attempt = 1; ; attempt++) {
     try {
-      bytes = await get(url);
+      bytes = await get(url, Boolean(base));
       break;
     } catch (e) {
       if (attempt === 3 || /HTTPS only|answered 4/.test(e.message)) throw e;
@@ -304,29 +305,26 @@ async function download(manifest, rel, tempRoot, log) {
   return { binary, runDir: dir };
 }
 
-/// The binary main runs and its SHA-256 (taken now, so that post runs the same bytes): the
-/// TRUSS_CI_BINARY variable, else truss-ci on PATH, else the release for this agent downloaded
-/// and verified against manifest.json beside this file.
+/// The binary main runs and its SHA-256 (taken now, so that post runs the same bytes), as the
+/// GitHub action finds it: the file the trussCiPath input names, else the release for this agent,
+/// downloaded and verified against manifest.json beside this file. Never a truss-ci on PATH or one
+/// a variable names: no earlier step can choose what runs. `options` ({ manifestFile,
+/// releaseBaseUrl }) is for tests and the release rehearsal only.
 async function findBinary(tl, options = {}) {
-  const explicit = (tl.getVariable('TRUSS_CI_BINARY') || '').trim();
+  const explicit = text(tl, 'trussCiPath');
   if (explicit) {
-    if (!fs.existsSync(explicit)) throw new Error(`TRUSS_CI_BINARY ${explicit} does not exist`);
+    if (!fs.existsSync(explicit)) throw new Error(`trussCiPath ${explicit} does not exist`);
     const binary = fs.realpathSync(explicit);
-    return { binary, sha256: sha256File(binary) };
-  }
-  const onPath = tl.which('truss-ci', false);
-  if (onPath) {
-    const binary = fs.realpathSync(onPath);
     return { binary, sha256: sha256File(binary) };
   }
   const manifestFile = options.manifestFile || path.join(__dirname, 'manifest.json');
   if (!fs.existsSync(manifestFile)) {
-    throw new Error('truss-ci is not on PATH and the task has no manifest.json to verify a download with: install truss-ci first (pip install truss-ci) or set the TRUSS_CI_BINARY variable');
+    throw new Error('the task has no manifest.json to verify a download with (it is packed with the release\'s action/manifest.json): set the trussCiPath input to a truss-ci you provide');
   }
   const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
   const rel = release(manifest, text(tl, 'version'), target(tl.getVariable('Agent.OS'), tl.getVariable('Agent.OSArchitecture')));
   const tempRoot = tl.getVariable('Agent.TempDirectory') || os.tmpdir();
-  const found = await download(manifest, rel, tempRoot, (line) => console.log(line));
+  const found = await download(manifest, rel, tempRoot, (line) => console.log(line), options.releaseBaseUrl);
   return { ...found, sha256: rel.binary };
 }
 

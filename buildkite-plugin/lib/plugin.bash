@@ -130,15 +130,9 @@ truss_ci_plugin_api_flags() {
   done
 }
 
-# run BINARY KEYVAR ARGS...: BINARY ARGS, with the key in KEYVAR handed over as BASETEN_API_KEY in
-# its environment alone (truss-ci reads it through --from-env; never argv). When KEYVAR is unset
-# or empty the environment is left as it is.
-truss_ci_plugin_run() {
-  local binary=$1 var=$2
-  shift 2
-  if [ -n "${!var:-}" ]; then
-    BASETEN_API_KEY=${!var} "$binary" "$@"
-  else
-    "$binary" "$@"
-  fi
+# from_env KEYVAR: the flag with which truss-ci reads the key from the env var KEYVAR (and the file
+# KEYVAR_FILE names), in REPLY: `--from-env`, or `--from-env=KEYVAR`. truss-ci is told the variable
+# by name, so that it can tell whether export-env would replace it in pre-exit's environment.
+truss_ci_plugin_from_env() {
+  if [ "$1" = BASETEN_API_KEY ]; then REPLY=--from-env; else REPLY=--from-env=$1; fi
 }

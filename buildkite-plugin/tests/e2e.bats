@@ -101,3 +101,38 @@ teardown() {
   pre_exit_hook
   [ "$status" -eq 0 ]
 }
+
+@test "end to end: a restricted job key exported over the key pre-exit revokes it with is refused by truss-ci" {
+  export BUILDKITE_PLUGIN_TRUSS_CI_JOB_KEY=workspace-invoke BUILDKITE_PLUGIN_TRUSS_CI_MODEL_IDS=m1
+  export BUILDKITE_PLUGIN_TRUSS_CI_EXPORT_ENV=true
+  environment_hook
+  echo "$output"
+  [ "$status" -eq 2 ]
+  [[ $output == *"--job-key=workspace-invoke with --export-env would hand the job key to the pre-exit hook as BASETEN_API_KEY"* ]]
+  [[ $output == *"--from-env=NAME"* ]]
+  [[ $output == *"truss-ci login failed (exit 2)"* ]]
+  [ ! -e "$HOME/.trussrc" ]
+  # Nothing was exported through the Job API.
+  run grep -qFx 'argv: env' "$AGENT_LOG"
+  [ "$status" -ne 0 ]
+  expect_key_hidden
+
+  # With the key that mints it in another variable, the job key is minted, exported and, at
+  # pre-exit, revoked with that variable's key.
+  export MY_KEY=$KEY BUILDKITE_PLUGIN_TRUSS_CI_API_KEY_ENV=MY_KEY
+  environment_hook
+  echo "$output"
+  [ "$status" -eq 0 ]
+  local job_key
+  job_key=$(sed -n 's/^api_key = //p' "$HOME/.trussrc")
+  [ -n "$job_key" ] && [ "$job_key" != "$KEY" ]
+  grep -qF "\"BASETEN_API_KEY\":\"$job_key\"" "$AGENT_LOG"
+  export BASETEN_API_KEY=$job_key
+  pre_exit_hook
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ $output == *"Revoked job key truss-ci-buildkite-"* ]]
+  [ ! -e "$HOME/.trussrc" ]
+  expect_key_hidden
+  expect_key_hidden "$job_key"
+}

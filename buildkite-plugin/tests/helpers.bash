@@ -38,8 +38,10 @@ last_argv() {
   awk '/^=== truss-ci/ { buf = ""; next } /^argv: / { buf = buf substr($0, 7) "\n" } END { printf "%s", buf }' "$STUB_LOG"
 }
 
+# last_env_key [VAR]: the value of VAR (default BASETEN_API_KEY) in the stub's last recorded env.
 last_env_key() {
-  grep '^env BASETEN_API_KEY=' "$STUB_LOG" | tail -n 1 | sed 's/^env BASETEN_API_KEY=//'
+  local var=${1:-BASETEN_API_KEY}
+  grep "^env $var=" "$STUB_LOG" | tail -n 1 | sed "s/^env $var=//"
 }
 
 stub_runs() {

@@ -38,19 +38,19 @@ teardown() { teardown_job; }
   expect_argv logout --post
 }
 
-@test "with a job key, the key that minted it is handed over in env, with api-url and timeout" {
+@test "with a job key, the key that minted it is read from its variable, with api-url and timeout" {
   export MY_KEY=minter.K3yValue55 BUILDKITE_PLUGIN_TRUSS_CI_API_KEY_ENV=MY_KEY
   export BUILDKITE_PLUGIN_TRUSS_CI_JOB_KEY=workspace-invoke
   export BUILDKITE_PLUGIN_TRUSS_CI_API_URL=-https://api.example BUILDKITE_PLUGIN_TRUSS_CI_TIMEOUT=20
   export BUILDKITE_PLUGIN_TRUSS_CI_REMOTE=not-for-the-post
   pre_exit_hook
   [ "$status" -eq 0 ]
-  expect_argv logout --post --from-env --api-url=-https://api.example --timeout=20
-  [ "$(last_env_key)" = minter.K3yValue55 ]
+  expect_argv logout --post --from-env=MY_KEY --api-url=-https://api.example --timeout=20
+  [ "$(last_env_key MY_KEY)" = minter.K3yValue55 ]
   expect_key_hidden minter.K3yValue55
 }
 
-@test "an unreadable job-key counts as one; a bad api-key-env leaves the env as it is" {
+@test "an unreadable job-key counts as one; a bad api-key-env falls back to BASETEN_API_KEY" {
   export BUILDKITE_PLUGIN_TRUSS_CI_JOB_KEY=maybe BUILDKITE_PLUGIN_TRUSS_CI_API_KEY_ENV="$KEY"
   pre_exit_hook
   [ "$status" -eq 0 ]

@@ -2,7 +2,8 @@
 # truss-ci/login: maps the command's parameters, which CircleCI hands over as ORB_PARAM_*
 # environment variables (never spliced into this text), to `truss-ci login` flags. Each value is
 # passed as `--flag=value`, so one starting with `-` stays a value. The key reaches truss-ci only
-# through its environment (BASETEN_API_KEY, read with --from-env), never argv, and is never printed.
+# through its environment (the variable api-key-env names, read with --from-env), never argv, and
+# is never printed.
 # Plain bash 3.2 (macOS) and later: CircleCI runs this text with the step's shell, not as a file.
 # All the logic (validation, the trussrc, the $BASH_ENV exports, the undo record) is truss-ci's.
 set -euo pipefail
@@ -55,14 +56,6 @@ case "$(lower "$job_key")" in
   *) job_key=$(yes_no job-key "$job_key") ;;
 esac
 
-# A key of these types cannot revoke itself: exported as BASETEN_API_KEY (through $BASH_ENV, which
-# every later step reads), it would be what logout revokes with, and the key that minted it lost.
-case "$job_key:$export_mode:$key_env" in
-  workspace-invoke:true:BASETEN_API_KEY | workspace-invoke:truss-env:BASETEN_API_KEY | \
-    workspace-export-metrics:true:BASETEN_API_KEY | workspace-export-metrics:truss-env:BASETEN_API_KEY)
-    usage "job-key $job_key with export-env replaces BASETEN_API_KEY, the key logout revokes it with: keep the key in another variable (api-key-env)" ;;
-esac
-
 args=(login)
 if [ -n "$remote" ]; then args+=("--remote=$remote"); fi
 if [ -n "$remote_url" ]; then args+=("--remote-url=$remote_url"); fi
@@ -88,17 +81,14 @@ if [ "$job_key" != false ]; then
   if [ -n "$job_key_ttl" ]; then args+=("--job-key-ttl=$job_key_ttl"); fi
 fi
 
-# The key: the variable api-key-env names, handed over as BASETEN_API_KEY. When that variable is
-# unset or empty, truss-ci is pointed at it (and at its _FILE companion) by name, so that its own
-# message says which variable is missing.
+# The key: truss-ci reads it from the variable api-key-env names (--from-env=NAME, which reads
+# NAME_FILE too), never from argv. The variable keeps its name, so that truss-ci can tell whether
+# what export-env writes to $BASH_ENV would replace it in the later steps logout runs in.
 file_env=${key_env}_FILE
 if [ -z "${!key_env:-}" ] && [ -z "${!file_env:-}" ]; then
   printf 'truss-ci/login: %s is not set in this job: add the context or project variable that holds the key\n' "$key_env" >&2
 fi
 if [ "$key_env" = BASETEN_API_KEY ]; then
-  args+=(--from-env)
-elif [ -n "${!key_env:-}" ]; then
-  export BASETEN_API_KEY="${!key_env}"
   args+=(--from-env)
 else
   args+=("--from-env=$key_env")

@@ -2,7 +2,7 @@
 # truss-ci/logout: `truss-ci logout --post`, which undoes exactly what this job's login did (a
 # replaced section restored, an added one removed, the $BASH_ENV exports cleared) and revokes a
 # job key. The parameters arrive as ORB_PARAM_* environment variables; the key that minted a
-# job key is handed over as login hands it, through BASETEN_API_KEY and --from-env, never argv.
+# job key is read as login reads it, from the variable api-key-env names (--from-env), never argv.
 # With nothing recorded it exits 0; otherwise with truss-ci's own code.
 # Plain bash 3.2 (macOS) and later: CircleCI runs this text with the step's shell, not as a file.
 set -euo pipefail
@@ -29,9 +29,6 @@ args=(logout --post)
 if [ -n "$api_url" ]; then args+=("--api-url=$api_url"); fi
 if [ -n "$timeout" ]; then args+=("--timeout=$timeout"); fi
 if [ "$key_env" = BASETEN_API_KEY ]; then
-  args+=(--from-env)
-elif [ -n "${!key_env:-}" ]; then
-  export BASETEN_API_KEY="${!key_env}"
   args+=(--from-env)
 else
   args+=("--from-env=$key_env")

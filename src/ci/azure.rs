@@ -13,6 +13,9 @@ pub const SPEC: Spec = Spec {
     },
     job_id: |v| joined(&[&v.build_buildid, &v.system_jobid]),
     job_vars: "BUILD_BUILDID and SYSTEM_JOBID",
+    // A set variable replaces the pipeline's: `$(BASETEN_API_KEY)` in the post-job step (the
+    // task's own, or a last step's env) expands to it.
+    export_reaches_post: Some("the post-job step"),
     dialect: |_| configured(Azure),
 };
 

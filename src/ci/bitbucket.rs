@@ -12,6 +12,8 @@ pub const SPEC: Spec = Spec {
     detect: |v| v.bitbucket_build_number.is_some(),
     job_id: |v| joined(&[&v.bitbucket_step_uuid]),
     job_vars: "BITBUCKET_STEP_UUID",
+    // Output variables reach later steps, not this step's after-script.
+    export_reaches_post: None,
     dialect: |env| {
         configured(ExportFile {
             platform: Platform::Bitbucket,

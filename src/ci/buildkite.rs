@@ -8,6 +8,8 @@ pub const SPEC: Spec = Spec {
     detect: |v| is_true(&v.buildkite),
     job_id: |v| joined(&[&v.buildkite_job_id]),
     job_vars: "BUILDKITE_JOB_ID",
+    // `env set` changes the job's environment for every later phase, pre-exit included.
+    export_reaches_post: Some("the pre-exit hook"),
     dialect: |_| configured(Buildkite),
 };
 

@@ -9,6 +9,8 @@ pub const SPEC: Spec = Spec {
     // A job's parallel copies share its id, and each has its own node index.
     job_id: |v| identity(&[&v.circle_workflow_job_id], &[&v.circle_node_index]),
     job_vars: "CIRCLE_WORKFLOW_JOB_ID",
+    // Every later step sources $BASH_ENV, the `when: always` one included.
+    export_reaches_post: Some("the `when: always` step"),
     dialect: |env| {
         configured(ExportFile {
             platform: Platform::Circleci,

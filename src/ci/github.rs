@@ -20,6 +20,8 @@ pub const SPEC: Spec = Spec {
         )
     },
     job_vars: "GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and GITHUB_JOB",
+    // The action's post step hands over its api-key input, which GITHUB_ENV does not change.
+    export_reaches_post: None,
     dialect: |env| {
         let v = &env.vars;
         let github = Github {

@@ -12,6 +12,8 @@ pub const SPEC: Spec = Spec {
     // Job ids are unique within one GitLab; one runner host may serve two.
     job_id: |v| identity(&[&v.ci_job_id], &[&v.ci_server_host]),
     job_vars: "CI_JOB_ID",
+    // No runtime export; after_script runs in a shell of its own with the job's variables.
+    export_reaches_post: None,
     dialect: |_| configured(Gitlab { started: now() }),
 };
 

@@ -15,5 +15,7 @@ pub const SPEC: Spec = Spec {
         )
     },
     job_vars: "JOB_NAME and BUILD_NUMBER",
+    // No export at all.
+    export_reaches_post: None,
     dialect: |_| configured(Plain(Platform::Jenkins)),
 };

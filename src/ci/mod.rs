@@ -45,6 +45,10 @@ pub struct Spec {
     pub job_id: fn(&Vars) -> Option<String>,
     /// The variables `job_id` reads, for messages.
     pub job_vars: &'static str,
+    /// The step that runs `logout --post` when what `--export-env` hands to later steps reaches
+    /// its environment too (so an exported key replaces the one it reads), for messages; `None`
+    /// where no export reaches it.
+    pub export_reaches_post: Option<&'static str>,
     /// The dialect, configured from the environment, and warnings for what the environment lacks
     /// (the platform then degrades to plain for those effects).
     pub dialect: fn(&Env) -> Configured,
@@ -92,6 +96,11 @@ impl Platform {
     /// The variables that name a job here, for messages.
     pub fn job_vars(self) -> &'static str {
         self.spec().job_vars
+    }
+
+    /// The step that runs `logout --post`, where what `--export-env` exports reaches it.
+    pub fn export_reaches_post(self) -> Option<&'static str> {
+        self.spec().export_reaches_post
     }
 
     /// Whether this is a CI platform (anything but plain).

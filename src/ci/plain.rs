@@ -11,6 +11,8 @@ pub const SPEC: Spec = Spec {
     detect: |_| true,
     job_id: |_| None,
     job_vars: "a CI job identity",
+    // No export at all.
+    export_reaches_post: None,
     dialect: |_| configured(Plain(Platform::Plain)),
 };
 

@@ -15,6 +15,7 @@ use crate::output::Output;
 use crate::secret::ApiKey;
 use crate::{atomic_file, undo};
 
+pub mod export;
 pub mod name;
 pub mod post;
 pub mod prune;

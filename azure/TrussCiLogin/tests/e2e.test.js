@@ -48,7 +48,7 @@ async function scenario(fn) {
   const j = job();
   const api = await fakeBaseten();
   try {
-    await fn({ ...j, env: { ...j.env, TRUSS_CI_BINARY: BIN }, api: api.url, trussrc: path.join(j.env.HOME, '.trussrc') });
+    await fn({ ...j, inputs: { trussCiPath: BIN }, api: api.url, trussrc: path.join(j.env.HOME, '.trussrc') });
   } finally {
     await api.stop();
     j.close();
@@ -56,8 +56,8 @@ async function scenario(fn) {
 }
 
 test('end to end: main logs in (masked first, the key exported as a secret variable), post undoes it', opts, () =>
-  scenario(async ({ env, api, trussrc }) => {
-    const main = await step('main', { env, inputs: { apiKey: KEY, apiUrl: api, exportEnv: 'true' } });
+  scenario(async ({ env, inputs: base, api, trussrc }) => {
+    const main = await step('main', { env, inputs: { ...base, apiKey: KEY, apiUrl: api, exportEnv: 'true' } });
     assert.ok(main.tr.succeeded, shown(main));
     assert.equal(main.lines[0], `##vso[task.setsecret]${KEY}`);
     assert.ok(main.lines.includes(`##vso[task.setvariable variable=BASETEN_API_KEY;issecret=true]${KEY}`), shown(main));
@@ -68,27 +68,27 @@ test('end to end: main logs in (masked first, the key exported as a secret varia
     assert.ok(text.split('\n').includes(`api_key = ${KEY}`));
     assert.equal(fs.statSync(trussrc).mode & 0o777, 0o600);
 
-    const post = await step('post', { env, taskVariables: main.variables, inputs: { apiKey: KEY, apiUrl: api, exportEnv: 'true' } });
+    const post = await step('post', { env, taskVariables: main.variables, inputs: { ...base, apiKey: KEY, apiUrl: api, exportEnv: 'true' } });
     assert.ok(post.tr.succeeded, shown(post));
     assert.ok(post.lines.includes('##vso[task.setvariable variable=BASETEN_API_KEY]'), `post clears the exported variable: ${shown(post)}`);
     assert.ok(!fs.existsSync(trussrc), 'the trussrc login created is gone');
   }));
 
 test('end to end: a rejected key fails the task with exit 3 and writes nothing', opts, () =>
-  scenario(async ({ env, api, trussrc }) => {
+  scenario(async ({ env, inputs: base, api, trussrc }) => {
     const other = 'azTEST02.rejectedValue5678';
-    const main = await step('main', { env, inputs: { apiKey: other, apiUrl: api } });
+    const main = await step('main', { env, inputs: { ...base, apiKey: other, apiUrl: api } });
     assert.ok(main.tr.failed, shown(main));
     assert.equal(main.lines[0], `##vso[task.setsecret]${other}`);
     assert.match(main.tr.errorIssues.join('\n'), /truss-ci login exited with 3/);
     assert.ok(!fs.existsSync(trussrc));
-    const post = await step('post', { env, taskVariables: main.variables, inputs: { apiKey: other, apiUrl: api } });
+    const post = await step('post', { env, taskVariables: main.variables, inputs: { ...base, apiKey: other, apiUrl: api } });
     assert.ok(post.tr.succeeded, `nothing recorded, nothing to undo: ${shown(post)}`);
   }));
 
 test('end to end: a job key is minted, stored and handed on instead of the secret, and post revokes it', opts, () =>
-  scenario(async ({ env, api, trussrc }) => {
-    const inputs = { apiKey: KEY, apiUrl: api, jobKey: 'true', jobKeyTtl: '30m' };
+  scenario(async ({ env, inputs: base, api, trussrc }) => {
+    const inputs = { ...base, apiKey: KEY, apiUrl: api, jobKey: 'true', jobKeyTtl: '30m' };
     const main = await step('main', { env, inputs });
     assert.ok(main.tr.succeeded, shown(main));
     const stored = fs.readFileSync(trussrc, 'utf8').match(/^api_key = (.+)$/m)[1];
@@ -99,4 +99,18 @@ test('end to end: a job key is minted, stored and handed on instead of the secre
     assert.ok(!fs.existsSync(trussrc));
     // Its name says the platform and this job's identity (BUILD_BUILDID, SYSTEM_JOBID).
     assert.match(post.err, new RegExp(`^Revoked job key truss-ci-azure-5-job-1-\\S+ \\(prefix ${stored.split('.')[0]}\\)$`, 'm'), shown(post));
+  }));
+
+test('end to end: a restricted job key exported over the key the post-job step revokes it with is refused by truss-ci, and the task fails with its exit 2', opts, () =>
+  scenario(async ({ env, inputs: base, api, trussrc }) => {
+    const inputs = { ...base, apiKey: KEY, apiUrl: api, jobKey: 'workspace-invoke', modelIds: 'm1', exportEnv: 'true' };
+    const main = await step('main', { env, inputs });
+    assert.ok(main.tr.failed, shown(main));
+    assert.match(main.out, /--job-key=workspace-invoke with --export-env would hand the job key to the post-job step as BASETEN_API_KEY/);
+    assert.match(main.tr.errorIssues.join('\n'), /truss-ci login exited with 2: a usage error/);
+    assert.ok(!main.lines.some((l) => l.startsWith('##vso[task.setvariable')), `nothing was exported: ${shown(main)}`);
+    assert.ok(!fs.existsSync(trussrc), 'nothing was written');
+    const post = await step('post', { env, taskVariables: main.variables, inputs });
+    assert.ok(post.tr.succeeded, `nothing to undo: ${shown(post)}`);
+    assert.doesNotMatch(post.err, /Revoked job key/);
   }));

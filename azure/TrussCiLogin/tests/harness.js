@@ -43,7 +43,8 @@ function cleanPath() {
 }
 
 /// A scratch job: a HOME, the stub as bin/truss-ci (run by this Node, whatever PATH holds), a log,
-/// and the environment an agent gives a task, with nothing of the caller's Baseten settings.
+/// the environment an agent gives a task, with nothing of the caller's Baseten settings, and the
+/// input that names the stub as the binary to run (`inputs`, for every step).
 function job() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'truss-ci-azure-'));
   fs.mkdirSync(path.join(dir, 'bin'));
@@ -55,14 +56,13 @@ function job() {
     PATH: cleanPath(),
     HOME: path.join(dir, 'home'),
     STUB_LOG: path.join(dir, 'stub.log'),
-    TRUSS_CI_BINARY: stub,
     AGENT_TEMPDIRECTORY: dir,
     TF_BUILD: 'True',
     BUILD_BUILDID: '5',
     SYSTEM_JOBID: 'job-1',
   };
   for (const name of Object.keys(process.env)) {
-    if (!(name in env) && /^(BASETEN_|USER_TRUSSRC_PATH$|TRUSS_CI_BINARY$|STUB_|SYSTEM_DEBUG$|INPUT_|SECRET_|VSTS_TASKVARIABLE_)/.test(name)) {
+    if (!(name in env) && /^(BASETEN_|USER_TRUSSRC_PATH$|STUB_|SYSTEM_DEBUG$|INPUT_|SECRET_|VSTS_TASKVARIABLE_)/.test(name)) {
       env[name] = null;
     }
   }
@@ -70,7 +70,7 @@ function job() {
     fs.existsSync(env.STUB_LOG)
       ? fs.readFileSync(env.STUB_LOG, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
       : [];
-  return { dir, stub, env, runs, close: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { dir, stub, env, inputs: { trussCiPath: stub }, runs, close: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /// Runs one step (`main` or `post`) of the task with MockTestRunner; returns the runner (stdout,

@@ -20,7 +20,6 @@ function fakeTl(inputs = {}, variables = {}) {
   return {
     getInput: (name) => inputs[name],
     getVariable: (name) => variables[name],
-    which: () => '',
   };
 }
 
@@ -91,7 +90,7 @@ test('the manifest: both digests for the version and target, or no download at a
   assert.throws(() => lib.release({ ...manifest, binary_sha256: {} }, '', t), /refusing to run an unverified binary/);
   // The committed manifest the task is packed with has the same shape.
   const committed = JSON.parse(fs.readFileSync(path.join(ROOT, 'action', 'manifest.json'), 'utf8'));
-  assert.deepEqual(Object.keys(committed).sort(), ['binary_sha256', 'repository', 'sha256', 'version']);
+  assert.deepEqual(Object.keys(committed).sort(), ['binary_sha256', 'image_sha256', 'repository', 'sha256', 'version']);
 });
 
 test('task.json: the version is Cargo.toml\'s, the inputs are the ones the code reads, the handlers exist', () => {
@@ -106,7 +105,7 @@ test('task.json: the version is Cargo.toml\'s, the inputs are the ones the code 
   assert.ok(task.friendlyName.length <= 40);
   assert.deepEqual(task.inputs.map((i) => i.name).sort(), [
     'apiKey', 'apiUrl', 'cleanup', 'exportEnv', 'jobKey', 'jobKeyTtl', 'modelIds', 'remote', 'remoteUrl',
-    'requireKeyType', 'team', 'timeout', 'validate', 'version',
+    'requireKeyType', 'team', 'timeout', 'trussCiPath', 'validate', 'version',
   ]);
   const code = ['lib.js', 'main.js', 'post.js'].map((f) => fs.readFileSync(path.join(TASK, f), 'utf8')).join('\n');
   for (const { name } of task.inputs) {
@@ -125,15 +124,14 @@ test('task.json: the version is Cargo.toml\'s, the inputs are the ones the code 
   assert.equal(lock.packages['node_modules/azure-pipelines-task-lib'].version, pin);
 });
 
-test('a job key that cannot revoke itself is not exported over the key its post revokes it with', () => {
+test('a restricted job key with exportEnv is truss-ci\'s to judge: the flags reach it as given', () => {
   const { loginArgs } = require('../lib.js');
   const tl = (inputs) => ({ getInput: (name) => inputs[name] || '' });
   for (const jobKey of ['workspace-invoke', 'Workspace-Export-Metrics']) {
-    for (const exportEnv of ['true', 'truss-env']) {
-      assert.throws(() => loginArgs(tl({ jobKey, exportEnv })), /cannot be combined with exportEnv/);
+    for (const [exportEnv, flag] of [['true', '--export-env'], ['truss-env', '--export-env=truss-env']]) {
+      assert.deepEqual(loginArgs(tl({ jobKey, exportEnv })), ['login', flag, `--job-key=${jobKey.toLowerCase()}`, '--from-env']);
     }
   }
-  assert.deepEqual(loginArgs(tl({ jobKey: 'true', exportEnv: 'true' })), ['login', '--export-env', '--job-key', '--from-env']);
 });
 
 test('the command line the log shows cannot start a logging command', () => {
@@ -141,4 +139,62 @@ test('the command line the log shows cannot start a logging command', () => {
   const shown = shownCommand('/bin/truss-ci', ['login', '--team=a ##vso[task.prependpath]/tmp/x', '--remote=x\n##[error]y']);
   assert.ok(!shown.includes('##'), shown);
   assert.ok(!/[\r\n]/.test(shown), shown);
+});
+
+/// Serves `files` (name → bytes) under /releases/download/v0.1.0/ on 127.0.0.1; { base, hits, close }.
+async function releaseServer(files) {
+  const http = require('node:http');
+  const hits = [];
+  const server = http.createServer((req, res) => {
+    hits.push(req.url);
+    const name = req.url.replace(/^\/releases\/download\/v0\.1\.0\//, '');
+    if (!Object.hasOwn(files, name)) {
+      res.writeHead(404);
+      return res.end();
+    }
+    res.writeHead(200);
+    res.end(files[name]);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { base: `http://127.0.0.1:${server.address().port}/releases/download`, hits, close: () => new Promise((r) => server.close(r)) };
+}
+
+test('the download: the release asset for the agent, checked against the manifest before it is kept, or nothing is kept', async () => {
+  const zlib = require('node:zlib');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'truss-ci-azure-download-'));
+  const binary = Buffer.from('#!/bin/sh\necho truss-ci\n');
+  const asset = zlib.brotliCompressSync(binary);
+  const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
+  const t = 'x86_64-unknown-linux-gnu';
+  const manifestFile = path.join(dir, 'manifest.json');
+  fs.writeFileSync(manifestFile, JSON.stringify({ version: '0.1.0', repository: 'x/y', sha256: { '0.1.0': { [t]: sha(asset) } }, binary_sha256: { '0.1.0': { [t]: sha(binary) } } }));
+  const temp = path.join(dir, 'agent-temp');
+  fs.mkdirSync(temp);
+  const tl = fakeTl({}, { 'Agent.OS': 'Linux', 'Agent.OSArchitecture': 'X64', 'Agent.TempDirectory': temp });
+  const good = await releaseServer({ [`truss-ci-${t}.br`]: asset });
+  try {
+    const found = await lib.findBinary(tl, { manifestFile, releaseBaseUrl: good.base });
+    assert.deepEqual(good.hits, [`/releases/download/v0.1.0/truss-ci-${t}.br`]);
+    assert.equal(found.sha256, sha(binary));
+    assert.equal(lib.sha256File(found.binary), sha(binary));
+    assert.equal(path.dirname(found.binary), found.runDir);
+    assert.equal(path.dirname(found.runDir), fs.realpathSync(temp));
+    assert.equal(fs.statSync(found.runDir).mode & 0o777, 0o700);
+    fs.rmSync(found.runDir, { recursive: true });
+    // Another version than the manifest's: no SHA-256, no request.
+    await assert.rejects(lib.findBinary(fakeTl({ version: '0.2.0' }, { 'Agent.OS': 'Linux', 'Agent.OSArchitecture': 'X64', 'Agent.TempDirectory': temp }), { manifestFile, releaseBaseUrl: good.base }), /no SHA-256 for truss-ci 0\.2\.0/);
+    assert.equal(good.hits.length, 1);
+  } finally {
+    await good.close();
+  }
+  const tampered = await releaseServer({ [`truss-ci-${t}.br`]: zlib.brotliCompressSync(Buffer.from('#!/bin/sh\necho other\n')) });
+  try {
+    await assert.rejects(lib.findBinary(tl, { manifestFile, releaseBaseUrl: tampered.base }), /SHA-256 mismatch for .*nothing was kept/);
+    assert.deepEqual(fs.readdirSync(temp), [], 'nothing was written');
+    // Plain HTTP is refused but for a release base a caller passed in, on 127.0.0.1.
+    await assert.rejects(lib.findBinary(tl, { manifestFile, releaseBaseUrl: 'http://example.com/releases/download' }), /HTTPS only/);
+  } finally {
+    await tampered.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

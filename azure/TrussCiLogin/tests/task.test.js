@@ -29,6 +29,7 @@ test('every input becomes its --flag=value; a value starting with - stays a valu
     const r = await step('main', {
       env: j.env,
       inputs: {
+        ...j.inputs,
         apiKey: KEY,
         remote: '-x',
         remoteUrl: 'https://app.staging.baseten.co',
@@ -77,14 +78,14 @@ test('the fewest inputs: login --from-env; truss-env and a job key of the defaul
   requireLib();
   const j = job();
   try {
-    let r = await step('main', { env: j.env, inputs: { apiKey: KEY } });
+    let r = await step('main', { env: j.env, inputs: { ...j.inputs, apiKey: KEY } });
     assert.ok(r.tr.succeeded, shown(r));
     assert.deepEqual(j.runs()[0].args, ['login', '--from-env']);
     // Blank inputs (as the agent passes unset ones) add no flag; false pick lists neither.
-    r = await step('main', { env: j.env, inputs: { apiKey: KEY, remote: ' ', exportEnv: 'false', jobKey: 'false', validate: 'TRUE', modelIds: 'ignored' } });
+    r = await step('main', { env: j.env, inputs: { ...j.inputs, apiKey: KEY, remote: ' ', exportEnv: 'false', jobKey: 'false', validate: 'TRUE', modelIds: 'ignored' } });
     assert.ok(r.tr.succeeded, shown(r));
     assert.deepEqual(j.runs()[1].args, ['login', '--from-env']);
-    r = await step('main', { env: j.env, inputs: { apiKey: KEY, exportEnv: 'truss-env', jobKey: 'true' } });
+    r = await step('main', { env: j.env, inputs: { ...j.inputs, apiKey: KEY, exportEnv: 'truss-env', jobKey: 'true' } });
     assert.ok(r.tr.succeeded, shown(r));
     assert.deepEqual(j.runs()[2].args, ['login', '--export-env=truss-env', '--job-key', '--from-env']);
   } finally {
@@ -96,7 +97,7 @@ test('##vso[task.setsecret] is the first line, even with system.debug; the key i
   requireLib();
   const j = job();
   try {
-    const r = await step('main', { env: { ...j.env, SYSTEM_DEBUG: 'true' }, inputs: { apiKey: KEY, exportEnv: 'true' } });
+    const r = await step('main', { env: { ...j.env, SYSTEM_DEBUG: 'true' }, inputs: { ...j.inputs, apiKey: KEY, exportEnv: 'true' } });
     assert.ok(r.tr.succeeded, shown(r));
     assert.equal(r.lines[0], `##vso[task.setsecret]${KEY}`);
     assert.ok(r.lines.some((l) => l.startsWith('##vso[task.debug]')), 'debug lines are printed (after the mask)');
@@ -112,7 +113,7 @@ test('truss-ci exiting with 3 fails the task with what 3 means', opts, async () 
   requireLib();
   const j = job();
   try {
-    const r = await step('main', { env: { ...j.env, STUB_EXIT: '3' }, inputs: { apiKey: KEY } });
+    const r = await step('main', { env: { ...j.env, STUB_EXIT: '3' }, inputs: { ...j.inputs, apiKey: KEY } });
     assert.ok(r.tr.failed, shown(r));
     assert.equal(r.tr.errorIssues.length, 1);
     assert.match(r.tr.errorIssues[0], /^truss-ci login exited with 3: the Baseten API rejected the key/);
@@ -132,7 +133,7 @@ test('a bad boolean or pick list fails the task before truss-ci runs', opts, asy
       ['exportEnv', 'maybe', /the exportEnv input must be true, false or truss-env/],
       ['jobKey', 'routes', /the jobKey input must be/],
     ]) {
-      const r = await step('main', { env: j.env, inputs: { apiKey: KEY, [name]: value } });
+      const r = await step('main', { env: j.env, inputs: { ...j.inputs, apiKey: KEY, [name]: value } });
       assert.ok(r.tr.failed, `${name}=${value}: ${shown(r)}`);
       assert.match(r.tr.errorIssues.join('\n'), message);
       assert.equal(r.lines[0], `##vso[task.setsecret]${KEY}`);
@@ -148,10 +149,10 @@ test('an empty key, or a $(VAR) the agent left unexpanded, fails before truss-ci
   requireLib();
   const j = job();
   try {
-    let r = await step('main', { env: j.env, inputs: { apiKey: '' } });
+    let r = await step('main', { env: j.env, inputs: { ...j.inputs, apiKey: '' } });
     assert.ok(r.tr.failed, shown(r));
     assert.match(r.tr.errorIssues.join('\n'), /apiKey input is empty/);
-    r = await step('main', { env: j.env, inputs: { apiKey: '$(BASETEN_API_KEY)' } });
+    r = await step('main', { env: j.env, inputs: { ...j.inputs, apiKey: '$(BASETEN_API_KEY)' } });
     assert.ok(r.tr.failed, shown(r));
     assert.match(r.tr.errorIssues.join('\n'), /unexpanded \$\(BASETEN_API_KEY\)/);
     assert.equal(j.runs().length, 0);
@@ -160,19 +161,24 @@ test('an empty key, or a $(VAR) the agent left unexpanded, fails before truss-ci
   }
 });
 
-test('truss-ci found on PATH; none anywhere and no manifest: a clear failure', opts, async () => {
+test('trussCiPath names the binary; without it a truss-ci on PATH is never run, and no manifest is a clear failure', opts, async () => {
   requireLib();
   const j = job();
   try {
-    const env = { ...j.env, TRUSS_CI_BINARY: null, PATH: `${path.dirname(j.stub)}${path.delimiter}${j.env.PATH}` };
-    let r = await step('main', { env, inputs: { apiKey: KEY } });
+    let r = await step('main', { env: j.env, inputs: { ...j.inputs, apiKey: KEY } });
     assert.ok(r.tr.succeeded, shown(r));
     assert.deepEqual(j.runs()[0].args, ['login', '--from-env']);
     assert.equal(r.variables.TRUSS_CI_TASK_BINARY, fs.realpathSync(j.stub));
-    r = await step('main', { env: { ...j.env, TRUSS_CI_BINARY: null }, inputs: { apiKey: KEY } });
+    // As the action: the download (here, with no manifest beside the task, none), never PATH.
+    const env = { ...j.env, PATH: `${path.dirname(j.stub)}${path.delimiter}${j.env.PATH}` };
+    r = await step('main', { env, inputs: { apiKey: KEY } });
     assert.ok(r.tr.failed, shown(r));
-    assert.match(r.tr.errorIssues.join('\n'), /truss-ci is not on PATH and the task has no manifest\.json/);
-    assert.equal(j.runs().length, 1);
+    assert.match(r.tr.errorIssues.join('\n'), /the task has no manifest\.json to verify a download with .*set the trussCiPath input/);
+    assert.deepEqual(Object.keys(r.variables), [], 'nothing is left for post');
+    r = await step('main', { env: j.env, inputs: { apiKey: KEY, trussCiPath: path.join(j.dir, 'nowhere') } });
+    assert.ok(r.tr.failed, shown(r));
+    assert.match(r.tr.errorIssues.join('\n'), /trussCiPath .*nowhere does not exist/);
+    assert.equal(j.runs().length, 1, 'the truss-ci on PATH never ran');
   } finally {
     j.close();
   }
@@ -182,12 +188,13 @@ test('post runs logout --post with the binary main ran, and maps its exit code',
   requireLib();
   const j = job();
   try {
-    const main = await step('main', { env: j.env, inputs: { apiKey: KEY } });
+    const main = await step('main', { env: j.env, inputs: { ...j.inputs, apiKey: KEY } });
     assert.ok(main.tr.succeeded, shown(main));
     const taskVariables = main.variables;
     assert.deepEqual(Object.keys(taskVariables).sort(), ['TRUSS_CI_TASK_BINARY', 'TRUSS_CI_TASK_SHA256']);
     // The agent hands the post step the task's inputs and its task variables, not the main step's env.
-    let r = await step('post', { env: { ...j.env, TRUSS_CI_BINARY: null }, taskVariables, inputs: { apiKey: KEY } });
+    // The binary is the one main recorded, whatever the inputs say now.
+    let r = await step('post', { env: j.env, taskVariables, inputs: { apiKey: KEY } });
     assert.ok(r.tr.succeeded, shown(r));
     assert.equal(r.lines[0], `##vso[task.setsecret]${KEY}`);
     let run = j.runs()[1];
@@ -195,12 +202,12 @@ test('post runs logout --post with the binary main ran, and maps its exit code',
     assert.deepEqual(run.env, {}, 'without a job key, post hands truss-ci no key');
     assertKeyOnlyMasked(r.out);
 
-    r = await step('post', { env: { ...j.env, STUB_EXIT_POST: '4' }, taskVariables, inputs: { apiKey: KEY } });
+    r = await step('post', { env: { ...j.env, STUB_EXIT_POST: '4' }, taskVariables, inputs: { ...j.inputs, apiKey: KEY } });
     assert.ok(r.tr.failed, shown(r));
     assert.match(r.tr.errorIssues.join('\n'), /^truss-ci logout --post exited with 4: the Baseten API was unreachable/);
 
     // With a job key: the API, the timeout and the key (env only) to revoke it with.
-    r = await step('post', { env: j.env, taskVariables, inputs: { apiKey: KEY, jobKey: 'true', apiUrl: '-api', timeout: '9', remote: 'ignored' } });
+    r = await step('post', { env: j.env, taskVariables, inputs: { ...j.inputs, apiKey: KEY, jobKey: 'true', apiUrl: '-api', timeout: '9', remote: 'ignored' } });
     assert.ok(r.tr.succeeded, shown(r));
     run = j.runs()[3];
     assert.deepEqual(run.args, ['logout', '--post', '--api-url=-api', '--timeout=9', '--from-env']);
@@ -215,18 +222,18 @@ test('post: cleanup false, or no binary from main, runs nothing; a changed binar
   requireLib();
   const j = job();
   try {
-    const main = await step('main', { env: j.env, inputs: { apiKey: KEY } });
+    const main = await step('main', { env: j.env, inputs: { ...j.inputs, apiKey: KEY } });
     assert.ok(main.tr.succeeded, shown(main));
-    let r = await step('post', { env: j.env, taskVariables: main.variables, inputs: { apiKey: KEY, cleanup: 'false' } });
+    let r = await step('post', { env: j.env, taskVariables: main.variables, inputs: { ...j.inputs, apiKey: KEY, cleanup: 'false' } });
     assert.ok(r.tr.succeeded, shown(r));
     // main was skipped by its condition, or failed before it had a binary: the agent still runs post.
-    r = await step('post', { env: j.env, inputs: { apiKey: KEY } });
+    r = await step('post', { env: j.env, inputs: { ...j.inputs, apiKey: KEY } });
     assert.ok(r.tr.succeeded, shown(r));
     assert.match(r.out, /nothing to undo/);
     assert.equal(j.runs().length, 1, 'only main ran truss-ci');
 
     fs.appendFileSync(j.stub, '\n// changed\n');
-    r = await step('post', { env: j.env, taskVariables: main.variables, inputs: { apiKey: KEY } });
+    r = await step('post', { env: j.env, taskVariables: main.variables, inputs: { ...j.inputs, apiKey: KEY } });
     assert.ok(r.tr.failed, shown(r));
     assert.match(r.tr.errorIssues.join('\n'), /refusing to run .*its SHA-256 is/);
     assert.equal(j.runs().length, 1, 'the changed binary never ran');

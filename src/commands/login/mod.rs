@@ -58,6 +58,12 @@ pub fn run(settings: &LoginSettings, ctx: &Context<'_>, stdin: &mut dyn Read) ->
     let group = out.group("truss-ci login");
     acquired.warn(out);
     let (key, source) = (acquired.key, acquired.source);
+    job_key::export::check(
+        settings.job_key.as_ref(),
+        settings.export,
+        &source,
+        ctx.platform,
+    )?;
     #[cfg(feature = "test-hooks")]
     if ctx.env.get("TRUSS_CI_TEST_PANIC") == Some("login") {
         panic!("forced for a test while holding {key:?} from {source}");
