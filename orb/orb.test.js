@@ -357,6 +357,10 @@ test('login.sh: export-env and job-key map as the action maps them', () => {
     // Without a job key, its settings are not passed.
     [{ 'job-key': 'false', 'model-ids': 'm1', team: 't', 'job-key-ttl': '1h' }, []],
     [{ 'job-key': '0' }, []],
+    [{ 'baseten-profile': 'true' }, ['--baseten-profile']],
+    [{ 'baseten-profile': 'ci-1' }, ['--baseten-profile=ci-1']],
+    [{ 'baseten-profile': '-x' }, ['--baseten-profile=-x']],
+    [{ 'baseten-profile': 'off' }, []],
   ];
   for (const [params, flags] of cases) {
     const r = loginWith(params);

@@ -97,6 +97,9 @@ function loginArgs(tl) {
   // A job key of a type that cannot revoke itself, exported as BASETEN_API_KEY over the variable
   // the post-job step's `$(BASETEN_API_KEY)` expands to, is truss-ci's to refuse (exit 2).
   args.push(...jobKeyArgs(tl));
+  const profile = text(tl, 'basetenProfile');
+  if (TRUE.test(profile)) args.push('--baseten-profile');
+  else if (profile && !FALSE.test(profile)) args.push(`--baseten-profile=${profile}`);
   args.push('--from-env');
   return args;
 }

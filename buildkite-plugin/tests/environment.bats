@@ -36,6 +36,21 @@ teardown() { teardown_job; }
   expect_key_hidden
 }
 
+@test "baseten-profile: true names the profile after the remote, a name is one flag's value" {
+  export BUILDKITE_PLUGIN_TRUSS_CI_BASETEN_PROFILE=true
+  environment_hook
+  [ "$status" -eq 0 ]
+  expect_argv login --from-env --baseten-profile
+  export BUILDKITE_PLUGIN_TRUSS_CI_BASETEN_PROFILE=Deploy-1
+  environment_hook
+  [ "$status" -eq 0 ]
+  expect_argv login --from-env --baseten-profile=Deploy-1
+  export BUILDKITE_PLUGIN_TRUSS_CI_BASETEN_PROFILE=off
+  environment_hook
+  [ "$status" -eq 0 ]
+  expect_argv login --from-env
+}
+
 @test "a value that starts with - stays the option's value" {
   export BUILDKITE_PLUGIN_TRUSS_CI_REMOTE=--no-validate
   export BUILDKITE_PLUGIN_TRUSS_CI_TEAM=-x

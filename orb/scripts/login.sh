@@ -39,10 +39,11 @@ job_key=${ORB_PARAM_JOB_KEY:-false}
 job_key_ttl=${ORB_PARAM_JOB_KEY_TTL:-}
 model_ids=${ORB_PARAM_MODEL_IDS:-}
 team=${ORB_PARAM_TEAM:-}
+baseten_profile=${ORB_PARAM_BASETEN_PROFILE:-}
 # truss-ci gets none of the parameters' variables, only its flags.
 unset ORB_PARAM_API_KEY_ENV ORB_PARAM_REMOTE ORB_PARAM_REMOTE_URL ORB_PARAM_API_URL \
   ORB_PARAM_TIMEOUT ORB_PARAM_REQUIRE_KEY_TYPE ORB_PARAM_EXPORT_ENV ORB_PARAM_VALIDATE \
-  ORB_PARAM_JOB_KEY ORB_PARAM_JOB_KEY_TTL ORB_PARAM_MODEL_IDS ORB_PARAM_TEAM
+  ORB_PARAM_JOB_KEY ORB_PARAM_JOB_KEY_TTL ORB_PARAM_MODEL_IDS ORB_PARAM_TEAM ORB_PARAM_BASETEN_PROFILE
 
 [[ "$key_env" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || usage "the api-key-env parameter must be an environment variable name"
 # Every yes/no value is read before anything runs, so a typo fails the step at once.
@@ -80,6 +81,12 @@ if [ "$job_key" != false ]; then
   if [ -n "$team" ]; then args+=("--team=$team"); fi
   if [ -n "$job_key_ttl" ]; then args+=("--job-key-ttl=$job_key_ttl"); fi
 fi
+# baseten-profile: true (a profile named like the remote), false, or the profile's name.
+case "$(lower "$baseten_profile")" in
+  '' | false | no | off | 0) ;;
+  true | yes | on | 1) args+=(--baseten-profile) ;;
+  *) args+=("--baseten-profile=$baseten_profile") ;;
+esac
 
 # The key: truss-ci reads it from the variable api-key-env names (--from-env=NAME, which reads
 # NAME_FILE too), never from argv. The variable keeps its name, so that truss-ci can tell whether

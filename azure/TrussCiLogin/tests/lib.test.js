@@ -104,7 +104,7 @@ test('task.json: the version is Cargo.toml\'s, the inputs are the ones the code 
   assert.equal(task.category, 'Utility');
   assert.ok(task.friendlyName.length <= 40);
   assert.deepEqual(task.inputs.map((i) => i.name).sort(), [
-    'apiKey', 'apiUrl', 'cleanup', 'exportEnv', 'jobKey', 'jobKeyTtl', 'modelIds', 'remote', 'remoteUrl',
+    'apiKey', 'apiUrl', 'basetenProfile', 'cleanup', 'exportEnv', 'jobKey', 'jobKeyTtl', 'modelIds', 'remote', 'remoteUrl',
     'requireKeyType', 'team', 'timeout', 'trussCiPath', 'validate', 'version',
   ]);
   const code = ['lib.js', 'main.js', 'post.js'].map((f) => fs.readFileSync(path.join(TASK, f), 'utf8')).join('\n');
@@ -131,6 +131,14 @@ test('a restricted job key with exportEnv is truss-ci\'s to judge: the flags rea
     for (const [exportEnv, flag] of [['true', '--export-env'], ['truss-env', '--export-env=truss-env']]) {
       assert.deepEqual(loginArgs(tl({ jobKey, exportEnv })), ['login', flag, `--job-key=${jobKey.toLowerCase()}`, '--from-env']);
     }
+  }
+});
+
+test('basetenProfile: true names the profile after the remote, a name is one flag\'s value', () => {
+  const cases = [['true', ['--baseten-profile']], ['Yes', ['--baseten-profile']], ['ci-1', ['--baseten-profile=ci-1']],
+    ['-x', ['--baseten-profile=-x']], ['off', []], ['', []]];
+  for (const [value, flags] of cases) {
+    assert.deepEqual(lib.loginArgs(fakeTl({ basetenProfile: value })), ['login', ...flags, '--from-env'], value);
   }
 });
 
