@@ -287,26 +287,140 @@ fn post_leaves_a_profile_a_later_step_replaced() {
 #[test]
 fn logout_removes_the_profile_login_wrote_and_no_other() {
     let env = cli_env(Some(BEFORE));
-    env.run(&["login", "--no-validate", "--baseten-profile=ci"])
+    env.run(&["login", "--no-validate", "--baseten-profile"])
         .assert_code(0);
-    // A profile of the user's own with another key, under the remote's name.
+    // A profile of the user's own with the same key and remote, under another name, stays.
     let mine = read(&auth(&env)).unwrap().replace(
         "\"profiles\": {",
-        "\"profiles\": {\n    \"baseten\": {\"remote_url\": \"https://app.baseten.co\", \"auth_type\": \"api_key\", \"api_key\": \"USERSown.key12345\"},",
+        &format!("\"profiles\": {{\n    \"mine\": {{\"remote_url\": \"https://app.baseten.co\", \"auth_type\": \"api_key\", \"api_key\": \"{KEY}\"}},"),
     );
     std::fs::write(auth(&env), mine).unwrap();
     env.run(&["logout"])
         .assert_code(0)
-        .assert_stderr_has("Removed baseten CLI profile `ci`");
+        .assert_stderr_has("Removed baseten CLI profile `baseten`");
     let file = json(&auth(&env));
-    assert!(file["profiles"].get("ci").is_none());
-    assert_eq!(file["profiles"]["baseten"]["api_key"], "USERSown.key12345");
+    assert!(file["profiles"].get("baseten").is_none());
+    assert_eq!(file["profiles"]["mine"]["api_key"], KEY);
     assert_eq!(
         file["profiles"]["personal"]["api_key"],
         "PERSONALkey.abcdefgh"
     );
     // `current` was the removed profile: the CLI has none now, as after its own logout.
     assert!(file.get("current").is_none());
+
+    // A profile named like the remote with another key is the user's: it stays.
+    let env = cli_env(Some(&BEFORE.replace("\"personal\"", "\"baseten\"")));
+    env.run(&["login", "--no-validate", "--baseten-profile=ci"])
+        .assert_code(0);
+    env.run(&["logout"]).assert_code(0);
+    assert_eq!(
+        json(&auth(&env))["profiles"]["baseten"]["api_key"],
+        "PERSONALkey.abcdefgh"
+    );
+}
+
+/// A baseten CLI file that a later step broke never keeps the rest of a logout or a post from
+/// being done: the trussrc is put back, and the profile's part is a warning.
+#[test]
+fn a_broken_auth_json_is_a_warning_for_logout_and_post() {
+    let env = cli_env(Some(BEFORE)).gitlab_job("8");
+    env.run(&["login", "--no-validate", "--baseten-profile=ci"])
+        .assert_code(0);
+    std::fs::write(auth(&env), "garbage").unwrap();
+    env.run(&["logout", "--post"])
+        .assert_code(0)
+        .assert_stderr_has("were not put back");
+    assert!(env.read_trussrc().is_none(), "the trussrc was put back");
+
+    let env = cli_env(None);
+    env.run(&["login", "--no-validate"]).assert_code(0);
+    std::fs::write(env.path("real.json"), BEFORE).unwrap();
+    std::os::unix::fs::symlink(env.path("real.json"), auth(&env)).unwrap();
+    env.run(&["logout"])
+        .assert_code(0)
+        .assert_stderr_has("left as they are");
+    assert_eq!(env.read_trussrc().as_deref(), Some(""));
+}
+
+/// Jobs that share the baseten CLI's file but not a trussrc (`--isolate`, `--trussrc`), log in
+/// to different remotes and profiles, or log in again after another job: in every order of their
+/// posts, the file ends as it was before both, and an ended job's key is in no profile.
+#[test]
+fn overlapping_jobs_on_one_auth_json_chain_whatever_their_trussrc_and_profiles() {
+    let jobs: [(&str, &str, &[&str]); 3] = [
+        (
+            "1",
+            KEY,
+            &[
+                "--trussrc",
+                "t1/rc",
+                "--remote",
+                "r1",
+                "--baseten-profile=p",
+            ],
+        ),
+        (
+            "2",
+            LATER_KEY,
+            &[
+                "--trussrc",
+                "t2/rc",
+                "--remote",
+                "r2",
+                "--baseten-profile=p",
+            ],
+        ),
+        (
+            "3",
+            "THIRDjob03.Xy7zQ2",
+            &["--remote", "r3", "--baseten-profile=q"],
+        ),
+    ];
+    let orders: [&[usize]; 4] = [&[0, 1, 2], &[2, 1, 0], &[1, 0, 2], &[0, 2, 1]];
+    for order in orders {
+        let mut env = cli_env(Some(BEFORE)).gitlab_job("0");
+        std::fs::create_dir(env.path("t1")).unwrap();
+        std::fs::create_dir(env.path("t2")).unwrap();
+        for (id, key, flags) in &jobs {
+            env.set("CI_JOB_ID", id).set("BASETEN_API_KEY", key);
+            let mut args = vec!["login", "--no-validate"];
+            args.extend_from_slice(flags);
+            env.run(&args).assert_code(0);
+        }
+        // Job 1 logs in again after job 2 took its profile over.
+        env.set("CI_JOB_ID", "1")
+            .set("BASETEN_API_KEY", "AGAINjob01.Rt5uV6");
+        let mut args = vec!["login", "--no-validate"];
+        args.extend_from_slice(jobs[0].2);
+        env.run(&args).assert_code(0);
+        let mut ended = Vec::new();
+        for &i in order {
+            let (id, key, flags) = jobs[i];
+            env.set("CI_JOB_ID", id).set("BASETEN_API_KEY", key);
+            let mut args = vec!["logout", "--post"];
+            if flags[0] == "--trussrc" {
+                args.extend_from_slice(&flags[..2]);
+            }
+            env.run(&args).assert_code(0);
+            ended.push(key);
+            if id == "1" {
+                ended.push("AGAINjob01.Rt5uV6");
+            }
+            let now = read(&auth(&env)).unwrap_or_default();
+            for key in &ended {
+                assert!(
+                    !now.contains(key),
+                    "order {order:?}: {key} after post {id}: {now}"
+                );
+            }
+        }
+        assert_eq!(
+            read(&auth(&env)).as_deref(),
+            Some(BEFORE),
+            "order {order:?}"
+        );
+        assert!(!env.path("cfg/.auth.json.truss-ci-state.json").exists());
+    }
 }
 
 #[test]
@@ -319,6 +433,7 @@ fn status_says_which_profile_the_cli_picks_and_what_shadows_it() {
     run.assert_code(0)
         .assert_stdout_has("baseten_cli_profile: ci (current)")
         .assert_stdout_has("baseten_cli_key: file");
+    assert!(!run.all().contains("PERSONALkey"));
     assert!(!run.all().contains(KEY));
     env.set("BASETEN_PROFILE", "personal");
     env.run(&["status"])
@@ -415,10 +530,26 @@ fn a_crash_at_any_syscall_of_a_profile_login_is_undone_by_post() {
     let Some(strace) = system_tool("strace") else {
         return;
     };
-    let env = cli_env(None).gitlab_job("4242");
-    let login = ["login", "--no-validate", "--baseten-profile=personal"];
+    let mut env = cli_env(None).gitlab_job("4242");
+    let mut logins = vec![&["login", "--no-validate", "--baseten-profile=personal"][..]];
+    // A keyring that refuses the write: the key goes to the file after all, and the journal
+    // says so before the file does.
+    if cfg!(feature = "test-hooks") {
+        let missing = env.path("no-such-keyring-dir");
+        env.set("TRUSS_CI_TEST_KEYRING_DIR", missing.to_str().unwrap());
+        logins.push(&[
+            "login",
+            "--no-validate",
+            "--storage",
+            "keyring",
+            "--baseten-profile=personal",
+        ]);
+    }
     let mut kills = 0;
-    for syscall in SYSCALLS {
+    for (login, syscall) in logins
+        .iter()
+        .flat_map(|l| SYSCALLS.iter().map(move |s| (*l, *s)))
+    {
         for n in 1.. {
             std::fs::write(auth(&env), BEFORE).unwrap();
             set_mode(&auth(&env), 0o600);
@@ -427,7 +558,7 @@ fn a_crash_at_any_syscall_of_a_profile_login_is_undone_by_post() {
                 .args(["-f", "-qq", "-o", "/dev/null", "-e"])
                 .arg(format!("inject={syscall}:signal=KILL:when={n}"));
             let status = env
-                .under(wrapper, BIN, &login)
+                .under(wrapper, BIN, login)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
@@ -439,7 +570,7 @@ fn a_crash_at_any_syscall_of_a_profile_login_is_undone_by_post() {
                 "{syscall} #{n}: the file is the old one or the new one, whole"
             );
             env.run(&["logout", "--post"]).assert_code(0);
-            let what = format!("login killed at {syscall} #{n}");
+            let what = format!("{login:?} killed at {syscall} #{n}");
             assert_eq!(read(&auth(&env)).as_deref(), Some(BEFORE), "{what}");
             assert!(env.read_trussrc().is_none(), "{what}");
             let left: Vec<_> = std::fs::read_dir(env.path("cfg"))

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::auth_file::Profile;
-use super::restore::Recorded;
+use super::journal::{self, Entry};
 use super::{KEYRING_SERVICE, Store};
 use crate::atomic_file::sha256;
 use crate::error::Result;
@@ -18,7 +18,7 @@ const PLAINTEXT_WARNING: &str =
     "could not store credentials in system keyring, storing in plain text";
 
 /// What the login does to the keyring entry `baseten-profile`/name.
-enum Entry {
+enum Slot {
     /// Nothing: the key goes in the file, and no entry shadows it.
     Untouched,
     /// The key goes in the file; this entry, which the CLI would read first, is removed.
@@ -43,94 +43,106 @@ impl KeyIn {
     }
 }
 
-/// A profile write, planned and not yet applied.
+/// A profile write, planned (its journal entry written ahead, in CI) and not yet applied.
 pub struct Write<'a> {
     store: Store,
     name: String,
     remote_url: String,
     switch: bool,
-    entry: Entry,
+    slot: Slot,
     keyring: &'a Keyring,
     /// The keyring entry was changed (a rollback puts it back).
     changed_entry: bool,
-    /// What the undo record says of this write.
-    pub recorded: Recorded,
+    /// What the journal says of this write (`None`: not in CI, no journal).
+    entry: Option<Entry>,
+    /// The journal's entries before this login, once saved (a rollback puts them back).
+    journal_before: Option<Vec<Entry>>,
+}
+
+/// The trussrc undo record a CI login's profile write belongs to: its id and the job.
+pub struct Scope<'s> {
+    pub record: &'s str,
+    pub job: Option<&'s str>,
 }
 
 impl<'a> Write<'a> {
-    /// Locks and reads `path` and the keyring entry the write replaces. `in_keyring`: the key
-    /// is to go in the keyring (`--storage keyring`); where none is usable, in the file instead,
-    /// with the CLI's warning.
+    /// Locks and reads `path` and the keyring entry the write replaces; in CI (`scope`), writes
+    /// the journal entry that says so before anything changes. `in_keyring`: the key is to go in
+    /// the keyring (`--storage keyring`); where none is usable, in the file instead, with the
+    /// CLI's warning.
     #[allow(clippy::too_many_arguments)]
     pub fn plan(
         path: &Path,
-        name: &str,
-        remote_url: &str,
-        switch: bool,
+        (name, remote_url, switch): (&str, &str, bool),
         in_keyring: bool,
         key: &ApiKey,
         keyring: &'a Keyring,
+        scope: Option<Scope<'_>>,
         (out, wait): (&Output, Duration),
     ) -> Result<Self> {
         let store = Store::open(path, wait)?;
-        let entry = if keyring.is_disabled() {
-            if in_keyring {
-                out.warn(&format!("baseten CLI profile {name}: {PLAINTEXT_WARNING}"));
-            }
-            Entry::Untouched
-        } else {
-            match (keyring.get_in(KEYRING_SERVICE, name), in_keyring) {
-                (Ok(previous), true) => Entry::Store(previous),
-                (Ok(Some(previous)), false) => Entry::Unshadow(previous),
-                (Ok(None), false) => Entry::Untouched,
-                (Err(Unavailable(why)), in_keyring) => {
-                    tracing::debug!("keyring unusable for the baseten CLI's profile: {why}");
-                    if in_keyring {
-                        out.warn(&format!("baseten CLI profile {name}: {PLAINTEXT_WARNING}"));
-                    }
-                    Entry::Untouched
-                }
-            }
-        };
-        let auth_file = std::path::absolute(path)
-            .map_err(|e| crate::error::Error::local("resolve", path, &e))?;
+        let slot = plan_slot(name, in_keyring, keyring, out);
         let previous_current = store.file.current.clone();
         let mut write = Self {
-            recorded: Recorded {
-                auth_file,
-                profile: name.to_owned(),
-                created_file: store.existing.is_none(),
-                previous: store.profile_json(name),
-                written_sha256: String::new(),
-                switched: switch && previous_current != name,
-                previous_current,
-                keyring: !matches!(entry, Entry::Untouched),
-                previous_keyring: match &entry {
-                    Entry::Untouched | Entry::Store(None) => None,
-                    Entry::Unshadow(p) | Entry::Store(Some(p)) => Some(p.expose().to_owned()),
-                },
-                written_keyring_sha256: matches!(entry, Entry::Store(_))
-                    .then(|| sha256(key.expose())),
-            },
-            store,
+            entry: None,
+            journal_before: None,
             name: name.to_owned(),
             remote_url: remote_url.to_owned(),
             switch,
-            entry,
             keyring,
             changed_entry: false,
+            slot,
+            store,
         };
-        write.recorded.written_sha256 = sha256(&write.profile(key).to_json());
+        if let Some(scope) = scope {
+            let entry = Entry {
+                record: scope.record.to_owned(),
+                job: scope.job.map(str::to_owned),
+                profile: name.to_owned(),
+                created_file: write.store.existing.is_none(),
+                previous: write.store.profile_json(name),
+                written_sha256: sha256(&write.profile(key).to_json()),
+                switched: switch && previous_current != name,
+                previous_current,
+                keyring: !matches!(write.slot, Slot::Untouched),
+                previous_keyring: match &write.slot {
+                    Slot::Untouched | Slot::Store(None) => None,
+                    Slot::Unshadow(p) | Slot::Store(Some(p)) => Some(p.expose().to_owned()),
+                },
+                written_keyring_sha256: matches!(write.slot, Slot::Store(_))
+                    .then(|| sha256(key.expose())),
+            };
+            write.entry = Some(entry);
+            write.save_entry()?;
+        }
         Ok(write)
+    }
+
+    /// Adds this login's entry to the journal as it was before the login, and saves it.
+    fn save_entry(&mut self) -> Result<()> {
+        let Some(entry) = &self.entry else {
+            return Ok(());
+        };
+        if self.journal_before.is_none() {
+            self.journal_before = Some(journal::load(&self.store.path)?);
+        }
+        let mut entries = self.journal_before.clone().unwrap_or_default();
+        journal::add(&mut entries, entry.clone());
+        journal::save(&self.store.path, &entries)
     }
 
     /// Where the key goes.
     pub fn key_in(&self) -> KeyIn {
-        if matches!(self.entry, Entry::Store(_)) {
+        if matches!(self.slot, Slot::Store(_)) {
             KeyIn::Keyring
         } else {
             KeyIn::File
         }
+    }
+
+    /// The profile this login writes.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     fn profile(&self, key: &ApiKey) -> Profile {
@@ -142,13 +154,12 @@ impl<'a> Write<'a> {
         Profile::api_key(&self.remote_url, inline)
     }
 
-    /// Writes the keyring entry, then the file. Returns `true` when the key went to the file
-    /// after all (the keyring refused it): [`Write::recorded`] changed, and is to be saved again.
-    pub fn apply(&mut self, key: &ApiKey, out: &Output) -> Result<bool> {
-        let mut changed = false;
-        match &self.entry {
-            Entry::Untouched => {}
-            Entry::Unshadow(_) => match self.keyring.delete_in(KEYRING_SERVICE, &self.name) {
+    /// Writes the keyring entry, then the file. Where the keyring refuses the key after all, it
+    /// goes in the file, and the journal says so first.
+    pub fn apply(&mut self, key: &ApiKey, out: &Output) -> Result<()> {
+        match &self.slot {
+            Slot::Untouched => {}
+            Slot::Unshadow(_) => match self.keyring.delete_in(KEYRING_SERVICE, &self.name) {
                 Ok(_) => self.changed_entry = true,
                 Err(Unavailable(why)) => out.warn(&format!(
                     "the keyring entry {KEYRING_SERVICE}/{} could not be removed ({why}): the baseten CLI reads it before the key in {}",
@@ -156,7 +167,7 @@ impl<'a> Write<'a> {
                     self.store.path.display()
                 )),
             },
-            Entry::Store(_) => {
+            Slot::Store(_) => {
                 let secret = Sensitive::new(key.expose().to_owned());
                 match self.keyring.set_in(KEYRING_SERVICE, &self.name, &secret) {
                     Ok(()) => self.changed_entry = true,
@@ -166,12 +177,16 @@ impl<'a> Write<'a> {
                             "baseten CLI profile {}: {PLAINTEXT_WARNING}",
                             self.name
                         ));
-                        self.entry = Entry::Untouched;
-                        self.recorded.keyring = false;
-                        self.recorded.previous_keyring = None;
-                        self.recorded.written_keyring_sha256 = None;
-                        self.recorded.written_sha256 = sha256(&self.profile(key).to_json());
-                        changed = true;
+                        self.slot = Slot::Untouched;
+                        let written = sha256(&self.profile(key).to_json());
+                        if let Some(entry) = &mut self.entry {
+                            entry.keyring = false;
+                            entry.previous_keyring = None;
+                            entry.written_keyring_sha256 = None;
+                            entry.written_sha256 = written;
+                        }
+                        // Write-ahead: the journal says the key is in the file before it is.
+                        self.save_entry()?;
                     }
                 }
             }
@@ -181,21 +196,45 @@ impl<'a> Write<'a> {
         if self.switch {
             self.store.file.current.clone_from(&self.name);
         }
-        self.store.write()?;
-        Ok(changed)
+        self.store.write()
     }
 
-    /// Puts the file and the keyring entry back as they were.
+    /// Puts the file, the keyring entry and the journal back as they were.
     pub fn rollback(self) {
         let _ = self.store.restore();
         if self.changed_entry {
-            let previous = match &self.entry {
-                Entry::Unshadow(p) | Entry::Store(Some(p)) => Some(p),
+            let previous = match &self.slot {
+                Slot::Unshadow(p) | Slot::Store(Some(p)) => Some(p),
                 _ => None,
             };
             let _ = self
                 .keyring
                 .restore_in(KEYRING_SERVICE, &self.name, previous);
+        }
+        if let Some(entries) = &self.journal_before {
+            let _ = journal::save(&self.store.path, entries);
+        }
+    }
+}
+
+/// What the login does to the keyring entry, from what is there now.
+fn plan_slot(name: &str, in_keyring: bool, keyring: &Keyring, out: &Output) -> Slot {
+    if keyring.is_disabled() {
+        if in_keyring {
+            out.warn(&format!("baseten CLI profile {name}: {PLAINTEXT_WARNING}"));
+        }
+        return Slot::Untouched;
+    }
+    match (keyring.get_in(KEYRING_SERVICE, name), in_keyring) {
+        (Ok(previous), true) => Slot::Store(previous),
+        (Ok(Some(previous)), false) => Slot::Unshadow(previous),
+        (Ok(None), false) => Slot::Untouched,
+        (Err(Unavailable(why)), in_keyring) => {
+            tracing::debug!("keyring unusable for the baseten CLI's profile: {why}");
+            if in_keyring {
+                out.warn(&format!("baseten CLI profile {name}: {PLAINTEXT_WARNING}"));
+            }
+            Slot::Untouched
         }
     }
 }
@@ -207,10 +246,11 @@ pub struct Section {
     pub remote_url: String,
 }
 
-/// `logout`: removes the profiles that hold the key and the remote of a section logged out of
-/// (what `login --baseten-profile` wrote), with their keyring entries; a profile with another
-/// key or remote, or an OAuth one, is not truss-ci's and stays. A key in the keyring is looked
-/// up only for a profile named like the remote. Returns the profiles removed.
+/// `logout`: removes the profile named like each remote logged out of when it holds that
+/// section's key and remote (what `login --baseten-profile` writes by default), with its keyring
+/// entry; a profile with another name, key or remote, or an OAuth one, is not truss-ci's and
+/// stays. A key in the keyring is looked up only for a profile that has no key in the file.
+/// Returns the profiles removed.
 pub fn forget(
     path: &Path,
     sections: &[Section],
@@ -221,38 +261,35 @@ pub fn forget(
         return Ok(Vec::new());
     }
     let mut store = Store::open(path, wait)?;
-    let held = |name: &str, profile: &Profile| {
-        profile.auth_type == "api_key"
-            && sections.iter().any(|s| {
-                let url = super::cli_remote_url(&s.remote_url).ok();
-                url.as_deref() == Some(profile.remote_url.as_str())
-                    && if profile.api_key.is_empty() {
-                        s.remote == name
-                            && keyring
-                                .get_in(KEYRING_SERVICE, name)
-                                .ok()
-                                .flatten()
-                                .is_some_and(|entry| entry.expose() == s.key.expose())
-                    } else {
-                        profile.api_key == s.key.expose()
-                    }
-            })
-    };
-    let removed: Vec<(String, bool)> = store
-        .file
-        .profiles
-        .iter()
-        .filter(|(name, profile)| held(name, profile))
-        .map(|(name, profile)| (name.clone(), profile.api_key.is_empty()))
-        .collect();
+    let mut removed = Vec::new();
+    for section in sections {
+        let Some(profile) = store.file.profiles.get(&section.remote) else {
+            continue;
+        };
+        let url = super::cli_remote_url(&section.remote_url).ok();
+        if profile.auth_type != "api_key" || url.as_deref() != Some(profile.remote_url.as_str()) {
+            continue;
+        }
+        let in_keyring = profile.api_key.is_empty();
+        let held = if in_keyring {
+            keyring
+                .get_in(KEYRING_SERVICE, &section.remote)
+                .ok()
+                .flatten()
+                .is_some_and(|entry| entry.expose() == section.key.expose())
+        } else {
+            profile.api_key == section.key.expose()
+        };
+        if held {
+            store.file.profiles.remove(&section.remote);
+            if store.file.current == section.remote {
+                store.file.current.clear();
+            }
+            removed.push((section.remote.clone(), in_keyring));
+        }
+    }
     if removed.is_empty() {
         return Ok(Vec::new());
-    }
-    for (name, _) in &removed {
-        store.file.profiles.remove(name);
-        if store.file.current == *name {
-            store.file.current.clear();
-        }
     }
     store.write()?;
     for (name, in_keyring) in &removed {

@@ -3,8 +3,8 @@
 //! profile there exactly as `baseten auth login --with-api-key` would, so that a pipeline's later
 //! `baseten` commands are logged in too.
 pub mod auth_file;
+pub mod journal;
 pub mod login;
-pub mod restore;
 mod store;
 
 use std::path::PathBuf;

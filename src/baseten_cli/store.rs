@@ -25,6 +25,7 @@ impl Store {
         atomic_file::create_private_dir(&atomic_file::parent_dir(path))?;
         let lock = atomic_file::lock(path, wait)?;
         atomic_file::sweep(path);
+        atomic_file::sweep(&super::journal::path_for(path));
         let existing = read(path)?;
         let file = match &existing {
             Some(bytes) => auth_file::parse(bytes).map_err(|why| {
@@ -84,10 +85,13 @@ impl Store {
 /// Removes what a truss-ci killed while it held the lock left beside `path` (its lock file, its
 /// temporaries), under the lock; nothing when nothing was left.
 pub fn sweep(path: &Path, wait: Duration) {
-    if (atomic_file::lock_exists(path) || !atomic_file::temporaries(path).is_empty())
-        && let Ok(lock) = atomic_file::lock(path, wait)
-    {
+    let journal = super::journal::path_for(path);
+    let left = atomic_file::lock_exists(path)
+        || !atomic_file::temporaries(path).is_empty()
+        || !atomic_file::temporaries(&journal).is_empty();
+    if left && let Ok(lock) = atomic_file::lock(path, wait) {
         atomic_file::sweep(path);
+        atomic_file::sweep(&journal);
         drop(lock);
     }
 }

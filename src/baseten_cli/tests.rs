@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use super::restore::{Recorded, When, retire};
+use super::journal::{Entry, When, add, retire};
 use super::*;
 use crate::atomic_file::sha256;
 
@@ -92,10 +92,10 @@ fn profile_names_are_plain() {
         assert!(check_profile_name(bad).is_err(), "{bad:?}");
     }
 }
-
-fn part(profile: &str, previous: Option<&str>, written: &str) -> Recorded {
-    Recorded {
-        auth_file: PathBuf::from("/h/.config/baseten/auth.json"),
+fn entry(record: &str, profile: &str, previous: Option<&str>, written: &str) -> Entry {
+    Entry {
+        record: record.into(),
+        job: Some(format!("job-{record}")),
         profile: profile.into(),
         created_file: previous.is_none(),
         previous: previous.map(str::to_owned),
@@ -109,89 +109,98 @@ fn part(profile: &str, previous: Option<&str>, written: &str) -> Recorded {
 }
 
 #[test]
-fn the_newest_restores_what_it_wrote_and_hands_nothing() {
-    let a = part("ci", Some("P0"), "A");
-    let duty = retire(&a, std::iter::empty());
+fn the_newest_restores_what_it_wrote() {
+    let mut entries = vec![entry("aa", "ci", Some("P0"), "A")];
+    let (_, duty) = retire(&mut entries, 0);
     assert_eq!(duty.profile, When::Written(Some(sha256("A"))));
     assert!(duty.profile.applies(Some(&sha256("A"))));
     assert!(!duty.profile.applies(Some(&sha256("other"))));
+    assert_eq!(duty.current, Some(When::Written(Some("ci".into()))));
     assert_eq!(duty.keyring, None);
 }
 
 #[test]
-fn an_older_post_hands_the_state_before_it_to_the_later_login() {
-    let a = part("ci", Some("P0"), "A");
-    let mut b = part("ci", Some("A"), "B");
+fn an_older_post_hands_the_state_before_it_to_the_later_logins() {
+    let mut b = entry("bb", "ci", Some("A"), "B");
     b.switched = false;
     b.previous_current = "ci".into();
     b.created_file = false;
-    let mut other = part("other", Some("Q"), "O");
-    let duty = retire(&a, [&mut other, &mut b].into_iter());
-    // B wrote: A's state is no longer live, and B now restores what was before A.
+    // Another profile's login switched `current` after A: it gets A's `current` before.
+    let mut other = entry("cc", "other", Some("Q"), "O");
+    other.previous_current = "ci".into();
+    let mut a = entry("aa", "ci", Some("P0"), "A");
+    a.created_file = true;
+    let mut entries = vec![a, other, b];
+    let (_, duty) = retire(&mut entries, 0);
+    // B wrote: A's profile is no longer live, and B now restores what was before A.
     assert!(!duty.profile.applies(Some(&sha256("B"))));
     // B was killed before writing: A's profile is still there, and A's post restores it now.
     assert!(duty.profile.applies(Some(&sha256("A"))));
-    assert_eq!(b.previous.as_deref(), Some("P0"));
-    assert!(b.switched);
-    assert_eq!(b.previous_current, "personal");
-    // Another profile's part is untouched.
-    assert_eq!(other.previous.as_deref(), Some("Q"));
+    assert_eq!(entries[1].previous.as_deref(), Some("P0"));
+    assert!(entries[1].created_file, "A created the file");
+    // `current`: the other profile's login took it over, and restores what was before A.
+    assert!(!duty.current.as_ref().unwrap().applies(Some("other")));
+    assert_eq!(entries[0].previous_current, "personal");
+    assert_eq!(entries[0].previous.as_deref(), Some("Q"));
 }
 
 #[test]
-fn keyring_entries_chain_like_profiles() {
-    let mut a = part("ci", None, "A");
+fn keyring_entries_chain_by_account() {
+    let mut a = entry("aa", "ci", None, "A");
     a.keyring = true;
     a.previous_keyring = Some("K0".into());
     a.written_keyring_sha256 = Some(sha256("KA"));
-    let mut b = part("ci", Some("A"), "B");
+    let mut b = entry("bb", "ci", Some("A"), "B");
     b.keyring = true;
     b.previous_keyring = Some("KA".into());
     b.written_keyring_sha256 = Some(sha256("KB"));
-    let duty = retire(&a, std::iter::once(&mut b));
+    let mut entries = vec![a, b];
+    let (_, duty) = retire(&mut entries, 0);
     let keyring = duty.keyring.unwrap();
     assert!(!keyring.applies(Some(&sha256("KB"))));
     assert!(keyring.applies(Some(&sha256("KA"))));
-    assert_eq!(b.previous_keyring.as_deref(), Some("K0"));
-    assert!(
-        b.created_file,
-        "A created the file: B's post removes it if empty"
-    );
+    assert_eq!(entries[0].previous_keyring.as_deref(), Some("K0"));
 }
 
 #[test]
-fn a_later_login_of_the_same_job_merges_keeping_the_state_before() {
-    let mut a = part("ci", Some("P0"), "A");
-    let mut again = part("ci", Some("A"), "A2");
+fn a_later_login_of_the_same_job_merges_only_while_it_is_the_newest_of_its_profile() {
+    let mut entries = vec![entry("aa", "ci", Some("P0"), "A")];
+    let mut again = entry("aa", "ci", Some("A"), "A2");
     again.switched = false;
     again.keyring = true;
     again.written_keyring_sha256 = Some(sha256("K"));
-    assert!(a.merge(&again));
-    assert_eq!(a.previous.as_deref(), Some("P0"));
-    assert_eq!(a.written_sha256, sha256("A2"));
-    assert!(a.switched && a.keyring);
-    assert!(!a.merge(&part("other", None, "x")));
+    add(&mut entries, again);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].previous.as_deref(), Some("P0"));
+    assert_eq!(entries[0].written_sha256, sha256("A2"));
+    assert!(entries[0].switched && entries[0].keyring);
+    // Another job took the profile over: the job's next login is an entry of its own.
+    add(&mut entries, entry("bb", "ci", Some("A2"), "B"));
+    add(&mut entries, entry("aa", "ci", Some("B"), "A3"));
+    assert_eq!(entries.len(), 3);
 }
 
 #[test]
-fn a_tampered_part_is_refused_and_debug_hides_the_previous_profile() {
-    let good = part(
+fn a_tampered_entry_is_refused_and_debug_hides_the_previous_profile() {
+    let good = entry(
+        "aa",
         "ci",
         Some(r#"{"remote_url":"u","auth_type":"api_key","api_key":"SECRETKEY123"}"#),
         "A",
     );
     assert_eq!(good.refusal(), None);
     assert!(!format!("{good:?}").contains("SECRETKEY123"));
-    let mut bad = good.clone();
-    bad.auth_file = PathBuf::from("/etc/passwd");
-    assert!(bad.refusal().is_some());
-    let mut bad = good.clone();
-    bad.profile = "../x".into();
-    assert!(bad.refusal().is_some());
-    let mut bad = good.clone();
-    bad.written_sha256 = "zz".into();
-    assert!(bad.refusal().is_some());
-    let mut bad = good;
-    bad.previous = Some("[not json".into());
-    assert!(bad.refusal().is_some());
+    let bad = |change: fn(&mut Entry)| {
+        let mut e = good.clone();
+        change(&mut e);
+        e.refusal().is_some()
+    };
+    assert!(bad(|e| e.profile = "../x".into()));
+    assert!(bad(|e| e.written_sha256 = "zz".into()));
+    assert!(bad(|e| e.previous = Some("[not json".into())));
+    assert!(bad(
+        |e| e.previous_keyring = Some("k\u{1b}[31m\n::set-output".into())
+    ));
+    assert!(bad(|e| e.previous_current = "x\ny".into()));
+    assert!(bad(|e| e.record = "not hex".into()));
 }

@@ -70,13 +70,7 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
     }
     let profiles = match baseten_auth_file {
         // Most logouts find no profile at all: no key is looked up for them.
-        Some(file) => match baseten_cli::peek(file)?.filter(|f| !f.profiles.is_empty()) {
-            Some(auth) => {
-                let sections = sections_for_cli(&doc, &names, &auth, &ctx.keyring);
-                baseten_cli::login::forget(file, &sections, &ctx.keyring, wait)?
-            }
-            None => Vec::new(),
-        },
+        Some(file) => forget_profiles(file, &doc, &names, ctx, wait),
         None => Vec::new(),
     };
     trussrc::remove(path, &names, wait, doc)?;
@@ -123,6 +117,33 @@ fn run_post(
     }
 }
 
+/// The profiles login wrote for the remotes logged out of, removed (see
+/// `baseten_cli::login::forget`); a baseten CLI file that cannot be read or written is a warning,
+/// never a reason to keep the remotes.
+fn forget_profiles(
+    file: &Path,
+    doc: &trussrc::Document,
+    names: &[String],
+    ctx: &Context<'_>,
+    wait: Duration,
+) -> Vec<String> {
+    // Most logouts find no profile at all: no key is looked up for them.
+    let forgotten = baseten_cli::peek(file).and_then(|auth| match auth {
+        Some(auth) if names.iter().any(|n| auth.profiles.contains_key(n)) => {
+            let sections = sections_for_cli(doc, names, &auth, &ctx.keyring);
+            baseten_cli::login::forget(file, &sections, &ctx.keyring, wait)
+        }
+        _ => Ok(Vec::new()),
+    });
+    forgotten.unwrap_or_else(|e| {
+        ctx.out.warn(&format!(
+            "the baseten CLI's profiles were left as they are: {}",
+            e.message
+        ));
+        Vec::new()
+    })
+}
+
 /// The sections logged out of, with their keys (inline, or in truss's keyring entry) read before
 /// they go: a `baseten` CLI profile that holds one is login's to remove too.
 fn sections_for_cli(
@@ -133,11 +154,11 @@ fn sections_for_cli(
 ) -> Vec<baseten_cli::login::Section> {
     names
         .iter()
+        .filter(|name| auth.profiles.contains_key(*name))
         .filter_map(|name| {
             let key = match doc.raw_value(name, "api_key") {
                 Some(inline) => crate::secret::ApiKey::new(inline.to_owned()),
-                // A key in truss's keyring is looked up for a remote named like a profile only.
-                None if keyring.is_disabled() || !auth.profiles.contains_key(name) => return None,
+                None if keyring.is_disabled() => return None,
                 None => keyring
                     .get(name)
                     .ok()
@@ -282,8 +303,8 @@ fn post(
         let (record, duty) = undo::retire(&mut chain, i, locked.existing.as_deref(), &file)?;
         minted.extend(job_keys::found(&record, locked, out));
         undo_one(&record, &duty, locked, keyring, out)?;
-        if let (Some(part), Some(duty)) = (&record.baseten, &duty.baseten) {
-            undo_profile(part, duty, keyring, wait, out)?;
+        for file in &record.baseten {
+            undo_profiles(file, &record, keyring, wait, out);
         }
         for name in &record.exported {
             if !exported.contains(name) {
@@ -301,15 +322,9 @@ fn post(
 /// Checks every record of the chains the records at `mine` belong to, before anything changes: a
 /// post may hand what it would restore to a later one.
 fn authenticate_chains(chain: &[Record], mine: &[usize], file: &Path) -> Result<()> {
-    let same_profile = |a: &Record, b: &Record| match (&a.baseten, &b.baseten) {
-        (Some(a), Some(b)) => a.same_profile(b),
-        _ => false,
-    };
     let touched = |r: &Record| {
-        mine.iter().any(|&i| {
-            (chain[i].trussrc == r.trussrc && chain[i].remote == r.remote)
-                || same_profile(&chain[i], r)
-        })
+        mine.iter()
+            .any(|&i| chain[i].trussrc == r.trussrc && chain[i].remote == r.remote)
     };
     chain
         .iter()
@@ -369,32 +384,44 @@ fn undo_one(
     Ok(())
 }
 
-/// Puts the `baseten` CLI's profile back as the record says it was before the job, as far as it
-/// is still the record's to put back.
-fn undo_profile(
-    part: &baseten_cli::restore::Recorded,
-    duty: &baseten_cli::restore::Duty,
-    keyring: &Keyring,
-    wait: Duration,
-    out: &Output,
-) -> Result<()> {
-    use baseten_cli::restore::Undone;
-    let (undone, warning) = baseten_cli::restore::undo(part, duty, keyring, wait)?;
-    if let Some(warning) = warning {
+/// Puts the `baseten` CLI's profiles that `record`'s logins wrote back as the journal beside
+/// `file` says they were before the job, as far as they are still the job's to put back. What
+/// cannot be done is a warning: the rest of the post (the trussrc, the job keys, the exports)
+/// goes on, and the journal keeps the entries for another post.
+fn undo_profiles(file: &Path, record: &Record, keyring: &Keyring, wait: Duration, out: &Output) {
+    use baseten_cli::journal::{self, Undone};
+    let done = journal::post(file, (&record.id, record.job.as_deref()), keyring, wait);
+    let (undone, warnings) = match done {
+        Ok(done) => done,
+        Err(e) => {
+            out.warn(&format!(
+                "the baseten CLI's profiles in {} were not put back: {}",
+                file.display(),
+                e.message
+            ));
+            return;
+        }
+    };
+    for warning in warnings {
         out.warn(&warning);
     }
-    let (profile, file) = (&part.profile, part.auth_file.display());
-    match undone {
-        Undone::Restored => out.info(&format!("Restored baseten CLI profile `{profile}` in {file}")),
-        Undone::Removed => out.info(&format!("Removed baseten CLI profile `{profile}` from {file}")),
-        Undone::Unchanged => out.info(&format!(
-            "Nothing to restore for baseten CLI profile `{profile}` in {file}"
-        )),
-        Undone::Replaced => out.warn(&format!(
-            "baseten CLI profile `{profile}` in {file} was replaced after login; it was left as it is"
-        )),
+    let shown = file.display();
+    for (profile, what) in undone {
+        match what {
+            Undone::Restored => {
+                out.info(&format!("Restored baseten CLI profile `{profile}` in {shown}"));
+            }
+            Undone::Removed => {
+                out.info(&format!("Removed baseten CLI profile `{profile}` from {shown}"));
+            }
+            Undone::Unchanged => out.info(&format!(
+                "Nothing to restore for baseten CLI profile `{profile}` in {shown}"
+            )),
+            Undone::Replaced => out.warn(&format!(
+                "baseten CLI profile `{profile}` in {shown} was replaced after login; it was left as it is"
+            )),
+        }
     }
-    Ok(())
 }
 
 /// Puts the keyring entry back as the record says it was, as far as that is still its to do.

@@ -257,7 +257,7 @@ fn baseten_status(file: &Path, ctx: &Context<'_>) -> Option<CliStatus> {
         }
     };
     let name = |n: String| {
-        if crate::secret::plain_value(&n) {
+        if crate::secret::plain_value(&n) && crate::secret::may_echo(&n) {
             n
         } else {
             crate::secret::WITHHELD_VALUE.to_owned()
@@ -267,8 +267,9 @@ fn baseten_status(file: &Path, ctx: &Context<'_>) -> Option<CliStatus> {
         file: file.display().to_string(),
         remote_url: profile.map(|p| url(&p.remote_url)),
         key_in: match (&chosen, profile) {
+            (_, Some(p)) if p.auth_type != "api_key" => Some("not an API key (OAuth)"),
             (_, Some(p)) if p.api_key.is_empty() => Some("keyring"),
-            (_, Some(_)) => Some("file"),
+            (_, Some(_)) => Some("file (an entry in its keyring would be read first)"),
             (Some(_), None) => Some("none (auth.json holds no such profile)"),
             (None, None) => None,
         },

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic_file;
-use crate::baseten_cli::restore::Recorded;
 use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::trussrc::{Document, check_remote_name};
@@ -63,9 +62,10 @@ pub struct Record {
     /// The keys minted for this job, which its post revokes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub job_keys: Vec<JobKey>,
-    /// What the login did to a profile of the `baseten` CLI (`--baseten-profile`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseten: Option<Recorded>,
+    /// The `baseten` CLI's `auth.json` files whose undo journals hold this record's profile
+    /// writes (`--baseten-profile`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baseten: Vec<PathBuf>,
 }
 
 /// A key minted for the job: its name (known before the create), its prefix (after), and the API
@@ -104,7 +104,7 @@ impl Record {
             exported: Vec::new(),
             staged: true,
             job_keys: vec![key],
-            baseten: None,
+            baseten: Vec::new(),
         }
     }
 }
@@ -241,8 +241,14 @@ pub fn authenticate(record: &Record, file: &Path) -> Result<()> {
     {
         return bad("its digests are malformed".into());
     }
-    if let Some(why) = record.baseten.as_ref().and_then(Recorded::refusal) {
-        return bad(why);
+    if record
+        .baseten
+        .iter()
+        .any(|f| !f.is_absolute() || f.file_name() != Some("auth.json".as_ref()))
+    {
+        return bad(
+            "it names a baseten CLI file that is not an absolute path to an auth.json".into(),
+        );
     }
     if let Some(previous) = &record.previous_keyring {
         let payload = serde_json::from_str::<serde_json::Value>(previous)

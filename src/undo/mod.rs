@@ -11,7 +11,6 @@
 //! before the first login and an ended job's key is left in no file.
 use std::path::Path;
 
-use crate::baseten_cli;
 use crate::error::Result;
 use crate::trussrc::{Checked, Document, Locked, Section};
 
@@ -31,17 +30,11 @@ pub fn record(records: &mut Vec<Record>, new: Record) -> String {
     let same_job = |r: &Record| new.job.is_some() && r.job == new.job;
     if let Some(newest) = records.iter_mut().rev().find(|r| same_remote(r))
         && same_job(newest)
-        && newest
-            .baseten
-            .as_ref()
-            .is_none_or(|b| new.baseten.as_ref().is_none_or(|n| b.same_profile(n)))
     {
-        match (&mut newest.baseten, &new.baseten) {
-            (Some(part), Some(new)) => {
-                part.merge(new);
+        for file in new.baseten {
+            if !newest.baseten.contains(&file) {
+                newest.baseten.push(file);
             }
-            (part @ None, Some(new)) => *part = Some(new.clone()),
-            _ => {}
         }
         if !newest.keyring && new.keyring {
             newest.keyring = true;
@@ -77,8 +70,6 @@ pub struct Duty {
     pub file: bool,
     /// What to do with the keyring entry.
     pub keyring: KeyringDuty,
-    /// What to do with the `baseten` CLI's profile (`None`: the record wrote none).
-    pub baseten: Option<baseten_cli::restore::Duty>,
 }
 
 /// What a post does with the keyring entry of a record it takes out of its chain.
@@ -128,7 +119,6 @@ pub fn retire(
         let duty = Duty {
             file: false,
             keyring: KeyringDuty::Leave,
-            baseten: None,
         };
         return Ok((retired, duty));
     }
@@ -141,14 +131,7 @@ pub fn retire(
         } else {
             KeyringDuty::Leave
         },
-        baseten: None,
     };
-    if let Some(part) = &retired.baseten {
-        // The later records' parts were authenticated with their records (`authenticate_chains`
-        // in the post checks every record of the chains it touches).
-        let later = records[i..].iter_mut().filter_map(|r| r.baseten.as_mut());
-        duty.baseten = Some(baseten_cli::restore::retire(part, later));
-    }
     let digest = current.map(sha256);
     if let Some(next) = records[i..].iter_mut().find(later) {
         authenticate(next, file)?;

@@ -21,7 +21,7 @@ fn rec(remote: &str) -> Record {
         exported: vec![],
         staged: false,
         job_keys: vec![],
-        baseten: None,
+        baseten: Vec::new(),
     }
 }
 

@@ -56,6 +56,7 @@ pub(super) struct Commit<'a> {
     /// What this login did to the keyring.
     keyring_write: KeyringWrite,
     keyring: &'a Keyring,
+    out: &'a Output,
     /// The undo record's id, for the post step.
     pub id: Option<String>,
     /// The staged intent of this login's job key: its own record takes its place.
@@ -85,6 +86,13 @@ impl<'a> Commit<'a> {
         let keyring_write = plan_keyring(settings.storage, keyring, report, out);
         let (mut text, spliced) = splice(locked, report, key, !keyring_write.writes())?;
         let staged = scope.as_ref().and_then(|s| s.staged.clone());
+        let auth_file = match &settings.baseten {
+            Some(b) => Some(
+                std::path::absolute(&b.auth_file)
+                    .map_err(|e| crate::error::Error::local("resolve", &b.auth_file, &e))?,
+            ),
+            None => None,
+        };
         let mut record = scope.map(|scope| undo::Record {
             id: crate::atomic_file::random_token(8),
             job: scope.job,
@@ -104,67 +112,80 @@ impl<'a> Commit<'a> {
             exported: scope.exported,
             staged: false,
             job_keys: scope.job_keys,
-            baseten: None,
+            // The baseten CLI's journal that this login's profile write goes in.
+            baseten: auth_file.iter().cloned().collect(),
         });
-        // The baseten CLI's profile: its state before is read (under its own lock) and said in
-        // the record before anything changes.
-        let mut baseten = match &settings.baseten {
-            Some(b) => Some(baseten_cli::login::Write::plan(
-                &b.auth_file,
-                &b.profile,
-                &baseten_cli::cli_remote_url(&report.remote_url)?,
-                b.switch,
-                settings.storage == Storage::Keyring,
-                key,
-                keyring,
-                (out, settings.conn.api.timeout),
-            )?),
-            None => None,
-        };
-        if let (Some(new), Some(write)) = (record.as_mut(), &baseten) {
-            new.baseten = Some(write.recorded.clone());
-        }
         let mut commit = Self {
             journal,
             remote: report.remote.clone(),
             records_before: None,
             keyring_write: KeyringWrite::None,
             keyring,
+            out,
             id: None,
             staged,
             baseten: None,
         };
-        // Write-ahead: the record is durable before anything it describes changes.
+        // Write-ahead: the record is durable before anything it describes changes; the baseten
+        // CLI's journal entry, which names the record, is too.
         if let Some(new) = &record {
             commit.save_record(new)?;
         }
-        let written = if keyring_write.writes() {
-            commit.set_keyring(keyring_write, key, report, out, &mut text, record.as_mut())
-        } else {
-            Ok(())
-        };
+        let job = record.as_ref().and_then(|r| r.job.clone());
+        let written = commit.plan_baseten(settings, report, key, job.as_deref());
+        let written = written.and_then(|()| {
+            if keyring_write.writes() {
+                commit.set_keyring(keyring_write, key, report, out, &mut text, record.as_mut())
+            } else {
+                Ok(())
+            }
+        });
         let written = written.and_then(|()| commit.journal.locked.write(&text));
-        let written = written.and_then(|()| match &mut baseten {
+        let written = written.and_then(|()| match &mut commit.baseten {
             Some(write) => {
-                // Where the keyring refused the key after all, the record says so again.
-                let again = write.apply(key, out)?;
-                report.baseten = Some((write.recorded.profile.clone(), write.key_in()));
-                match record.as_mut() {
-                    Some(new) if again => {
-                        new.baseten = Some(write.recorded.clone());
-                        commit.save_record(new)
-                    }
-                    _ => Ok(()),
-                }
+                write.apply(key, out)?;
+                report.baseten = Some((write.name().to_owned(), write.key_in()));
+                Ok(())
             }
             None => Ok(()),
         });
-        commit.baseten = baseten;
         if let Err(e) = written {
             commit.rollback();
             return Err(e);
         }
         Ok(commit)
+    }
+
+    /// With `--baseten-profile`: reads the baseten CLI's store under its lock and, in CI, writes
+    /// its journal entry (naming this login's record) before anything changes.
+    fn plan_baseten(
+        &mut self,
+        settings: &LoginSettings,
+        report: &Report,
+        key: &ApiKey,
+        job: Option<&str>,
+    ) -> Result<()> {
+        let Some(b) = &settings.baseten else {
+            return Ok(());
+        };
+        let scope = self
+            .id
+            .as_deref()
+            .map(|record| baseten_cli::login::Scope { record, job });
+        self.baseten = Some(baseten_cli::login::Write::plan(
+            &b.auth_file,
+            (
+                &b.profile,
+                &baseten_cli::cli_remote_url(&report.remote_url)?,
+                b.switch,
+            ),
+            settings.storage == Storage::Keyring,
+            key,
+            self.keyring,
+            scope,
+            (self.out, settings.conn.api.timeout),
+        )?);
+        Ok(())
     }
 
     /// Puts the key in the keyring; where none is usable after all, inline in `text` instead,
