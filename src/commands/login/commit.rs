@@ -143,7 +143,14 @@ impl<'a> Commit<'a> {
         } else {
             Ok(())
         };
-        let written = written.and_then(|()| commit.journal.locked.write(&text));
+        // The file's bytes reach the disk before it takes its name, and the name needs no fsync
+        // of its own: a power cut that loses the rename leaves the file as it was, whole (in CI
+        // the record that undoes the login is on disk already, its directory synced, and its
+        // post then finds the file unchanged).
+        let written = written.and_then(|()| {
+            let locked = &commit.journal.locked;
+            locked.write_as(&text, crate::atomic_file::Durable::Bytes)
+        });
         let written = written.and_then(|()| match &mut baseten {
             Some(write) => {
                 // Where the keyring refused the key after all, the record says so again.
