@@ -298,6 +298,12 @@ pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
 
 /// [`write`], made as `durable` as that says.
 pub fn write_as(path: &Path, contents: &[u8], durable: Durable) -> Result<()> {
+    write_parts(path, &[contents], durable)
+}
+
+/// [`write_as`] of `parts` one after the other, each written as it is (a few large pieces of
+/// what was read, with what changed between them, are not copied into one buffer first).
+pub fn write_parts(path: &Path, parts: &[&[u8]], durable: Durable) -> Result<()> {
     let dir = parent_dir(path);
     let tmp = dir.join(format!(
         "{}{}.{}.tmp",
@@ -311,7 +317,9 @@ pub fn write_as(path: &Path, contents: &[u8], durable: Durable) -> Result<()> {
             .create_new(true)
             .open(&tmp)
             .map_err(|e| Error::local("create", &tmp, &e))?;
-        file.write_all(contents)
+        parts
+            .iter()
+            .try_for_each(|part| file.write_all(part))
             .and_then(|()| file.sync_all())
             .map_err(|e| Error::local("write", &tmp, &e))?;
         drop(file);

@@ -210,14 +210,12 @@ impl<'a> Commit<'a> {
         if self.records_before.is_none() {
             self.records_before = Some(self.journal.bytes()?);
         }
-        let mut records = match self.records_before.as_ref().and_then(Option::as_deref) {
-            Some(bytes) => self.journal.parse(bytes)?,
-            None => Vec::new(),
-        };
+        let before = self.records_before.as_ref().and_then(Option::as_deref);
+        let mut records = self.journal.parse(before)?;
         if let Some(staged) = &self.staged {
-            records.retain(|r| !(r.staged && r.id == *staged));
+            records.retain(|h| !(h.staged && h.id == staged));
         }
-        self.id = Some(undo::record(&mut records, new.clone()));
+        self.id = Some(undo::record(&mut records, new.clone())?);
         self.journal.save(&records)
     }
 
@@ -259,9 +257,10 @@ fn splice(
         &report.remote_url,
         inline.then(|| key.expose()),
     );
-    let spliced = locked.doc.with_section(&report.remote, &block);
+    let mut spliced = locked.doc.with_section(&report.remote, &block);
     locked.check_splice(&spliced, &report.remote)?;
-    Ok((spliced.text.clone(), spliced))
+    let text = std::mem::take(&mut spliced.text);
+    Ok((text, spliced))
 }
 
 /// With `--storage keyring`: the keyring write the login is about to make, after reading the
