@@ -1,11 +1,10 @@
-//! What the key is, as the management API lists it (found by its prefix on the check's
-//! connection): the lookup, `--require-key-type`, the personal-key warning, and how the answer
-//! is shown. Every value the server chose passes through [`Output::server_text`].
+//! What the key is, as the management API lists it (found by its prefix, asked beside the key
+//! check): the lookup's verdict, `--require-key-type`, the personal-key warning, and how the
+//! answer is shown. Every value the server chose passes through [`Output::server_text`].
 use serde_json::{Value, json};
 
-use crate::api::ApiSettings;
 use crate::api::keys::{self, Declined, KeyInfo};
-use crate::api::{Client, ServerText};
+use crate::api::{ApiSettings, Found, ServerText};
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::output::Output;
@@ -31,28 +30,36 @@ pub enum Lookup {
     },
 }
 
-/// Looks `key` up by its prefix on `client` (the check's connection, within its deadline) and
-/// applies `--require-key-type`: exit 3 when the type is another or cannot be determined. A
-/// failed lookup is otherwise a warning; a personal key on CI is one too.
-pub fn look_up(
-    client: &Client,
+/// The prefix to look `key` up by (`None`: it has no plain one, and no lookup is sent).
+pub fn prefix_to_find(key: &ApiKey) -> Option<&str> {
+    let prefix = keys::prefix_of(key);
+    (key.expose().contains('.') && secret::plain_value(prefix)).then_some(prefix)
+}
+
+/// What the lookup by the key's prefix found (as [`crate::api::check_and_find`] had it; `None`
+/// for a key with no prefix to find), judged: `--require-key-type` refuses with
+/// exit 3 a type that is another or cannot be determined. A failed lookup is otherwise a
+/// warning; a personal key on CI is one too.
+pub fn judge(
     api: &ApiSettings,
     key: &ApiKey,
+    found: Option<Found>,
     ctx: &Context<'_>,
 ) -> Result<Lookup> {
-    let prefix = keys::prefix_of(key).to_owned();
-    let (lookup, unknown) = if key.expose().contains('.') && secret::plain_value(&prefix) {
-        find(client, key, prefix)
-    } else {
-        let reason =
-            "the key has no plain prefix (the text before its first `.`) to find it by".to_owned();
-        (
-            Lookup::Unknown {
-                prefix: None,
-                reason,
-            },
-            Unknown::NotListed,
-        )
+    let (lookup, unknown) = match (found, prefix_to_find(key)) {
+        (Some(found), Some(prefix)) => sort(found, prefix.to_owned()),
+        _ => {
+            let reason =
+                "the key has no plain prefix (the text before its first `.`) to find it by"
+                    .to_owned();
+            (
+                Lookup::Unknown {
+                    prefix: None,
+                    reason,
+                },
+                Unknown::NotListed,
+            )
+        }
     };
     require(api, &lookup, unknown, ctx.out)?;
     warn(api, &lookup, ctx);
@@ -68,9 +75,9 @@ enum Unknown {
     Failed(Kind),
 }
 
-/// The lookup by `prefix`, and why it failed when it did.
-fn find(client: &Client, key: &ApiKey, prefix: String) -> (Lookup, Unknown) {
-    match keys::find(client, key, &prefix) {
+/// What the lookup by `prefix` came to, and why it failed when it did.
+fn sort(found: Found, prefix: String) -> (Lookup, Unknown) {
+    match found {
         Ok(Ok(Some(info))) => (
             Lookup::Known {
                 prefix,

@@ -143,6 +143,10 @@ impl Scrubber {
         let fragments = key.len() - self.secret_start >= MIN_FRAGMENT;
         for start in 0..hay.len() {
             for offset in 0..key.len() {
+                // No run starts where its first character is not spelled.
+                if !spelled(&hay[start..], key[offset]) {
+                    continue;
+                }
                 let (chars, bytes) = encoded_run(&hay[start..], &key[offset..]);
                 let end = offset + chars;
                 let secret_chars = end.saturating_sub(offset.max(self.secret_start));
@@ -375,41 +379,16 @@ fn fold(c: char) -> Option<u8> {
     }
 }
 
-/// How many leading characters of `key` the start of `hay` spells, each raw, percent-encoded
-/// (`%XX`), hex-encoded (`XX`), escaped as `\xXX` or `\u00XX`, or JSON-escaped (both sides
-/// lower-cased), and the most bytes of `hay` such a spelling takes. Every spelling is followed
+/// How many leading characters of `key` the start of `hay` spells, each in one of its
+/// [`spellings`], and the most bytes of `hay` such a spelling takes. Every spelling is followed
 /// at once, so a literal `%` or `\\` in the key is read either way.
 fn encoded_run(hay: &[u8], key: &[u8]) -> (usize, usize) {
-    let hex = |b: u8| char::from(b).to_digit(16);
-    // The byte spelled by the hex digits `d`, when they are all hex digits.
-    let byte = |d: &[u8]| d.iter().try_fold(0u32, |v, &b| hex(b).map(|h| v * 16 + h));
     let mut at = vec![0usize];
     let mut chars = 0;
     for &k in key {
-        let is_k = |v: Option<u32>| {
-            v.is_some_and(|v| v == u32::from(k) || v == u32::from(k.to_ascii_uppercase()))
-        };
         let mut next = Vec::with_capacity(4);
         for &p in &at {
-            let rest = &hay[p..];
-            if rest.first() == Some(&k) {
-                next.push(p + 1);
-            }
-            if rest.len() >= 2 && is_k(byte(&rest[..2])) {
-                next.push(p + 2);
-            }
-            if rest.len() >= 3 && rest[0] == b'%' && is_k(byte(&rest[1..3])) {
-                next.push(p + 3);
-            }
-            if rest.len() >= 4 && rest.starts_with(b"\\x") && is_k(byte(&rest[2..4])) {
-                next.push(p + 4);
-            }
-            if rest.len() >= 6 && rest.starts_with(b"\\u") && is_k(byte(&rest[2..6])) {
-                next.push(p + 6);
-            }
-            if rest.len() >= 2 && rest[0] == b'\\' && rest[1] == k && b"\\\"/".contains(&k) {
-                next.push(p + 2);
-            }
+            spellings(&hay[p..], k, |len| next.push(p + len));
         }
         if next.is_empty() {
             break;
@@ -420,6 +399,43 @@ fn encoded_run(hay: &[u8], key: &[u8]) -> (usize, usize) {
         chars += 1;
     }
     (chars, at.last().copied().unwrap_or(0))
+}
+
+/// Whether the start of `rest` spells the key's character `k` in any of its [`spellings`].
+fn spelled(rest: &[u8], k: u8) -> bool {
+    let mut any = false;
+    spellings(rest, k, |_| any = true);
+    any
+}
+
+/// The length of each spelling of the key's character `k` at the start of `rest`: raw,
+/// percent-encoded (`%XX`), hex-encoded (`XX`), escaped as `\xXX` or `\u00XX`, or JSON-escaped
+/// (both sides lower-cased).
+fn spellings(rest: &[u8], k: u8, mut found: impl FnMut(usize)) {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    // The byte spelled by the hex digits `d`, when they are all hex digits.
+    let byte = |d: &[u8]| d.iter().try_fold(0u32, |v, &b| hex(b).map(|h| v * 16 + h));
+    let is_k = |v: Option<u32>| {
+        v.is_some_and(|v| v == u32::from(k) || v == u32::from(k.to_ascii_uppercase()))
+    };
+    if rest.first() == Some(&k) {
+        found(1);
+    }
+    if rest.len() >= 2 && is_k(byte(&rest[..2])) {
+        found(2);
+    }
+    if rest.len() >= 3 && rest[0] == b'%' && is_k(byte(&rest[1..3])) {
+        found(3);
+    }
+    if rest.len() >= 4 && rest.starts_with(b"\\x") && is_k(byte(&rest[2..4])) {
+        found(4);
+    }
+    if rest.len() >= 6 && rest.starts_with(b"\\u") && is_k(byte(&rest[2..6])) {
+        found(6);
+    }
+    if rest.len() >= 2 && rest[0] == b'\\' && rest[1] == k && b"\\\"/".contains(&k) {
+        found(2);
+    }
 }
 
 /// The base64 text that depends only on `bytes`, wherever they start in the encoded data (three

@@ -374,21 +374,25 @@ fn a_crash_at_any_syscall_of_a_job_key_login_leaves_no_key_alive_after_post() {
     assert!(!fake.deleted().is_empty());
 }
 
-/// The fsyncs a login makes, counted: in a CI job the undo record and its directory (durable
-/// before the trussrc changes), then the trussrc and its directory; outside CI the last two. A
-/// change that adds one fails here, so they cannot creep back.
+/// The fsyncs a login makes, counted and in order with its renames: in a CI job the undo record's
+/// bytes before it takes its name, then its directory (the record durable before the trussrc
+/// changes: write-ahead across a power cut too), then the trussrc's bytes before it takes its
+/// name; outside CI the last alone. The trussrc's rename needs no fsync of the directory: lost in
+/// a power cut, it leaves the file as it was, which the record's post finds. A change that adds
+/// an fsync, or moves one after what it guards, fails here.
 #[test]
 fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
     let Some(strace) = system_tool("strace") else {
         return;
     };
-    let count = |env: &TestEnv| {
+    let trace = |env: &TestEnv| -> Vec<String> {
         let log = env.path("fsync.log");
         let mut wrapper = Command::new(&strace);
         wrapper.args([
             "-f",
+            "-y",
             "-e",
-            "trace=fsync,fdatasync,sync,syncfs,sync_file_range,msync",
+            "trace=fsync,fdatasync,sync,syncfs,sync_file_range,msync,rename,renameat,renameat2",
             "-o",
             log.to_str().unwrap(),
         ]);
@@ -397,11 +401,56 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
             .output()
             .unwrap();
         to_run(out).assert_code(0);
+        // As the kernel names it (strace -y), whatever links lead to it.
+        let home = std::fs::canonicalize(&env.home).unwrap();
+        let home = home.to_str().unwrap();
+        // Each file by what it is: the trussrc, the record, a temporary of either, the directory.
+        let name = |path: &str| match path.strip_prefix(home) {
+            Some("") => "dir",
+            Some("/.trussrc") => "trussrc",
+            Some("/.trussrc.truss-ci-state.json") => "record",
+            Some(p) if p.starts_with("/..trussrc.truss-ci.") => "trussrc tmp",
+            Some(p) if p.starts_with("/..trussrc.truss-ci-state.json.truss-ci.") => "record tmp",
+            _ => "elsewhere",
+        };
         let calls = std::fs::read_to_string(&log).unwrap();
-        calls.lines().filter(|l| l.contains("sync")).count()
+        calls
+            .lines()
+            .filter(|l| l.contains("sync") || l.contains("rename"))
+            .map(|l| {
+                let paths: Vec<&str> = l
+                    .split(['<', '>', '"'])
+                    .filter(|p| p.starts_with(home))
+                    .collect();
+                let call = if l.contains("rename") {
+                    "rename"
+                } else {
+                    "fsync"
+                };
+                match (call, paths.as_slice()) {
+                    ("rename", [_, to]) => format!("rename to {}", name(to)),
+                    (_, [path]) => format!("fsync {}", name(path)),
+                    _ => format!("? {l}"),
+                }
+            })
+            .collect()
     };
-    assert_eq!(count(&job_env()), 4, "in a CI job");
+    assert_eq!(
+        trace(&job_env()),
+        [
+            "fsync record tmp",
+            "rename to record",
+            "fsync dir",
+            "fsync trussrc tmp",
+            "rename to trussrc",
+        ],
+        "in a CI job"
+    );
     let mut plain = TestEnv::new();
     plain.set("BASETEN_API_KEY", KEY);
-    assert_eq!(count(&plain), 2, "outside CI");
+    assert_eq!(
+        trace(&plain),
+        ["fsync trussrc tmp", "rename to trussrc"],
+        "outside CI"
+    );
 }

@@ -82,7 +82,7 @@ fn network_faults_end_within_the_deadline_with_exit_4() {
     });
     let run = assert_fault(&fault_env(&limited.url), &[], 3.0, 4);
     run.assert_stderr_has("retry after 3600s");
-    assert_eq!(limited.hits(), 1);
+    assert_eq!(limited.hits_on("/v1/users/me"), 1);
 
     let elsewhere = FakeApi::baseten();
     let target = format!("{}/v1/users/me", elsewhere.url);

@@ -1,5 +1,6 @@
-//! Least privilege: login, exec and `status --check` look the key up by its prefix on the
-//! check's connection and say what it is; `--require-key-type` refuses another type (or an
+//! Least privilege: login, exec and `status --check` look the key up by its prefix (beside the
+//! check over plain HTTP, after it on its connection over TLS; the verdict comes first either
+//! way), and say what it is; `--require-key-type` refuses another type (or an
 //! unknown one) before anything is written; a personal key on CI is warned about; a trussrc with
 //! several remotes gets a note about `truss push`. Against the fake of Baseten's management API,
 //! with the list allowed and refused; and a server that puts the key in its answer changes
@@ -7,6 +8,8 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
+
+use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use common::management::{Baseten, EXPORT_METRICS, Endpoint, INVOKE, MANAGE_ALL, PERSONAL};
@@ -48,7 +51,10 @@ fn login_reports_the_key_in_text_and_json() {
     );
     assert!(run.stderr.lines().any(|l| l == line), "{}", run.stderr);
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
-    assert_eq!(paths(&api), ["/v1/users/me", "/v1/api_keys"]);
+    // The check and the lookup, sent at once.
+    let mut sent = paths(&api);
+    sent.sort();
+    assert_eq!(sent, ["/v1/api_keys", "/v1/users/me"]);
 
     let run = env.run(&["login", "--output", "json"]);
     run.assert_code(0);
@@ -330,4 +336,141 @@ fn a_key_echoed_in_the_list_leaks_nowhere_on_any_platform() {
             }
         }
     }
+}
+
+/// The list's answer for the calling key, as a key of type `kind`.
+fn listed_as(req: &Request, kind: &str) -> Reply {
+    let auth = req.header("authorization").unwrap_or_default();
+    let key = auth.strip_prefix("Api-Key ").unwrap_or_default();
+    Reply::json(
+        200,
+        &serde_json::json!({"keys": [{"prefix": prefix(key), "name": "ci", "type": kind}]})
+            .to_string(),
+    )
+}
+
+/// Over plain HTTP the lookup is sent beside the check, not after its answer: a server that
+/// answers the check only once the lookup has come is answered in time, by login, exec and
+/// `status --check`.
+#[test]
+fn the_lookup_does_not_wait_for_the_check() {
+    use std::sync::{Arc, Condvar, Mutex};
+    let listed = Arc::new((Mutex::new(false), Condvar::new()));
+    let seen = Arc::clone(&listed);
+    let api = FakeApi::start(move |req, _| {
+        let (flag, cond) = &*seen;
+        match req.path.as_str() {
+            "/v1/api_keys" => {
+                *flag.lock().unwrap() = true;
+                cond.notify_all();
+                listed_as(req, "WORKSPACE_MANAGE_ALL")
+            }
+            _ => {
+                let guard = flag.lock().unwrap();
+                let (guard, _) = cond
+                    .wait_timeout_while(guard, Duration::from_secs(10), |listed| !*listed)
+                    .unwrap();
+                if *guard {
+                    Reply::json(200, USER_JSON)
+                } else {
+                    Reply::json(503, r#"{"error":"the lookup never came"}"#)
+                }
+            }
+        }
+    });
+    let env = env_for(&api, KEY);
+    for args in [
+        &["login", "--require-key-type", "workspace-manage-all"][..],
+        &["status", "--check"],
+        &["exec", "--", "true"],
+    ] {
+        *listed.0.lock().unwrap() = false;
+        let mut full = args.to_vec();
+        full.extend(["--timeout", "5"]);
+        let run = env.run(&full);
+        run.assert_code(0);
+        assert!(
+            run.all().contains("workspace-manage-all"),
+            "{args:?}: {}",
+            run.all()
+        );
+    }
+}
+
+/// The check's verdict decides, whatever the lookup beside it answered first: a rejected key
+/// exits 3 as rejected (not as a key of the wrong type), an API that does not answer as Baseten's
+/// exits 4, a restricted key exits 3 as restricted; and a lookup that never ends is not waited for.
+#[test]
+fn the_verdict_comes_before_the_lookup() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cases: [(u16, i32, &str); 3] = [
+        (401, 3, "rejected the API key"),
+        (404, 4, "to the key check"),
+        (403, 3, "inference-only"),
+    ];
+    for (status, code, said) in cases {
+        let answered = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&answered);
+        let api = FakeApi::start(move |req, _| match req.path.as_str() {
+            "/v1/api_keys" => {
+                seen.store(true, Ordering::SeqCst);
+                listed_as(req, "WORKSPACE_INVOKE")
+            }
+            _ => {
+                // The lookup's answer is on its way before the verdict is.
+                let started = Instant::now();
+                while !seen.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(5) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+                Reply::json(status, r#"{"error":"no"}"#)
+            }
+        });
+        let env = env_for(&api, KEY);
+        let run = env.run(&["login", "--require-key-type", "workspace-manage-all"]);
+        run.assert_code(code);
+        run.assert_stderr_has(said);
+        run.assert_stderr_lacks("workspace-invoke");
+        assert!(env.read_trussrc().is_none(), "{status}: nothing written");
+        assert!(
+            answered.load(Ordering::SeqCst),
+            "{status}: the lookup was answered"
+        );
+    }
+
+    // A lookup that hangs holds nothing up once the verdict refuses.
+    let api = FakeApi::start(|req, _| match req.path.as_str() {
+        "/v1/api_keys" => Reply::Hang,
+        _ => Reply::json(401, r#"{"error":"no"}"#),
+    });
+    let env = env_for(&api, KEY);
+    let started = Instant::now();
+    let run = env.run(&["login", "--timeout", "20"]);
+    run.assert_code(3);
+    run.assert_stderr_has("rejected the API key");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "waited for the lookup: {:?}",
+        started.elapsed()
+    );
+
+    // Over TLS the lookup follows the check on its connection: a rejected key is not looked up.
+    let api = FakeApi::baseten_tls();
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), api.ca_pem.as_ref().unwrap()).unwrap();
+    let env = env_for(&api, "wrong.key");
+    let run = env.run(&["login", "--ca-cert", ca.path().to_str().unwrap()]);
+    run.assert_code(3);
+    run.assert_stderr_has("rejected the API key");
+    assert_eq!(api.hits_on("/v1/users/me"), 1);
+    assert_eq!(
+        api.hits_on("/v1/api_keys"),
+        0,
+        "nothing looked up for a rejected key"
+    );
+    let env = env_for(&api, KEY);
+    let run = env.run(&["login", "--ca-cert", ca.path().to_str().unwrap()]);
+    run.assert_code(0);
+    assert_eq!(api.hits_on("/v1/api_keys"), 1, "looked up once accepted");
 }

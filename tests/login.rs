@@ -34,12 +34,9 @@ fn from_env_validates_and_writes_exactly_what_truss_writes() {
     assert_eq!(run.stdout, "");
 
     let reqs = api.requests();
-    assert_eq!(reqs.len(), 2, "the check, then the lookup");
-    let r = &reqs[0];
-    assert_eq!(
-        (r.method.as_str(), r.path.as_str()),
-        ("GET", "/v1/users/me")
-    );
+    assert_eq!(reqs.len(), 2, "the check, and the lookup beside it");
+    let r = reqs.iter().find(|r| r.path == "/v1/users/me").unwrap();
+    assert_eq!(r.method, "GET");
     assert_eq!(
         r.header("authorization"),
         Some(format!("Api-Key {KEY}").as_str())
@@ -289,7 +286,11 @@ fn rejected_key_exits_3_without_retry_or_write() {
     run.assert_code(3);
     run.assert_stderr_has("rejected");
     run.assert_stderr_has("env var BASETEN_API_KEY");
-    assert_eq!(api.hits(), 1, "401 is never retried");
+    assert_eq!(api.hits_on("/v1/users/me"), 1, "401 is never retried");
+    assert!(
+        api.hits_on("/v1/api_keys") <= 1,
+        "nor is the lookup beside it"
+    );
     assert!(env.read_trussrc().is_none());
 }
 
@@ -302,7 +303,11 @@ fn restricted_key_exits_3_unless_allowed() {
     run.assert_code(3);
     run.assert_stderr_has("inference-only");
     run.assert_stderr_has("--allow-restricted");
-    assert_eq!(api.hits(), 1, "403 is never retried");
+    assert_eq!(api.hits_on("/v1/users/me"), 1, "403 is never retried");
+    assert!(
+        api.hits_on("/v1/api_keys") <= 1,
+        "nor is the lookup beside it"
+    );
     assert!(env.read_trussrc().is_none());
 
     let run = env.run(&["login", "--allow-restricted", "--output=json"]);
@@ -319,18 +324,30 @@ fn restricted_key_exits_3_unless_allowed() {
 
 #[test]
 fn transient_failures_are_retried_then_succeed() {
-    let api = FakeApi::start(|_, n| match n {
-        0 => Reply::status(503),
-        1 => Reply::Http(429, vec![("Retry-After".into(), "1".into())], vec![]),
-        2 => Reply::Close,
-        3 => Reply::status(502),
-        _ => Reply::json(200, USER_JSON),
+    // The check's failures; the lookup beside it is answered at once.
+    let checks = std::sync::atomic::AtomicUsize::new(0);
+    let api = FakeApi::start(move |req, _| {
+        if req.path != "/v1/users/me" {
+            return Reply::json(200, r#"{"keys":[]}"#);
+        }
+        match checks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => Reply::status(503),
+            1 => Reply::Http(429, vec![("Retry-After".into(), "1".into())], vec![]),
+            2 => Reply::Close,
+            3 => Reply::status(502),
+            _ => Reply::json(200, USER_JSON),
+        }
     });
     let mut env = login_env(&api);
     env.set("BASETEN_API_KEY", KEY);
     let run = env.run(&["login", "--timeout", "20"]);
     run.assert_code(0);
-    assert_eq!(api.hits(), 6, "four failures, the check and the lookup");
+    assert_eq!(
+        api.hits_on("/v1/users/me"),
+        5,
+        "four failures, then the check"
+    );
+    assert_eq!(api.hits_on("/v1/api_keys"), 1, "the lookup");
     run.assert_stderr_has("retrying");
 }
 
@@ -374,7 +391,7 @@ fn garbage_and_unexpected_answers_exit_4() {
         let run = env.run(&["login"]);
         run.assert_code(4);
         run.assert_stderr_has("--api-url");
-        assert_eq!(api.hits(), 1);
+        assert_eq!(api.hits_on("/v1/users/me"), 1);
         assert!(env.read_trussrc().is_none());
     }
 }

@@ -138,22 +138,35 @@ fn answer_capped<T, U>(response: Response<T>, cap: usize, then: impl FnOnce(T) -
     }
 }
 
+/// The list of keys' endpoint.
+pub(super) const LIST: &str = "/v1/api_keys";
+
+/// The list's answer.
 #[derive(Deserialize)]
-struct Keys {
+pub(super) struct Keys {
     keys: Vec<KeyInfo>,
 }
 
 /// Every key the API shows to `key` (`GET /v1/api_keys`, not paged): read up to
 /// [`MAX_LIST_BODY`], room for tens of thousands of keys; a longer list is [`Declined::TooLarge`].
 pub fn list(client: &Client, key: &ApiKey) -> Result<Answer<Vec<KeyInfo>>> {
-    let response =
-        client.request_capped::<Keys>(Method::GET, "/v1/api_keys", None, key, MAX_LIST_BODY)?;
-    Ok(answer_capped(response, MAX_LIST_BODY, |k| k.keys))
+    let response = client.request_capped::<Keys>(Method::GET, LIST, None, key, MAX_LIST_BODY)?;
+    Ok(listed(response))
+}
+
+fn listed(response: Response<Keys>) -> Answer<Vec<KeyInfo>> {
+    answer_capped(response, MAX_LIST_BODY, |k| k.keys)
 }
 
 /// The key whose prefix is `prefix`, among those the API shows to `key`.
 pub fn find(client: &Client, key: &ApiKey, prefix: &str) -> Result<Answer<Option<KeyInfo>>> {
-    Ok(list(client, key)?.map(|keys| keys.into_iter().find(|k| k.prefix.is(prefix))))
+    let response = client.request_capped::<Keys>(Method::GET, LIST, None, key, MAX_LIST_BODY)?;
+    Ok(found(response, prefix))
+}
+
+/// The key whose prefix is `prefix` in the list's answer.
+pub(super) fn found(response: Response<Keys>, prefix: &str) -> Answer<Option<KeyInfo>> {
+    listed(response).map(|keys| keys.into_iter().find(|k| k.prefix.is(prefix)))
 }
 
 #[derive(Deserialize)]

@@ -42,11 +42,55 @@ pub enum Verdict {
     Restricted,
 }
 
+/// The key check's endpoint.
+const USERS_ME: &str = "/v1/users/me";
+
 /// Checks `key` (from `source`, for messages) with `GET /v1/users/me`.
 pub fn check_key(client: &Client, key: &ApiKey, source: &str) -> Result<Verdict> {
     debug!(host = client.host(), "checking the API key");
-    let host = client.host();
-    match client.request::<Map<String, Value>>(Method::GET, "/v1/users/me", None, key)? {
+    let answer = client.request(Method::GET, USERS_ME, None, key)?;
+    verdict(answer, client.host(), source)
+}
+
+/// What [`check_and_find`] found by the key's prefix: the list's answer, as [`keys::find`] has it.
+pub type Found = Result<keys::Answer<Option<keys::KeyInfo>>>;
+
+/// [`check_key`], and with a `prefix` the key's lookup by it ([`keys::find`]). `accept` takes the
+/// verdict first: the lookup's answer is used only when `accept` lets the verdict through, so a
+/// refusal (or an unreachable API) decides the command whatever became of the lookup.
+///
+/// Over plain HTTP the lookup is sent at the same time as the check, on a connection of its own
+/// (opening one costs next to nothing). Over TLS a second connection costs a second handshake,
+/// which costs more than the wait it saves against a nearby API: there the lookup follows the
+/// check on its connection, and is sent only once the verdict is accepted.
+pub fn check_and_find(
+    client: &Client,
+    key: &ApiKey,
+    source: &str,
+    prefix: Option<&str>,
+    accept: impl FnOnce(Verdict) -> Result<Verdict>,
+) -> Result<(Verdict, Option<Found>)> {
+    let Some(prefix) = prefix.filter(|_| !client.base().starts_with("https:")) else {
+        let verdict = accept(check_key(client, key, source)?)?;
+        return Ok((verdict, prefix.map(|p| keys::find(client, key, p))));
+    };
+    debug!(
+        host = client.host(),
+        "checking the API key and looking it up"
+    );
+    let judge = |answer: Result<Response<Map<String, Value>>>| {
+        accept(verdict(answer?, client.host(), source)?)
+    };
+    let (verdict, listed) = client.get_beside(key, USERS_ME, (keys::LIST, MAX_LIST_BODY), judge)?;
+    Ok((
+        verdict,
+        Some(listed.map(|answer| keys::found(answer, prefix))),
+    ))
+}
+
+/// The verdict in the check's answer.
+fn verdict(answer: Response<Map<String, Value>>, host: &str, source: &str) -> Result<Verdict> {
+    match answer {
         // Any JSON object will do; a field of an unexpected type leaves the user unknown.
         Response::Ok(user) => Ok(Verdict::Valid(
             serde_json::from_value(Value::Object(user)).unwrap_or_default(),

@@ -278,9 +278,32 @@ fn replace(tmp: &Path, path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// How much of a [`write`] is on disk when it returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durable {
+    /// The new file under its name: the directory is fsynced after the rename.
+    Named,
+    /// The new file's bytes, fsynced before it takes the name; the rename is made durable by the
+    /// next fsync of the directory (any later write's with [`Durable::Named`]). A crash at any
+    /// moment, power cut included, leaves the old file or the new one, whole. For a command's
+    /// last change of a file, when nothing written after it has to reach the disk after it.
+    Bytes,
+}
+
 /// Writes a 0600 temporary file beside `path`, fsyncs it, renames it over `path` and fsyncs the
 /// directory: readers see the old file or the new one, whole. The caller holds the lock.
 pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
+    write_as(path, contents, Durable::Named)
+}
+
+/// [`write`], made as `durable` as that says.
+pub fn write_as(path: &Path, contents: &[u8], durable: Durable) -> Result<()> {
+    write_parts(path, &[contents], durable)
+}
+
+/// [`write_as`] of `parts` one after the other, each written as it is (a few large pieces of
+/// what was read, with what changed between them, are not copied into one buffer first).
+pub fn write_parts(path: &Path, parts: &[&[u8]], durable: Durable) -> Result<()> {
     let dir = parent_dir(path);
     let tmp = dir.join(format!(
         "{}{}.{}.tmp",
@@ -294,7 +317,9 @@ pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
             .create_new(true)
             .open(&tmp)
             .map_err(|e| Error::local("create", &tmp, &e))?;
-        file.write_all(contents)
+        parts
+            .iter()
+            .try_for_each(|part| file.write_all(part))
             .and_then(|()| file.sync_all())
             .map_err(|e| Error::local("write", &tmp, &e))?;
         drop(file);
@@ -304,7 +329,9 @@ pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result?;
-    sync_dir(&dir);
+    if durable == Durable::Named {
+        sync_dir(&dir);
+    }
     Ok(())
 }
 

@@ -44,10 +44,9 @@ pub fn run(settings: &ExecSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -> 
         .then(|| Client::new(&at.api_url, &conn.api))
         .transpose()?;
     if let Some(client) = &client {
-        verify::verify(client, &conn.api, &key, &source, out)?;
         // An unknown key was a warning already.
-        if let lookup @ key_info::Lookup::Known { .. } =
-            key_info::look_up(client, &conn.api, &key, ctx)?
+        if let (_, lookup @ key_info::Lookup::Known { .. }) =
+            verify::verify(client, &conn.api, &key, &source, ctx)?
         {
             out.info(&format!("Key {}", lookup.describe(out)));
         }

@@ -1,7 +1,7 @@
 //! `truss-ci logout`: remove remotes (and their keyring entries); `--post` undoes exactly what
 //! `login` recorded in this job.
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::json;
@@ -17,7 +17,7 @@ use crate::output::Output;
 use crate::secret::Sensitive;
 use crate::settings::{LogoutSettings, PostScope};
 use crate::trussrc;
-use crate::undo::{self, Record};
+use crate::undo::{self, Head, Record, Records};
 
 use crate::job_key::{self, post as job_keys};
 
@@ -259,9 +259,11 @@ fn post(
     let out = ctx.out;
     let file = undo::path_for(trussrc);
     // A job key's intent has an id of its own: on GitHub it is found by the job's identity.
-    let mine = |r: &Record| match scope {
-        PostScope::Id(id) => r.id == *id || (r.staged && r.job.is_some() && r.job == ctx.job),
-        PostScope::Job(job) => r.job.as_deref() == Some(job.as_str()),
+    let mine = |r: &Head<'_>| match scope {
+        PostScope::Id(id) => {
+            r.id == id || (r.staged && r.job.is_some() && r.job == ctx.job.as_deref())
+        }
+        PostScope::Job(job) => r.job == Some(job.as_str()),
         PostScope::Unknown => false,
     };
     // Look before locking: a job with nothing to undo, and nothing a killed writer left behind
@@ -270,37 +272,58 @@ fn post(
         && atomic_file::temporaries(trussrc).is_empty())
         || atomic_file::lock_exists(trussrc);
     let before = undo::read(&file)?;
-    let known = match &before {
-        Some(bytes) => undo::parse(&file, bytes)?,
-        None => Vec::new(),
-    };
-    if !stale && !known.iter().any(mine) {
+    let known = undo::parse(&file, before.as_deref())?;
+    if !stale && known.find(mine).is_empty() {
         out.info("truss-ci: nothing to clean up");
         return Ok((Posted::default(), None));
     }
     let mut journal = undo::Journal::open(trussrc, wait)?;
-    let mut chain = journal.load_known(before.as_deref(), known)?;
-    let records: Vec<usize> = (0..chain.len()).filter(|&i| mine(&chain[i])).collect();
+    // The records read before the lock, when the file still holds exactly their bytes: a file
+    // of thousands of records is not read twice.
+    let now = journal.bytes()?;
+    let mut chain = if now == before {
+        known
+    } else {
+        journal.parse(now.as_deref())?
+    };
+    let records = chain.find(mine);
     if records.is_empty() {
         out.info("truss-ci: nothing to clean up");
         return Ok((Posted::default(), None));
     }
-    authenticate_chains(&chain, &records, &file)?;
-    let keyring = &ctx.keyring;
+    authenticate_chains(&mut chain, &records, &file)?;
+    let (removed, minted, exported) =
+        undo_all(&mut chain, &records, &mut journal.locked, ctx, wait)?;
+    journal.save(&chain)?;
+    drop(journal);
+    let exports = clear_exports(&exported, out).err();
+    Ok(((removed, minted), exports))
+}
+
+/// Takes the records at `records` out of their chains and undoes what is still theirs to undo,
+/// newest first: each as the live state then stands. Returns the remotes undone, the job keys to
+/// revoke and the env names to clear.
+fn undo_all(
+    chain: &mut Records<'_>,
+    records: &[usize],
+    locked: &mut trussrc::Locked,
+    ctx: &Context<'_>,
+    wait: Duration,
+) -> Result<(Vec<String>, Vec<job_keys::Found>, Vec<String>)> {
+    let (out, keyring) = (ctx.out, &ctx.keyring);
+    let file = undo::path_for(&locked.path);
     let mut exported: Vec<String> = Vec::new();
     let mut removed: Vec<String> = Vec::new();
     let mut minted = Vec::new();
-    // Newest first: each record is taken out of its chain as the live state then stands.
     for &i in records.iter().rev() {
         // What the previous record wrote is read only when another record needs it.
-        let locked = &mut journal.locked;
         locked.refresh()?;
-        if chain[i].staged {
+        if chain.head(i).staged {
             // A job key's intent: nothing in the files is its.
-            minted.extend(job_keys::found(&chain.remove(i), locked, out));
+            minted.extend(job_keys::found(&chain.remove(i)?, locked, out));
             continue;
         }
-        let (record, duty) = undo::retire(&mut chain, i, locked.existing.as_deref(), &file)?;
+        let (record, duty) = undo::retire(chain, i, locked.existing.as_deref(), &file)?;
         minted.extend(job_keys::found(&record, locked, out));
         undo_one(&record, &duty, locked, keyring, out)?;
         for file in &record.baseten {
@@ -313,23 +336,25 @@ fn post(
         }
         removed.insert(0, record.remote);
     }
-    journal.save(&chain)?;
-    drop(journal);
-    let exports = clear_exports(&exported, out).err();
-    Ok(((removed, minted), exports))
+    Ok((removed, minted, exported))
 }
 
 /// Checks every record of the chains the records at `mine` belong to, before anything changes: a
 /// post may hand what it would restore to a later one.
-fn authenticate_chains(chain: &[Record], mine: &[usize], file: &Path) -> Result<()> {
-    let touched = |r: &Record| {
-        mine.iter()
-            .any(|&i| chain[i].trussrc == r.trussrc && chain[i].remote == r.remote)
-    };
-    chain
+fn authenticate_chains(chain: &mut Records<'_>, mine: &[usize], file: &Path) -> Result<()> {
+    let mine: Vec<(PathBuf, String)> = mine
         .iter()
-        .filter(|r| touched(r))
-        .try_for_each(|r| job_key::authenticate(r, file))
+        .map(|&i| chain.head(i))
+        .map(|h| (h.trussrc.to_owned(), h.remote.to_owned()))
+        .collect();
+    let touched = |r: &Head<'_>| {
+        mine.iter()
+            .any(|(trussrc, remote)| r.remote == remote && r.trussrc == trussrc)
+    };
+    for i in chain.find(touched) {
+        job_key::authenticate(chain.get_mut(i)?, file)?;
+    }
+    Ok(())
 }
 
 /// What a post undid: the remotes, and the job keys it is to revoke.

@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::endpoint::endpoint;
 use crate::env::names;
 use crate::error::{Error, Result};
-use crate::key_info::{self, Lookup};
+use crate::key_info::Lookup;
 use crate::key_source::{self, Stored as Secret};
 use crate::settings::StatusSettings;
 use crate::trussrc::{self, Document};
@@ -126,14 +126,11 @@ fn check(
         _ => endpoint(None, api, &status.remote, Some((doc, path)))?,
     };
     let client = Client::new(&at.api_url, api)?;
-    let user = match verify::verify(&client, api, &key, &source, ctx.out)? {
-        Verdict::Valid(user) => user,
+    match verify::verify(&client, api, &key, &source, ctx)? {
+        (Verdict::Valid(user), lookup) => Ok((user, lookup)),
         // Without --allow-restricted, verify refuses a restricted key.
-        Verdict::Restricted => {
-            return Err(Error::unexpected("a restricted key has no user to show"));
-        }
-    };
-    Ok((user, key_info::look_up(&client, api, &key, ctx)?))
+        (Verdict::Restricted, _) => Err(Error::unexpected("a restricted key has no user to show")),
+    }
 }
 
 fn from_trussrc(doc: &Document, remote: Option<&str>, path: &Path) -> Result<(Status, Secret)> {

@@ -1,22 +1,29 @@
-//! The key check `login`, `exec` and `status --check` share: the API's verdict, and the rule for restricted keys.
+//! The key check `login`, `exec` and `status --check` share: the API's verdict, the rule for
+//! restricted keys, and the key's lookup sent beside the check.
 use crate::api::ApiSettings;
 use crate::api::{self, Client, Verdict};
+use crate::context::Context;
 use crate::error::{Error, Kind, Result};
+use crate::key_info::{self, Lookup};
 use crate::key_source::Source;
 use crate::output::Output;
 use crate::secret::ApiKey;
 
-/// Checks `key` against `/v1/users/me` on `client`: the verdict for a full key, and for a
-/// restricted one (403) when `--allow-restricted` lets it through, after a warning; exit 3 for a
-/// restricted key otherwise.
+/// Checks `key` against `/v1/users/me` on `client` and looks it up by its prefix
+/// ([`api::check_and_find`]: beside the check over plain HTTP, after it over TLS). The verdict comes first: a full key's, and a restricted one's (403)
+/// when `--allow-restricted` lets it through, after a warning; exit 3 for a restricted key
+/// otherwise, and a rejected key or an unreachable API ends the command with its own error
+/// whatever became of the lookup. Only then is the lookup judged ([`key_info::judge`]).
 pub fn verify(
     client: &Client,
     api: &ApiSettings,
     key: &ApiKey,
     source: &Source,
-    out: &Output,
-) -> Result<Verdict> {
-    match api::check_key(client, key, &source.describe())? {
+    ctx: &Context<'_>,
+) -> Result<(Verdict, Lookup)> {
+    let out = ctx.out;
+    let accept = |verdict| {
+        match verdict {
         Verdict::Valid(user) => Ok(Verdict::Valid(user)),
         Verdict::Restricted if api.allow_restricted => {
             out.warn(&format!(
@@ -34,6 +41,10 @@ pub fn verify(
         )
         .with_hint("deploying with truss needs a full-access key; pass --allow-restricted to use this key anyway for calling models")),
     }
+    };
+    let prefix = key_info::prefix_to_find(key);
+    let (verdict, found) = api::check_and_find(client, key, &source.describe(), prefix, accept)?;
+    Ok((verdict, key_info::judge(api, key, found, ctx)?))
 }
 
 /// Who the key belongs to, as printed and in JSON: each value through [`Output::show`].

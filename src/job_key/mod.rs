@@ -430,13 +430,20 @@ impl Staging {
             &self.remote,
             key.clone(),
         );
-        self.edit(|records| records.push(record))?;
+        self.edit(|records| {
+            records.push(record);
+            Ok(())
+        })?;
         Ok(id)
     }
 
     /// Takes the intent out once its key is revoked or was never created.
     pub fn retire(&self, id: &str) {
-        if let Err(e) = self.edit(|records| records.retain(|r| !(r.staged && r.id == id))) {
+        let retired = self.edit(|records| {
+            records.retain(|h| !(h.staged && h.id == id));
+            Ok(())
+        });
+        if let Err(e) = retired {
             tracing::debug!(
                 "the job key's intent stays in the undo record: {}",
                 e.message
@@ -447,13 +454,14 @@ impl Staging {
     /// Writes the key's prefix into its intent.
     fn learn_prefix(&self, id: &str, key: &undo::JobKey) -> Result<()> {
         self.edit(|records| {
-            for r in records.iter_mut().filter(|r| r.staged && r.id == id) {
-                r.job_keys = vec![key.clone()];
+            for i in records.find(|h| h.staged && h.id == id) {
+                records.get_mut(i)?.job_keys = vec![key.clone()];
             }
+            Ok(())
         })
     }
 
-    fn edit(&self, change: impl FnOnce(&mut Vec<undo::Record>)) -> Result<()> {
+    fn edit(&self, change: impl FnOnce(&mut undo::Records<'_>) -> Result<()>) -> Result<()> {
         undo::Journal::open(&self.trussrc, self.wait)?.edit(change)
     }
 }

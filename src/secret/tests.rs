@@ -235,3 +235,16 @@ fn a_fragment_straddling_a_cut_is_removed() {
         "7 characters are not a leak"
     );
 }
+
+proptest! {
+    /// The scrubber looks for a run only where its first character is spelled: exactly where
+    /// one can start.
+    #[test]
+    fn a_run_starts_only_where_its_first_character_is_spelled(
+        hay in "[-%\\\\xu0-9a-fA-Fg\"/ ]{0,12}",
+        key in "[a-f0-9%\\\\\"/.]{1,6}",
+    ) {
+        let (chars, _) = encoded_run(hay.as_bytes(), key.as_bytes());
+        prop_assert_eq!(chars > 0, spelled(hay.as_bytes(), key.as_bytes()[0]));
+    }
+}

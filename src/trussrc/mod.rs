@@ -201,8 +201,14 @@ impl Locked {
     /// Atomically replaces the file with `text` (already checked); never with more than
     /// [`MAX_SIZE`], which no read would accept.
     pub fn write(&self, text: &str) -> Result<()> {
+        self.write_as(text, atomic_file::Durable::Named)
+    }
+
+    /// [`Locked::write`], made as `durable` as that says: a login's write of the section is
+    /// [`atomic_file::Durable::Bytes`], its undo record already on disk.
+    pub fn write_as(&self, text: &str, durable: atomic_file::Durable) -> Result<()> {
         fits(&self.path, text.len())?;
-        atomic_file::write(&self.path, text.as_bytes())
+        atomic_file::write_as(&self.path, text.as_bytes(), durable)
     }
 
     /// Replaces the file with the checked text, or removes it (`None`): the new state, still

@@ -9,6 +9,8 @@ use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::trussrc::{Document, check_remote_name};
 
+use super::Records;
+
 /// GITHUB_STATE names (the runner hands them back as `STATE_<name>`).
 pub const STATE_FILE: &str = "TRUSS_CI_STATE_FILE";
 pub const STATE_ID: &str = "TRUSS_CI_STATE_ID";
@@ -129,17 +131,9 @@ pub(crate) fn refused(file: &Path, why: &str) -> Error {
     .with_hint("truss-ci writes this file itself, 0600 and owned by the job's user: remove it if it is not one")
 }
 
-/// Reads the records in `file` (none when it does not exist). The file must be a regular file
-/// owned by this user and writable by no one else.
-pub fn load(file: &Path) -> Result<Vec<Record>> {
-    match read(file)? {
-        Some(bytes) => parse(file, &bytes),
-        None => Ok(Vec::new()),
-    }
-}
-
-/// The bytes of the record file (`None`: there is none), checked as [`load`] checks them, for
-/// [`parse`] and to put back as they were (`Journal::put_back`).
+/// The bytes of the record file (`None`: there is none), for [`parse`] and to put back as they
+/// were (`Journal::put_back`). The file must be a regular file owned by this user and writable by
+/// no one else.
 pub fn read(file: &Path) -> Result<Option<Vec<u8>>> {
     use atomic_file::Refusal;
     match atomic_file::read_checked(file, MAX_SIZE, atomic_file::Owner::Me) {
@@ -150,25 +144,13 @@ pub fn read(file: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// The records in `bytes`, read from `file`.
-pub fn parse(file: &Path, bytes: &[u8]) -> Result<Vec<Record>> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| refused(file, &format!("it is not a truss-ci undo record ({e})")))
-}
-
-/// A JSON array of the records, one record per line: what a person can read line by line, and
-/// what costs least to write and to read back.
-pub(super) fn encode(records: &[Record]) -> serde_json::Result<Vec<u8>> {
-    // Room for the largest record file a read accepts, reserved, not touched: the encoder never
-    // copies what it wrote so far to grow.
-    let mut json = Vec::with_capacity(MAX_SIZE as usize + 1);
-    json.push(b'[');
-    for (i, record) in records.iter().enumerate() {
-        json.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-        serde_json::to_writer(&mut json, record)?;
+/// The records in `bytes`, read from `file` (none: there was no file), each checked and kept
+/// as read ([`Records`]).
+pub fn parse<'a>(file: &Path, bytes: Option<&'a [u8]>) -> Result<Records<'a>> {
+    match bytes {
+        Some(bytes) => Records::parse(file, bytes),
+        None => Ok(Records::default()),
     }
-    json.extend_from_slice(b"\n]\n");
-    Ok(json)
 }
 
 /// The undo record may grow to `len` bytes: every read accepts it. Else exit 5, nothing written.

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::format::{Record, encode, fits, load, parse, path_for, read};
+use super::Records;
+use super::format::{fits, parse, path_for, read};
 use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::trussrc::Locked;
@@ -28,43 +29,26 @@ impl Journal {
         Self { locked, file }
     }
 
-    /// The records (none when there is no file).
-    pub fn load(&self) -> Result<Vec<Record>> {
-        load(&self.file)
-    }
-
-    /// The records, as `known` when the file still holds exactly `bytes` (read before the lock was
-    /// taken): a file of thousands of records is not parsed twice.
-    pub fn load_known(&self, bytes: Option<&[u8]>, known: Vec<Record>) -> Result<Vec<Record>> {
-        let now = read(&self.file)?;
-        if now.as_deref() == bytes {
-            return Ok(known);
-        }
-        match now {
-            Some(now) => parse(&self.file, &now),
-            None => Ok(Vec::new()),
-        }
-    }
-
     /// The file's bytes as they are (`None`: no file), to parse or to put back.
     pub fn bytes(&self) -> Result<Option<Vec<u8>>> {
         read(&self.file)
     }
 
-    /// The records in `bytes`, as [`Journal::bytes`] gave them.
-    pub fn parse(&self, bytes: &[u8]) -> Result<Vec<Record>> {
+    /// The records in `bytes`, as [`Journal::bytes`] gave them (none: no file).
+    pub fn parse<'a>(&self, bytes: Option<&'a [u8]>) -> Result<Records<'a>> {
         parse(&self.file, bytes)
     }
 
     /// Replaces the records; an empty list removes the file.
-    pub fn save(&self, records: &[Record]) -> Result<()> {
+    pub fn save(&self, records: &Records<'_>) -> Result<()> {
         if records.is_empty() {
             return atomic_file::remove(&self.file);
         }
-        let json = encode(records)
+        let encoded = records
+            .encode()
             .map_err(|e| Error::unexpected(format!("could not encode the undo record: {e}")))?;
-        fits(&self.file, json.len() as u64)?;
-        atomic_file::write(&self.file, &json)
+        fits(&self.file, encoded.len() as u64)?;
+        atomic_file::write_parts(&self.file, &encoded.parts(), atomic_file::Durable::Named)
     }
 
     /// Puts the file back to `bytes` as [`Journal::bytes`] found them (`None`: no file).
@@ -75,10 +59,11 @@ impl Journal {
         }
     }
 
-    /// Loads the records, changes them and saves them.
-    pub fn edit(&self, change: impl FnOnce(&mut Vec<Record>)) -> Result<()> {
-        let mut records = self.load()?;
-        change(&mut records);
+    /// Reads the records, changes them and saves them.
+    pub fn edit(&self, change: impl FnOnce(&mut Records<'_>) -> Result<()>) -> Result<()> {
+        let bytes = self.bytes()?;
+        let mut records = self.parse(bytes.as_deref())?;
+        change(&mut records)?;
         self.save(&records)
     }
 }

@@ -16,51 +16,63 @@ use crate::trussrc::{Checked, Document, Locked, Section};
 
 mod format;
 mod journal;
+mod records;
 
 pub use format::*;
 pub use journal::Journal;
+pub use records::{Head, Records};
 
 /// Adds what a login is about to do and returns the id to undo it by. A later login of the same
 /// job to the same remote is merged into the job's record while that record is still the newest
 /// of the remote's chain: it holds the state before the job, which is what an undo restores. Once
 /// another job has logged in after it, the later login takes over from that job like any other,
 /// in a record of its own under the same id.
-pub fn record(records: &mut Vec<Record>, new: Record) -> String {
-    let same_remote = |r: &Record| r.trussrc == new.trussrc && r.remote == new.remote && !r.staged;
-    let same_job = |r: &Record| new.job.is_some() && r.job == new.job;
-    if let Some(newest) = records.iter_mut().rev().find(|r| same_remote(r))
-        && same_job(newest)
-    {
-        for file in new.baseten {
-            if !newest.baseten.contains(&file) {
-                newest.baseten.push(file);
-            }
+pub fn record(records: &mut Records<'_>, new: Record) -> Result<String> {
+    let same_remote =
+        |h: &Head<'_>| h.remote == new.remote && h.trussrc == new.trussrc && !h.staged;
+    let same_job = |h: &Head<'_>| new.job.is_some() && h.job == new.job.as_deref();
+    let chain = records.find(same_remote);
+    if let Some(&newest) = chain.last() {
+        let head = records.head(newest);
+        if same_job(&head) {
+            let newest = records.get_mut(newest)?;
+            merge(newest, new);
+            return Ok(newest.id.clone());
         }
-        if !newest.keyring && new.keyring {
-            newest.keyring = true;
-            newest.previous_keyring = new.previous_keyring;
-        }
-        if new.keyring {
-            newest.written_keyring_sha256 = new.written_keyring_sha256;
-        }
-        for name in new.exported {
-            if !newest.exported.contains(&name) {
-                newest.exported.push(name);
-            }
-        }
-        newest.job_keys.extend(new.job_keys);
-        newest.written_sha256 = new.written_sha256;
-        return newest.id.clone();
     }
-    let id = records
+    let id = chain
         .iter()
-        .find(|r| same_remote(r) && same_job(r))
-        .map_or_else(|| new.id.clone(), |earlier| earlier.id.clone());
+        .map(|&i| records.head(i))
+        .find(same_job)
+        .map_or_else(|| new.id.clone(), |earlier| earlier.id.to_owned());
     records.push(Record {
         id: id.clone(),
         ..new
     });
-    id
+    Ok(id)
+}
+
+/// Merges a later login of the same job into its record, `newest`.
+fn merge(newest: &mut Record, new: Record) {
+    for file in new.baseten {
+        if !newest.baseten.contains(&file) {
+            newest.baseten.push(file);
+        }
+    }
+    if !newest.keyring && new.keyring {
+        newest.keyring = true;
+        newest.previous_keyring = new.previous_keyring;
+    }
+    if new.keyring {
+        newest.written_keyring_sha256 = new.written_keyring_sha256;
+    }
+    for name in new.exported {
+        if !newest.exported.contains(&name) {
+            newest.exported.push(name);
+        }
+    }
+    newest.job_keys.extend(new.job_keys);
+    newest.written_sha256 = new.written_sha256;
 }
 
 /// What a post still has to do itself for a record it takes out of its chain.
@@ -109,12 +121,12 @@ impl KeyringDuty {
 /// keys are not this module's to check: a post checks every record of the chains it touches
 /// (`job_key::authenticate`) before it retires any.
 pub fn retire(
-    records: &mut Vec<Record>,
+    records: &mut Records<'_>,
     i: usize,
     current: Option<&str>,
     file: &Path,
 ) -> Result<(Record, Duty)> {
-    let retired = records.remove(i);
+    let retired = records.remove(i)?;
     if retired.staged {
         let duty = Duty {
             file: false,
@@ -122,8 +134,6 @@ pub fn retire(
         };
         return Ok((retired, duty));
     }
-    let later =
-        |r: &&mut Record| r.trussrc == retired.trussrc && r.remote == retired.remote && !r.staged;
     let mut duty = Duty {
         file: true,
         keyring: if retired.keyring {
@@ -132,25 +142,37 @@ pub fn retire(
             KeyringDuty::Leave
         },
     };
-    let digest = current.map(sha256);
-    if let Some(next) = records[i..].iter_mut().find(later) {
+    let later: Vec<usize> = records
+        .find(|h| h.remote == retired.remote && h.trussrc == retired.trussrc && !h.staged)
+        .into_iter()
+        .filter(|&j| j >= i)
+        .collect();
+    if let Some(&j) = later.first() {
+        let next = records.get_mut(j)?;
         authenticate(next, file)?;
+        let digest = current.map(sha256);
         // The next login never got to write (it was killed after its record): the section is
         // still this one's.
         duty.file = digest == next.original_sha256 && digest.as_ref() != Some(&next.written_sha256);
         hand_over(&retired, next);
     }
-    if retired.keyring
-        && let Some(next) = records[i..].iter_mut().find(|r| later(r) && r.keyring)
-    {
-        authenticate(next, file)?;
-        let found = std::mem::replace(&mut next.previous_keyring, retired.previous_keyring.clone());
-        // If the next login was killed before writing its entry, this one's key is still there:
-        // it is put back now (and again, to the same, by that job's post).
-        duty.keyring = KeyringDuty::RestoreIfStill {
-            found: found.as_deref().map(sha256),
-            written: next.written_keyring_sha256.clone(),
-        };
+    if retired.keyring {
+        for &j in &later {
+            let next = records.get_mut(j)?;
+            if !next.keyring {
+                continue;
+            }
+            authenticate(next, file)?;
+            let found =
+                std::mem::replace(&mut next.previous_keyring, retired.previous_keyring.clone());
+            // If the next login was killed before writing its entry, this one's key is still
+            // there: it is put back now (and again, to the same, by that job's post).
+            duty.keyring = KeyringDuty::RestoreIfStill {
+                found: found.as_deref().map(sha256),
+                written: next.written_keyring_sha256.clone(),
+            };
+            break;
+        }
     }
     Ok((retired, duty))
 }

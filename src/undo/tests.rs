@@ -56,13 +56,13 @@ fn a_staged_intent_takes_no_part_in_its_remotes_chain() {
         api_url: "https://api.baseten.co".into(),
     };
     let staged = Record::staged("s".into(), None, Path::new("/h/.trussrc"), "r", key.clone());
-    let mut records = vec![rec("r"), staged];
+    let mut records = Records::from(vec![rec("r"), staged]);
     let mut again = rec("r");
     again.job_keys = vec![key];
-    record(&mut records, again);
+    record(&mut records, again).unwrap();
     assert_eq!(records.len(), 2);
     assert_eq!(
-        records[0].job_keys.len(),
+        records.get_mut(0).unwrap().job_keys.len(),
         1,
         "merged into the job's login, not the intent"
     );
@@ -72,34 +72,35 @@ fn a_staged_intent_takes_no_part_in_its_remotes_chain() {
 
 #[test]
 fn later_logins_of_one_job_merge_into_the_earliest() {
-    let mut records = vec![];
-    let first = record(&mut records, rec("a"));
+    let mut records = Records::default();
+    let first = record(&mut records, rec("a")).unwrap();
     let mut again = rec("a");
     again.id = "other".into();
     again.written_sha256 = sha256("x");
     again.exported = vec!["BASETEN_API_KEY".into()];
-    assert_eq!(record(&mut records, again), first);
+    assert_eq!(record(&mut records, again).unwrap(), first);
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].written_sha256, sha256("x"));
-    assert_eq!(records[0].exported, ["BASETEN_API_KEY"]);
+    let merged = records.get_mut(0).unwrap();
+    assert_eq!(merged.written_sha256, sha256("x"));
+    assert_eq!(merged.exported, ["BASETEN_API_KEY"]);
     let mut other_job = rec("a");
     other_job.job = Some("gitlab:2".into());
-    record(&mut records, other_job);
+    record(&mut records, other_job).unwrap();
     assert_eq!(records.len(), 2, "another job's login is its own record");
 }
 
 #[test]
 fn a_login_after_another_jobs_is_a_new_link_under_the_jobs_id() {
-    let mut records = vec![];
-    let first = record(&mut records, rec("r"));
+    let mut records = Records::default();
+    let first = record(&mut records, rec("r")).unwrap();
     let mut other = rec("r");
     other.job = Some("gitlab:2".into());
     other.id = "other".into();
-    record(&mut records, other);
+    record(&mut records, other).unwrap();
     let mut again = rec("r");
     again.id = "again".into();
     assert_eq!(
-        record(&mut records, again),
+        record(&mut records, again).unwrap(),
         first,
         "the job's post finds both"
     );
@@ -109,8 +110,8 @@ fn a_login_after_another_jobs_is_a_new_link_under_the_jobs_id() {
         job: None,
         ..rec("s")
     };
-    record(&mut records, jobless("n1"));
-    assert_eq!(record(&mut records, jobless("n2")), "n2");
+    record(&mut records, jobless("n1")).unwrap();
+    assert_eq!(record(&mut records, jobless("n2")).unwrap(), "n2");
     assert_eq!(records.len(), 5, "jobs without an identity never merge");
 }
 
@@ -147,8 +148,9 @@ fn retiring_an_older_link_hands_its_state_before_to_the_next() {
         written_keyring_sha256: Some(sha256(&payload("B"))),
         ..rec("r")
     };
-    let mut records = vec![a.clone(), other_remote.clone(), b.clone()];
+    let mut records = Records::from(vec![a.clone(), other_remote.clone(), b.clone()]);
     let (retired, duty) = retire(&mut records, 0, Some("b"), &file).unwrap();
+    let records = records.into_vec().unwrap();
     assert_eq!(retired, a);
     assert!(!duty.file, "the live login is the next one's");
     assert!(
@@ -169,8 +171,9 @@ fn retiring_an_older_link_hands_its_state_before_to_the_next() {
     assert_eq!(next.written_sha256, b.written_sha256);
 
     // The next login was killed after its record: the section is still this one's.
-    let mut records = vec![a.clone(), b.clone()];
+    let mut records = Records::from(vec![a.clone(), b.clone()]);
     let (_, duty) = retire(&mut records, 0, Some("a"), &file).unwrap();
+    let records = records.into_vec().unwrap();
     assert!(duty.file);
     assert_eq!(records[0].previous_keyring, a.previous_keyring);
     assert_eq!(records[0].previous_section, a.previous_section);
@@ -180,8 +183,9 @@ fn retiring_an_older_link_hands_its_state_before_to_the_next() {
         previous_section: Some("[r]\nteam = other\n".into()),
         ..b.clone()
     };
-    let mut records = vec![a.clone(), hand_made.clone()];
+    let mut records = Records::from(vec![a.clone(), hand_made.clone()]);
     retire(&mut records, 0, Some("b"), &file).unwrap();
+    let records = records.into_vec().unwrap();
     assert_eq!(records[0].previous_section, hand_made.previous_section);
 
     // This login was killed before its write: the next one found the file as it was before.
@@ -189,13 +193,14 @@ fn retiring_an_older_link_hands_its_state_before_to_the_next() {
         original_sha256: a.original_sha256.clone(),
         ..b.clone()
     };
-    let mut records = vec![a.clone(), after_a_crash.clone()];
+    let mut records = Records::from(vec![a.clone(), after_a_crash.clone()]);
     retire(&mut records, 0, Some("b"), &file).unwrap();
+    let records = records.into_vec().unwrap();
     assert_eq!(records[0].previous_section, after_a_crash.previous_section);
     assert_eq!(records[0].after, after_a_crash.after);
 
     // The newest undoes its own change.
-    let mut records = vec![a.clone()];
+    let mut records = Records::from(vec![a.clone()]);
     let (_, duty) = retire(&mut records, 0, Some("a"), &file).unwrap();
     assert!(duty.file && duty.keyring == KeyringDuty::Restore && records.is_empty());
 }

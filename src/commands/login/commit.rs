@@ -140,7 +140,14 @@ impl<'a> Commit<'a> {
                 Ok(())
             }
         });
-        let written = written.and_then(|()| commit.journal.locked.write(&text));
+        // The file's bytes reach the disk before it takes its name, and the name needs no fsync
+        // of its own: a power cut that loses the rename leaves the file as it was, whole (in CI
+        // the record that undoes the login is on disk already, its directory synced, and its
+        // post then finds the file unchanged).
+        let written = written.and_then(|()| {
+            let locked = &commit.journal.locked;
+            locked.write_as(&text, crate::atomic_file::Durable::Bytes)
+        });
         let written = written.and_then(|()| match &mut commit.baseten {
             Some(write) => {
                 write.apply(key, out)?;
@@ -224,14 +231,12 @@ impl<'a> Commit<'a> {
         if self.records_before.is_none() {
             self.records_before = Some(self.journal.bytes()?);
         }
-        let mut records = match self.records_before.as_ref().and_then(Option::as_deref) {
-            Some(bytes) => self.journal.parse(bytes)?,
-            None => Vec::new(),
-        };
+        let before = self.records_before.as_ref().and_then(Option::as_deref);
+        let mut records = self.journal.parse(before)?;
         if let Some(staged) = &self.staged {
-            records.retain(|r| !(r.staged && r.id == *staged));
+            records.retain(|h| !(h.staged && h.id == staged));
         }
-        self.id = Some(undo::record(&mut records, new.clone()));
+        self.id = Some(undo::record(&mut records, new.clone())?);
         self.journal.save(&records)
     }
 
@@ -273,9 +278,10 @@ fn splice(
         &report.remote_url,
         inline.then(|| key.expose()),
     );
-    let spliced = locked.doc.with_section(&report.remote, &block);
+    let mut spliced = locked.doc.with_section(&report.remote, &block);
     locked.check_splice(&spliced, &report.remote)?;
-    Ok((spliced.text.clone(), spliced))
+    let text = std::mem::take(&mut spliced.text);
+    Ok((text, spliced))
 }
 
 /// With `--storage keyring`: the keyring write the login is about to make, after reading the

@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::endpoint::{Endpoint, endpoint};
 use crate::error::{Error, Kind, Result};
 use crate::job_key;
-use crate::key_info::{self, Lookup};
+use crate::key_info::Lookup;
 use crate::key_source::{self, Source};
 use crate::secret::ApiKey;
 use crate::settings::{LoginSettings, TrussrcPath};
@@ -102,14 +102,10 @@ fn login(
         .then(|| Client::new(&report.api_url, &settings.conn.api))
         .transpose()?;
     if let Some(client) = &client {
-        report.verdict = Some(verify::verify(
-            client,
-            &settings.conn.api,
-            key,
-            &report.source,
-            out,
-        )?);
-        report.key = Some(key_info::look_up(client, &settings.conn.api, key, ctx)?);
+        let (verdict, lookup) =
+            verify::verify(client, &settings.conn.api, key, &report.source, ctx)?;
+        report.verdict = Some(verdict);
+        report.key = Some(lookup);
     }
     let minted = job_key::for_login(
         (settings.job_key.as_ref(), client.as_ref()),
