@@ -326,11 +326,18 @@ fn a_broken_auth_json_is_a_warning_for_logout_and_post() {
     let env = cli_env(Some(BEFORE)).gitlab_job("8");
     env.run(&["login", "--no-validate", "--baseten-profile=ci"])
         .assert_code(0);
+    let written = read(&auth(&env)).unwrap();
     std::fs::write(auth(&env), "garbage").unwrap();
     env.run(&["logout", "--post"])
         .assert_code(0)
         .assert_stderr_has("were not put back");
     assert!(env.read_trussrc().is_none(), "the trussrc was put back");
+    // Once the file is readable again, the job's next post finds its entry by the job's identity.
+    std::fs::write(auth(&env), written).unwrap();
+    env.run(&["logout", "--post"])
+        .assert_code(0)
+        .assert_stderr_has("Removed baseten CLI profile `ci`");
+    assert_eq!(read(&auth(&env)).as_deref(), Some(BEFORE));
 
     let env = cli_env(None);
     env.run(&["login", "--no-validate"]).assert_code(0);
@@ -340,6 +347,46 @@ fn a_broken_auth_json_is_a_warning_for_logout_and_post() {
         .assert_code(0)
         .assert_stderr_has("left as they are");
     assert_eq!(env.read_trussrc().as_deref(), Some(""));
+}
+
+/// `current` and profiles that come back to an earlier value (A, then B, then A again): a post
+/// never undoes a live login, and one job's logins in any order come back to the state before it.
+#[test]
+fn values_that_come_back_never_undo_a_live_login() {
+    let mut env = cli_env(Some(
+        &BEFORE.replace("\"current\": \"personal\"", "\"current\": \"x\""),
+    ))
+    .gitlab_job("1");
+    let before = read(&auth(&env)).unwrap();
+    // One job: p without switching, q, then p again.
+    for args in [
+        &["--baseten-profile=p", "--baseten-no-switch"][..],
+        &["--remote", "other", "--baseten-profile=q"][..],
+        &["--baseten-profile=p"][..],
+    ] {
+        let mut login = vec!["login", "--no-validate"];
+        login.extend_from_slice(args);
+        env.run(&login).assert_code(0);
+    }
+    env.run(&["logout", "--post"]).assert_code(0);
+    assert_eq!(read(&auth(&env)).unwrap(), before);
+
+    // Three jobs switch to p, q, p; the first one's post leaves job 3's `current` live.
+    for (job, profile) in [("1", "p"), ("2", "q"), ("3", "p")] {
+        env.set("CI_JOB_ID", job);
+        let flag = format!("--baseten-profile={profile}");
+        let remote = format!("r{profile}");
+        env.run(&["login", "--no-validate", "--remote", &remote, &flag])
+            .assert_code(0);
+    }
+    env.set("CI_JOB_ID", "1");
+    env.run(&["logout", "--post"]).assert_code(0);
+    assert_eq!(json(&auth(&env))["current"], "p", "job 3's login is live");
+    for job in ["3", "2"] {
+        env.set("CI_JOB_ID", job);
+        env.run(&["logout", "--post"]).assert_code(0);
+    }
+    assert_eq!(read(&auth(&env)).unwrap(), before);
 }
 
 /// Jobs that share the baseten CLI's file but not a trussrc (`--isolate`, `--trussrc`), log in

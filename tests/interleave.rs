@@ -421,3 +421,29 @@ fn a_section_written_between_two_logins_by_another_tool() {
     assert_eq!(run.env.read_trussrc().as_deref(), Some(WITH_SECTION));
     assert_eq!(files(&run.env.home), run.home_before);
 }
+
+/// Three jobs log in to one remote, the first and the third with the same key: the first job's
+/// post leaves the third's login (the same bytes the first wrote) live, and the last post puts
+/// the file back as it was before all three.
+#[test]
+fn a_state_that_comes_back_is_a_live_logins() {
+    let original = common::truss_section("baseten", "https://app.baseten.co", "ORIGINAL.0000");
+    let mut env = TestEnv::new().gitlab_job("1").trussrc_text(&original);
+    for (job, key) in [
+        ("1", "SAMEkey1.1111"),
+        ("2", "OTHERkey.2222"),
+        ("3", "SAMEkey1.1111"),
+    ] {
+        env.set("CI_JOB_ID", job).set("BASETEN_API_KEY", key);
+        env.run(&["login", "--no-validate"]).assert_code(0);
+    }
+    env.set("CI_JOB_ID", "1");
+    env.run(&["logout", "--post"]).assert_code(0);
+    let now = env.read_trussrc().unwrap();
+    assert!(now.contains("SAMEkey1.1111"), "job 3's login stays: {now}");
+    for job in ["2", "3"] {
+        env.set("CI_JOB_ID", job);
+        env.run(&["logout", "--post"]).assert_code(0);
+    }
+    assert_eq!(env.read_trussrc().as_deref(), Some(original.as_str()));
+}

@@ -158,12 +158,13 @@ pub fn save(auth_file: &Path, entries: &[Entry]) -> Result<()> {
     crate::atomic_file::write(&file, &json)
 }
 
-/// Adds what a login is about to do. A later login of the same job (the same record) merges into
-/// the job's entry while that entry is still the newest of its profile: it holds the state before
-/// the job. Otherwise the login takes over like any other, in an entry of its own.
+/// Adds what a login is about to do. A later login of the same job (the same record) to the same
+/// profile merges into the job's entry while that entry is the journal's last: it holds the state
+/// before the job. Otherwise the login takes over like any other, in an entry of its own, in its
+/// place in every chain.
 pub fn add(entries: &mut Vec<Entry>, new: Entry) {
-    let newest = entries.iter_mut().rev().find(|e| e.profile == new.profile);
-    if let Some(newest) = newest
+    if let Some(newest) = entries.last_mut()
+        && newest.profile == new.profile
         && newest.record == new.record
         && newest.job == new.job
     {
@@ -175,7 +176,6 @@ pub fn add(entries: &mut Vec<Entry>, new: Entry) {
         if new.keyring {
             newest.written_keyring_sha256 = new.written_keyring_sha256;
         }
-        // `current` is merged only while no later login switched it.
         if !newest.switched && new.switched {
             newest.switched = true;
             newest.previous_current = new.previous_current;
@@ -190,11 +190,12 @@ pub fn add(entries: &mut Vec<Entry>, new: Entry) {
 pub enum When {
     /// The entry is the newest of its chain: when the slot still holds what it wrote.
     Written(Option<String>),
-    /// A later login took over: only when the slot still holds what that login found and not
-    /// what it writes (it was killed before writing), so that the older state is not lost.
+    /// A later login took over: only when the slot still holds what that login found and what
+    /// no later login of the chain writes (the next one was killed before writing), so that the
+    /// older state is not lost and a live login is never undone.
     Untouched {
         found: Option<String>,
-        written: Option<String>,
+        written: Vec<Option<String>>,
     },
 }
 
@@ -203,7 +204,7 @@ impl When {
         match self {
             When::Written(written) => written.as_deref() == now,
             When::Untouched { found, written } => {
-                found.as_deref() == now && written.as_deref() != now
+                found.as_deref() == now && !written.iter().any(|w| w.as_deref() == now)
             }
         }
     }
@@ -235,10 +236,25 @@ pub fn retire(entries: &mut Vec<Entry>, i: usize) -> (Entry, Duty) {
             .then(|| When::Written(retired.written_keyring_sha256.clone())),
     };
     let later = &mut entries[i..];
+    let profiles: Vec<Option<String>> = later
+        .iter()
+        .filter(|e| e.profile == retired.profile)
+        .map(|e| Some(e.written_sha256.clone()))
+        .collect();
+    let currents: Vec<Option<String>> = later
+        .iter()
+        .filter(|e| e.switched)
+        .map(|e| Some(e.profile.clone()))
+        .collect();
+    let entries_written: Vec<Option<String>> = later
+        .iter()
+        .filter(|e| e.keyring && e.profile == retired.profile)
+        .map(|e| e.written_keyring_sha256.clone())
+        .collect();
     if let Some(next) = later.iter_mut().find(|e| e.profile == retired.profile) {
         duty.profile = When::Untouched {
             found: digest(&next.previous),
-            written: Some(next.written_sha256.clone()),
+            written: profiles,
         };
         next.previous.clone_from(&retired.previous);
         next.created_file |= retired.created_file;
@@ -248,7 +264,7 @@ pub fn retire(entries: &mut Vec<Entry>, i: usize) -> (Entry, Duty) {
     {
         duty.current = Some(When::Untouched {
             found: Some(next.previous_current.clone()),
-            written: Some(next.profile.clone()),
+            written: currents,
         });
         next.previous_current.clone_from(&retired.previous_current);
     }
@@ -259,7 +275,7 @@ pub fn retire(entries: &mut Vec<Entry>, i: usize) -> (Entry, Duty) {
     {
         duty.keyring = Some(When::Untouched {
             found: digest(&next.previous_keyring),
-            written: next.written_keyring_sha256.clone(),
+            written: entries_written,
         });
         next.previous_keyring.clone_from(&retired.previous_keyring);
     }
@@ -286,24 +302,24 @@ pub enum Undone {
 /// What a post did to each profile, and its warnings.
 pub type Posted = (Vec<(String, Undone)>, Vec<String>);
 
-/// `logout --post` for the trussrc record `record` of `job`: takes its entries out of the journal
-/// beside `auth_file`, newest first, and puts each slot back as far as it is still theirs. Returns
-/// what became of each profile, and the warnings (a keyring that failed).
+/// `logout --post`: takes the entries `mine` picks (a post's job's) out of the journal beside
+/// `auth_file`, newest first, and puts each slot back as far as it is still theirs. Returns what
+/// became of each profile, and the warnings (a keyring that failed). Nothing is locked or
+/// written where there is no journal.
 pub fn post(
     auth_file: &Path,
-    (record, job): (&str, Option<&str>),
+    mine: impl Fn(&Entry) -> bool,
     keyring: &Keyring,
     wait: std::time::Duration,
 ) -> Result<Posted> {
-    if !auth_file.parent().is_some_and(Path::is_dir) {
+    if !path_for(auth_file).exists() {
         return Ok((Vec::new(), Vec::new()));
     }
     let mut store = Store::open(auth_file, wait)?;
     let mut entries = load(auth_file)?;
-    let mine = |e: &Entry| e.record == record && e.job.as_deref() == job;
     let (mut undone, mut warnings) = (Vec::new(), Vec::new());
     let mut changed = false;
-    while let Some(i) = entries.iter().rposition(mine) {
+    while let Some(i) = entries.iter().rposition(&mine) {
         let (entry, duty) = retire(&mut entries, i);
         let (what, file_changed) = undo_profile(&mut store, &entry, &duty)?;
         changed |= file_changed;

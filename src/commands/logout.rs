@@ -40,8 +40,9 @@ pub fn run(settings: &LogoutSettings, ctx: &Context<'_>, stdin: &mut dyn Read) -
             revoker,
             baseten_auth_file,
         } => {
-            let posted = run_post(trussrc, scope, revoker, ctx, stdin);
-            if let Some(file) = baseten_auth_file {
+            let cli_file = baseten_auth_file.as_deref();
+            let posted = run_post(trussrc, scope, revoker, ctx, stdin, cli_file);
+            if let Some(file) = cli_file {
                 baseten_cli::sweep(file, revoker.api.timeout);
             }
             return posted;
@@ -102,8 +103,24 @@ fn run_post(
     revoker: &job_keys::Revoker,
     ctx: &Context<'_>,
     stdin: &mut dyn Read,
+    cli_file: Option<&Path>,
 ) -> Result<()> {
-    let ((removed, minted), exports) = post(trussrc, scope, revoker.api.timeout, ctx)?;
+    let wait = revoker.api.timeout;
+    let posted = post(trussrc, scope, wait, ctx);
+    // The baseten CLI's journals this job's logins wrote to, and the one this environment names
+    // (where a post that could not reach it before left the job's entries): after the trussrc,
+    // whatever became of it.
+    let mut files = match &posted {
+        Ok((_, _, files)) => files.clone(),
+        Err(_) => Vec::new(),
+    };
+    files.extend(cli_file.map(Path::to_owned));
+    files.sort();
+    files.dedup();
+    for file in &files {
+        undo_profiles(file, scope, ctx, wait);
+    }
+    let ((removed, minted), exports, _) = posted?;
     let revoked = job_keys::revoke_all(&minted, revoker, ctx, stdin);
     let reported = report_post(ctx.out, trussrc, &removed, &revoked);
     match exports {
@@ -255,7 +272,7 @@ fn post(
     scope: &PostScope,
     wait: Duration,
     ctx: &Context<'_>,
-) -> Result<(Posted, Option<crate::error::Error>)> {
+) -> Result<(Posted, Option<crate::error::Error>, Vec<PathBuf>)> {
     let out = ctx.out;
     let file = undo::path_for(trussrc);
     // A job key's intent has an id of its own: on GitHub it is found by the job's identity.
@@ -275,7 +292,7 @@ fn post(
     let known = undo::parse(&file, before.as_deref())?;
     if !stale && known.find(mine).is_empty() {
         out.info("truss-ci: nothing to clean up");
-        return Ok((Posted::default(), None));
+        return Ok((Posted::default(), None, Vec::new()));
     }
     let mut journal = undo::Journal::open(trussrc, wait)?;
     // The records read before the lock, when the file still holds exactly their bytes: a file
@@ -289,32 +306,35 @@ fn post(
     let records = chain.find(mine);
     if records.is_empty() {
         out.info("truss-ci: nothing to clean up");
-        return Ok((Posted::default(), None));
+        return Ok((Posted::default(), None, Vec::new()));
     }
     authenticate_chains(&mut chain, &records, &file)?;
-    let (removed, minted, exported) =
-        undo_all(&mut chain, &records, &mut journal.locked, ctx, wait)?;
+    let (removed, minted, exported, files) =
+        undo_all(&mut chain, &records, &mut journal.locked, ctx)?;
     journal.save(&chain)?;
     drop(journal);
     let exports = clear_exports(&exported, out).err();
-    Ok(((removed, minted), exports))
+    Ok(((removed, minted), exports, files))
 }
 
+/// What a post undid in the trussrc: the remotes, the job keys to revoke, the env names to clear
+/// and the baseten CLI files whose journals the records name.
+type Undid = (Vec<String>, Vec<job_keys::Found>, Vec<String>, Vec<PathBuf>);
+
 /// Takes the records at `records` out of their chains and undoes what is still theirs to undo,
-/// newest first: each as the live state then stands. Returns the remotes undone, the job keys to
-/// revoke and the env names to clear.
+/// newest first: each as the live state then stands.
 fn undo_all(
     chain: &mut Records<'_>,
     records: &[usize],
     locked: &mut trussrc::Locked,
     ctx: &Context<'_>,
-    wait: Duration,
-) -> Result<(Vec<String>, Vec<job_keys::Found>, Vec<String>)> {
+) -> Result<Undid> {
     let (out, keyring) = (ctx.out, &ctx.keyring);
     let file = undo::path_for(&locked.path);
     let mut exported: Vec<String> = Vec::new();
     let mut removed: Vec<String> = Vec::new();
     let mut minted = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
     for &i in records.iter().rev() {
         // What the previous record wrote is read only when another record needs it.
         locked.refresh()?;
@@ -326,9 +346,7 @@ fn undo_all(
         let (record, duty) = undo::retire(chain, i, locked.existing.as_deref(), &file)?;
         minted.extend(job_keys::found(&record, locked, out));
         undo_one(&record, &duty, locked, keyring, out)?;
-        for file in &record.baseten {
-            undo_profiles(file, &record, keyring, wait, out);
-        }
+        files.extend(record.baseten.iter().cloned());
         for name in &record.exported {
             if !exported.contains(name) {
                 exported.push(name.clone());
@@ -336,7 +354,7 @@ fn undo_all(
         }
         removed.insert(0, record.remote);
     }
-    Ok((removed, minted, exported))
+    Ok((removed, minted, exported, files))
 }
 
 /// Checks every record of the chains the records at `mine` belong to, before anything changes: a
@@ -409,13 +427,20 @@ fn undo_one(
     Ok(())
 }
 
-/// Puts the `baseten` CLI's profiles that `record`'s logins wrote back as the journal beside
-/// `file` says they were before the job, as far as they are still the job's to put back. What
-/// cannot be done is a warning: the rest of the post (the trussrc, the job keys, the exports)
-/// goes on, and the journal keeps the entries for another post.
-fn undo_profiles(file: &Path, record: &Record, keyring: &Keyring, wait: Duration, out: &Output) {
-    use baseten_cli::journal::{self, Undone};
-    let done = journal::post(file, (&record.id, record.job.as_deref()), keyring, wait);
+/// Puts the `baseten` CLI's profiles that this job's logins wrote back as the journal beside
+/// `file` says they were before the job, as far as they are still the job's to put back: its
+/// entries are the job's (its identity), or on GitHub the action's record's. What cannot be done
+/// is a warning: the rest of the post goes on, and the journal keeps the entries, which the next
+/// post of the job finds by the same identity.
+fn undo_profiles(file: &Path, scope: &PostScope, ctx: &Context<'_>, wait: Duration) {
+    use baseten_cli::journal::{self, Entry, Undone};
+    let out = ctx.out;
+    let mine = |e: &Entry| match scope {
+        PostScope::Id(id) => e.record == *id,
+        PostScope::Job(job) => e.job.as_deref() == Some(job.as_str()),
+        PostScope::Unknown => false,
+    };
+    let done = journal::post(file, mine, &ctx.keyring, wait);
     let (undone, warnings) = match done {
         Ok(done) => done,
         Err(e) => {

@@ -92,10 +92,11 @@ pub enum KeyringDuty {
     /// Put back the entry the record replaced: no later login replaced it since.
     Restore,
     /// Put it back only if the entry is still what the next login found (SHA-256 `found`), and
-    /// not what it writes (`written`): that login was killed before writing its own.
+    /// not what any later login of the chain writes (`written`): the next login was killed before
+    /// writing its own, and a live login's entry is never put back over.
     RestoreIfStill {
         found: Option<String>,
-        written: Option<String>,
+        written: Vec<Option<String>>,
     },
 }
 
@@ -106,7 +107,7 @@ impl KeyringDuty {
             KeyringDuty::Leave => false,
             KeyringDuty::Restore => true,
             KeyringDuty::RestoreIfStill { found, written } => {
-                found.as_deref() == now && written.as_deref() != now
+                found.as_deref() == now && !written.iter().any(|w| w.as_deref() == now)
             }
         }
     }
@@ -147,13 +148,25 @@ pub fn retire(
         .into_iter()
         .filter(|&j| j >= i)
         .collect();
+    // What the later logins of the chain write: a state one of them wrote is a live login's,
+    // whatever an earlier one wrote too.
+    let mut written = Vec::new();
+    let mut entries = Vec::new();
+    for &j in &later {
+        let r = records.get_mut(j)?;
+        written.push(r.written_sha256.clone());
+        if r.keyring {
+            entries.push(r.written_keyring_sha256.clone());
+        }
+    }
     if let Some(&j) = later.first() {
         let next = records.get_mut(j)?;
         authenticate(next, file)?;
         let digest = current.map(sha256);
         // The next login never got to write (it was killed after its record): the section is
         // still this one's.
-        duty.file = digest == next.original_sha256 && digest.as_ref() != Some(&next.written_sha256);
+        duty.file =
+            digest == next.original_sha256 && !digest.as_ref().is_some_and(|d| written.contains(d));
         hand_over(&retired, next);
     }
     if retired.keyring {
@@ -169,7 +182,7 @@ pub fn retire(
             // there: it is put back now (and again, to the same, by that job's post).
             duty.keyring = KeyringDuty::RestoreIfStill {
                 found: found.as_deref().map(sha256),
-                written: next.written_keyring_sha256.clone(),
+                written: entries,
             };
             break;
         }
