@@ -385,7 +385,7 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
     let Some(strace) = system_tool("strace") else {
         return;
     };
-    let trace = |env: &TestEnv| -> Vec<String> {
+    let trace = |env: &TestEnv, args: &[&str]| -> Vec<String> {
         let log = env.path("fsync.log");
         let mut wrapper = Command::new(&strace);
         wrapper.args([
@@ -396,10 +396,7 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
             "-o",
             log.to_str().unwrap(),
         ]);
-        let out = env
-            .under(wrapper, BIN, &["login", "--from-env", "--no-validate"])
-            .output()
-            .unwrap();
+        let out = env.under(wrapper, BIN, args).output().unwrap();
         to_run(out).assert_code(0);
         // As the kernel names it (strace -y), whatever links lead to it.
         let home = std::fs::canonicalize(&env.home).unwrap();
@@ -411,6 +408,13 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
             Some("/.trussrc.truss-ci-state.json") => "record",
             Some(p) if p.starts_with("/..trussrc.truss-ci.") => "trussrc tmp",
             Some(p) if p.starts_with("/..trussrc.truss-ci-state.json.truss-ci.") => "record tmp",
+            Some("/cfg") => "cli dir",
+            Some("/cfg/auth.json") => "auth.json",
+            Some("/cfg/.auth.json.truss-ci-state.json") => "journal",
+            Some(p) if p.starts_with("/cfg/.auth.json.truss-ci.") => "auth.json tmp",
+            Some(p) if p.starts_with("/cfg/..auth.json.truss-ci-state.json.truss-ci.") => {
+                "journal tmp"
+            }
             _ => "elsewhere",
         };
         let calls = std::fs::read_to_string(&log).unwrap();
@@ -435,8 +439,9 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
             })
             .collect()
     };
+    let login = ["login", "--from-env", "--no-validate"];
     assert_eq!(
-        trace(&job_env()),
+        trace(&job_env(), &login),
         [
             "fsync record tmp",
             "rename to record",
@@ -449,8 +454,30 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
     let mut plain = TestEnv::new();
     plain.set("BASETEN_API_KEY", KEY);
     assert_eq!(
-        trace(&plain),
+        trace(&plain, &login),
         ["fsync trussrc tmp", "rename to trussrc"],
         "outside CI"
+    );
+    // The baseten CLI's profile: its journal entry durable before the file changes (write-ahead),
+    // the file's bytes before its name; nothing after the last rename.
+    let mut cli = job_env();
+    let cfg = cli.home.join("cfg");
+    cli.set("BASETEN_CONFIG_DIR", cfg.to_str().unwrap());
+    let with_profile = ["login", "--from-env", "--no-validate", "--baseten-profile"];
+    assert_eq!(
+        trace(&cli, &with_profile),
+        [
+            "fsync record tmp",
+            "rename to record",
+            "fsync dir",
+            "fsync journal tmp",
+            "rename to journal",
+            "fsync cli dir",
+            "fsync trussrc tmp",
+            "rename to trussrc",
+            "fsync auth.json tmp",
+            "rename to auth.json",
+        ],
+        "in a CI job, with --baseten-profile"
     );
 }

@@ -196,7 +196,7 @@ impl<'a> Write<'a> {
         if self.switch {
             self.store.file.current.clone_from(&self.name);
         }
-        self.store.write()
+        self.store.write_as(crate::atomic_file::Durable::Bytes)
     }
 
     /// Puts the file, the keyring entry and the journal back as they were.

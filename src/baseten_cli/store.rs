@@ -46,6 +46,13 @@ impl Store {
 
     /// Writes [`Store::file`] as the CLI writes it, atomically, 0600.
     pub fn write(&self) -> Result<()> {
+        self.write_as(atomic_file::Durable::Named)
+    }
+
+    /// [`Store::write`], with the durability asked for: a login's last change of the file needs
+    /// its bytes on disk before the rename, and no fsync of the directory after it (a power cut
+    /// that loses the rename leaves the old file whole, which its journal's post then finds).
+    pub fn write_as(&self, durable: atomic_file::Durable) -> Result<()> {
         let bytes = auth_file::encode(&self.file);
         if bytes.len() as u64 > MAX_SIZE {
             return Err(Error::new(
@@ -57,7 +64,7 @@ impl Store {
                 ),
             ));
         }
-        atomic_file::write(&self.path, &bytes)
+        atomic_file::write_as(&self.path, &bytes, durable)
     }
 
     /// Removes the file (it held nothing but what a login added).
