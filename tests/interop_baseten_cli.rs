@@ -92,15 +92,7 @@ fn the_cli_reads_the_profile_the_env_pair_and_exec_and_the_post_puts_it_back() {
     );
     // Real truss reads the trussrc of the same login.
     if let Some(truss) = interop_tool("TRUSS_CI_TRUSS", "venv/bin/truss") {
-        let out = Command::new(truss)
-            .args(["whoami"])
-            .env_clear()
-            .env("HOME", &env.home)
-            .env("PATH", "/usr/bin:/bin")
-            .envs(truss_offline(&env.home))
-            .output()
-            .unwrap();
-        let whoami = to_run(out);
+        let whoami = run_truss(&truss, &env, &["whoami"]);
         whoami.assert_code(0);
         whoami.assert_stdout_has("ci-bot@example.com");
     }
@@ -207,14 +199,6 @@ mark after;    env -u BASETEN_API_KEY "$ORACLE" --profile kr; echo "rc=$?"
 mark gone;     secret-tool lookup service baseten-profile username kr; echo "rc=$?"
 mark end
 "#;
-
-fn section<'a>(out: &'a str, name: &str) -> &'a str {
-    let start = out
-        .find(&format!("@@{name}@@\n"))
-        .unwrap_or_else(|| panic!("no {name} in:\n{out}"));
-    let rest = &out[start + name.len() + 5..];
-    rest[..rest.find("\n@@").unwrap_or(rest.len())].trim()
-}
 
 #[test]
 fn the_cli_reads_the_key_from_a_real_secret_service_and_the_post_removes_it() {

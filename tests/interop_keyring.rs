@@ -33,14 +33,6 @@ mark post-after;  pykr kr2
 mark end
 "#;
 
-fn section<'a>(out: &'a str, name: &str) -> &'a str {
-    let start = out
-        .find(&format!("@@{name}@@\n"))
-        .unwrap_or_else(|| panic!("no {name} in:\n{out}"));
-    let rest = &out[start + name.len() + 5..];
-    rest[..rest.find("\n@@").unwrap_or(rest.len())].trim()
-}
-
 #[test]
 fn keyring_entries_are_where_truss_looks() {
     let Some(truss) = interop_tool("TRUSS_CI_TRUSS", "venv/bin/truss") else {

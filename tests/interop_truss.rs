@@ -6,27 +6,10 @@
 
 use crate::common;
 
-use std::path::Path;
-use std::process::Command;
-
 use common::*;
 
 fn truss() -> Option<std::path::PathBuf> {
     interop_tool("TRUSS_CI_TRUSS", "venv/bin/truss")
-}
-
-/// Runs truss hermetically: the test's HOME, no update check, no keyring, and proxies that would
-/// fail anything not bound for loopback.
-fn run_truss(truss: &Path, env: &TestEnv, args: &[&str]) -> Run {
-    let out = Command::new(truss)
-        .args(args)
-        .env_clear()
-        .env("HOME", &env.home)
-        .env("PATH", "/usr/bin:/bin")
-        .envs(truss_offline(&env.home))
-        .output()
-        .unwrap();
-    to_run(out)
 }
 
 #[test]

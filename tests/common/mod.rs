@@ -772,3 +772,26 @@ pub fn truss_offline(home: &Path) -> Vec<(&'static str, std::ffi::OsString)> {
         ("LANG", "C.UTF-8".into()),
     ]
 }
+
+/// Runs truss hermetically: the test's HOME, no update check, no keyring, and proxies that would
+/// fail anything not bound for loopback.
+pub fn run_truss(truss: &Path, env: &TestEnv, args: &[&str]) -> Run {
+    let out = Command::new(truss)
+        .args(args)
+        .env_clear()
+        .env("HOME", &env.home)
+        .env("PATH", "/usr/bin:/bin")
+        .envs(truss_offline(&env.home))
+        .output()
+        .unwrap();
+    to_run(out)
+}
+
+/// The text a test script printed after its `@@NAME@@` mark, up to the next mark, trimmed.
+pub fn section<'a>(out: &'a str, name: &str) -> &'a str {
+    let start = out
+        .find(&format!("@@{name}@@\n"))
+        .unwrap_or_else(|| panic!("no {name} in:\n{out}"));
+    let rest = &out[start + name.len() + 5..];
+    rest[..rest.find("\n@@").unwrap_or(rest.len())].trim()
+}
