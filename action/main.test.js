@@ -692,28 +692,34 @@ test('update-manifest --image-sha256 records the image\'s digest, and pin-image 
     const m = JSON.parse(fs.readFileSync(manifest, 'utf8'));
     assert.deepEqual(m.image_sha256, { '0.0.1': 'a'.repeat(64), '0.2.0': digest });
 
-    const { pin, imageDefault } = require('../scripts/pin-image.js');
+    // pin-image (the release's script, run as the release runs it), on a copy of the template.
     const template = fs.readFileSync(path.join(__dirname, '..', 'templates', 'login.yml'), 'utf8');
-    const version = imageDefault(template).tag;
-    const pinned = pin(template, version, digest);
-    assert.deepEqual(imageDefault(pinned), { ...imageDefault(template), digest });
-    const changed = pinned.split('\n').filter((l, i) => l !== template.split('\n')[i]);
-    assert.deepEqual(changed, [`      default: ghcr.io/baseten/truss-ci:${version}@sha256:${digest}`]);
-    assert.equal(pin(pinned, version, digest), pinned, 'pinning again changes nothing');
-    assert.throws(() => pin(pinned, version, 'c'.repeat(64)), /pinned to another digest/);
-    assert.throws(() => pin(template, '9.9.9', digest), /not the release's 9\.9\.9/);
-    assert.throws(() => pin(template, version, ''), /records no image SHA-256/);
-    // The command line, on a copy: the manifest's digest for the version, or a failure.
+    const version = template.match(/^      default: ghcr\.io\/baseten\/truss-ci:([^@\s]+)$/m)[1];
     const copy = path.join(dir, 'login.yml');
     fs.writeFileSync(copy, template);
     const cli = (v) => spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'pin-image.js'), v, manifest, copy], { encoding: 'utf8' });
-    assert.equal(cli('9.9.9').status, 1);
-    assert.equal(fs.readFileSync(copy, 'utf8'), template);
+    const refused = (v, why) => {
+      const before = fs.readFileSync(copy, 'utf8');
+      const r = cli(v);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, why);
+      assert.equal(fs.readFileSync(copy, 'utf8'), before, 'a refusal changes nothing');
+    };
+    refused('9.9.9', /records no image SHA-256/);
     m.image_sha256[version] = digest;
+    m.image_sha256['9.9.9'] = digest;
     fs.writeFileSync(manifest, JSON.stringify(m));
+    refused('9.9.9', /not the release's 9\.9\.9/);
     const ok = cli(version);
     assert.equal(ok.status, 0, ok.stderr);
-    assert.equal(fs.readFileSync(copy, 'utf8'), pinned);
+    const pinned = fs.readFileSync(copy, 'utf8');
+    const changed = pinned.split('\n').filter((l, i) => l !== template.split('\n')[i]);
+    assert.deepEqual(changed, [`      default: ghcr.io/baseten/truss-ci:${version}@sha256:${digest}`]);
+    assert.equal(cli(version).status, 0);
+    assert.equal(fs.readFileSync(copy, 'utf8'), pinned, 'pinning again changes nothing');
+    m.image_sha256[version] = 'c'.repeat(64);
+    fs.writeFileSync(manifest, JSON.stringify(m));
+    refused(version, /pinned to another digest/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
