@@ -308,6 +308,15 @@ fn logout_removes_the_profile_login_wrote_and_no_other() {
     // `current` was the removed profile: the CLI has none now, as after its own logout.
     assert!(file.get("current").is_none());
 
+    // A key with `%`, which the trussrc holds as `%%`: the profile holds it as it is.
+    let env = cli_env(None).key("pct%key.12345678");
+    env.run(&["login", "--no-validate", "--baseten-profile"])
+        .assert_code(0);
+    assert!(env.read_trussrc().unwrap().contains("pct%%key.12345678"));
+    env.run(&["logout"])
+        .assert_code(0)
+        .assert_stderr_has("Removed baseten CLI profile `baseten`");
+
     // A profile named like the remote with another key is the user's: it stays.
     let env = cli_env(Some(&BEFORE.replace("\"personal\"", "\"baseten\"")));
     env.run(&["login", "--no-validate", "--baseten-profile=ci"])

@@ -173,8 +173,9 @@ fn sections_for_cli(
         .iter()
         .filter(|name| auth.profiles.contains_key(*name))
         .filter_map(|name| {
-            let key = match doc.raw_value(name, "api_key") {
-                Some(inline) => crate::secret::ApiKey::new(inline.to_owned()),
+            // As truss reads them: `%%` in the file is `%`.
+            let key = match doc.value(name, "api_key") {
+                Some(inline) => crate::secret::ApiKey::new(inline),
                 None if keyring.is_disabled() => return None,
                 None => keyring
                     .get(name)
@@ -185,7 +186,7 @@ fn sections_for_cli(
             Some(baseten_cli::login::Section {
                 remote: name.clone(),
                 key,
-                remote_url: doc.raw_value(name, "remote_url")?.to_owned(),
+                remote_url: doc.value(name, "remote_url")?,
             })
         })
         .collect()
