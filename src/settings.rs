@@ -267,16 +267,6 @@ pub struct LoginSettings {
     pub baseten: Option<BasetenSettings>,
 }
 
-/// The `baseten` CLI's profile a login writes.
-#[derive(Debug)]
-pub struct BasetenSettings {
-    pub profile: String,
-    /// Make it the CLI's current profile (not with `--baseten-no-switch`).
-    pub switch: bool,
-    /// Its `auth.json`.
-    pub auth_file: PathBuf,
-}
-
 /// What `status` reads, and with `--check`, how the key is checked.
 #[derive(Debug)]
 pub struct StatusSettings {
@@ -495,30 +485,9 @@ fn expand_user(path: &str, env: &Env) -> Result<String> {
     })
 }
 
+mod baseten;
+pub use baseten::BasetenSettings;
+use baseten::{baseten_settings, cli_auth_file};
+
 #[cfg(test)]
 mod tests;
-
-/// The `baseten` CLI's `auth.json` in this environment (`None`: the CLI could not tell).
-fn cli_auth_file(env: &Env) -> Option<PathBuf> {
-    crate::baseten_cli::auth_path(&env.vars, crate::baseten_cli::Os::NATIVE).ok()
-}
-
-/// `--baseten-profile[=NAME]`: NAME, else the remote's name; the CLI's `auth.json` as the CLI
-/// finds it in this environment.
-fn baseten_settings(
-    profile: Option<&str>,
-    switch: bool,
-    remote: &str,
-    env: &Env,
-) -> Result<Option<BasetenSettings>> {
-    let Some(profile) = profile else {
-        return Ok(None);
-    };
-    let profile = if profile.is_empty() { remote } else { profile };
-    crate::baseten_cli::check_profile_name(profile)?;
-    Ok(Some(BasetenSettings {
-        profile: profile.to_owned(),
-        switch,
-        auth_file: crate::baseten_cli::auth_path(&env.vars, crate::baseten_cli::Os::NATIVE)?,
-    }))
-}
