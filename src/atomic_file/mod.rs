@@ -231,10 +231,14 @@ fn temporary_prefix(path: &Path) -> String {
     )
 }
 
-/// The temporaries of writers of `path` (stale unless a writer holds the lock right now).
-pub fn temporaries(path: &Path) -> Vec<PathBuf> {
-    let prefix = temporary_prefix(path);
-    let Ok(entries) = fs::read_dir(parent_dir(path)) else {
+/// The temporaries of writers of any of `paths`, files of one directory, read once (stale unless
+/// a writer holds the lock right now).
+pub fn temporaries(paths: &[&Path]) -> Vec<PathBuf> {
+    let Some(first) = paths.first() else {
+        return Vec::new();
+    };
+    let prefixes: Vec<String> = paths.iter().map(|p| temporary_prefix(p)).collect();
+    let Ok(entries) = fs::read_dir(parent_dir(first)) else {
         return Vec::new();
     };
     entries
@@ -242,17 +246,17 @@ pub fn temporaries(path: &Path) -> Vec<PathBuf> {
         .filter(|entry| {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            name.starts_with(&prefix) && name.ends_with(".tmp")
+            name.ends_with(".tmp") && prefixes.iter().any(|p| name.starts_with(p.as_str()))
         })
         .map(|entry| entry.path())
         .collect()
 }
 
-/// Removes the temporaries of writers of `path` that were killed before their rename. Every
-/// writer holds the lock from creating its temporary to renaming it, so under the lock any that
-/// exist are stale (and may hold a key).
-pub fn sweep(path: &Path) {
-    for tmp in temporaries(path) {
+/// Removes the temporaries of writers of `paths` (files of one directory) that were killed
+/// before their rename. Every writer holds the lock from creating its temporary to renaming it,
+/// so under the lock any that exist are stale (and may hold a key).
+pub fn sweep(paths: &[&Path]) {
+    for tmp in temporaries(paths) {
         let _ = fs::remove_file(tmp);
     }
 }

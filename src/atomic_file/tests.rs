@@ -215,7 +215,7 @@ fn writes_are_whole_and_temporaries_are_swept() {
     write(&path, b"one").unwrap();
     let stale = dir.path().join(".rc.truss-ci.1.abc.tmp");
     fs::write(&stale, "old key").unwrap();
-    sweep(&path);
+    sweep(&[&path]);
     assert!(!stale.exists());
     assert_eq!(fs::read(&path).unwrap(), b"one");
     #[cfg(unix)]

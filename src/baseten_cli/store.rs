@@ -24,8 +24,7 @@ impl Store {
     pub fn open(path: &Path, wait: Duration) -> Result<Self> {
         atomic_file::create_private_dir(&atomic_file::parent_dir(path))?;
         let lock = atomic_file::lock(path, wait)?;
-        atomic_file::sweep(path);
-        atomic_file::sweep(&super::journal::path_for(path));
+        atomic_file::sweep(&[path, &super::journal::path_for(path)]);
         let existing = read(path)?;
         let file = match &existing {
             Some(bytes) => auth_file::parse(bytes).map_err(|why| {
@@ -93,12 +92,10 @@ impl Store {
 /// temporaries), under the lock; nothing when nothing was left.
 pub fn sweep(path: &Path, wait: Duration) {
     let journal = super::journal::path_for(path);
-    let left = atomic_file::lock_exists(path)
-        || !atomic_file::temporaries(path).is_empty()
-        || !atomic_file::temporaries(&journal).is_empty();
+    let left =
+        atomic_file::lock_exists(path) || !atomic_file::temporaries(&[path, &journal]).is_empty();
     if left && let Ok(lock) = atomic_file::lock(path, wait) {
-        atomic_file::sweep(path);
-        atomic_file::sweep(&journal);
+        atomic_file::sweep(&[path, &journal]);
         drop(lock);
     }
 }

@@ -231,8 +231,7 @@ fn post(
     };
     // Look before locking: a job with nothing to undo, and nothing a killed writer left behind
     // (temporaries, a lock file), creates no lock file.
-    let stale = !(atomic_file::temporaries(&file).is_empty()
-        && atomic_file::temporaries(trussrc).is_empty())
+    let stale = !atomic_file::temporaries(&[&file, trussrc]).is_empty()
         || atomic_file::lock_exists(trussrc);
     let before = undo::read(&file)?;
     let known = undo::parse(&file, before.as_deref())?;

@@ -159,9 +159,23 @@ impl Locked {
     /// [`Locked::open`], given the document as it was read before the lock: when the file holds
     /// exactly its text still, it is not read twice.
     pub fn open_known(path: &Path, wait: Duration, known: Document) -> Result<Self> {
+        Self::open_sweeping(path, wait, known, None)
+    }
+
+    /// [`Locked::open_known`], sweeping the stale temporaries of `beside` too (a file of the
+    /// trussrc's directory that its lock guards): one read of the directory for both.
+    pub fn open_sweeping(
+        path: &Path,
+        wait: Duration,
+        known: Document,
+        beside: Option<&Path>,
+    ) -> Result<Self> {
         atomic_file::create_private_dir(&atomic_file::parent_dir(path))?;
         let lock = atomic_file::lock(path, wait)?;
-        atomic_file::sweep(path);
+        match beside {
+            Some(beside) => atomic_file::sweep(&[path, beside]),
+            None => atomic_file::sweep(&[path]),
+        }
         let existing = read_regular(path)?;
         let doc = match &existing {
             Some(text) if !text.is_empty() && *text == known.text => known,

@@ -7,7 +7,7 @@ use super::Records;
 use super::format::{fits, parse, path_for, read};
 use crate::atomic_file;
 use crate::error::{Error, Result};
-use crate::trussrc::Locked;
+use crate::trussrc::{Document, Locked};
 
 /// The trussrc, locked (the proof that no other truss-ci process changes it or its records), and
 /// the undo record beside it, its stale temporaries swept.
@@ -19,14 +19,14 @@ pub struct Journal {
 impl Journal {
     /// Locks `trussrc`, waiting at most `wait` for another truss-ci process to let go of it.
     pub fn open(trussrc: &Path, wait: Duration) -> Result<Self> {
-        Ok(Self::over(Locked::open(trussrc, wait)?))
+        Self::open_known(trussrc, wait, Document::default())
     }
 
-    /// The journal of a trussrc already locked.
-    pub fn over(locked: Locked) -> Self {
-        let file = path_for(&locked.path);
-        atomic_file::sweep(&file);
-        Self { locked, file }
+    /// [`Journal::open`], given the trussrc as read before the lock ([`Locked::open_known`]).
+    pub fn open_known(trussrc: &Path, wait: Duration, known: Document) -> Result<Self> {
+        let file = path_for(trussrc);
+        let locked = Locked::open_sweeping(trussrc, wait, known, Some(&file))?;
+        Ok(Self { locked, file })
     }
 
     /// The file's bytes as they are (`None`: no file), to parse or to put back.

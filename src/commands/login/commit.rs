@@ -76,11 +76,7 @@ impl<'a> Commit<'a> {
         (scope, read): (Option<Scope>, trussrc::Document),
     ) -> Result<Self> {
         let (out, keyring, path) = (ctx.out, &ctx.keyring, &settings.trussrc.path);
-        let journal = undo::Journal::over(trussrc::Locked::open_known(
-            path,
-            settings.conn.api.timeout,
-            read,
-        )?);
+        let journal = undo::Journal::open_known(path, settings.conn.api.timeout, read)?;
         let locked = &journal.locked;
         report.remotes = remotes_after(&locked.doc, &report.remote);
         let keyring_write = plan_keyring(settings.storage, keyring, report, out);
