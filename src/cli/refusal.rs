@@ -44,8 +44,7 @@ pub fn refused(e: &clap::Error, args: &[OsString]) -> Error {
 /// shape of a key ([`secret::may_echo`]) and are no word of this command line (a subcommand, flag
 /// or value name): what no error may print.
 pub fn key_shaped(args: &[OsString]) -> Vec<ApiKey> {
-    let words = words();
-    let mut pieces = Vec::new();
+    let mut shaped = Vec::new();
     for arg in args.iter().skip(1) {
         let arg = arg.to_string_lossy();
         let sides = match arg.split_once('=') {
@@ -56,13 +55,18 @@ pub fn key_shaped(args: &[OsString]) -> Vec<ApiKey> {
         let items = sides
             .iter()
             .flat_map(|side| side.split(|c: char| c.is_whitespace() || c == ','));
-        for piece in items.filter(|p| !p.is_empty()) {
-            if !secret::may_echo(piece) && !words.contains(piece) {
-                pieces.push(ApiKey::new(piece.to_owned()));
-            }
-        }
+        shaped.extend(
+            items
+                .filter(|p| !p.is_empty() && !secret::may_echo(p))
+                .map(|p| ApiKey::new(p.to_owned())),
+        );
     }
-    pieces
+    // The words are the whole command tree, built only when a piece needs them.
+    if !shaped.is_empty() {
+        let words = words();
+        shaped.retain(|piece| !words.contains(piece.expose()));
+    }
+    shaped
 }
 
 /// The subcommand, flag and value names of this command line: printed as they are.
