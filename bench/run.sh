@@ -25,33 +25,49 @@ read -r http_port https_port ca < "$work/fake.out"
 api=http://127.0.0.1:$http_port
 tls=https://127.0.0.1:$https_port
 
+# Each contender is an environment and a command. hyperfine runs the command itself, with exactly
+# that environment (`env -i` starts hyperfine, not each run): a wrapper process in every run would
+# add its own start-up, the same to each contender, to every figure.
 # (a) GitHub mode with the runner's files present.
 gh=$work/gh; mkdir -p "$gh/home"
 for f in env output state summary; do : > "$gh/$f"; done
-ghenv="env -i HOME=$gh/home GITHUB_ACTIONS=true GITHUB_ENV=$gh/env GITHUB_OUTPUT=$gh/output GITHUB_STATE=$gh/state GITHUB_STEP_SUMMARY=$gh/summary BASETEN_API_KEY=$key"
+ghenv="HOME=$gh/home GITHUB_ACTIONS=true GITHUB_ENV=$gh/env GITHUB_OUTPUT=$gh/output GITHUB_STATE=$gh/state GITHUB_STEP_SUMMARY=$gh/summary BASETEN_API_KEY=$key"
 # --require-key-type: the lookup must have found the key, or the smoke run fails.
-a="$ghenv BASETEN_REMOTE_URL=$api $bin login --from-env --require-key-type workspace-manage-all"
-b="env -i curl -sf -o /dev/null -H Accept:application/json -H Authorization:Api-Key\\ $key $api/v1/users/me"
+a_env="$ghenv BASETEN_REMOTE_URL=$api"
+a="$bin login --from-env --require-key-type workspace-manage-all"
+b_env=""
+b="curl -sf -o /dev/null -H Accept:application/json -H Authorization:Api-Key\\ $key $api/v1/users/me"
 # (c) truss: log in, then check the key (the one command that sends a request).
 th=$work/truss/home; mkdir -p "$th"
 printf '[bench]\nremote_provider = baseten\nremote_url = %s\n' "$api" > "$th/.trussrc"
-truss_env="env -i HOME=$th PATH=/usr/bin:/bin TRUSS_NO_UPDATE_CHECK=1 BASETEN_TRUSS_AUTH_KEYRING_DISABLED=1 NO_PROXY=127.0.0.1"
-c="$truss_env sh -c \"$TRUSS_CI_TRUSS auth login --api-key $key --remote bench >/dev/null && $TRUSS_CI_TRUSS whoami --remote bench >/dev/null\""
+c_env="HOME=$th PATH=/usr/bin:/bin TRUSS_NO_UPDATE_CHECK=1 BASETEN_TRUSS_AUTH_KEYRING_DISABLED=1 NO_PROXY=127.0.0.1"
+c="sh -c \"$TRUSS_CI_TRUSS auth login --api-key $key --remote bench >/dev/null && $TRUSS_CI_TRUSS whoami --remote bench >/dev/null\""
 # (d) status of the file (a) wrote.
-d="env -i HOME=$gh/home $bin status"
+d_env="HOME=$gh/home"
+d="$bin status"
 # (e) (a) and (b) over TLS, the self-signed CA given to both.
-e_ci="$ghenv BASETEN_REMOTE_URL=$tls $bin login --from-env --ca-cert $ca"
-e_curl="env -i curl -sf -o /dev/null --cacert $ca -H Accept:application/json -H Authorization:Api-Key\\ $key $tls/v1/users/me"
+e_truss_ci_env="$ghenv BASETEN_REMOTE_URL=$tls"
+e_truss_ci="$bin login --from-env --ca-cert $ca"
+e_curl_env=""
+e_curl="curl -sf -o /dev/null --cacert $ca -H Accept:application/json -H Authorization:Api-Key\\ $key $tls/v1/users/me"
 # (f) and (g): a workspace of 10,000 keys (the fake lists them to the large workspace's key).
 big=bigKEY0001.Zx9qv7Lw3pTt
-f="env -i HOME=$gh/home BASETEN_API_KEY=$big BASETEN_REMOTE_URL=$api $bin keys prune --dry-run"
-g="$ghenv BASETEN_API_KEY=$big BASETEN_REMOTE_URL=$api $bin login --from-env --require-key-type workspace-manage-all"
+f_env="HOME=$gh/home BASETEN_API_KEY=$big BASETEN_REMOTE_URL=$api"
+f="$bin keys prune --dry-run"
+g_env="$ghenv BASETEN_API_KEY=$big BASETEN_REMOTE_URL=$api"
+g="$a"
 # (h) (a) that also writes the baseten CLI's profile (one more small file).
-h="$ghenv BASETEN_CONFIG_DIR=$gh/baseten BASETEN_REMOTE_URL=$api $bin login --from-env --require-key-type workspace-manage-all --baseten-profile"
+h_env="$ghenv BASETEN_CONFIG_DIR=$gh/baseten BASETEN_REMOTE_URL=$api"
+h="$bin login --from-env --require-key-type workspace-manage-all --baseten-profile"
+fast="a b d e_truss_ci e_curl f g h"
+# A contender's environment and command, by name.
+env_of() { eval "printf '%s' \"\$${1}_env\""; }
+cmd_of() { eval "printf '%s' \"\$$1\""; }
+label() { printf '%s' "$1" | tr _ -; }
+run() { sh -c "env -i PATH=/usr/bin:/bin $(env_of "$1") $(cmd_of "$1")"; }
 
-if ! { sh -c "$a" >/dev/null && sh -c "$b" && sh -c "$c" && sh -c "$d" >/dev/null \
-  && sh -c "$e_ci" >/dev/null && sh -c "$e_curl" && sh -c "$f" 2>/dev/null && sh -c "$g" >/dev/null \
-  && sh -c "$h" >/dev/null && grep -q '"baseten"' "$gh/baseten/auth.json"; }; then
+if ! { run a >/dev/null && run b && run c && run d >/dev/null && run e_truss_ci >/dev/null && run e_curl \
+  && run f 2>/dev/null && run g >/dev/null && run h >/dev/null && grep -q '"baseten"' "$gh/baseten/auth.json"; }; then
   echo "a contender failed its smoke run" >&2
   exit 1
 fi
@@ -62,16 +78,18 @@ printf ': > %s/env; : > %s/output; : > %s/state; : > %s/summary; rm -f %s/home/.
   "$gh" "$gh" "$gh" "$gh" "$gh" > "$work/reset.sh"
 for r in $(seq "$rounds"); do
   echo "--- round $r of $rounds"
-  hyperfine --shell=none --prepare "sh $work/reset.sh" --warmup 3 --runs "$runs" --style basic --export-json "$work/fast-$r.json" \
-    -n a "$a" -n b "$b" -n d "$d" -n e-truss-ci "$e_ci" -n e-curl "$e_curl" -n f "$f" -n g "$g" -n h "$h" > /dev/null
-  hyperfine --shell=none --warmup 0 --runs 2 --style basic --export-json "$work/truss-$r.json" -n c "$c" > /dev/null
+  for name in $fast; do
+    sh -c "env -i PATH=/usr/bin:/bin $(env_of "$name") hyperfine --shell=none --prepare 'sh $work/reset.sh' \
+      --warmup 3 --runs $runs --style basic --export-json $work/fast-$r-$name.json -n $(label "$name") \"$(cmd_of "$name" | sed 's/["\\]/\\&/g')\"" > /dev/null
+  done
+  sh -c "env -i PATH=/usr/bin:/bin $c_env hyperfine --shell=none --warmup 0 --runs 2 --style basic \
+    --export-json $work/truss-$r.json -n c \"$(cmd_of c | sed 's/["\\]/\\&/g')\"" > /dev/null
 done
 
 # Peak RSS (KiB) with GNU time, five runs each.
-for name in a b c d e-truss-ci e-curl f g h; do
-  case $name in a) cmd=$a;; b) cmd=$b;; c) cmd=$c;; d) cmd=$d;; e-truss-ci) cmd=$e_ci;; e-curl) cmd=$e_curl;; f) cmd=$f;; g) cmd=$g;; h) cmd=$h;; esac
+for name in a b c d e_truss_ci e_curl f g h; do
   for _ in 1 2 3 4 5; do
-    /usr/bin/time -f "$name %M" -a -o "$work/rss.txt" sh -c "exec $cmd" >/dev/null 2>&1
+    /usr/bin/time -f "$(label "$name") %M" -a -o "$work/rss.txt" sh -c "env -i PATH=/usr/bin:/bin $(env_of "$name") $(cmd_of "$name")" >/dev/null 2>&1
   done
 done
 
