@@ -308,6 +308,44 @@ fn a_crash_of_a_later_keyring_login_leaves_no_earlier_key_in_the_keyring() {
     }
 }
 
+/// A validated login in a CI job writes its undo record on a thread of its own while the API
+/// answers (`login/ahead.rs`): killed at any syscall of either thread, the next post puts every
+/// byte back.
+#[test]
+fn a_crash_at_any_syscall_of_a_validated_login_is_undone_by_post() {
+    let Some(strace) = system_tool("strace") else {
+        return;
+    };
+    let api = FakeApi::accepting(&[KEY]);
+    // Held for the answer however slow strace makes it: the record is always written ahead.
+    let env = job_env()
+        .api(&api)
+        .with("TRUSS_CI_TEST_AHEAD_HOLD_MS", "20000");
+    let mut kills = 0;
+    for syscall in SYSCALLS {
+        for n in 1.. {
+            reset(&env, Some(BEFORE));
+            let killed = killed_at(&strace, &env, &["login"], syscall, n);
+            let after = env.read_trussrc().unwrap();
+            assert!(
+                after == BEFORE || after.contains(&format!("api_key = {KEY}\n")),
+                "{syscall} #{n}: {after:?}"
+            );
+            env.run(&POST).assert_code(0);
+            assert_restored(
+                &env,
+                Some(BEFORE),
+                &format!("validated login killed at {syscall} #{n}"),
+            );
+            if !killed {
+                break;
+            }
+            kills += 1;
+        }
+    }
+    assert!(kills > 20, "only {kills} kills");
+}
+
 /// A job key: killed at any syscall between its intent and the stored key (and after), the
 /// next `logout --post` finds the key, by its prefix or by its name, and revokes it; the key
 /// that minted it is never written anywhere.
@@ -374,6 +412,61 @@ fn a_crash_at_any_syscall_of_a_job_key_login_leaves_no_key_alive_after_post() {
     assert!(!fake.deleted().is_empty());
 }
 
+/// The fsyncs and renames of `args` run under strace, each named by the file it is about.
+fn fsyncs_and_renames(strace: &Path, env: &TestEnv, args: &[&str]) -> Vec<String> {
+    let log = env.path("fsync.log");
+    let mut wrapper = Command::new(strace);
+    wrapper.args([
+        "-f",
+        "-y",
+        "-e",
+        "trace=fsync,fdatasync,sync,syncfs,sync_file_range,msync,rename,renameat,renameat2",
+        "-o",
+        log.to_str().unwrap(),
+    ]);
+    let out = env.under(wrapper, BIN, args).output().unwrap();
+    to_run(out).assert_code(0);
+    // As the kernel names it (strace -y), whatever links lead to it.
+    let home = std::fs::canonicalize(&env.home).unwrap();
+    let home = home.to_str().unwrap();
+    // Each file by what it is: the trussrc, the record, a temporary of either, the directory.
+    let name = |path: &str| match path.strip_prefix(home) {
+        Some("") => "dir",
+        Some("/.trussrc") => "trussrc",
+        Some("/.trussrc.truss-ci-state.json") => "record",
+        Some(p) if p.starts_with("/..trussrc.truss-ci.") => "trussrc tmp",
+        Some(p) if p.starts_with("/..trussrc.truss-ci-state.json.truss-ci.") => "record tmp",
+        Some("/cfg") => "cli dir",
+        Some("/cfg/auth.json") => "auth.json",
+        Some("/cfg/.auth.json.truss-ci-state.json") => "journal",
+        Some(p) if p.starts_with("/cfg/.auth.json.truss-ci.") => "auth.json tmp",
+        Some(p) if p.starts_with("/cfg/..auth.json.truss-ci-state.json.truss-ci.") => "journal tmp",
+        _ => "elsewhere",
+    };
+    let calls = std::fs::read_to_string(&log).unwrap();
+    calls
+        .lines()
+        // A call another thread's interrupts is two lines: the call, then its return.
+        .filter(|l| (l.contains("sync") || l.contains("rename")) && !l.contains(" resumed>"))
+        .map(|l| {
+            let paths: Vec<&str> = l
+                .split(['<', '>', '"'])
+                .filter(|p| p.starts_with(home))
+                .collect();
+            let call = if l.contains("rename") {
+                "rename"
+            } else {
+                "fsync"
+            };
+            match (call, paths.as_slice()) {
+                ("rename", [_, to]) => format!("rename to {}", name(to)),
+                (_, [path]) => format!("fsync {}", name(path)),
+                _ => format!("? {l}"),
+            }
+        })
+        .collect()
+}
+
 /// In a CI job the trussrc's bytes are fsynced on a thread of their own while the record is made
 /// durable: that fsync is anywhere before the trussrc's rename, and only there. `calls` without it.
 fn staged_fsync_anywhere(calls: Vec<String>) -> Vec<String> {
@@ -405,61 +498,7 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
     let Some(strace) = system_tool("strace") else {
         return;
     };
-    let trace = |env: &TestEnv, args: &[&str]| -> Vec<String> {
-        let log = env.path("fsync.log");
-        let mut wrapper = Command::new(&strace);
-        wrapper.args([
-            "-f",
-            "-y",
-            "-e",
-            "trace=fsync,fdatasync,sync,syncfs,sync_file_range,msync,rename,renameat,renameat2",
-            "-o",
-            log.to_str().unwrap(),
-        ]);
-        let out = env.under(wrapper, BIN, args).output().unwrap();
-        to_run(out).assert_code(0);
-        // As the kernel names it (strace -y), whatever links lead to it.
-        let home = std::fs::canonicalize(&env.home).unwrap();
-        let home = home.to_str().unwrap();
-        // Each file by what it is: the trussrc, the record, a temporary of either, the directory.
-        let name = |path: &str| match path.strip_prefix(home) {
-            Some("") => "dir",
-            Some("/.trussrc") => "trussrc",
-            Some("/.trussrc.truss-ci-state.json") => "record",
-            Some(p) if p.starts_with("/..trussrc.truss-ci.") => "trussrc tmp",
-            Some(p) if p.starts_with("/..trussrc.truss-ci-state.json.truss-ci.") => "record tmp",
-            Some("/cfg") => "cli dir",
-            Some("/cfg/auth.json") => "auth.json",
-            Some("/cfg/.auth.json.truss-ci-state.json") => "journal",
-            Some(p) if p.starts_with("/cfg/.auth.json.truss-ci.") => "auth.json tmp",
-            Some(p) if p.starts_with("/cfg/..auth.json.truss-ci-state.json.truss-ci.") => {
-                "journal tmp"
-            }
-            _ => "elsewhere",
-        };
-        let calls = std::fs::read_to_string(&log).unwrap();
-        calls
-            .lines()
-            // A call another thread's interrupts is two lines: the call, then its return.
-            .filter(|l| (l.contains("sync") || l.contains("rename")) && !l.contains(" resumed>"))
-            .map(|l| {
-                let paths: Vec<&str> = l
-                    .split(['<', '>', '"'])
-                    .filter(|p| p.starts_with(home))
-                    .collect();
-                let call = if l.contains("rename") {
-                    "rename"
-                } else {
-                    "fsync"
-                };
-                match (call, paths.as_slice()) {
-                    ("rename", [_, to]) => format!("rename to {}", name(to)),
-                    (_, [path]) => format!("fsync {}", name(path)),
-                    _ => format!("? {l}"),
-                }
-            })
-            .collect()
-    };
+    let trace = |env: &TestEnv, args: &[&str]| fsyncs_and_renames(&strace, env, args);
     let login = ["login", "--from-env", "--no-validate"];
     assert_eq!(
         staged_fsync_anywhere(trace(&job_env(), &login)),
@@ -471,6 +510,25 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
         ],
         "in a CI job"
     );
+    // Validated: the record and its directory while the API answers, on their own thread, then
+    // the trussrc. (Held for the answer however slow strace makes it: a test build's hold.)
+    if cfg!(feature = "test-hooks") {
+        let api = FakeApi::accepting(&[KEY]);
+        let validated = job_env()
+            .api(&api)
+            .with("TRUSS_CI_TEST_AHEAD_HOLD_MS", "20000");
+        assert_eq!(
+            trace(&validated, &["login", "--from-env"]),
+            [
+                "fsync record tmp",
+                "rename to record",
+                "fsync dir",
+                "fsync trussrc tmp",
+                "rename to trussrc",
+            ],
+            "in a CI job, validated"
+        );
+    }
     let mut plain = TestEnv::new();
     plain.set("BASETEN_API_KEY", KEY);
     assert_eq!(

@@ -198,6 +198,12 @@ impl Locked {
         })
     }
 
+    /// Whether the file still holds the text it held when locked: a writer that takes no lock
+    /// (truss itself, a script) may have changed it since.
+    pub fn unchanged(&self) -> Result<bool> {
+        Ok(read_regular(&self.path)? == self.existing)
+    }
+
     /// Checks that `new_text` reads every section but `changed` as the locked text does; the
     /// refusal is an error (exit 5) with nothing written.
     pub fn check(&self, new_text: &str, changed: &[&str]) -> Result<Document> {
