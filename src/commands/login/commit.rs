@@ -208,7 +208,11 @@ impl<'a> Commit<'a> {
             baseten: None,
         };
         let locked = &commit.journal.locked;
-        if let Err(e) = locked.write_as(&taken.text, crate::atomic_file::Durable::Bytes) {
+        let written = match taken.staged {
+            Some(staged) => staged.commit(crate::atomic_file::Durable::Bytes),
+            None => locked.write_as(&taken.text, crate::atomic_file::Durable::Bytes),
+        };
+        if let Err(e) = written {
             commit.rollback();
             return Err(e);
         }

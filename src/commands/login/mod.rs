@@ -106,9 +106,11 @@ fn login(
     if let Some(client) = &client {
         // The undo record is written ahead while the API answers (ahead.rs).
         let plan = ahead::plan(settings, ctx, &report, key);
-        let (verified, held) = ahead::beside(plan, || {
-            verify::verify(client, &settings.conn.api, key, &report.source, ctx)
-        });
+        let (verified, held) = ahead::beside(
+            plan,
+            || verify::verify(client, &settings.conn.api, key, &report.source, ctx),
+            Result::is_ok,
+        );
         ahead = held;
         let (verdict, lookup) = verified?;
         report.verdict = Some(verdict);
