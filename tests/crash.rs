@@ -308,19 +308,15 @@ fn a_crash_of_a_later_keyring_login_leaves_no_earlier_key_in_the_keyring() {
     }
 }
 
-/// A validated login in a CI job writes its undo record on a thread of its own while the API
-/// answers (`login/ahead.rs`): killed at any syscall of either thread, the next post puts every
-/// byte back.
+/// A validated login in a CI job (the API's check and lookup first, against a fake on
+/// 127.0.0.1): killed at any syscall, the next post puts every byte back.
 #[test]
 fn a_crash_at_any_syscall_of_a_validated_login_is_undone_by_post() {
     let Some(strace) = system_tool("strace") else {
         return;
     };
     let api = FakeApi::accepting(&[KEY]);
-    // Held for the answer however slow strace makes it: the record is always written ahead.
-    let env = job_env()
-        .api(&api)
-        .with("TRUSS_CI_TEST_AHEAD_HOLD_MS", "20000");
+    let env = job_env().api(&api);
     let mut kills = 0;
     for syscall in SYSCALLS {
         for n in 1.. {
@@ -446,8 +442,7 @@ fn fsyncs_and_renames(strace: &Path, env: &TestEnv, args: &[&str]) -> Vec<String
     let calls = std::fs::read_to_string(&log).unwrap();
     calls
         .lines()
-        // A call another thread's interrupts is two lines: the call, then its return.
-        .filter(|l| (l.contains("sync") || l.contains("rename")) && !l.contains(" resumed>"))
+        .filter(|l| l.contains("sync") || l.contains("rename"))
         .map(|l| {
             let paths: Vec<&str> = l
                 .split(['<', '>', '"'])
@@ -467,32 +462,12 @@ fn fsyncs_and_renames(strace: &Path, env: &TestEnv, args: &[&str]) -> Vec<String
         .collect()
 }
 
-/// In a CI job the trussrc's bytes are fsynced while the record is made durable, on another
-/// thread: that fsync is anywhere before the trussrc's rename, and only there. `calls` without it.
-fn staged_fsync_anywhere(calls: Vec<String>) -> Vec<String> {
-    let at = |call: &str| calls.iter().position(|c| c == call);
-    let (Some(fsync), Some(rename)) = (at("fsync trussrc tmp"), at("rename to trussrc")) else {
-        panic!("no fsync of the trussrc's bytes, or no rename: {calls:?}");
-    };
-    assert!(
-        fsync < rename,
-        "the trussrc's bytes after its rename: {calls:?}"
-    );
-    let rest: Vec<String> = calls
-        .iter()
-        .filter(|c| *c != "fsync trussrc tmp")
-        .cloned()
-        .collect();
-    assert_eq!(rest.len() + 1, calls.len(), "{calls:?}");
-    rest
-}
-
 /// The fsyncs a login makes, counted and in order with its renames: in a CI job the undo record's
 /// bytes before it takes its name, then its directory (the record durable before the trussrc
-/// changes: write-ahead across a power cut too), and the trussrc's bytes (meanwhile, on another
-/// thread) before it takes its name; outside CI the last alone. The trussrc's rename needs no
-/// fsync of the directory: lost in a power cut, it leaves the file as it was, which the record's
-/// post finds. A change that adds an fsync, or moves one after what it guards, fails here.
+/// changes: write-ahead across a power cut too), then the trussrc's bytes before it takes its
+/// name; outside CI the last alone. The trussrc's rename needs no fsync of the directory: lost in
+/// a power cut, it leaves the file as it was, which the record's post finds. A change that adds
+/// an fsync, or moves one after what it guards, fails here.
 #[test]
 fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
     let Some(strace) = system_tool("strace") else {
@@ -501,34 +476,29 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
     let trace = |env: &TestEnv, args: &[&str]| fsyncs_and_renames(&strace, env, args);
     let login = ["login", "--from-env", "--no-validate"];
     assert_eq!(
-        staged_fsync_anywhere(trace(&job_env(), &login)),
+        trace(&job_env(), &login),
         [
             "fsync record tmp",
             "rename to record",
             "fsync dir",
+            "fsync trussrc tmp",
             "rename to trussrc",
         ],
         "in a CI job"
     );
-    // Validated: the record and its directory while the API answers, on their own thread, and
-    // the trussrc's bytes once the key is accepted. (Held for the answer however slow strace
-    // makes it: a test build's hold.)
-    if cfg!(feature = "test-hooks") {
-        let api = FakeApi::accepting(&[KEY]);
-        let validated = job_env()
-            .api(&api)
-            .with("TRUSS_CI_TEST_AHEAD_HOLD_MS", "20000");
-        assert_eq!(
-            staged_fsync_anywhere(trace(&validated, &["login", "--from-env"])),
-            [
-                "fsync record tmp",
-                "rename to record",
-                "fsync dir",
-                "rename to trussrc",
-            ],
-            "in a CI job, validated"
-        );
-    }
+    // Validated (the check and the lookup first): the same.
+    let api = FakeApi::accepting(&[KEY]);
+    assert_eq!(
+        trace(&job_env().api(&api), &["login", "--from-env"]),
+        [
+            "fsync record tmp",
+            "rename to record",
+            "fsync dir",
+            "fsync trussrc tmp",
+            "rename to trussrc",
+        ],
+        "in a CI job, validated"
+    );
     let mut plain = TestEnv::new();
     plain.set("BASETEN_API_KEY", KEY);
     assert_eq!(
@@ -543,7 +513,7 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
     cli.set("BASETEN_CONFIG_DIR", cfg.to_str().unwrap());
     let with_profile = ["login", "--from-env", "--no-validate", "--baseten-profile"];
     assert_eq!(
-        staged_fsync_anywhere(trace(&cli, &with_profile)),
+        trace(&cli, &with_profile),
         [
             "fsync record tmp",
             "rename to record",
@@ -551,6 +521,7 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
             "fsync journal tmp",
             "rename to journal",
             "fsync cli dir",
+            "fsync trussrc tmp",
             "rename to trussrc",
             "fsync auth.json tmp",
             "rename to auth.json",

@@ -3,7 +3,6 @@
 
 mod common;
 
-mod ahead;
 mod arm64;
 mod baseten_cli;
 mod ci;

@@ -132,13 +132,6 @@ fn read_regular(path: &Path) -> Result<Option<String>> {
     })
 }
 
-/// Writes `text` (already checked) beside the trussrc at `path` and fsyncs it, for the holder of
-/// its lock to rename over it ([`atomic_file::Staged::commit`]); never more than [`MAX_SIZE`].
-pub fn stage(path: &Path, text: &str) -> Result<atomic_file::Staged> {
-    fits(path, text.len())?;
-    atomic_file::stage(path, &[text.as_bytes()])
-}
-
 /// The trussrc, locked for one read-modify-write: other truss-ci processes wait (boundedly) until
 /// it is dropped. Stale temporaries are swept when it is taken.
 pub struct Locked {
@@ -198,12 +191,6 @@ impl Locked {
         })
     }
 
-    /// Whether the file still holds the text it held when locked: a writer that takes no lock
-    /// (truss itself, a script) may have changed it since.
-    pub fn unchanged(&self) -> Result<bool> {
-        Ok(read_regular(&self.path)? == self.existing)
-    }
-
     /// Checks that `new_text` reads every section but `changed` as the locked text does; the
     /// refusal is an error (exit 5) with nothing written.
     pub fn check(&self, new_text: &str, changed: &[&str]) -> Result<Document> {
@@ -234,7 +221,8 @@ impl Locked {
     /// [`Locked::write`], made as `durable` as that says: a login's write of the section is
     /// [`atomic_file::Durable::Bytes`], its undo record already on disk.
     pub fn write_as(&self, text: &str, durable: atomic_file::Durable) -> Result<()> {
-        stage(&self.path, text)?.commit(durable)
+        fits(&self.path, text.len())?;
+        atomic_file::write_as(&self.path, text.as_bytes(), durable)
     }
 
     /// Replaces the file with the checked text, or removes it (`None`): the new state, still

@@ -316,7 +316,7 @@ pub struct FakeApi {
 pub const USER_JSON: &str = r#"{"user_id":"u_123","email":"ci-bot@example.com","name":"CI Bot","workspace_name":"local-ws"}"#;
 pub const GRAPHQL_JSON: &str = r#"{"data":{"organization":{"workspace_name":"local-ws"},"user":{"email":"ci-bot@example.com"}}}"#;
 
-pub fn baseten_handler(keys: &[&str]) -> impl Fn(&Request, usize) -> Reply + Send + Sync + 'static {
+fn baseten_handler(keys: &[&str]) -> impl Fn(&Request, usize) -> Reply + Send + Sync + 'static {
     let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
     move |req, _| {
         let auth = req.header("authorization").unwrap_or_default();

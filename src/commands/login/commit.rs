@@ -2,7 +2,6 @@
 //! keyring entry, then the trussrc — and the rollback that puts all three back.
 
 use super::Report;
-use super::ahead::Ahead;
 use crate::cli::Storage;
 use crate::context::Context;
 use crate::error::Result;
@@ -13,7 +12,7 @@ use crate::settings::LoginSettings;
 use crate::{baseten_cli, trussrc, undo};
 
 /// What the login does with the keyring entry for its remote.
-pub(super) enum KeyringWrite {
+enum KeyringWrite {
     /// Nothing: the key stays inline in the trussrc.
     None,
     /// The key goes to the keyring, where there was no entry.
@@ -68,28 +67,20 @@ pub(super) struct Commit<'a> {
 
 impl<'a> Commit<'a> {
     /// Writes the login; the undo record only in CI (`scope`). `read` is the trussrc as read
-    /// before the lock: it is not read again when the file has not changed since. With `ahead`,
-    /// the record written while the key was checked, only the trussrc is left to write.
+    /// before the lock: it is not read again when the file has not changed since.
     pub fn write(
         settings: &LoginSettings,
         key: &ApiKey,
         report: &mut Report,
         ctx: &'a Context<'_>,
         (scope, read): (Option<Scope>, trussrc::Document),
-        ahead: Option<Ahead>,
     ) -> Result<Self> {
-        if let Some(ahead) = ahead
-            && let Some(commit) = Self::resume(ahead, report, ctx)?
-        {
-            return Ok(commit);
-        }
         let (out, keyring, path) = (ctx.out, &ctx.keyring, &settings.trussrc.path);
         let journal = undo::Journal::open_known(path, settings.conn.api.timeout, read)?;
         let locked = &journal.locked;
         report.remotes = remotes_after(&locked.doc, &report.remote);
         let keyring_write = plan_keyring(settings.storage, keyring, report, out);
-        let target = (report.remote.as_str(), report.remote_url.as_str());
-        let (mut text, spliced) = splice(locked, target, key, !keyring_write.writes())?;
+        let (mut text, spliced) = splice(locked, report, key, !keyring_write.writes())?;
         let staged = scope.as_ref().and_then(|s| s.staged.clone());
         let auth_file = match &settings.baseten {
             Some(b) => Some(
@@ -98,16 +89,27 @@ impl<'a> Commit<'a> {
             ),
             None => None,
         };
-        let mut record = scope.map(|scope| {
-            let written = (text.as_str(), spliced);
-            new_record(
-                locked,
-                &report.remote,
-                written,
-                (&keyring_write, key),
-                scope,
-                auth_file,
-            )
+        let mut record = scope.map(|scope| undo::Record {
+            id: crate::atomic_file::random_token(8),
+            job: scope.job,
+            trussrc: path.clone(),
+            remote: report.remote.clone(),
+            created_file: locked.existing.is_none(),
+            previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
+            before: spliced.before,
+            after: spliced.after,
+            original_sha256: locked.existing.as_deref().map(undo::sha256),
+            written_sha256: undo::sha256(&text),
+            keyring: keyring_write.writes(),
+            previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
+            written_keyring_sha256: keyring_write
+                .writes()
+                .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
+            exported: scope.exported,
+            staged: false,
+            job_keys: scope.job_keys,
+            // The baseten CLI's journal that this login's profile write goes in.
+            baseten: auth_file.iter().cloned().collect(),
         });
         let mut commit = Self {
             journal,
@@ -121,33 +123,9 @@ impl<'a> Commit<'a> {
             baseten: None,
         };
         // Write-ahead: the record is durable before anything it describes changes; the baseten
-        // CLI's journal entry, which names the record, is too. When the trussrc's new bytes are
-        // final already (no keyring write can change them), they are written and fsynced beside
-        // it meanwhile, on a thread of their own: the two fsyncs overlap, and only the rename
-        // waits for the record.
-        let mut staged = None;
+        // CLI's journal entry, which names the record, is too.
         if let Some(new) = &record {
-            if keyring_write.writes() {
-                commit.save_record(new)?;
-            } else {
-                let (saved, bytes) = std::thread::scope(|s| {
-                    let staging = s.spawn(|| trussrc::stage(path, &text));
-                    let saved = commit.save_record(new);
-                    let bytes = staging
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    (saved, bytes)
-                });
-                match (saved, bytes) {
-                    (Ok(()), Ok(bytes)) => staged = Some(bytes),
-                    // The record is saved, the trussrc's bytes are not: the record is put back.
-                    (Ok(()), Err(e)) => {
-                        commit.rollback();
-                        return Err(e);
-                    }
-                    (Err(e), _) => return Err(e),
-                }
-            }
+            commit.save_record(new)?;
         }
         let job = record.as_ref().and_then(|r| r.job.clone());
         let written = commit.plan_baseten(settings, report, key, job.as_deref());
@@ -162,12 +140,9 @@ impl<'a> Commit<'a> {
         // of its own: a power cut that loses the rename leaves the file as it was, whole (in CI
         // the record that undoes the login is on disk already, its directory synced, and its
         // post then finds the file unchanged).
-        let written = written.and_then(|()| match staged {
-            Some(staged) => staged.commit(crate::atomic_file::Durable::Bytes),
-            None => {
-                let locked = &commit.journal.locked;
-                locked.write_as(&text, crate::atomic_file::Durable::Bytes)
-            }
+        let written = written.and_then(|()| {
+            let locked = &commit.journal.locked;
+            locked.write_as(&text, crate::atomic_file::Durable::Bytes)
         });
         let written = written.and_then(|()| match &mut commit.baseten {
             Some(write) => {
@@ -182,41 +157,6 @@ impl<'a> Commit<'a> {
             return Err(e);
         }
         Ok(commit)
-    }
-
-    /// Writes the trussrc the record written `ahead` describes, if the file is still what it
-    /// planned from; `None` (the record put back, the lock let go) when a writer that takes no
-    /// lock changed it meanwhile: the login then starts over from the file as it is.
-    fn resume(ahead: Ahead, report: &mut Report, ctx: &'a Context<'_>) -> Result<Option<Self>> {
-        match ahead.locked().map(trussrc::Locked::unchanged).transpose()? {
-            Some(true) => {}
-            _ => return Ok(None),
-        }
-        let Some(taken) = ahead.take() else {
-            return Ok(None);
-        };
-        report.remotes = remotes_after(&taken.journal.locked.doc, &report.remote);
-        let commit = Self {
-            journal: taken.journal,
-            remote: report.remote.clone(),
-            records_before: Some(taken.records_before),
-            keyring_write: KeyringWrite::None,
-            keyring: &ctx.keyring,
-            out: ctx.out,
-            id: Some(taken.id),
-            staged: None,
-            baseten: None,
-        };
-        let locked = &commit.journal.locked;
-        let written = match taken.staged {
-            Some(staged) => staged.commit(crate::atomic_file::Durable::Bytes),
-            None => locked.write_as(&taken.text, crate::atomic_file::Durable::Bytes),
-        };
-        if let Err(e) = written {
-            commit.rollback();
-            return Err(e);
-        }
-        Ok(Some(commit))
     }
 
     /// With `--baseten-profile`: reads the baseten CLI's store under its lock and, in CI, writes
@@ -272,8 +212,7 @@ impl<'a> Commit<'a> {
             }
             Err(Unavailable(why)) => {
                 plaintext_warning(&why, report, out);
-                let target = (report.remote.as_str(), report.remote_url.as_str());
-                *text = splice(&self.journal.locked, target, key, true)?.0;
+                *text = splice(&self.journal.locked, report, key, true)?.0;
                 if let Some(new) = record {
                     new.written_sha256 = undo::sha256(text);
                     self.save_record(new)?;
@@ -289,9 +228,12 @@ impl<'a> Commit<'a> {
             self.records_before = Some(self.journal.bytes()?);
         }
         let before = self.records_before.as_ref().and_then(Option::as_deref);
-        let id = save_record(&self.journal, before, self.staged.as_deref(), new)?;
-        self.id = Some(id);
-        Ok(())
+        let mut records = self.journal.parse(before)?;
+        if let Some(staged) = &self.staged {
+            records.retain(|h| !(h.staged && h.id == staged));
+        }
+        self.id = Some(undo::record(&mut records, new.clone())?);
+        self.journal.save(&records)
     }
 
     /// Puts the trussrc, the keyring entry and the undo records back as they were.
@@ -320,71 +262,22 @@ fn remotes_after(doc: &trussrc::Document, remote: &str) -> (usize, Vec<String>) 
     (count, names.take(NAMED).map(str::to_owned).collect())
 }
 
-/// The locked trussrc with the section of `remote` (at `remote_url`) in place, the key inline or
-/// not, checked.
-pub(super) fn splice(
+/// The locked trussrc with the login's section in place (the key inline or not), checked.
+fn splice(
     locked: &trussrc::Locked,
-    (remote, remote_url): (&str, &str),
+    report: &Report,
     key: &ApiKey,
     inline: bool,
 ) -> Result<(String, trussrc::Spliced)> {
-    let block = trussrc::api_key_section(remote, remote_url, inline.then(|| key.expose()));
-    let mut spliced = locked.doc.with_section(remote, &block);
-    locked.check_splice(&spliced, remote)?;
+    let block = trussrc::api_key_section(
+        &report.remote,
+        &report.remote_url,
+        inline.then(|| key.expose()),
+    );
+    let mut spliced = locked.doc.with_section(&report.remote, &block);
+    locked.check_splice(&spliced, &report.remote)?;
     let text = std::mem::take(&mut spliced.text);
     Ok((text, spliced))
-}
-
-/// The undo record of a login that writes `text` over the locked trussrc (`spliced` says what
-/// the splice added around the section), in the CI job `scope`.
-pub(super) fn new_record(
-    locked: &trussrc::Locked,
-    remote: &str,
-    (text, spliced): (&str, trussrc::Spliced),
-    keyring: (&KeyringWrite, &ApiKey),
-    scope: Scope,
-    baseten: Option<std::path::PathBuf>,
-) -> undo::Record {
-    let (keyring_write, key) = keyring;
-    undo::Record {
-        id: crate::atomic_file::random_token(8),
-        job: scope.job,
-        trussrc: locked.path.clone(),
-        remote: remote.to_owned(),
-        created_file: locked.existing.is_none(),
-        previous_section: locked.doc.section_text(remote).map(str::to_owned),
-        before: spliced.before,
-        after: spliced.after,
-        original_sha256: locked.existing.as_deref().map(undo::sha256),
-        written_sha256: undo::sha256(text),
-        keyring: keyring_write.writes(),
-        previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
-        written_keyring_sha256: keyring_write
-            .writes()
-            .then(|| undo::sha256(keyring_store::api_key_payload(key).expose())),
-        exported: scope.exported,
-        staged: false,
-        job_keys: scope.job_keys,
-        // The baseten CLI's journal that this login's profile write goes in.
-        baseten: baseten.into_iter().collect(),
-    }
-}
-
-/// Adds `new` to the records in `before` (the record file's bytes as read under the lock; the
-/// job key's staged intent `staged` taken out) and saves them. Returns the id to undo it by.
-pub(super) fn save_record(
-    journal: &undo::Journal,
-    before: Option<&[u8]>,
-    staged: Option<&str>,
-    new: &undo::Record,
-) -> Result<String> {
-    let mut records = journal.parse(before)?;
-    if let Some(staged) = staged {
-        records.retain(|h| !(h.staged && h.id == staged));
-    }
-    let id = undo::record(&mut records, new.clone())?;
-    journal.save(&records)?;
-    Ok(id)
 }
 
 /// With `--storage keyring`: the keyring write the login is about to make, after reading the

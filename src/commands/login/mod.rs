@@ -1,7 +1,6 @@
 //! `truss-ci login`: resolve the key, mask it, check it against the API, write the trussrc
 //! section (with its undo record, under one lock), then hand the platform what later steps need —
 //! all of what was asked for, or nothing.
-mod ahead;
 mod commit;
 mod outputs;
 
@@ -102,17 +101,9 @@ fn login(
         .validate
         .then(|| Client::new(&report.api_url, &settings.conn.api))
         .transpose()?;
-    let mut ahead = None;
     if let Some(client) = &client {
-        // The undo record is written ahead while the API answers (ahead.rs).
-        let plan = ahead::plan(settings, ctx, &report, key);
-        let (verified, held) = ahead::beside(
-            plan,
-            || verify::verify(client, &settings.conn.api, key, &report.source, ctx),
-            Result::is_ok,
-        );
-        ahead = held;
-        let (verdict, lookup) = verified?;
+        let (verdict, lookup) =
+            verify::verify(client, &settings.conn.api, key, &report.source, ctx)?;
         report.verdict = Some(verdict);
         report.key = Some(lookup);
     }
@@ -127,7 +118,7 @@ fn login(
         ctx,
         minted.as_ref().map_or(key, |m| &m.key),
         (&mut report, existing),
-        (minted.as_ref(), ahead),
+        minted.as_ref(),
     );
     if let (Err(_), Some(minted), Some(client)) = (&stored, &minted, &client) {
         job_key::undo_mint(client, key, minted, &settings.trussrc.path, out);
@@ -151,20 +142,18 @@ fn store(
     ctx: &Context<'_>,
     key: &ApiKey,
     (report, read): (&mut Report, trussrc::Document),
-    (minted, ahead): (Option<&job_key::Minted>, Option<ahead::Ahead>),
+    minted: Option<&job_key::Minted>,
 ) -> Result<Option<String>> {
     let out = ctx.out;
     // Everything the user asked for is built and checked before anything is written.
     let requested = outputs::Requested::build(settings, report, key, out)?;
-    // The record written ahead says what is exported: it is kept only if it says it right.
-    let ahead = ahead.filter(|a| a.exported() == requested.exported.as_slice());
     let scope = ctx.platform.is_ci().then(|| Scope {
         job: ctx.job.clone(),
         exported: requested.exported.clone(),
         job_keys: minted.map(|m| m.record.clone()).into_iter().collect(),
         staged: minted.and_then(|m| m.staged.clone()),
     });
-    let commit = Commit::write(settings, key, report, ctx, (scope, read), ahead)?;
+    let commit = Commit::write(settings, key, report, ctx, (scope, read))?;
     // What was asked for is delivered whole, or the login is rolled back.
     if let Err(e) = requested.deliver(report, out) {
         commit.rollback();

@@ -62,17 +62,6 @@ impl Requested {
     }
 }
 
-/// The names of the env vars [`Requested::build`] exports: known before the key is checked.
-pub(super) fn exported(
-    settings: &LoginSettings,
-    report: &Report,
-    key: &ApiKey,
-    out: &Output,
-) -> Result<Vec<String>> {
-    let exports = export_vars(settings, report, key, settings.print_env);
-    Ok(export_effects(settings, &exports, out)?.1)
-}
-
 /// Outputs, the summary and the post step's state are informational: a failure is a warning.
 pub(super) fn informational(report: &Report, id: Option<&str>, out: &Output) {
     let effects = platform_outputs(report, out).and_then(|mut effects| {
