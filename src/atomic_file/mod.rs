@@ -308,35 +308,62 @@ pub fn write_as(path: &Path, contents: &[u8], durable: Durable) -> Result<()> {
 /// [`write_as`] of `parts` one after the other, each written as it is (a few large pieces of
 /// what was read, with what changed between them, are not copied into one buffer first).
 pub fn write_parts(path: &Path, parts: &[&[u8]], durable: Durable) -> Result<()> {
-    let dir = parent_dir(path);
-    let tmp = dir.join(format!(
-        "{}{}.{}.tmp",
-        temporary_prefix(path),
-        std::process::id(),
-        random_token(6)
-    ));
-    let result = (|| {
-        let mut file = private_options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| Error::local("create", &tmp, &e))?;
-        parts
-            .iter()
-            .try_for_each(|part| file.write_all(part))
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::local("write", &tmp, &e))?;
-        drop(file);
-        replace(&tmp, path).map_err(|e| Error::local("replace", path, &e))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    stage(path, parts)?.commit(durable)
+}
+
+/// The new bytes of a file, written beside it in a 0600 temporary and fsynced, waiting to take
+/// its name ([`Staged::commit`]). Dropped uncommitted, the temporary is removed; one whose writer
+/// was killed is a stale temporary that the next holder of the lock sweeps.
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+/// Writes `parts` to a fresh temporary beside `path` and fsyncs it: the first half of
+/// [`write_parts`], which may run while something else is made durable. The caller holds the lock.
+pub fn stage(path: &Path, parts: &[&[u8]]) -> Result<Staged> {
+    let staged = Staged {
+        tmp: parent_dir(path).join(format!(
+            "{}{}.{}.tmp",
+            temporary_prefix(path),
+            std::process::id(),
+            random_token(6)
+        )),
+        path: path.to_owned(),
+        committed: false,
+    };
+    let mut file = private_options()
+        .write(true)
+        .create_new(true)
+        .open(&staged.tmp)
+        .map_err(|e| Error::local("create", &staged.tmp, &e))?;
+    parts
+        .iter()
+        .try_for_each(|part| file.write_all(part))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::local("write", &staged.tmp, &e))?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// Renames the temporary over the file, made as `durable` as that says.
+    pub fn commit(mut self, durable: Durable) -> Result<()> {
+        replace(&self.tmp, &self.path).map_err(|e| Error::local("replace", &self.path, &e))?;
+        self.committed = true;
+        if durable == Durable::Named {
+            sync_dir(&parent_dir(&self.path));
+        }
+        Ok(())
     }
-    result?;
-    if durable == Durable::Named {
-        sync_dir(&dir);
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
     }
-    Ok(())
 }
 
 /// Makes a rename or removal in `dir` durable. The directory is opened as a directory, never

@@ -229,6 +229,26 @@ fn writes_are_whole_and_temporaries_are_swept() {
 }
 
 #[test]
+fn staged_bytes_take_the_name_only_when_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rc");
+    write(&path, b"old").unwrap();
+    let entries = || fs::read_dir(dir.path()).unwrap().count();
+    // Dropped uncommitted (a failure elsewhere): the temporary goes, the file stays.
+    let staged = stage(&path, &[b"new ", b"key"]).unwrap();
+    assert_eq!(entries(), 2);
+    drop(staged);
+    assert_eq!(entries(), 1);
+    assert_eq!(fs::read(&path).unwrap(), b"old");
+    stage(&path, &[b"new ", b"key"])
+        .unwrap()
+        .commit(Durable::Bytes)
+        .unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"new key");
+    assert_eq!(entries(), 1);
+}
+
+#[test]
 fn one_read_of_the_directory_sweeps_the_temporaries_of_each_file() {
     let dir = tempfile::tempdir().unwrap();
     let (rc, record) = (dir.path().join("rc"), dir.path().join("rc.state"));

@@ -132,6 +132,13 @@ fn read_regular(path: &Path) -> Result<Option<String>> {
     })
 }
 
+/// Writes `text` (already checked) beside the trussrc at `path` and fsyncs it, for the holder of
+/// its lock to rename over it ([`atomic_file::Staged::commit`]); never more than [`MAX_SIZE`].
+pub fn stage(path: &Path, text: &str) -> Result<atomic_file::Staged> {
+    fits(path, text.len())?;
+    atomic_file::stage(path, &[text.as_bytes()])
+}
+
 /// The trussrc, locked for one read-modify-write: other truss-ci processes wait (boundedly) until
 /// it is dropped. Stale temporaries are swept when it is taken.
 pub struct Locked {
@@ -221,8 +228,7 @@ impl Locked {
     /// [`Locked::write`], made as `durable` as that says: a login's write of the section is
     /// [`atomic_file::Durable::Bytes`], its undo record already on disk.
     pub fn write_as(&self, text: &str, durable: atomic_file::Durable) -> Result<()> {
-        fits(&self.path, text.len())?;
-        atomic_file::write_as(&self.path, text.as_bytes(), durable)
+        stage(&self.path, text)?.commit(durable)
     }
 
     /// Replaces the file with the checked text, or removes it (`None`): the new state, still

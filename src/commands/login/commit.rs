@@ -123,9 +123,33 @@ impl<'a> Commit<'a> {
             baseten: None,
         };
         // Write-ahead: the record is durable before anything it describes changes; the baseten
-        // CLI's journal entry, which names the record, is too.
+        // CLI's journal entry, which names the record, is too. When the trussrc's new bytes are
+        // final already (no keyring write can change them), they are written and fsynced beside
+        // it meanwhile, on a thread of their own: the two fsyncs overlap, and only the rename
+        // waits for the record.
+        let mut staged = None;
         if let Some(new) = &record {
-            commit.save_record(new)?;
+            if keyring_write.writes() {
+                commit.save_record(new)?;
+            } else {
+                let (saved, bytes) = std::thread::scope(|s| {
+                    let staging = s.spawn(|| trussrc::stage(path, &text));
+                    let saved = commit.save_record(new);
+                    let bytes = staging
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    (saved, bytes)
+                });
+                match (saved, bytes) {
+                    (Ok(()), Ok(bytes)) => staged = Some(bytes),
+                    // The record is saved, the trussrc's bytes are not: the record is put back.
+                    (Ok(()), Err(e)) => {
+                        commit.rollback();
+                        return Err(e);
+                    }
+                    (Err(e), _) => return Err(e),
+                }
+            }
         }
         let job = record.as_ref().and_then(|r| r.job.clone());
         let written = commit.plan_baseten(settings, report, key, job.as_deref());
@@ -140,9 +164,12 @@ impl<'a> Commit<'a> {
         // of its own: a power cut that loses the rename leaves the file as it was, whole (in CI
         // the record that undoes the login is on disk already, its directory synced, and its
         // post then finds the file unchanged).
-        let written = written.and_then(|()| {
-            let locked = &commit.journal.locked;
-            locked.write_as(&text, crate::atomic_file::Durable::Bytes)
+        let written = written.and_then(|()| match staged {
+            Some(staged) => staged.commit(crate::atomic_file::Durable::Bytes),
+            None => {
+                let locked = &commit.journal.locked;
+                locked.write_as(&text, crate::atomic_file::Durable::Bytes)
+            }
         });
         let written = written.and_then(|()| match &mut commit.baseten {
             Some(write) => {
