@@ -463,22 +463,20 @@ fn fsyncs_and_renames(strace: &Path, env: &TestEnv, args: &[&str]) -> Vec<String
         .collect()
 }
 
-/// In a CI job the trussrc's bytes are fsynced on a thread of their own while the record is made
-/// durable: that fsync is anywhere before the trussrc's rename, and only there. `calls` without it.
-fn staged_fsync_anywhere(calls: Vec<String>) -> Vec<String> {
+/// In a CI job a file's new bytes (`file`: the trussrc, the baseten CLI's auth.json) are fsynced
+/// on another thread while what undoes the change is made durable: that fsync is anywhere before
+/// the file's rename, and only there. `calls` without it.
+fn staged_fsync_anywhere(calls: Vec<String>, file: &str) -> Vec<String> {
+    let (fsync, rename) = (format!("fsync {file} tmp"), format!("rename to {file}"));
     let at = |call: &str| calls.iter().position(|c| c == call);
-    let (Some(fsync), Some(rename)) = (at("fsync trussrc tmp"), at("rename to trussrc")) else {
-        panic!("no fsync of the trussrc's bytes, or no rename: {calls:?}");
+    let (Some(synced), Some(renamed)) = (at(&fsync), at(&rename)) else {
+        panic!("no fsync of the bytes of {file}, or no rename: {calls:?}");
     };
     assert!(
-        fsync < rename,
-        "the trussrc's bytes after its rename: {calls:?}"
+        synced < renamed,
+        "the bytes of {file} after its rename: {calls:?}"
     );
-    let rest: Vec<String> = calls
-        .iter()
-        .filter(|c| *c != "fsync trussrc tmp")
-        .cloned()
-        .collect();
+    let rest: Vec<String> = calls.iter().filter(|c| **c != fsync).cloned().collect();
     assert_eq!(rest.len() + 1, calls.len(), "{calls:?}");
     rest
 }
@@ -497,7 +495,7 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
     let trace = |env: &TestEnv, args: &[&str]| fsyncs_and_renames(&strace, env, args);
     let login = ["login", "--from-env", "--no-validate"];
     assert_eq!(
-        staged_fsync_anywhere(trace(&job_env(), &login)),
+        staged_fsync_anywhere(trace(&job_env(), &login), "trussrc"),
         [
             "fsync record tmp",
             "rename to record",
@@ -509,7 +507,10 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
     // Validated (the check and the lookup first): the same.
     let api = FakeApi::accepting(&[KEY]);
     assert_eq!(
-        staged_fsync_anywhere(trace(&job_env().api(&api), &["login", "--from-env"])),
+        staged_fsync_anywhere(
+            trace(&job_env().api(&api), &["login", "--from-env"]),
+            "trussrc"
+        ),
         [
             "fsync record tmp",
             "rename to record",
@@ -526,13 +527,17 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
         "outside CI"
     );
     // The baseten CLI's profile: its journal entry durable before the file changes (write-ahead),
-    // the file's bytes before its name; nothing after the last rename.
+    // the file's bytes (meanwhile, on another thread) before its name; nothing after the last
+    // rename.
     let mut cli = job_env();
     let cfg = cli.home.join("cfg");
     cli.set("BASETEN_CONFIG_DIR", cfg.to_str().unwrap());
     let with_profile = ["login", "--from-env", "--no-validate", "--baseten-profile"];
     assert_eq!(
-        staged_fsync_anywhere(trace(&cli, &with_profile)),
+        staged_fsync_anywhere(
+            staged_fsync_anywhere(trace(&cli, &with_profile), "trussrc"),
+            "auth.json"
+        ),
         [
             "fsync record tmp",
             "rename to record",
@@ -541,7 +546,6 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
             "rename to journal",
             "fsync cli dir",
             "rename to trussrc",
-            "fsync auth.json tmp",
             "rename to auth.json",
         ],
         "in a CI job, with --baseten-profile"

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::auth_file::Profile;
+use super::auth_file::{AuthFile, Profile};
 use super::journal::{self, Entry};
 use super::{KEYRING_SERVICE, Store};
 use crate::atomic_file::sha256;
@@ -45,6 +45,9 @@ impl KeyIn {
 
 /// A profile write, planned (its journal entry written ahead, in CI) and not yet applied.
 pub struct Write<'a> {
+    /// The file's new bytes, written and fsynced beside it while the journal entry was saved
+    /// (dropped before the store: an unused temporary goes while the lock is held).
+    staged: Option<crate::atomic_file::Staged>,
     store: Store,
     name: String,
     remote_url: String,
@@ -93,6 +96,7 @@ impl<'a> Write<'a> {
             changed_entry: false,
             slot,
             store,
+            staged: None,
         };
         if let Some(scope) = scope {
             let entry = Entry {
@@ -113,9 +117,42 @@ impl<'a> Write<'a> {
                     .then(|| sha256(key.expose())),
             };
             write.entry = Some(entry);
-            write.save_entry()?;
+            if matches!(write.slot, Slot::Store(_)) {
+                write.save_entry()?;
+            } else {
+                // The key goes in the file: its new bytes are final, and are written and fsynced
+                // beside it while the entry is saved; only their rename waits for the entry.
+                let mut file = write.store.file.clone();
+                write.with_profile(&mut file, key);
+                let path = write.store.path.clone();
+                let (saved, staged) = std::thread::scope(|s| {
+                    let staging = s.spawn(|| super::store::stage(&path, &file));
+                    let saved = write.save_entry();
+                    let staged = staging
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    (saved, staged)
+                });
+                match (saved, staged) {
+                    (Ok(()), Ok(staged)) => write.staged = Some(staged),
+                    // The entry is saved, the file's bytes are not: the journal is put back.
+                    (Ok(()), Err(e)) => {
+                        write.rollback();
+                        return Err(e);
+                    }
+                    (Err(e), _) => return Err(e),
+                }
+            }
         }
         Ok(write)
+    }
+
+    /// `file` with this login's profile in it (and current, when it switches).
+    fn with_profile(&self, file: &mut AuthFile, key: &ApiKey) {
+        file.profiles.insert(self.name.clone(), self.profile(key));
+        if self.switch {
+            file.current.clone_from(&self.name);
+        }
     }
 
     /// Adds this login's entry to the journal as it was before the login, and saves it.
@@ -191,12 +228,18 @@ impl<'a> Write<'a> {
                 }
             }
         }
-        let profile = self.profile(key);
-        self.store.file.profiles.insert(self.name.clone(), profile);
-        if self.switch {
-            self.store.file.current.clone_from(&self.name);
+        let mut file = std::mem::take(&mut self.store.file);
+        self.with_profile(&mut file, key);
+        self.store.file = file;
+        // Staged while the entry was saved, unless the keyring's refusal changed them since.
+        match self
+            .staged
+            .take()
+            .filter(|_| !matches!(self.slot, Slot::Store(_)))
+        {
+            Some(staged) => staged.commit(crate::atomic_file::Durable::Bytes),
+            None => self.store.write_as(crate::atomic_file::Durable::Bytes),
         }
-        self.store.write_as(crate::atomic_file::Durable::Bytes)
     }
 
     /// Puts the file, the keyring entry and the journal back as they were.

@@ -52,18 +52,7 @@ impl Store {
     /// its bytes on disk before the rename, and no fsync of the directory after it (a power cut
     /// that loses the rename leaves the old file whole, which its journal's post then finds).
     pub fn write_as(&self, durable: atomic_file::Durable) -> Result<()> {
-        let bytes = auth_file::encode(&self.file);
-        if bytes.len() as u64 > MAX_SIZE {
-            return Err(Error::new(
-                Kind::Local,
-                format!(
-                    "{} would grow to {} bytes, over the {MAX_SIZE} truss-ci reads back; nothing was written",
-                    self.path.display(),
-                    bytes.len()
-                ),
-            ));
-        }
-        atomic_file::write_as(&self.path, &bytes, durable)
+        stage(&self.path, &self.file)?.commit(durable)
     }
 
     /// Removes the file (it held nothing but what a login added).
@@ -86,6 +75,24 @@ impl Store {
             .get(name)
             .map(auth_file::Profile::to_json)
     }
+}
+
+/// Writes `file` as the CLI writes it to a 0600 temporary beside `path` and fsyncs it, for the
+/// holder of its lock to rename over it ([`atomic_file::Staged::commit`]); never over
+/// [`MAX_SIZE`].
+pub fn stage(path: &Path, file: &AuthFile) -> Result<atomic_file::Staged> {
+    let bytes = auth_file::encode(file);
+    if bytes.len() as u64 > MAX_SIZE {
+        return Err(Error::new(
+            Kind::Local,
+            format!(
+                "{} would grow to {} bytes, over the {MAX_SIZE} truss-ci reads back; nothing was written",
+                path.display(),
+                bytes.len()
+            ),
+        ));
+    }
+    atomic_file::stage(path, &[&bytes])
 }
 
 /// Removes what a truss-ci killed while it held the lock left beside `path` (its lock file, its
