@@ -72,10 +72,10 @@ if ! { run a >/dev/null && run b && run c && run d >/dev/null && run e_truss_ci 
   exit 1
 fi
 
-# Every run starts from the same files: the runner's files and the undo record would otherwise
-# grow by an entry a run, and login reads and rewrites the record whole.
-printf ': > %s/env; : > %s/output; : > %s/state; : > %s/summary; rm -f %s/home/.trussrc.truss-ci-state.json\n' \
-  "$gh" "$gh" "$gh" "$gh" "$gh" > "$work/reset.sh"
+# Every run starts from the same files: the runner's files, the undo record and the baseten CLI's
+# journal would otherwise grow by an entry a run, and login reads and rewrites each whole.
+printf ': > %s/env; : > %s/output; : > %s/state; : > %s/summary; rm -f %s/home/.trussrc.truss-ci-state.json %s/baseten/.auth.json.truss-ci-state.json\n' \
+  "$gh" "$gh" "$gh" "$gh" "$gh" "$gh" > "$work/reset.sh"
 for r in $(seq "$rounds"); do
   echo "--- round $r of $rounds"
   for name in $fast; do
