@@ -527,27 +527,42 @@ fn a_login_makes_only_the_fsyncs_its_guarantees_need() {
         "outside CI"
     );
     // The baseten CLI's profile: its journal entry durable before the file changes (write-ahead),
-    // the file's bytes (meanwhile, on another thread) before its name; nothing after the last
-    // rename.
+    // the file's bytes before its name; nothing after the last rename. The journal entry is saved
+    // while the record is, on another thread: each in its own order, both before any rename of
+    // the files they undo.
     let mut cli = job_env();
     let cfg = cli.home.join("cfg");
     cli.set("BASETEN_CONFIG_DIR", cfg.to_str().unwrap());
     let with_profile = ["login", "--from-env", "--no-validate", "--baseten-profile"];
+    let calls = staged_fsync_anywhere(
+        staged_fsync_anywhere(trace(&cli, &with_profile), "trussrc"),
+        "auth.json",
+    );
+    let record = ["fsync record tmp", "rename to record", "fsync dir"];
+    let journal = ["fsync journal tmp", "rename to journal", "fsync cli dir"];
+    let renames = ["rename to trussrc", "rename to auth.json"];
+    let mut sorted = calls.clone();
+    sorted.sort();
+    let mut expected: Vec<&str> = record
+        .iter()
+        .chain(&journal)
+        .chain(&renames)
+        .copied()
+        .collect();
+    expected.sort_unstable();
     assert_eq!(
-        staged_fsync_anywhere(
-            staged_fsync_anywhere(trace(&cli, &with_profile), "trussrc"),
-            "auth.json"
-        ),
-        [
-            "fsync record tmp",
-            "rename to record",
-            "fsync dir",
-            "fsync journal tmp",
-            "rename to journal",
-            "fsync cli dir",
-            "rename to trussrc",
-            "rename to auth.json",
-        ],
-        "in a CI job, with --baseten-profile"
+        sorted, expected,
+        "in a CI job, with --baseten-profile: {calls:?}"
+    );
+    let at = |call: &str| calls.iter().position(|c| c == call).unwrap();
+    for chain in [&record[..], &journal[..], &renames[..]] {
+        assert!(
+            chain.windows(2).all(|w| at(w[0]) < at(w[1])),
+            "{chain:?} in {calls:?}"
+        );
+    }
+    assert!(
+        at("fsync dir").max(at("fsync cli dir")) < at("rename to trussrc"),
+        "{calls:?}"
     );
 }

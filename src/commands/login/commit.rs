@@ -123,36 +123,25 @@ impl<'a> Commit<'a> {
             baseten: None,
         };
         // Write-ahead: the record is durable before anything it describes changes; the baseten
-        // CLI's journal entry, which names the record, is too. When the trussrc's new bytes are
-        // final already (no keyring write can change them), they are written and fsynced beside
-        // it meanwhile, on a thread of their own: the two fsyncs overlap, and only the rename
-        // waits for the record.
+        // CLI's journal entry, which names the record, is too.
         let mut staged = None;
+        let mut planned = false;
         if let Some(new) = &record {
-            if keyring_write.writes() {
-                commit.save_record(new)?;
-            } else {
-                let (saved, bytes) = std::thread::scope(|s| {
-                    let staging = s.spawn(|| trussrc::stage(path, &text));
-                    let saved = commit.save_record(new);
-                    let bytes = staging
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    (saved, bytes)
-                });
-                match (saved, bytes) {
-                    (Ok(()), Ok(bytes)) => staged = Some(bytes),
-                    // The record is saved, the trussrc's bytes are not: the record is put back.
-                    (Ok(()), Err(e)) => {
-                        commit.rollback();
-                        return Err(e);
-                    }
-                    (Err(e), _) => return Err(e),
+            let inline = !keyring_write.writes();
+            match commit.save_ahead(new, inline, (settings, report), key, &text) {
+                Ok(written) => (staged, planned) = written,
+                Err(e) => {
+                    commit.rollback();
+                    return Err(e);
                 }
             }
         }
         let job = record.as_ref().and_then(|r| r.job.clone());
-        let written = commit.plan_baseten(settings, report, key, job.as_deref());
+        let written = if planned {
+            Ok(())
+        } else {
+            commit.plan_baseten(settings, report, key, job.as_deref())
+        };
         let written = written.and_then(|()| {
             if keyring_write.writes() {
                 commit.set_keyring(keyring_write, key, report, out, &mut text, record.as_mut())
@@ -202,20 +191,96 @@ impl<'a> Commit<'a> {
             .id
             .as_deref()
             .map(|record| baseten_cli::login::Scope { record, job });
-        self.baseten = Some(baseten_cli::login::Write::plan(
-            &b.auth_file,
-            (
-                &b.profile,
-                &baseten_cli::cli_remote_url(&report.remote_url)?,
-                b.switch,
-            ),
-            settings.storage == Storage::Keyring,
+        self.baseten = Some(plan_profile(
+            b,
+            settings,
+            report,
             key,
-            self.keyring,
             scope,
-            (self.out, settings.conn.api.timeout),
+            (self.keyring, self.out),
         )?);
         Ok(())
+    }
+
+    /// Saves the record `new`. When the trussrc's new bytes are final already (`inline`: no
+    /// keyring write can change them), they are written and fsynced beside it meanwhile, on a
+    /// thread of their own: the fsyncs overlap, and only the rename waits for the record; so is
+    /// the baseten CLI's profile planned and its journal entry saved. Returns the trussrc's
+    /// bytes, staged, and whether the profile is planned. On an error the caller rolls back.
+    fn save_ahead(
+        &mut self,
+        new: &undo::Record,
+        inline: bool,
+        (settings, report): (&LoginSettings, &Report),
+        key: &ApiKey,
+        text: &str,
+    ) -> Result<(Option<crate::atomic_file::Staged>, bool)> {
+        if !inline {
+            return self.save_record(new).map(|()| (None, false));
+        }
+        if settings.baseten.is_some() {
+            return self
+                .save_beside_baseten(new, (settings, report), key, text)
+                .map(|bytes| (Some(bytes), true));
+        }
+        let path = &settings.trussrc.path;
+        let (saved, bytes) = std::thread::scope(|s| {
+            let staging = s.spawn(|| trussrc::stage(path, text));
+            (self.save_record(new), joined(staging))
+        });
+        saved?;
+        Ok((Some(bytes?), false))
+    }
+
+    /// In CI, with `--baseten-profile` and the key inline: the record is saved and the trussrc's
+    /// new bytes are written and fsynced on two threads while this one plans the profile and
+    /// saves its journal entry (which names the record, whose id is known before it is saved).
+    /// Returns the trussrc's bytes, staged; on any failure all of it is put back.
+    fn save_beside_baseten(
+        &mut self,
+        new: &undo::Record,
+        (settings, report): (&LoginSettings, &Report),
+        key: &ApiKey,
+        text: &str,
+    ) -> Result<crate::atomic_file::Staged> {
+        let Some(b) = &settings.baseten else {
+            return Err(crate::error::Error::unexpected(
+                "no baseten CLI profile to plan",
+            ));
+        };
+        let path = &settings.trussrc.path;
+        let before = self.journal.bytes()?;
+        let mut records = self.journal.parse(before.as_deref())?;
+        if let Some(staged) = &self.staged {
+            records.retain(|h| !(h.staged && h.id == staged));
+        }
+        let id = undo::record(&mut records, new.clone())?;
+        let (journal, keyring, out) = (&self.journal, self.keyring, self.out);
+        let scope = baseten_cli::login::Scope {
+            record: &id,
+            job: new.job.as_deref(),
+        };
+        let (saved, bytes, profile) = std::thread::scope(|s| {
+            let saving = s.spawn(|| journal.save(&records));
+            let staging = s.spawn(|| trussrc::stage(path, text));
+            let profile = plan_profile(b, settings, report, key, Some(scope), (keyring, out));
+            (joined(saving), joined(staging), profile)
+        });
+        drop(records);
+        self.records_before = Some(before);
+        self.id = Some(id);
+        // What was written (the record, the journal entry) the caller's rollback puts back.
+        let profile = match profile {
+            Ok(profile) => {
+                self.baseten = Some(profile);
+                None
+            }
+            Err(e) => Some(e),
+        };
+        match (saved, bytes, profile) {
+            (Ok(()), Ok(bytes), None) => Ok(bytes),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Some(e)) => Err(e),
+        }
     }
 
     /// Puts the key in the keyring; where none is usable after all, inline in `text` instead,
@@ -278,6 +343,38 @@ impl<'a> Commit<'a> {
             let _ = self.journal.put_back(bytes.as_deref());
         }
     }
+}
+
+/// What a scoped thread returned; its panic goes on in this one.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// With `--baseten-profile`: reads the baseten CLI's store under its lock and, in CI (`scope`),
+/// writes its journal entry (naming this login's record) before anything changes.
+fn plan_profile<'a>(
+    b: &crate::settings::BasetenSettings,
+    settings: &LoginSettings,
+    report: &Report,
+    key: &ApiKey,
+    scope: Option<baseten_cli::login::Scope<'_>>,
+    (keyring, out): (&'a Keyring, &Output),
+) -> Result<baseten_cli::login::Write<'a>> {
+    baseten_cli::login::Write::plan(
+        &b.auth_file,
+        (
+            &b.profile,
+            &baseten_cli::cli_remote_url(&report.remote_url)?,
+            b.switch,
+        ),
+        settings.storage == Storage::Keyring,
+        key,
+        keyring,
+        scope,
+        (out, settings.conn.api.timeout),
+    )
 }
 
 /// How many remotes the trussrc holds once `remote` is written, and the first few by name.
