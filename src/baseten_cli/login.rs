@@ -128,9 +128,11 @@ impl<'a> Write<'a> {
                 let (saved, staged) = std::thread::scope(|s| {
                     let staging = s.spawn(|| super::store::stage(&path, &file));
                     let saved = write.save_entry();
-                    let staged = staging
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    let staged = staging.join().unwrap_or_else(|_| {
+                        Err(crate::error::Error::unexpected(
+                            "writing auth.json's new bytes failed unexpectedly (a panic); the login was rolled back",
+                        ))
+                    });
                     (saved, staged)
                 });
                 match (saved, staged) {

@@ -345,11 +345,17 @@ impl<'a> Commit<'a> {
     }
 }
 
-/// What a scoped thread returned; its panic goes on in this one.
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+/// What a scoped thread returned. Its panic (already reported by the panic hook) is an error
+/// here, so that the login is rolled back like any other failure.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
+    handle.join().unwrap_or_else(|_| Err(thread_panicked()))
+}
+
+/// The error of a write made on a thread that panicked.
+fn thread_panicked() -> crate::error::Error {
+    crate::error::Error::unexpected(
+        "a write on another thread failed unexpectedly (a panic); the login was rolled back",
+    )
 }
 
 /// With `--baseten-profile`: reads the baseten CLI's store under its lock and, in CI (`scope`),
