@@ -233,12 +233,8 @@ impl<'a> Write<'a> {
         let mut file = std::mem::take(&mut self.store.file);
         self.with_profile(&mut file, key);
         self.store.file = file;
-        // Staged while the entry was saved, unless the keyring's refusal changed them since.
-        match self
-            .staged
-            .take()
-            .filter(|_| !matches!(self.slot, Slot::Store(_)))
-        {
+        // Staged while the entry was saved, when the key was to go in the file from the start.
+        match self.staged.take() {
             Some(staged) => staged.commit(crate::atomic_file::Durable::Bytes),
             None => self.store.write_as(crate::atomic_file::Durable::Bytes),
         }

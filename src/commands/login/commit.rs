@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::keyring_store::{self, Keyring, Unavailable};
 use crate::output::Output;
 use crate::secret::{ApiKey, Sensitive};
-use crate::settings::LoginSettings;
+use crate::settings::{BasetenSettings, LoginSettings};
 use crate::{baseten_cli, trussrc, undo};
 
 /// What the login does with the keyring entry for its remote.
@@ -218,9 +218,9 @@ impl<'a> Commit<'a> {
         if !inline {
             return self.save_record(new).map(|()| (None, false));
         }
-        if settings.baseten.is_some() {
+        if let Some(b) = &settings.baseten {
             return self
-                .save_beside_baseten(new, (settings, report), key, text)
+                .save_beside_baseten(new, (settings, b, report), key, text)
                 .map(|bytes| (Some(bytes), true));
         }
         let path = &settings.trussrc.path;
@@ -239,15 +239,10 @@ impl<'a> Commit<'a> {
     fn save_beside_baseten(
         &mut self,
         new: &undo::Record,
-        (settings, report): (&LoginSettings, &Report),
+        (settings, b, report): (&LoginSettings, &BasetenSettings, &Report),
         key: &ApiKey,
         text: &str,
     ) -> Result<crate::atomic_file::Staged> {
-        let Some(b) = &settings.baseten else {
-            return Err(crate::error::Error::unexpected(
-                "no baseten CLI profile to plan",
-            ));
-        };
         let path = &settings.trussrc.path;
         let before = self.journal.bytes()?;
         let mut records = self.journal.parse(before.as_deref())?;
@@ -361,7 +356,7 @@ fn thread_panicked() -> crate::error::Error {
 /// With `--baseten-profile`: reads the baseten CLI's store under its lock and, in CI (`scope`),
 /// writes its journal entry (naming this login's record) before anything changes.
 fn plan_profile<'a>(
-    b: &crate::settings::BasetenSettings,
+    b: &BasetenSettings,
     settings: &LoginSettings,
     report: &Report,
     key: &ApiKey,
