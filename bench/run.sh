@@ -61,8 +61,21 @@ h_env="$ghenv BASETEN_CONFIG_DIR=$gh/baseten BASETEN_REMOTE_URL=$api"
 h="$bin login --from-env --require-key-type workspace-manage-all --baseten-profile"
 fast="a b d e_truss_ci e_curl f g h"
 # A contender's environment and command, by name.
-env_of() { eval "printf '%s' \"\$${1}_env\""; }
-cmd_of() { eval "printf '%s' \"\$$1\""; }
+env_of() {
+  case $1 in
+    a) printf '%s' "$a_env" ;; b) printf '%s' "$b_env" ;; c) printf '%s' "$c_env" ;;
+    d) printf '%s' "$d_env" ;; e_truss_ci) printf '%s' "$e_truss_ci_env" ;;
+    e_curl) printf '%s' "$e_curl_env" ;; f) printf '%s' "$f_env" ;; g) printf '%s' "$g_env" ;;
+    h) printf '%s' "$h_env" ;;
+  esac
+}
+cmd_of() {
+  case $1 in
+    a) printf '%s' "$a" ;; b) printf '%s' "$b" ;; c) printf '%s' "$c" ;; d) printf '%s' "$d" ;;
+    e_truss_ci) printf '%s' "$e_truss_ci" ;; e_curl) printf '%s' "$e_curl" ;;
+    f) printf '%s' "$f" ;; g) printf '%s' "$g" ;; h) printf '%s' "$h" ;;
+  esac
+}
 label() { printf '%s' "$1" | tr _ -; }
 run() { sh -c "env -i PATH=/usr/bin:/bin $(env_of "$1") $(cmd_of "$1")"; }
 
