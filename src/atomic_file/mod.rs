@@ -366,6 +366,29 @@ impl Drop for Staged {
     }
 }
 
+/// What a scoped thread returned. Its panic (already reported by the panic hook) is an error
+/// here, so that the write it was part of is rolled back like any other failure.
+pub fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
+    handle.join().unwrap_or_else(|_| {
+        Err(Error::unexpected(
+            "a write on another thread failed unexpectedly (a panic); the login was rolled back",
+        ))
+    })
+}
+
+/// Runs `save` on this thread while `stage` writes and fsyncs a file's new bytes on a thread of
+/// its own: the two fsyncs overlap, and the staged file waits for its rename.
+pub fn staged_while<S>(
+    stage: impl FnOnce() -> Result<Staged> + Send,
+    save: impl FnOnce() -> S,
+) -> (S, Result<Staged>) {
+    std::thread::scope(|s| {
+        let staging = s.spawn(stage);
+        let saved = save();
+        (saved, joined(staging))
+    })
+}
+
 /// Makes a rename or removal in `dir` durable. The directory is opened as a directory, never
 /// through a link.
 #[cfg_attr(not(unix), allow(unused_variables))]

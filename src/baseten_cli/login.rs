@@ -125,16 +125,10 @@ impl<'a> Write<'a> {
                 let mut file = write.store.file.clone();
                 write.with_profile(&mut file, key);
                 let path = write.store.path.clone();
-                let (saved, staged) = std::thread::scope(|s| {
-                    let staging = s.spawn(|| super::store::stage(&path, &file));
-                    let saved = write.save_entry();
-                    let staged = staging.join().unwrap_or_else(|_| {
-                        Err(crate::error::Error::unexpected(
-                            "writing auth.json's new bytes failed unexpectedly (a panic); the login was rolled back",
-                        ))
-                    });
-                    (saved, staged)
-                });
+                let (saved, staged) = crate::atomic_file::staged_while(
+                    || super::store::stage(&path, &file),
+                    || write.save_entry(),
+                );
                 match (saved, staged) {
                     (Ok(()), Ok(staged)) => write.staged = Some(staged),
                     // The entry is saved, the file's bytes are not: the journal is put back.

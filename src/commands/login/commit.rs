@@ -125,11 +125,10 @@ impl<'a> Commit<'a> {
         // Write-ahead: the record is durable before anything it describes changes; the baseten
         // CLI's journal entry, which names the record, is too.
         let mut staged = None;
-        let mut planned = false;
         if let Some(new) = &record {
             let inline = !keyring_write.writes();
             match commit.save_ahead(new, inline, (settings, report), key, &text) {
-                Ok(written) => (staged, planned) = written,
+                Ok(bytes) => staged = bytes,
                 Err(e) => {
                     commit.rollback();
                     return Err(e);
@@ -137,7 +136,8 @@ impl<'a> Commit<'a> {
             }
         }
         let job = record.as_ref().and_then(|r| r.job.clone());
-        let written = if planned {
+        // The profile may be planned already, beside the record.
+        let written = if commit.baseten.is_some() {
             Ok(())
         } else {
             commit.plan_baseten(settings, report, key, job.as_deref())
@@ -206,7 +206,7 @@ impl<'a> Commit<'a> {
     /// keyring write can change them), they are written and fsynced beside it meanwhile, on a
     /// thread of their own: the fsyncs overlap, and only the rename waits for the record; so is
     /// the baseten CLI's profile planned and its journal entry saved. Returns the trussrc's
-    /// bytes, staged, and whether the profile is planned. On an error the caller rolls back.
+    /// bytes, staged. On an error the caller rolls back.
     fn save_ahead(
         &mut self,
         new: &undo::Record,
@@ -214,22 +214,22 @@ impl<'a> Commit<'a> {
         (settings, report): (&LoginSettings, &Report),
         key: &ApiKey,
         text: &str,
-    ) -> Result<(Option<crate::atomic_file::Staged>, bool)> {
+    ) -> Result<Option<crate::atomic_file::Staged>> {
         if !inline {
-            return self.save_record(new).map(|()| (None, false));
+            return self.save_record(new).map(|()| None);
         }
         if let Some(b) = &settings.baseten {
             return self
                 .save_beside_baseten(new, (settings, b, report), key, text)
-                .map(|bytes| (Some(bytes), true));
+                .map(Some);
         }
         let path = &settings.trussrc.path;
-        let (saved, bytes) = std::thread::scope(|s| {
-            let staging = s.spawn(|| trussrc::stage(path, text));
-            (self.save_record(new), joined(staging))
-        });
+        let (saved, bytes) = crate::atomic_file::staged_while(
+            || trussrc::stage(path, text),
+            || self.save_record(new),
+        );
         saved?;
-        Ok((Some(bytes?), false))
+        Ok(Some(bytes?))
     }
 
     /// In CI, with `--baseten-profile` and the key inline: the record is saved and the trussrc's
@@ -259,7 +259,8 @@ impl<'a> Commit<'a> {
             let saving = s.spawn(|| journal.save(&records));
             let staging = s.spawn(|| trussrc::stage(path, text));
             let profile = plan_profile(b, settings, report, key, Some(scope), (keyring, out));
-            (joined(saving), joined(staging), profile)
+            let saved = crate::atomic_file::joined(saving);
+            (saved, crate::atomic_file::joined(staging), profile)
         });
         drop(records);
         self.records_before = Some(before);
@@ -338,19 +339,6 @@ impl<'a> Commit<'a> {
             let _ = self.journal.put_back(bytes.as_deref());
         }
     }
-}
-
-/// What a scoped thread returned. Its panic (already reported by the panic hook) is an error
-/// here, so that the login is rolled back like any other failure.
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
-    handle.join().unwrap_or_else(|_| Err(thread_panicked()))
-}
-
-/// The error of a write made on a thread that panicked.
-fn thread_panicked() -> crate::error::Error {
-    crate::error::Error::unexpected(
-        "a write on another thread failed unexpectedly (a panic); the login was rolled back",
-    )
 }
 
 /// With `--baseten-profile`: reads the baseten CLI's store under its lock and, in CI (`scope`),
