@@ -319,19 +319,6 @@ fn alive(pid: &str) -> bool {
         .is_ok_and(|stat| !stat.split(") ").nth(1).unwrap_or("").starts_with('Z'))
 }
 
-/// Waits (at most 10 s) until `done` holds.
-#[cfg(target_os = "linux")]
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let started = std::time::Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "{what}: never happened"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-}
-
 #[test]
 #[cfg(target_os = "linux")]
 fn every_terminating_signal_reaches_the_command_and_nothing_is_left() {

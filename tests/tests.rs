@@ -3,6 +3,7 @@
 
 mod common;
 
+mod ahead;
 mod arm64;
 mod baseten_cli;
 mod ci;

@@ -254,10 +254,21 @@ pub fn temporaries(paths: &[&Path]) -> Vec<PathBuf> {
 
 /// Removes the temporaries of writers of `paths` (files of one directory) that were killed
 /// before their rename. Every writer holds the lock from creating its temporary to renaming it,
-/// so under the lock any that exist are stale (and may hold a key).
+/// so under the lock any that exist are stale (and may hold a key) — but for a login's undo
+/// record staged while the API answers, which its writer checks for under the lock
+/// ([`sweep_but`]).
 pub fn sweep(paths: &[&Path]) {
+    sweep_but(paths, &[]);
+}
+
+/// [`sweep`], but for `keep`: the holder's own temporaries, staged before it took the lock
+/// (`login` writes its files' new bytes while the API answers). Another holder of the lock
+/// may have swept those meanwhile: [`Staged::exists`] says whether they are still there.
+pub fn sweep_but(paths: &[&Path], keep: &[&Path]) {
     for tmp in temporaries(paths) {
-        let _ = fs::remove_file(tmp);
+        if !keep.contains(&tmp.as_path()) {
+            let _ = fs::remove_file(tmp);
+        }
     }
 }
 
@@ -347,6 +358,17 @@ pub fn stage(path: &Path, parts: &[&[u8]]) -> Result<Staged> {
 }
 
 impl Staged {
+    /// The temporary the bytes are in.
+    pub fn temporary(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Whether the temporary is still there: one staged before its writer took the lock may have
+    /// been swept by another holder of the lock meanwhile ([`sweep_but`]).
+    pub fn exists(&self) -> bool {
+        fs::symlink_metadata(&self.tmp).is_ok_and(|m| m.is_file())
+    }
+
     /// Renames the temporary over the file, made as `durable` as that says.
     pub fn commit(mut self, durable: Durable) -> Result<()> {
         replace(&self.tmp, &self.path).map_err(|e| Error::local("replace", &self.path, &e))?;

@@ -166,22 +166,23 @@ impl Locked {
     /// [`Locked::open`], given the document as it was read before the lock: when the file holds
     /// exactly its text still, it is not read twice.
     pub fn open_known(path: &Path, wait: Duration, known: Document) -> Result<Self> {
-        Self::open_sweeping(path, wait, known, None)
+        Self::open_sweeping(path, wait, known, (None, &[]))
     }
 
     /// [`Locked::open_known`], sweeping the stale temporaries of `beside` too (a file of the
-    /// trussrc's directory that its lock guards): one read of the directory for both.
+    /// trussrc's directory that its lock guards): one read of the directory for both. The
+    /// temporaries in `keep` are the caller's own, staged before the lock, and are left.
     pub fn open_sweeping(
         path: &Path,
         wait: Duration,
         known: Document,
-        beside: Option<&Path>,
+        (beside, keep): (Option<&Path>, &[&Path]),
     ) -> Result<Self> {
         atomic_file::create_private_dir(&atomic_file::parent_dir(path))?;
         let lock = atomic_file::lock(path, wait)?;
         match beside {
-            Some(beside) => atomic_file::sweep(&[path, beside]),
-            None => atomic_file::sweep(&[path]),
+            Some(beside) => atomic_file::sweep_but(&[path, beside], keep),
+            None => atomic_file::sweep_but(&[path], keep),
         }
         let existing = read_regular(path)?;
         let doc = match &existing {

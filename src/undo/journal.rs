@@ -24,8 +24,19 @@ impl Journal {
 
     /// [`Journal::open`], given the trussrc as read before the lock ([`Locked::open_known`]).
     pub fn open_known(trussrc: &Path, wait: Duration, known: Document) -> Result<Self> {
+        Self::open_keeping(trussrc, wait, known, &[])
+    }
+
+    /// [`Journal::open_known`], leaving the caller's own temporaries (`keep`), staged before the
+    /// lock, where the sweep would remove them.
+    pub fn open_keeping(
+        trussrc: &Path,
+        wait: Duration,
+        known: Document,
+        keep: &[&Path],
+    ) -> Result<Self> {
         let file = path_for(trussrc);
-        let locked = Locked::open_sweeping(trussrc, wait, known, Some(&file))?;
+        let locked = Locked::open_sweeping(trussrc, wait, known, (Some(&file), keep))?;
         Ok(Self { locked, file })
     }
 
@@ -44,11 +55,7 @@ impl Journal {
         if records.is_empty() {
             return atomic_file::remove(&self.file);
         }
-        let encoded = records
-            .encode()
-            .map_err(|e| Error::unexpected(format!("could not encode the undo record: {e}")))?;
-        fits(&self.file, encoded.len() as u64)?;
-        atomic_file::write_parts(&self.file, &encoded.parts(), atomic_file::Durable::Named)
+        stage(&self.file, records)?.commit(atomic_file::Durable::Named)
     }
 
     /// Puts the file back to `bytes` as [`Journal::bytes`] found them (`None`: no file).
@@ -66,4 +73,15 @@ impl Journal {
         change(&mut records)?;
         self.save(&records)
     }
+}
+
+/// Writes `records` beside the undo record `file` and fsyncs them, for the holder of the
+/// trussrc's lock to rename over it: the first half of [`Journal::save`] (the lock may be taken
+/// after, when what the records were made from is read again under it and found the same).
+pub fn stage(file: &Path, records: &Records<'_>) -> Result<atomic_file::Staged> {
+    let encoded = records
+        .encode()
+        .map_err(|e| Error::unexpected(format!("could not encode the undo record: {e}")))?;
+    fits(file, encoded.len() as u64)?;
+    atomic_file::stage(file, &encoded.parts())
 }

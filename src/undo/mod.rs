@@ -19,7 +19,7 @@ mod journal;
 mod records;
 
 pub use format::*;
-pub use journal::Journal;
+pub use journal::{Journal, stage};
 pub use records::{Head, Records};
 
 /// Adds what a login is about to do and returns the id to undo it by. A later login of the same

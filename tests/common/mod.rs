@@ -316,7 +316,8 @@ pub struct FakeApi {
 pub const USER_JSON: &str = r#"{"user_id":"u_123","email":"ci-bot@example.com","name":"CI Bot","workspace_name":"local-ws"}"#;
 pub const GRAPHQL_JSON: &str = r#"{"data":{"organization":{"workspace_name":"local-ws"},"user":{"email":"ci-bot@example.com"}}}"#;
 
-fn baseten_handler(keys: &[&str]) -> impl Fn(&Request, usize) -> Reply + Send + Sync + 'static {
+/// Answers like Baseten for `keys` (401 for any other key).
+pub fn baseten_handler(keys: &[&str]) -> impl Fn(&Request, usize) -> Reply + Send + Sync + 'static {
     let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
     move |req, _| {
         let auth = req.header("authorization").unwrap_or_default();
@@ -344,6 +345,18 @@ fn keys_json(auth: &str) -> String {
         "last_used_at": "2026-11-29T10:00:00Z",
     }]})
     .to_string()
+}
+
+/// Waits (at most 10 s) until `done` holds.
+pub fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{what}: never happened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 impl FakeApi {

@@ -1,7 +1,10 @@
 //! The write: under one hold of the trussrc's lock, the undo record first (write-ahead), then the
 //! keyring entry, then the trussrc — and the rollback that puts all three back.
 
+use std::path::Path;
+
 use super::Report;
+use super::ahead::Ahead;
 use crate::cli::Storage;
 use crate::context::Context;
 use crate::error::Result;
@@ -67,16 +70,20 @@ pub(super) struct Commit<'a> {
 
 impl<'a> Commit<'a> {
     /// Writes the login; the undo record only in CI (`scope`). `read` is the trussrc as read
-    /// before the lock: it is not read again when the file has not changed since.
+    /// before the lock: it is not read again when the file has not changed since. `ahead` is what
+    /// was staged from it while the API answered ([`super::ahead`]): used if it is exactly what
+    /// is written now.
     pub fn write(
         settings: &LoginSettings,
         key: &ApiKey,
         report: &mut Report,
         ctx: &'a Context<'_>,
-        (scope, read): (Option<Scope>, trussrc::Document),
+        (scope, read, ahead): (Option<Scope>, trussrc::Document, Option<Ahead>),
     ) -> Result<Self> {
         let (out, keyring, path) = (ctx.out, &ctx.keyring, &settings.trussrc.path);
-        let journal = undo::Journal::open_known(path, settings.conn.api.timeout, read)?;
+        let keep: Vec<&Path> = ahead.iter().map(Ahead::temporary).collect();
+        let journal = undo::Journal::open_keeping(path, settings.conn.api.timeout, read, &keep)?;
+        drop(keep);
         let locked = &journal.locked;
         report.remotes = remotes_after(&locked.doc, &report.remote);
         let keyring_write = plan_keyring(settings.storage, keyring, report, out);
@@ -89,17 +96,11 @@ impl<'a> Commit<'a> {
             ),
             None => None,
         };
+        let id = ahead.as_ref().map_or_else(
+            || crate::atomic_file::random_token(8),
+            |a| a.record_id().to_owned(),
+        );
         let mut record = scope.map(|scope| undo::Record {
-            id: crate::atomic_file::random_token(8),
-            job: scope.job,
-            trussrc: path.clone(),
-            remote: report.remote.clone(),
-            created_file: locked.existing.is_none(),
-            previous_section: locked.doc.section_text(&report.remote).map(str::to_owned),
-            before: spliced.before,
-            after: spliced.after,
-            original_sha256: locked.existing.as_deref().map(undo::sha256),
-            written_sha256: undo::sha256(&text),
             keyring: keyring_write.writes(),
             previous_keyring: keyring_write.previous().map(|p| p.expose().to_owned()),
             written_keyring_sha256: keyring_write
@@ -110,6 +111,13 @@ impl<'a> Commit<'a> {
             job_keys: scope.job_keys,
             // The baseten CLI's journal that this login's profile write goes in.
             baseten: auth_file.iter().cloned().collect(),
+            ..record_for(
+                id,
+                scope.job,
+                (path, &report.remote),
+                (locked.existing.as_deref(), &locked.doc),
+                (&text, spliced.before, spliced.after),
+            )
         });
         let mut commit = Self {
             journal,
@@ -127,7 +135,7 @@ impl<'a> Commit<'a> {
         let mut staged = None;
         if let Some(new) = &record {
             let inline = !keyring_write.writes();
-            match commit.save_ahead(new, inline, (settings, report), key, &text) {
+            match commit.save_ahead(new, inline, (settings, report), key, (&text, ahead)) {
                 Ok(bytes) => staged = bytes,
                 Err(e) => {
                     commit.rollback();
@@ -205,25 +213,40 @@ impl<'a> Commit<'a> {
     /// Saves the record `new`. When the trussrc's new bytes are final already (`inline`: no
     /// keyring write can change them), they are written and fsynced beside it meanwhile, on a
     /// thread of their own: the fsyncs overlap, and only the rename waits for the record; so is
-    /// the baseten CLI's profile planned and its journal entry saved. Returns the trussrc's
-    /// bytes, staged. On an error the caller rolls back.
+    /// the baseten CLI's profile planned and its journal entry saved. The record file staged
+    /// while the API answered (`ahead`) is saved by its rename when it is what would be saved
+    /// now. Returns the trussrc's bytes, staged. On an error the caller rolls back.
     fn save_ahead(
         &mut self,
         new: &undo::Record,
         inline: bool,
         (settings, report): (&LoginSettings, &Report),
         key: &ApiKey,
-        text: &str,
+        (text, ahead): (&str, Option<Ahead>),
     ) -> Result<Option<crate::atomic_file::Staged>> {
         if !inline {
             return self.save_record(new).map(|()| None);
+        }
+        let path = &settings.trussrc.path;
+        if let Some(ahead) = ahead {
+            let before = self.journal.bytes()?;
+            let matched = ahead.matching(new, before.as_deref());
+            self.records_before = Some(before);
+            if let Some((id, record)) = matched {
+                let (saved, bytes) = crate::atomic_file::staged_while(
+                    || trussrc::stage(path, text),
+                    || record.commit(crate::atomic_file::Durable::Named),
+                );
+                saved?;
+                self.id = Some(id);
+                return bytes.map(Some);
+            }
         }
         if let Some(b) = &settings.baseten {
             return self
                 .save_beside_baseten(new, (settings, b, report), key, text)
                 .map(Some);
         }
-        let path = &settings.trussrc.path;
         let (saved, bytes) = crate::atomic_file::staged_while(
             || trussrc::stage(path, text),
             || self.save_record(new),
@@ -422,4 +445,35 @@ fn plaintext_warning(why: &str, report: &Report, out: &Output) {
         report.remote,
         report.trussrc.path.display()
     ));
+}
+
+/// The undo record of a login that writes `text` (with the separators `before` and `after`) over
+/// the trussrc at `path`, as it held `existing` (`None`: no file) read as `doc`: the key inline,
+/// nothing exported, no job key.
+pub(super) fn record_for(
+    id: String,
+    job: Option<String>,
+    (path, remote): (&Path, &str),
+    (existing, doc): (Option<&str>, &trussrc::Document),
+    (text, before, after): (&str, String, String),
+) -> undo::Record {
+    undo::Record {
+        id,
+        job,
+        trussrc: path.to_owned(),
+        remote: remote.to_owned(),
+        created_file: existing.is_none(),
+        previous_section: doc.section_text(remote).map(str::to_owned),
+        before,
+        after,
+        original_sha256: existing.map(undo::sha256),
+        written_sha256: undo::sha256(text),
+        keyring: false,
+        previous_keyring: None,
+        written_keyring_sha256: None,
+        exported: Vec::new(),
+        staged: false,
+        job_keys: Vec::new(),
+        baseten: Vec::new(),
+    }
 }

@@ -1,6 +1,7 @@
 //! `truss-ci login`: resolve the key, mask it, check it against the API, write the trussrc
 //! section (with its undo record, under one lock), then hand the platform what later steps need —
 //! all of what was asked for, or nothing.
+mod ahead;
 mod commit;
 mod outputs;
 
@@ -101,11 +102,36 @@ fn login(
         .validate
         .then(|| Client::new(&report.api_url, &settings.conn.api))
         .transpose()?;
+    let mut ahead = None;
     if let Some(client) = &client {
-        let (verdict, lookup) =
-            verify::verify(client, &settings.conn.api, key, &report.source, ctx)?;
+        // The login's files are written on another thread while the API answers.
+        let ci = platform.is_ci();
+        let staging = ahead::applies(settings, ci).then_some((
+            (
+                settings.trussrc.path.as_path(),
+                report.remote.as_str(),
+                report.remote_url.as_str(),
+            ),
+            ctx.job.clone(),
+        ));
+        let (verified, staged) = std::thread::scope(|s| {
+            let staging = staging.map(|(at, job)| {
+                let existing = &existing;
+                s.spawn(move || ahead::stage(at, key, existing, job))
+            });
+            let verified = verify::verify(client, &settings.conn.api, key, &report.source, ctx);
+            (verified, staging.map(crate::atomic_file::joined))
+        });
+        let (verdict, lookup) = verified?;
         report.verdict = Some(verdict);
         report.key = Some(lookup);
+        ahead = match staged {
+            Some(Err(e)) => {
+                tracing::debug!("the login's files were not staged ahead: {}", e.message);
+                None
+            }
+            staged => staged.and_then(Result::ok),
+        };
     }
     let minted = job_key::for_login(
         (settings.job_key.as_ref(), client.as_ref()),
@@ -117,7 +143,7 @@ fn login(
         settings,
         ctx,
         minted.as_ref().map_or(key, |m| &m.key),
-        (&mut report, existing),
+        (&mut report, existing, ahead),
         minted.as_ref(),
     );
     if let (Err(_), Some(minted), Some(client)) = (&stored, &minted, &client) {
@@ -141,7 +167,7 @@ fn store(
     settings: &LoginSettings,
     ctx: &Context<'_>,
     key: &ApiKey,
-    (report, read): (&mut Report, trussrc::Document),
+    (report, read, ahead): (&mut Report, trussrc::Document, Option<ahead::Ahead>),
     minted: Option<&job_key::Minted>,
 ) -> Result<Option<String>> {
     let out = ctx.out;
@@ -153,7 +179,7 @@ fn store(
         job_keys: minted.map(|m| m.record.clone()).into_iter().collect(),
         staged: minted.and_then(|m| m.staged.clone()),
     });
-    let commit = Commit::write(settings, key, report, ctx, (scope, read))?;
+    let commit = Commit::write(settings, key, report, ctx, (scope, read, ahead))?;
     // What was asked for is delivered whole, or the login is rolled back.
     if let Err(e) = requested.deliver(report, out) {
         commit.rollback();

@@ -1,0 +1,250 @@
+//! A CI login writes its undo record while the API answers, staged beside the record file from
+//! what it read before the lock. Another job's login or post in the same HOME meanwhile changes
+//! the record file or sweeps the staged temporary: the login then writes its record as it would
+//! without one staged, and every job's post still restores every byte. The key itself reaches no
+//! file before the API accepts it.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const BEFORE: &str =
+    "[other]\nremote_provider = baseten\nremote_url = https://o\napi_key = OTHER\n";
+const SECOND: &str = "second.Zx9qv7Lw3pTt";
+
+/// A fake API that answers like Baseten once `gate` exists (at most 20 s after the request).
+fn gated_api(gate: PathBuf) -> FakeApi {
+    let answer = baseten_handler(&[KEY, SECOND]);
+    FakeApi::start(move |req, n| {
+        let started = Instant::now();
+        while !gate.exists() && started.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        answer(req, n)
+    })
+}
+
+/// The staged temporaries of the undo record in `home`.
+fn staged_records(home: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(home)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("..trussrc.truss-ci-state.json.truss-ci.") && name.ends_with(".tmp")
+        })
+        .collect()
+}
+
+/// Job 1's login, waiting on the gated API with its record staged.
+fn waiting_login(job: &TestEnv, api: &FakeApi) -> Child {
+    let child = job
+        .command(&["login", "--from-env"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the key check", || api.hits() > 0);
+    wait_until("the record staged", || {
+        !staged_records(&job.home).is_empty()
+    });
+    child
+}
+
+fn jobs(api: &FakeApi) -> (TestEnv, TestEnv) {
+    let first = TestEnv::new()
+        .gitlab_job("1")
+        .key(KEY)
+        .api(api)
+        .trussrc_text(BEFORE);
+    let second = TestEnv::new()
+        .gitlab_job("2")
+        .key(SECOND)
+        .api(api)
+        .home_of(&first);
+    (first, second)
+}
+
+/// Another job logs in while the first waits for the API: the first's staged record was made
+/// from the record file before that login, and is not used; both records are kept, and the two
+/// posts, in either order, restore the file. The other job's key is another one (the trussrc
+/// changes too) or the same (only the record file does).
+#[test]
+fn a_record_staged_before_another_login_is_not_used() {
+    for (other_key, first_post_first) in
+        [(SECOND, true), (SECOND, false), (KEY, true), (KEY, false)]
+    {
+        let gate = tempfile::tempdir().unwrap();
+        let api = gated_api(gate.path().join("open"));
+        let (first, second) = jobs(&api);
+        let second = second.key(other_key);
+        if other_key == KEY {
+            // The section the jobs write is there already, as login writes it.
+            let mut outside = TestEnv::new().key(KEY).api(&api).home_of(&first);
+            outside.unset("GITLAB_CI");
+            outside
+                .run(&["login", "--from-env", "--no-validate"])
+                .assert_code(0);
+        }
+        let before = first.read_trussrc().unwrap();
+        let waiting = waiting_login(&first, &api);
+        second
+            .run(&["login", "--from-env", "--no-validate"])
+            .assert_code(0);
+        std::fs::write(gate.path().join("open"), "").unwrap();
+        to_run(waiting.wait_with_output().unwrap()).assert_code(0);
+        let records =
+            std::fs::read_to_string(first.home.join(".trussrc.truss-ci-state.json")).unwrap();
+        assert_eq!(
+            records.matches("\"job\"").count(),
+            2,
+            "{other_key}: {records}"
+        );
+        assert!(first.read_trussrc().unwrap().contains(KEY));
+        assert!(staged_records(&first.home).is_empty());
+        let (a, b) = if first_post_first {
+            (&first, &second)
+        } else {
+            (&second, &first)
+        };
+        a.run(&["logout", "--post"]).assert_code(0);
+        b.run(&["logout", "--post"]).assert_code(0);
+        assert_eq!(first.read_trussrc(), Some(before), "{other_key}");
+    }
+}
+
+/// The change no sweep sees: another job's login holds the lock (its sweep done) while this one
+/// stages its record, and writes its own files after. The staged record is not used: the record
+/// file is read again under the lock, and both jobs' records are kept. The other job's key is
+/// another one (the trussrc changes too) or the same (only the record file does).
+#[test]
+fn a_record_file_changed_after_staging_is_read_again() {
+    for other_key in [SECOND, KEY] {
+        let gate = tempfile::tempdir().unwrap();
+        let api = gated_api(gate.path().join("open"));
+        let (first, second) = jobs(&api);
+        let second = second.key(other_key);
+        if other_key == KEY {
+            let mut outside = TestEnv::new().key(KEY).api(&api).home_of(&first);
+            outside.unset("GITLAB_CI");
+            outside
+                .run(&["login", "--from-env", "--no-validate"])
+                .assert_code(0);
+        }
+        let before = first.read_trussrc().unwrap();
+        // What the other job's login writes, made first and set aside.
+        let (rc, record) = (
+            first.trussrc(),
+            first.home.join(".trussrc.truss-ci-state.json"),
+        );
+        second
+            .run(&["login", "--from-env", "--no-validate"])
+            .assert_code(0);
+        let (their_rc, their_record) = (first.path("their-rc"), first.path("their-record"));
+        std::fs::rename(&rc, &their_rc).unwrap();
+        std::fs::rename(&record, &their_record).unwrap();
+        std::fs::write(&rc, &before).unwrap();
+        // The other job holds the lock while this one stages, then writes and lets go.
+        let lock_path = first.home.join(".trussrc.lock");
+        let lock = std::fs::File::create(&lock_path).unwrap();
+        lock.lock().unwrap();
+        let waiting = waiting_login(&first, &api);
+        std::fs::rename(&their_rc, &rc).unwrap();
+        std::fs::rename(&their_record, &record).unwrap();
+        std::fs::remove_file(&lock_path).unwrap();
+        drop(lock);
+        std::fs::write(gate.path().join("open"), "").unwrap();
+        to_run(waiting.wait_with_output().unwrap()).assert_code(0);
+        let records = std::fs::read_to_string(&record).unwrap();
+        assert_eq!(
+            records.matches("\"job\"").count(),
+            2,
+            "{other_key}: {records}"
+        );
+        first.run(&["logout", "--post"]).assert_code(0);
+        second.run(&["logout", "--post"]).assert_code(0);
+        assert_eq!(first.read_trussrc(), Some(before), "{other_key}");
+    }
+}
+
+/// Another tool (truss, an editor) rewrites the trussrc while the login waits for the API, with a
+/// section of the login's remote: the staged record describes the file as it was, and is not
+/// used. The post puts back the section the other tool wrote.
+#[test]
+fn a_trussrc_changed_by_another_tool_after_staging_is_read_again() {
+    let gate = tempfile::tempdir().unwrap();
+    let api = gated_api(gate.path().join("open"));
+    let (first, _) = jobs(&api);
+    let waiting = waiting_login(&first, &api);
+    let edited = "[baseten]\nremote_provider = baseten\nremote_url = https://e\napi_key = EDITED\n";
+    std::fs::write(first.trussrc(), edited).unwrap();
+    std::fs::write(gate.path().join("open"), "").unwrap();
+    to_run(waiting.wait_with_output().unwrap()).assert_code(0);
+    assert!(first.read_trussrc().unwrap().contains(KEY));
+    first.run(&["logout", "--post"]).assert_code(0);
+    assert_eq!(first.read_trussrc().as_deref(), Some(edited));
+}
+
+/// A post of a job with nothing to undo takes the lock and sweeps the temporaries it finds, the
+/// waiting login's staged record among them: the login writes its record all the same.
+#[test]
+fn a_staged_record_swept_by_another_job_is_written_again() {
+    let gate = tempfile::tempdir().unwrap();
+    let api = gated_api(gate.path().join("open"));
+    let (first, second) = jobs(&api);
+    let waiting = waiting_login(&first, &api);
+    second.run(&["logout", "--post"]).assert_code(0);
+    assert!(staged_records(&first.home).is_empty(), "swept");
+    std::fs::write(gate.path().join("open"), "").unwrap();
+    to_run(waiting.wait_with_output().unwrap()).assert_code(0);
+    assert!(first.read_trussrc().unwrap().contains(KEY));
+    first.run(&["logout", "--post"]).assert_code(0);
+    assert_eq!(first.read_trussrc().as_deref(), Some(BEFORE));
+}
+
+/// While the API answers, the record is staged and the key is in no file; a rejected key leaves
+/// nothing behind, and the record file is as it was.
+#[test]
+fn the_key_reaches_no_file_before_it_is_accepted() {
+    let gate = tempfile::tempdir().unwrap();
+    let rejecting = {
+        let gate = gate.path().join("open");
+        FakeApi::start(move |_, _| {
+            let started = Instant::now();
+            while !gate.exists() && started.elapsed() < Duration::from_secs(20) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Reply::json(401, r#"{"error":"invalid api key"}"#)
+        })
+    };
+    let job = TestEnv::new()
+        .gitlab_job("1")
+        .key(KEY)
+        .api(&rejecting)
+        .trussrc_text(BEFORE);
+    let waiting = waiting_login(&job, &rejecting);
+    for file in std::fs::read_dir(&job.home).unwrap().flatten() {
+        let bytes = std::fs::read(file.path()).unwrap();
+        assert!(
+            !bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()),
+            "{}",
+            file.path().display()
+        );
+    }
+    std::fs::write(gate.path().join("open"), "").unwrap();
+    to_run(waiting.wait_with_output().unwrap()).assert_code(3);
+    let left: Vec<_> = std::fs::read_dir(&job.home)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, [".trussrc"], "{left:?}");
+    assert_eq!(job.read_trussrc().as_deref(), Some(BEFORE));
+}
