@@ -29,6 +29,11 @@ pub(super) struct Ahead {
     staged: Staged,
 }
 
+/// The largest trussrc and record file whose record is staged ahead. Over it the work of making
+/// the record twice (ahead, and under the lock to compare) outweighs the fsync it takes off the
+/// wait: a large file's login is its parse, not its fsync.
+const LARGEST: u64 = 64 * 1024;
+
 /// Whether a login may write its record ahead: it is in CI (it has a record) and validated (there
 /// is an answer to wait for), the key goes inline in the trussrc (no keyring entry to read first),
 /// no job key is minted (the key written would be another), no `baseten` profile is written and
@@ -43,13 +48,19 @@ pub(super) fn applies(settings: &LoginSettings, ci: bool) -> bool {
 }
 
 /// Stages the record file with the login's record added, from the trussrc as read (`existing`)
-/// and the record file as it reads now; `job` is the CI job's identity.
+/// and the record file as it reads now; `job` is the CI job's identity. `None` when either file
+/// is over [`LARGEST`].
 pub(super) fn stage(
     (path, remote, remote_url): (&Path, &str, &str),
     key: &ApiKey,
     existing: &Document,
     job: Option<String>,
-) -> Result<Ahead> {
+) -> Result<Option<Ahead>> {
+    let file = undo::path_for(path);
+    let record_len = std::fs::symlink_metadata(&file).map_or(0, |m| m.len());
+    if existing.text.len() as u64 > LARGEST || record_len > LARGEST {
+        return Ok(None);
+    }
     let block = trussrc::api_key_section(remote, remote_url, Some(key.expose()));
     let mut spliced = existing.with_section(remote, &block);
     let existed = std::fs::symlink_metadata(path).is_ok();
@@ -64,18 +75,17 @@ pub(super) fn stage(
             spliced.after,
         ),
     );
-    let file = undo::path_for(path);
     let before = undo::read(&file)?;
     let mut records = undo::parse(&file, before.as_deref())?;
     let id = undo::record(&mut records, new.clone())?;
     let staged = undo::stage(&file, &records)?;
     drop(records);
-    Ok(Ahead {
+    Ok(Some(Ahead {
         before,
         new,
         id,
         staged,
-    })
+    }))
 }
 
 impl Ahead {

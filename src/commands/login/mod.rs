@@ -130,7 +130,7 @@ fn login(
                 tracing::debug!("the login's files were not staged ahead: {}", e.message);
                 None
             }
-            staged => staged.and_then(Result::ok),
+            staged => staged.and_then(Result::ok).flatten(),
         };
     }
     let minted = job_key::for_login(
