@@ -18,16 +18,36 @@ const BEFORE: &str =
     "[other]\nremote_provider = baseten\nremote_url = https://o\napi_key = OTHER\n";
 const SECOND: &str = "second.Zx9qv7Lw3pTt";
 
-/// A fake API that answers like Baseten once `gate` exists (at most 20 s after the request).
-fn gated_api(gate: PathBuf) -> FakeApi {
-    let answer = baseten_handler(&[KEY, SECOND]);
-    FakeApi::start(move |req, n| {
-        let started = Instant::now();
-        while !gate.exists() && started.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        answer(req, n)
-    })
+/// Holds a fake API's answers until the test opens it (or 20 s have passed).
+struct Gate(tempfile::TempDir);
+
+impl Gate {
+    fn new() -> Self {
+        Self(tempfile::tempdir().unwrap())
+    }
+
+    /// A fake API that answers as `answer` does once the gate is open.
+    fn api(&self, answer: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> FakeApi {
+        let open = self.0.path().join("open");
+        FakeApi::start(move |req, n| {
+            let started = Instant::now();
+            while !open.exists() && started.elapsed() < Duration::from_secs(20) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            answer(req, n)
+        })
+    }
+
+    /// A fake API that answers like Baseten once the gate is open.
+    fn baseten(&self) -> FakeApi {
+        self.api(baseten_handler(&[KEY, SECOND]))
+    }
+
+    /// Opens the gate, and waits for the login that waited on it to end.
+    fn open(&self, waiting: Child) -> Run {
+        std::fs::write(self.0.path().join("open"), "").unwrap();
+        to_run(waiting.wait_with_output().unwrap())
+    }
 }
 
 /// The staged temporaries of the undo record in `home`.
@@ -58,7 +78,10 @@ fn waiting_login(job: &TestEnv, api: &FakeApi) -> Child {
     child
 }
 
-fn jobs(api: &FakeApi) -> (TestEnv, TestEnv) {
+/// Two GitLab jobs in one HOME, the first with `KEY`, the second with `other_key`. With the same
+/// key, the section they write is in the trussrc already, as login writes it: the second job's
+/// login then changes the record file alone.
+fn jobs(api: &FakeApi, other_key: &str) -> (TestEnv, TestEnv) {
     let first = TestEnv::new()
         .gitlab_job("1")
         .key(KEY)
@@ -66,9 +89,16 @@ fn jobs(api: &FakeApi) -> (TestEnv, TestEnv) {
         .trussrc_text(BEFORE);
     let second = TestEnv::new()
         .gitlab_job("2")
-        .key(SECOND)
+        .key(other_key)
         .api(api)
         .home_of(&first);
+    if other_key == KEY {
+        let mut outside = TestEnv::new().key(KEY).api(api).home_of(&first);
+        outside.unset("GITLAB_CI");
+        outside
+            .run(&["login", "--from-env", "--no-validate"])
+            .assert_code(0);
+    }
     (first, second)
 }
 
@@ -81,25 +111,15 @@ fn a_record_staged_before_another_login_is_not_used() {
     for (other_key, first_post_first) in
         [(SECOND, true), (SECOND, false), (KEY, true), (KEY, false)]
     {
-        let gate = tempfile::tempdir().unwrap();
-        let api = gated_api(gate.path().join("open"));
-        let (first, second) = jobs(&api);
-        let second = second.key(other_key);
-        if other_key == KEY {
-            // The section the jobs write is there already, as login writes it.
-            let mut outside = TestEnv::new().key(KEY).api(&api).home_of(&first);
-            outside.unset("GITLAB_CI");
-            outside
-                .run(&["login", "--from-env", "--no-validate"])
-                .assert_code(0);
-        }
+        let gate = Gate::new();
+        let api = gate.baseten();
+        let (first, second) = jobs(&api, other_key);
         let before = first.read_trussrc().unwrap();
         let waiting = waiting_login(&first, &api);
         second
             .run(&["login", "--from-env", "--no-validate"])
             .assert_code(0);
-        std::fs::write(gate.path().join("open"), "").unwrap();
-        to_run(waiting.wait_with_output().unwrap()).assert_code(0);
+        gate.open(waiting).assert_code(0);
         let records =
             std::fs::read_to_string(first.home.join(".trussrc.truss-ci-state.json")).unwrap();
         assert_eq!(
@@ -127,17 +147,9 @@ fn a_record_staged_before_another_login_is_not_used() {
 #[test]
 fn a_record_file_changed_after_staging_is_read_again() {
     for other_key in [SECOND, KEY] {
-        let gate = tempfile::tempdir().unwrap();
-        let api = gated_api(gate.path().join("open"));
-        let (first, second) = jobs(&api);
-        let second = second.key(other_key);
-        if other_key == KEY {
-            let mut outside = TestEnv::new().key(KEY).api(&api).home_of(&first);
-            outside.unset("GITLAB_CI");
-            outside
-                .run(&["login", "--from-env", "--no-validate"])
-                .assert_code(0);
-        }
+        let gate = Gate::new();
+        let api = gate.baseten();
+        let (first, second) = jobs(&api, other_key);
         let before = first.read_trussrc().unwrap();
         // What the other job's login writes, made first and set aside.
         let (rc, record) = (
@@ -160,8 +172,7 @@ fn a_record_file_changed_after_staging_is_read_again() {
         std::fs::rename(&their_record, &record).unwrap();
         std::fs::remove_file(&lock_path).unwrap();
         drop(lock);
-        std::fs::write(gate.path().join("open"), "").unwrap();
-        to_run(waiting.wait_with_output().unwrap()).assert_code(0);
+        gate.open(waiting).assert_code(0);
         let records = std::fs::read_to_string(&record).unwrap();
         assert_eq!(
             records.matches("\"job\"").count(),
@@ -179,14 +190,13 @@ fn a_record_file_changed_after_staging_is_read_again() {
 /// used. The post puts back the section the other tool wrote.
 #[test]
 fn a_trussrc_changed_by_another_tool_after_staging_is_read_again() {
-    let gate = tempfile::tempdir().unwrap();
-    let api = gated_api(gate.path().join("open"));
-    let (first, _) = jobs(&api);
+    let gate = Gate::new();
+    let api = gate.baseten();
+    let (first, _) = jobs(&api, SECOND);
     let waiting = waiting_login(&first, &api);
     let edited = "[baseten]\nremote_provider = baseten\nremote_url = https://e\napi_key = EDITED\n";
     std::fs::write(first.trussrc(), edited).unwrap();
-    std::fs::write(gate.path().join("open"), "").unwrap();
-    to_run(waiting.wait_with_output().unwrap()).assert_code(0);
+    gate.open(waiting).assert_code(0);
     assert!(first.read_trussrc().unwrap().contains(KEY));
     first.run(&["logout", "--post"]).assert_code(0);
     assert_eq!(first.read_trussrc().as_deref(), Some(edited));
@@ -196,14 +206,13 @@ fn a_trussrc_changed_by_another_tool_after_staging_is_read_again() {
 /// waiting login's staged record among them: the login writes its record all the same.
 #[test]
 fn a_staged_record_swept_by_another_job_is_written_again() {
-    let gate = tempfile::tempdir().unwrap();
-    let api = gated_api(gate.path().join("open"));
-    let (first, second) = jobs(&api);
+    let gate = Gate::new();
+    let api = gate.baseten();
+    let (first, second) = jobs(&api, SECOND);
     let waiting = waiting_login(&first, &api);
     second.run(&["logout", "--post"]).assert_code(0);
     assert!(staged_records(&first.home).is_empty(), "swept");
-    std::fs::write(gate.path().join("open"), "").unwrap();
-    to_run(waiting.wait_with_output().unwrap()).assert_code(0);
+    gate.open(waiting).assert_code(0);
     assert!(first.read_trussrc().unwrap().contains(KEY));
     first.run(&["logout", "--post"]).assert_code(0);
     assert_eq!(first.read_trussrc().as_deref(), Some(BEFORE));
@@ -213,17 +222,8 @@ fn a_staged_record_swept_by_another_job_is_written_again() {
 /// nothing behind, and the record file is as it was.
 #[test]
 fn the_key_reaches_no_file_before_it_is_accepted() {
-    let gate = tempfile::tempdir().unwrap();
-    let rejecting = {
-        let gate = gate.path().join("open");
-        FakeApi::start(move |_, _| {
-            let started = Instant::now();
-            while !gate.exists() && started.elapsed() < Duration::from_secs(20) {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Reply::json(401, r#"{"error":"invalid api key"}"#)
-        })
-    };
+    let gate = Gate::new();
+    let rejecting = gate.api(|_, _| Reply::json(401, r#"{"error":"invalid api key"}"#));
     let job = TestEnv::new()
         .gitlab_job("1")
         .key(KEY)
@@ -238,8 +238,7 @@ fn the_key_reaches_no_file_before_it_is_accepted() {
             file.path().display()
         );
     }
-    std::fs::write(gate.path().join("open"), "").unwrap();
-    to_run(waiting.wait_with_output().unwrap()).assert_code(3);
+    gate.open(waiting).assert_code(3);
     let left: Vec<_> = std::fs::read_dir(&job.home)
         .unwrap()
         .flatten()

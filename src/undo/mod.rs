@@ -22,6 +22,39 @@ pub use format::*;
 pub use journal::{Journal, stage};
 pub use records::{Head, Records};
 
+impl Record {
+    /// The record of a login that writes `text` (with the separators `before` and `after`) over
+    /// the trussrc at `path`, as it held `existing` (`None`: no file) read as `doc`: the key
+    /// inline, nothing exported, no job key.
+    pub fn inline(
+        id: String,
+        job: Option<String>,
+        (path, remote): (&Path, &str),
+        (existing, doc): (Option<&str>, &Document),
+        (text, before, after): (&str, String, String),
+    ) -> Self {
+        Self {
+            id,
+            job,
+            trussrc: path.to_owned(),
+            remote: remote.to_owned(),
+            created_file: existing.is_none(),
+            previous_section: doc.section_text(remote).map(str::to_owned),
+            before,
+            after,
+            original_sha256: existing.map(sha256),
+            written_sha256: sha256(text),
+            keyring: false,
+            previous_keyring: None,
+            written_keyring_sha256: None,
+            exported: Vec::new(),
+            staged: false,
+            job_keys: Vec::new(),
+            baseten: Vec::new(),
+        }
+    }
+}
+
 /// Adds what a login is about to do and returns the id to undo it by. A later login of the same
 /// job to the same remote is merged into the job's record while that record is still the newest
 /// of the remote's chain: it holds the state before the job, which is what an undo restores. Once

@@ -9,7 +9,6 @@
 //! the API has accepted it.
 use std::path::Path;
 
-use super::commit::record_for;
 use crate::atomic_file::{self, Staged};
 use crate::cli::Storage;
 use crate::error::Result;
@@ -64,7 +63,7 @@ pub(super) fn stage(
     let block = trussrc::api_key_section(remote, remote_url, Some(key.expose()));
     let mut spliced = existing.with_section(remote, &block);
     let existed = std::fs::symlink_metadata(path).is_ok();
-    let new = record_for(
+    let new = undo::Record::inline(
         atomic_file::random_token(8),
         job,
         (path, remote),

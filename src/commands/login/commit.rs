@@ -111,7 +111,7 @@ impl<'a> Commit<'a> {
             job_keys: scope.job_keys,
             // The baseten CLI's journal that this login's profile write goes in.
             baseten: auth_file.iter().cloned().collect(),
-            ..record_for(
+            ..undo::Record::inline(
                 id,
                 scope.job,
                 (path, &report.remote),
@@ -445,35 +445,4 @@ fn plaintext_warning(why: &str, report: &Report, out: &Output) {
         report.remote,
         report.trussrc.path.display()
     ));
-}
-
-/// The undo record of a login that writes `text` (with the separators `before` and `after`) over
-/// the trussrc at `path`, as it held `existing` (`None`: no file) read as `doc`: the key inline,
-/// nothing exported, no job key.
-pub(super) fn record_for(
-    id: String,
-    job: Option<String>,
-    (path, remote): (&Path, &str),
-    (existing, doc): (Option<&str>, &trussrc::Document),
-    (text, before, after): (&str, String, String),
-) -> undo::Record {
-    undo::Record {
-        id,
-        job,
-        trussrc: path.to_owned(),
-        remote: remote.to_owned(),
-        created_file: existing.is_none(),
-        previous_section: doc.section_text(remote).map(str::to_owned),
-        before,
-        after,
-        original_sha256: existing.map(undo::sha256),
-        written_sha256: undo::sha256(text),
-        keyring: false,
-        previous_keyring: None,
-        written_keyring_sha256: None,
-        exported: Vec::new(),
-        staged: false,
-        job_keys: Vec::new(),
-        baseten: Vec::new(),
-    }
 }
