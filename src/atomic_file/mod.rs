@@ -262,7 +262,7 @@ pub fn sweep(paths: &[&Path]) {
 }
 
 /// [`sweep`], but for `keep`: the holder's own temporaries, staged before it took the lock
-/// (`login` writes its files' new bytes while the API answers). Another holder of the lock
+/// (`login` stages its undo record while the API answers). Another holder of the lock
 /// may have swept those meanwhile: [`Staged::exists`] says whether they are still there.
 pub fn sweep_but(paths: &[&Path], keep: &[&Path]) {
     for tmp in temporaries(paths) {

@@ -104,7 +104,7 @@ fn login(
         .transpose()?;
     let mut ahead = None;
     if let Some(client) = &client {
-        // The login's files are written on another thread while the API answers.
+        // The undo record is staged on another thread while the API answers (`ahead`).
         let ci = platform.is_ci();
         let staging = ahead::applies(settings, ci).then_some((
             (
@@ -127,7 +127,7 @@ fn login(
         report.key = Some(lookup);
         ahead = match staged {
             Some(Err(e)) => {
-                tracing::debug!("the login's files were not staged ahead: {}", e.message);
+                tracing::debug!("the undo record was not staged ahead: {}", e.message);
                 None
             }
             staged => staged.and_then(Result::ok).flatten(),
