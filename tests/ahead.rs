@@ -102,6 +102,27 @@ fn jobs(api: &FakeApi, other_key: &str) -> (TestEnv, TestEnv) {
     (first, second)
 }
 
+/// With nothing in the way, the record staged while the API answered is the one saved: the record
+/// file is that temporary, renamed.
+#[test]
+fn a_login_saves_the_record_it_staged() {
+    use std::os::unix::fs::MetadataExt;
+    let gate = Gate::new();
+    let api = gate.baseten();
+    let (first, _) = jobs(&api, SECOND);
+    let waiting = waiting_login(&first, &api);
+    // A second name keeps the staged file's inode from being freed and numbered again.
+    let held = first.path("held");
+    std::fs::hard_link(&staged_records(&first.home)[0], &held).unwrap();
+    gate.open(waiting).assert_code(0);
+    let record = first.home.join(".trussrc.truss-ci-state.json");
+    let ino = |path: &Path| std::fs::metadata(path).unwrap().ino();
+    assert_eq!(ino(&record), ino(&held));
+    assert!(staged_records(&first.home).is_empty());
+    first.run(&["logout", "--post"]).assert_code(0);
+    assert_eq!(first.read_trussrc().as_deref(), Some(BEFORE));
+}
+
 /// Another job logs in while the first waits for the API: the first's staged record was made
 /// from the record file before that login, and is not used; both records are kept, and the two
 /// posts, in either order, restore the file. The other job's key is another one (the trussrc

@@ -332,7 +332,9 @@ pub struct Staged {
 }
 
 /// Writes `parts` to a fresh temporary beside `path` and fsyncs it: the first half of
-/// [`write_parts`], which may run while something else is made durable. The caller holds the lock.
+/// [`write_parts`], which may run while something else is made durable. The caller holds the lock,
+/// or (a login's undo record, staged while the API answers) checks under it that the temporary is
+/// still there before the rename ([`Staged::exists`]).
 pub fn stage(path: &Path, parts: &[&[u8]]) -> Result<Staged> {
     let staged = Staged {
         tmp: parent_dir(path).join(format!(

@@ -230,7 +230,8 @@ fn post(
         PostScope::Unknown => false,
     };
     // Look before locking: a job with nothing to undo, and nothing a killed writer left behind
-    // (temporaries, a lock file), creates no lock file.
+    // (temporaries, a lock file), creates no lock file. A temporary may also be a live login's
+    // undo record, staged while its API answers: swept here, that login writes it again.
     let stale = !atomic_file::temporaries(&[&file, trussrc]).is_empty()
         || atomic_file::lock_exists(trussrc);
     let before = undo::read(&file)?;

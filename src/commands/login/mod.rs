@@ -114,23 +114,33 @@ fn login(
             ),
             ctx.job.clone(),
         ));
+        // A thread the system refuses is no staging; one that panics fails the login, before
+        // anything is written.
         let (verified, staged) = std::thread::scope(|s| {
-            let staging = staging.map(|(at, job)| {
+            let staging = staging.and_then(|(at, job)| {
                 let existing = &existing;
-                s.spawn(move || ahead::stage(at, key, existing, job))
+                std::thread::Builder::new()
+                    .spawn_scoped(s, move || ahead::stage(at, key, existing, job))
+                    .ok()
             });
             let verified = verify::verify(client, &settings.conn.api, key, &report.source, ctx);
-            (verified, staging.map(crate::atomic_file::joined))
+            (verified, staging.map(std::thread::ScopedJoinHandle::join))
         });
         let (verdict, lookup) = verified?;
         report.verdict = Some(verdict);
         report.key = Some(lookup);
         ahead = match staged {
-            Some(Err(e)) => {
+            None | Some(Ok(Ok(None))) => None,
+            Some(Ok(Ok(Some(staged)))) => Some(staged),
+            Some(Ok(Err(e))) => {
                 tracing::debug!("the undo record was not staged ahead: {}", e.message);
                 None
             }
-            staged => staged.and_then(Result::ok).flatten(),
+            Some(Err(_)) => {
+                return Err(Error::unexpected(
+                    "staging the undo record failed unexpectedly (a panic); nothing was written",
+                ));
+            }
         };
     }
     let minted = job_key::for_login(
@@ -140,9 +150,13 @@ fn login(
         key,
     )?;
     // Without a minted key to take back if the write fails, the client is let go on another
-    // thread: closing its connections overlaps the write's fsyncs.
+    // thread: closing its connections overlaps the write's fsyncs. (A thread the system refuses
+    // drops it here.)
     let (client, closing) = match client {
-        Some(client) if minted.is_none() => (None, Some(std::thread::spawn(move || drop(client)))),
+        Some(client) if minted.is_none() => (
+            None,
+            std::thread::Builder::new().spawn(move || drop(client)).ok(),
+        ),
         client => (client, None),
     };
     let stored = store(
