@@ -102,19 +102,32 @@ fn jobs(api: &FakeApi, other_key: &str) -> (TestEnv, TestEnv) {
     (first, second)
 }
 
+/// Job 1's login (of [`jobs`]), with `meanwhile` done while the API answers and its record is
+/// staged; the login exits 0. Returns the two jobs and the trussrc as it was before the login.
+fn login_while(
+    other_key: &str,
+    meanwhile: impl FnOnce(&TestEnv, &TestEnv),
+) -> (TestEnv, TestEnv, String) {
+    let gate = Gate::new();
+    let api = gate.baseten();
+    let (first, second) = jobs(&api, other_key);
+    let before = first.read_trussrc().unwrap();
+    let waiting = waiting_login(&first, &api);
+    meanwhile(&first, &second);
+    gate.open(waiting).assert_code(0);
+    (first, second, before)
+}
+
 /// With nothing in the way, the record staged while the API answered is the one saved: the record
 /// file is that temporary, renamed.
 #[test]
 fn a_login_saves_the_record_it_staged() {
     use std::os::unix::fs::MetadataExt;
-    let gate = Gate::new();
-    let api = gate.baseten();
-    let (first, _) = jobs(&api, SECOND);
-    let waiting = waiting_login(&first, &api);
     // A second name keeps the staged file's inode from being freed and numbered again.
+    let (first, _, _) = login_while(SECOND, |first, _| {
+        std::fs::hard_link(&staged_records(&first.home)[0], first.path("held")).unwrap();
+    });
     let held = first.path("held");
-    std::fs::hard_link(&staged_records(&first.home)[0], &held).unwrap();
-    gate.open(waiting).assert_code(0);
     let record = first.home.join(".trussrc.truss-ci-state.json");
     let ino = |path: &Path| std::fs::metadata(path).unwrap().ino();
     assert_eq!(ino(&record), ino(&held));
@@ -132,15 +145,11 @@ fn a_record_staged_before_another_login_is_not_used() {
     for (other_key, first_post_first) in
         [(SECOND, true), (SECOND, false), (KEY, true), (KEY, false)]
     {
-        let gate = Gate::new();
-        let api = gate.baseten();
-        let (first, second) = jobs(&api, other_key);
-        let before = first.read_trussrc().unwrap();
-        let waiting = waiting_login(&first, &api);
-        second
-            .run(&["login", "--from-env", "--no-validate"])
-            .assert_code(0);
-        gate.open(waiting).assert_code(0);
+        let (first, second, before) = login_while(other_key, |_, second| {
+            second
+                .run(&["login", "--from-env", "--no-validate"])
+                .assert_code(0);
+        });
         let records =
             std::fs::read_to_string(first.home.join(".trussrc.truss-ci-state.json")).unwrap();
         assert_eq!(
@@ -211,13 +220,10 @@ fn a_record_file_changed_after_staging_is_read_again() {
 /// used. The post puts back the section the other tool wrote.
 #[test]
 fn a_trussrc_changed_by_another_tool_after_staging_is_read_again() {
-    let gate = Gate::new();
-    let api = gate.baseten();
-    let (first, _) = jobs(&api, SECOND);
-    let waiting = waiting_login(&first, &api);
     let edited = "[baseten]\nremote_provider = baseten\nremote_url = https://e\napi_key = EDITED\n";
-    std::fs::write(first.trussrc(), edited).unwrap();
-    gate.open(waiting).assert_code(0);
+    let (first, _, _) = login_while(SECOND, |first, _| {
+        std::fs::write(first.trussrc(), edited).unwrap();
+    });
     assert!(first.read_trussrc().unwrap().contains(KEY));
     first.run(&["logout", "--post"]).assert_code(0);
     assert_eq!(first.read_trussrc().as_deref(), Some(edited));
@@ -227,13 +233,10 @@ fn a_trussrc_changed_by_another_tool_after_staging_is_read_again() {
 /// waiting login's staged record among them: the login writes its record all the same.
 #[test]
 fn a_staged_record_swept_by_another_job_is_written_again() {
-    let gate = Gate::new();
-    let api = gate.baseten();
-    let (first, second) = jobs(&api, SECOND);
-    let waiting = waiting_login(&first, &api);
-    second.run(&["logout", "--post"]).assert_code(0);
-    assert!(staged_records(&first.home).is_empty(), "swept");
-    gate.open(waiting).assert_code(0);
+    let (first, _, _) = login_while(SECOND, |first, second| {
+        second.run(&["logout", "--post"]).assert_code(0);
+        assert!(staged_records(&first.home).is_empty(), "swept");
+    });
     assert!(first.read_trussrc().unwrap().contains(KEY));
     first.run(&["logout", "--post"]).assert_code(0);
     assert_eq!(first.read_trussrc().as_deref(), Some(BEFORE));
