@@ -83,7 +83,6 @@ impl<'a> Commit<'a> {
         let (out, keyring, path) = (ctx.out, &ctx.keyring, &settings.trussrc.path);
         let keep: Vec<&Path> = ahead.iter().map(Ahead::temporary).collect();
         let journal = undo::Journal::open_keeping(path, settings.conn.api.timeout, read, &keep)?;
-        drop(keep);
         let locked = &journal.locked;
         report.remotes = remotes_after(&locked.doc, &report.remote);
         let keyring_write = plan_keyring(settings.storage, keyring, report, out);
@@ -227,29 +226,31 @@ impl<'a> Commit<'a> {
         if !inline {
             return self.save_record(new).map(|()| None);
         }
-        let path = &settings.trussrc.path;
-        if let Some(ahead) = ahead {
-            let before = self.journal.bytes()?;
-            let matched = ahead.matching(new, before.as_deref());
-            self.records_before = Some(before);
-            if let Some((id, record)) = matched {
-                let (saved, bytes) = crate::atomic_file::staged_while(
-                    || trussrc::stage(path, text),
-                    || record.commit(crate::atomic_file::Durable::Named),
-                );
-                saved?;
-                self.id = Some(id);
-                return bytes.map(Some);
+        let staged_record = match ahead {
+            Some(ahead) => {
+                let before = self.journal.bytes()?;
+                let matched = ahead.matching(new, before.as_deref());
+                self.records_before = Some(before);
+                matched
             }
-        }
-        if let Some(b) = &settings.baseten {
+            None => None,
+        };
+        if staged_record.is_none()
+            && let Some(b) = &settings.baseten
+        {
             return self
                 .save_beside_baseten(new, (settings, b, report), key, text)
                 .map(Some);
         }
+        let path = &settings.trussrc.path;
         let (saved, bytes) = crate::atomic_file::staged_while(
             || trussrc::stage(path, text),
-            || self.save_record(new),
+            || match staged_record {
+                Some((id, record)) => record
+                    .commit(crate::atomic_file::Durable::Named)
+                    .map(|()| self.id = Some(id)),
+                None => self.save_record(new),
+            },
         );
         saved?;
         Ok(Some(bytes?))
