@@ -1,6 +1,5 @@
-//! Least privilege: login, exec and `status --check` look the key up by its prefix (beside the
-//! check over plain HTTP, after it on its connection over TLS; the verdict comes first either
-//! way), and say what it is; `--require-key-type` refuses another type (or an
+//! Least privilege: login, exec and `status --check` look the key up by its prefix (after the
+//! check, on its connection, once the verdict lets the key through), and say what it is; `--require-key-type` refuses another type (or an
 //! unknown one) before anything is written; a personal key on CI is warned about; a trussrc with
 //! several remotes gets a note about `truss push`. Against the fake of Baseten's management API,
 //! with the list allowed and refused; and a server that puts the key in its answer changes
@@ -349,33 +348,24 @@ fn listed_as(req: &Request, kind: &str) -> Reply {
     )
 }
 
-/// Over plain HTTP the lookup is sent beside the check, not after its answer: a server that
-/// answers the check only once the lookup has come is answered in time, by login, exec and
-/// `status --check`.
+/// The lookup is sent once the check has its answer, over plain HTTP as over TLS: by login,
+/// exec and `status --check` alike.
 #[test]
-fn the_lookup_does_not_wait_for_the_check() {
-    use std::sync::{Arc, Condvar, Mutex};
-    let listed = Arc::new((Mutex::new(false), Condvar::new()));
-    let seen = Arc::clone(&listed);
-    let api = FakeApi::start(move |req, _| {
-        let (flag, cond) = &*seen;
-        match req.path.as_str() {
-            "/v1/api_keys" => {
-                *flag.lock().unwrap() = true;
-                cond.notify_all();
-                listed_as(req, "WORKSPACE_MANAGE_ALL")
-            }
-            _ => {
-                let guard = flag.lock().unwrap();
-                let (guard, _) = cond
-                    .wait_timeout_while(guard, Duration::from_secs(10), |listed| !*listed)
-                    .unwrap();
-                if *guard {
-                    Reply::json(200, USER_JSON)
-                } else {
-                    Reply::json(503, r#"{"error":"the lookup never came"}"#)
-                }
-            }
+fn the_lookup_follows_the_check() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let answered = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&answered);
+    let api = FakeApi::start(move |req, _| match req.path.as_str() {
+        "/v1/api_keys" if seen.load(Ordering::SeqCst) => listed_as(req, "WORKSPACE_MANAGE_ALL"),
+        "/v1/api_keys" => Reply::json(
+            404,
+            r#"{"error":"the lookup came before the check's answer"}"#,
+        ),
+        _ => {
+            std::thread::sleep(Duration::from_millis(100));
+            seen.store(true, Ordering::SeqCst);
+            Reply::json(200, USER_JSON)
         }
     });
     let env = env_for(&api, KEY);
@@ -384,48 +374,37 @@ fn the_lookup_does_not_wait_for_the_check() {
         &["status", "--check"],
         &["exec", "--", "true"],
     ] {
-        *listed.0.lock().unwrap() = false;
-        let mut full = args.to_vec();
-        full.extend(["--timeout", "5"]);
-        let run = env.run(&full);
+        answered.store(false, Ordering::SeqCst);
+        let before = api.hits();
+        let run = env.run(args);
         run.assert_code(0);
         assert!(
             run.all().contains("workspace-manage-all"),
             "{args:?}: {}",
             run.all()
         );
+        let paths: Vec<String> = api.requests()[before..]
+            .iter()
+            .map(|r| r.path.clone())
+            .collect();
+        assert_eq!(paths[..2], ["/v1/users/me", "/v1/api_keys"], "{args:?}");
     }
 }
 
-/// The check's verdict decides, whatever the lookup beside it answered first: a rejected key
+/// The check's verdict decides, and nothing is looked up for a key it refuses: a rejected key
 /// exits 3 as rejected (not as a key of the wrong type), an API that does not answer as Baseten's
-/// exits 4, a restricted key exits 3 as restricted; and a lookup that never ends is not waited for.
+/// exits 4, a restricted key exits 3 as restricted.
 #[test]
 fn the_verdict_comes_before_the_lookup() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     let cases: [(u16, i32, &str); 3] = [
         (401, 3, "rejected the API key"),
         (404, 4, "to the key check"),
         (403, 3, "inference-only"),
     ];
     for (status, code, said) in cases {
-        let answered = Arc::new(AtomicBool::new(false));
-        let seen = Arc::clone(&answered);
         let api = FakeApi::start(move |req, _| match req.path.as_str() {
-            "/v1/api_keys" => {
-                seen.store(true, Ordering::SeqCst);
-                listed_as(req, "WORKSPACE_INVOKE")
-            }
-            _ => {
-                // The lookup's answer is on its way before the verdict is.
-                let started = Instant::now();
-                while !seen.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(5) {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                std::thread::sleep(Duration::from_millis(100));
-                Reply::json(status, r#"{"error":"no"}"#)
-            }
+            "/v1/api_keys" => listed_as(req, "WORKSPACE_INVOKE"),
+            _ => Reply::json(status, r#"{"error":"no"}"#),
         });
         let env = env_for(&api, KEY);
         let run = env.run(&["login", "--require-key-type", "workspace-manage-all"]);
@@ -433,9 +412,10 @@ fn the_verdict_comes_before_the_lookup() {
         run.assert_stderr_has(said);
         run.assert_stderr_lacks("workspace-invoke");
         assert!(env.read_trussrc().is_none(), "{status}: nothing written");
-        assert!(
-            answered.load(Ordering::SeqCst),
-            "{status}: the lookup was answered"
+        assert_eq!(
+            api.hits_on("/v1/api_keys"),
+            0,
+            "{status}: nothing looked up"
         );
     }
 

@@ -2,10 +2,7 @@
 //! runs every request within one deadline, with no redirects, a capped body, full-jitter retries of
 //! what is transient, and every byte of server text scrubbed of every key it knows.
 use std::cell::Cell;
-use std::future::{Future, poll_fn};
 use std::path::Path;
-use std::pin::pin;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
@@ -160,41 +157,6 @@ impl Client {
     ) -> Result<Response<T>> {
         let request = self.prepare(method, path, body, key, cap)?;
         self.runtime.block_on(self.send(&request))
-    }
-
-    /// Two GETs with `key` sent at once (each on a connection of its own), within the one
-    /// deadline and each retried as [`Client::request`] retries: `first` read up to
-    /// [`MAX_BODY`], `second` up to its cap. `decide` takes the first's answer as soon as it
-    /// comes, whatever became of the second; the second's is waited for only when `decide`
-    /// accepts, and a refusal drops it wherever it got to.
-    pub fn get_beside<A: DeserializeOwned, B: DeserializeOwned, R>(
-        &self,
-        key: &ApiKey,
-        first: &str,
-        (second, cap): (&str, usize),
-        decide: impl FnOnce(Result<Response<A>>) -> Result<R>,
-    ) -> Result<(R, Result<Response<B>>)> {
-        let first = self.prepare(Method::GET, first, None, key, MAX_BODY)?;
-        let second = self.prepare(Method::GET, second, None, key, cap)?;
-        let mut first = pin!(self.send::<A>(&first));
-        let mut second = pin!(self.send::<B>(&second));
-        let mut early = None;
-        // The first is polled first, so it is sent first.
-        let answer = self.runtime.block_on(poll_fn(|cx| {
-            let polled = first.as_mut().poll(cx);
-            if early.is_none()
-                && let Poll::Ready(done) = second.as_mut().poll(cx)
-            {
-                early = Some(done);
-            }
-            polled
-        }));
-        let decided = decide(answer)?;
-        let other = match early {
-            Some(done) => done,
-            None => self.runtime.block_on(second),
-        };
-        Ok((decided, other))
     }
 
     /// A request to `{api_url}{path}` with `key` as its `Authorization` (a sensitive header),

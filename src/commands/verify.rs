@@ -1,5 +1,5 @@
 //! The key check `login`, `exec` and `status --check` share: the API's verdict, the rule for
-//! restricted keys, and the key's lookup sent beside the check.
+//! restricted keys, and the key's lookup once the check lets it through.
 use crate::api::ApiSettings;
 use crate::api::{self, Client, Verdict};
 use crate::context::Context;
@@ -9,11 +9,11 @@ use crate::key_source::Source;
 use crate::output::Output;
 use crate::secret::ApiKey;
 
-/// Checks `key` against `/v1/users/me` on `client` and looks it up by its prefix
-/// ([`api::check_and_find`]: beside the check over plain HTTP, after it over TLS). The verdict comes first: a full key's, and a restricted one's (403)
-/// when `--allow-restricted` lets it through, after a warning; exit 3 for a restricted key
-/// otherwise, and a rejected key or an unreachable API ends the command with its own error
-/// whatever became of the lookup. Only then is the lookup judged ([`key_info::judge`]).
+/// Checks `key` against `/v1/users/me` on `client`, then looks it up by its prefix on the same
+/// connection ([`api::check_and_find`]). The verdict comes first: a full key's, and a restricted
+/// one's (403) when `--allow-restricted` lets it through, after a warning; exit 3 for a restricted
+/// key otherwise, and a rejected key or an unreachable API ends the command with its own error,
+/// nothing looked up. Only then is the lookup judged ([`key_info::judge`]).
 pub fn verify(
     client: &Client,
     api: &ApiSettings,
