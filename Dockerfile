@@ -18,8 +18,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 COPY dist/ /dist/
 RUN case "$TARGETARCH" in \
-        amd64) target=x86_64-unknown-linux-gnu ;; \
-        arm64) target=aarch64-unknown-linux-gnu ;; \
+        amd64) target=x86_64-unknown-linux-musl ;; \
+        arm64) target=aarch64-unknown-linux-musl ;; \
         *) echo "no truss-ci build for $TARGETARCH" >&2; exit 1 ;; \
     esac \
     && mkdir -p /out/bin /out/usr/local/bin /out/etc/ssl/certs /out/home/truss-ci /out/tmp \

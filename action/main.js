@@ -16,8 +16,8 @@ const zlib = require('node:zlib');
 const { spawnSync } = require('node:child_process');
 
 const TARGETS = {
-  'Linux/X64': 'x86_64-unknown-linux-gnu',
-  'Linux/ARM64': 'aarch64-unknown-linux-gnu',
+  'Linux/X64': 'x86_64-unknown-linux-musl',
+  'Linux/ARM64': 'aarch64-unknown-linux-musl',
   'macOS/X64': 'x86_64-apple-darwin',
   'macOS/ARM64': 'aarch64-apple-darwin',
   'Windows/X64': 'x86_64-pc-windows-msvc',

@@ -13,8 +13,8 @@ const RUNNERS = [
   ['Windows', 'X64', 'C:\\hostedtoolcache\\windows', 'D:\\a\\_temp', 'x86_64-pc-windows-msvc', path.win32],
   ['macOS', 'ARM64', '/Users/runner/hostedtoolcache', '/Users/runner/work/_temp', 'aarch64-apple-darwin', path.posix],
   ['macOS', 'X64', '/Users/runner/hostedtoolcache', '/Users/runner/work/_temp', 'x86_64-apple-darwin', path.posix],
-  ['Linux', 'X64', '/opt/hostedtoolcache', '/home/runner/work/_temp', 'x86_64-unknown-linux-gnu', path.posix],
-  ['Linux', 'ARM64', '/opt/hostedtoolcache', '/home/runner/work/_temp', 'aarch64-unknown-linux-gnu', path.posix],
+  ['Linux', 'X64', '/opt/hostedtoolcache', '/home/runner/work/_temp', 'x86_64-unknown-linux-musl', path.posix],
+  ['Linux', 'ARM64', '/opt/hostedtoolcache', '/home/runner/work/_temp', 'aarch64-unknown-linux-musl', path.posix],
 ];
 
 test('each runner OS and architecture gets its target, binary name and tool-cache layout', () => {

@@ -13,7 +13,7 @@ trap 'kill "$fake_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 command -v hyperfine >/dev/null || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
 eval "$(bash scripts/interop-setup.sh)"
 # The binary users download: the one release build, static, and its brotli asset.
-bin=$(bash scripts/release-build.sh x86_64-unknown-linux-gnu)
+bin=$(bash scripts/release-build.sh x86_64-unknown-linux-musl)
 key=benchKEY01.Zx9qv7Lw3pTt
 
 mkfifo "$work/fake.in"
@@ -109,7 +109,7 @@ done
 # The action shim: Node start-up; a run through a tool-cache hit (no-op binary); and the cold path
 # of a hosted runner, whose tool cache is empty: download the .br from a local server, verify its
 # SHA-256, decompress, run `truss-ci login` against the fake API.
-t=x86_64-unknown-linux-gnu
+t=x86_64-unknown-linux-musl
 shim=$work/shim; mkdir -p "$shim/cache/truss-ci/0.1.0/$t" "$shim/srv/v0.1.0" "$shim/home"
 cp /bin/true "$shim/cache/truss-ci/0.1.0/$t/truss-ci"
 true_sha=$(sha256sum /bin/true | cut -d' ' -f1)

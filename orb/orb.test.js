@@ -581,7 +581,7 @@ test('install.sh, method binary: the download is installed only when its SHA-256
   if (!good) return;
   assert.equal(good.status, 0, good.stderr);
   assert.equal(good.urls.length, 1);
-  assert.match(good.urls[0], /^https:\/\/github\.com\/baseten\/auth-action\/releases\/download\/v9\.9\.9\/truss-ci-[a-z0-9_]+-(unknown-linux-gnu|apple-darwin)$/);
+  assert.match(good.urls[0], /^https:\/\/github\.com\/baseten\/auth-action\/releases\/download\/v9\.9\.9\/truss-ci-[a-z0-9_]+-(unknown-linux-musl|apple-darwin)$/);
   assert.equal(good.installed, RELEASE);
   assert.match(good.stderr, /truss-ci 9\.9\.9/);
   assert.match(good.bashEnv, /^export PATH=.*install:"\$PATH"$/m);

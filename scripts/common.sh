@@ -30,3 +30,13 @@ end_to_end() {
     export TRUSS_CI_BIN TRUSS_CI_FAKE_BASETEN
   fi
 }
+
+# The release's target for this machine: on Linux the static musl build (any distribution, and a
+# process start without glibc's start-up work), elsewhere the host's.
+release_target() {
+  case "$(uname -s)/$(uname -m)" in
+    Linux/x86_64) echo x86_64-unknown-linux-musl ;;
+    Linux/aarch64) echo aarch64-unknown-linux-musl ;;
+    *) rustc -vV | sed -n 's/^host: //p' ;;
+  esac
+}

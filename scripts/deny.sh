@@ -33,7 +33,9 @@ cargo fetch --locked -q
 "$deny" --offline check
 
 # The shipped binary's own dependency list, read back as a user's `cargo audit bin` reads it.
-host=$(rustc -vV | sed -n 's/^host: //p')
+# shellcheck source=scripts/common.sh
+. scripts/common.sh
+host=$(release_target)
 audit=${TRUSS_CI_CARGO_AUDIT:-$(command -v cargo-audit || true)}
 if [ -n "$audit" ] && [ -f "dist/truss-ci-$host" ]; then
   report=$("$audit" audit --db "$db" --no-fetch bin "dist/truss-ci-$host" 2>&1) || {

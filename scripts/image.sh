@@ -10,8 +10,8 @@ engine=${TRUSS_CI_CONTAINER_ENGINE:-$(command -v podman || command -v docker)}
 base=${TRUSS_CI_IMAGE_BASE:-localhost/debian:bookworm-minbase}
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 case "$(uname -m)" in
-  x86_64) arch=amd64; target=x86_64-unknown-linux-gnu ;;
-  aarch64) arch=arm64; target=aarch64-unknown-linux-gnu ;;
+  x86_64) arch=amd64; target=x86_64-unknown-linux-musl ;;
+  aarch64) arch=arm64; target=aarch64-unknown-linux-musl ;;
   *) echo "image: no build for $(uname -m)" >&2; exit 1 ;;
 esac
 if [ ! -x "dist/truss-ci-$target" ]; then

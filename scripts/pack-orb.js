@@ -18,7 +18,7 @@ const SECTIONS = ['commands', 'jobs', 'examples'];
 const INCLUDE = /^(\s*)((?:- )?[A-Za-z0-9_-]+:)\s*<<include\(([^()]+)\)>>\s*$/;
 const VERSION = /^[0-9]+\.[0-9]+\.[0-9]+(?:[.+-][0-9A-Za-z.+-]+)?$/;
 /// The targets install.sh downloads a release binary for.
-const TARGETS = ['x86_64-unknown-linux-gnu', 'aarch64-unknown-linux-gnu', 'x86_64-apple-darwin', 'aarch64-apple-darwin'];
+const TARGETS = ['x86_64-unknown-linux-musl', 'aarch64-unknown-linux-musl', 'x86_64-apple-darwin', 'aarch64-apple-darwin'];
 /// The line of a script that the release's digests replace.
 const DIGESTS = /^release_sha256=''$/m;
 

@@ -39,8 +39,8 @@ die() { say "FAILED: $*"; exit 1; }
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 major=${version%%.*}
 case "$(uname -m)" in
-  x86_64) target=x86_64-unknown-linux-gnu; arch=X64 ;;
-  aarch64) target=aarch64-unknown-linux-gnu; arch=ARM64 ;;
+  x86_64) target=x86_64-unknown-linux-musl; arch=X64 ;;
+  aarch64) target=aarch64-unknown-linux-musl; arch=ARM64 ;;
   *) die "no release target for $(uname -m)" ;;
 esac
 

@@ -8,7 +8,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-target=$(rustc -vV | sed -n 's/^host: //p')
+# shellcheck source=scripts/common.sh
+. scripts/common.sh
+target=$(release_target)
 other=$(mktemp -d "${TMPDIR:-/var/tmp}/truss-ci-rebuild.XXXXXX")
 trap 'rm -rf "$other"' EXIT
 log() { printf 'reproducible: %s\n' "$*" >&2; }

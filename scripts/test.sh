@@ -32,7 +32,7 @@ echo "--- the supply chain"
 # What is inside (the embedded dependency list and the SBOM agree, the SBOM is valid CycloneDX),
 # the dependency policy offline (scripts/deny.sh), what --version --verbose says, and the same
 # bytes from a rebuild elsewhere (scripts/reproducible.sh: binary, .br, SBOM, wheel, image).
-host=$(rustc -vV | sed -n 's/^host: //p')
+host=$(release_target)
 lint_py=${TRUSS_CI_LINT_PYTHON:-target/interop/lint-venv/bin/python}
 if [ -z "${TRUSS_CI_UNAUDITED:-}" ] && [ -x "$lint_py" ] && [ -n "${TRUSS_CI_CARGO_DENY:-}" ]; then
   "$lint_py" scripts/check-sbom.py "dist/truss-ci-$host" "dist/truss-ci-$host.cdx.json" Cargo.lock

@@ -60,7 +60,7 @@ fn dockerfile_assembles_the_release_binary_from_scratch() {
         .map(|(_, a)| a.as_str())
         .collect::<Vec<_>>()
         .join("\n");
-    for target in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+    for target in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
         assert!(
             run.contains(target),
             "picks the release binary for {target}"

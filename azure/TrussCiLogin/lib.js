@@ -197,8 +197,8 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const MAX_DOWNLOAD = 32 * 1024 * 1024;
 const MAX_BINARY = 64 * 1024 * 1024;
 const TARGETS = {
-  'Linux/X64': 'x86_64-unknown-linux-gnu',
-  'Linux/ARM64': 'aarch64-unknown-linux-gnu',
+  'Linux/X64': 'x86_64-unknown-linux-musl',
+  'Linux/ARM64': 'aarch64-unknown-linux-musl',
   'Darwin/X64': 'x86_64-apple-darwin',
   'Darwin/ARM64': 'aarch64-apple-darwin',
   'Windows_NT/X64': 'x86_64-pc-windows-msvc',

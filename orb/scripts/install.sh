@@ -55,8 +55,8 @@ case "$method" in
     ;;
   binary)
     case "$(uname -s)/$(uname -m)" in
-      Linux/x86_64 | Linux/amd64) target=x86_64-unknown-linux-gnu ;;
-      Linux/aarch64 | Linux/arm64) target=aarch64-unknown-linux-gnu ;;
+      Linux/x86_64 | Linux/amd64) target=x86_64-unknown-linux-musl ;;
+      Linux/aarch64 | Linux/arm64) target=aarch64-unknown-linux-musl ;;
       Darwin/x86_64) target=x86_64-apple-darwin ;;
       Darwin/arm64) target=aarch64-apple-darwin ;;
       *) usage "no truss-ci release binary for $(uname -s)/$(uname -m): use method pip" ;;

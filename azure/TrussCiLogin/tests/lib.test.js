@@ -78,7 +78,7 @@ test('the verification: a file with a known SHA-256 passes, any other digest or 
 
 test('the manifest: both digests for the version and target, or no download at all', () => {
   const t = lib.target('Linux', 'X64');
-  assert.equal(t, 'x86_64-unknown-linux-gnu');
+  assert.equal(t, 'x86_64-unknown-linux-musl');
   assert.equal(lib.target('Windows_NT', 'X64'), 'x86_64-pc-windows-msvc');
   assert.throws(() => lib.target('Linux', 'ARM'), /no truss-ci build for an agent on Linux\/ARM/);
   const a = crypto.createHash('sha256').update('asset').digest('hex');
@@ -173,7 +173,7 @@ test('the download: the release asset for the agent, checked against the manifes
   const binary = Buffer.from('#!/bin/sh\necho truss-ci\n');
   const asset = zlib.brotliCompressSync(binary);
   const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
-  const t = 'x86_64-unknown-linux-gnu';
+  const t = 'x86_64-unknown-linux-musl';
   const manifestFile = path.join(dir, 'manifest.json');
   fs.writeFileSync(manifestFile, JSON.stringify({ version: '0.1.0', repository: 'x/y', sha256: { '0.1.0': { [t]: sha(asset) } }, binary_sha256: { '0.1.0': { [t]: sha(binary) } } }));
   const temp = path.join(dir, 'agent-temp');
