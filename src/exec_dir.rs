@@ -103,21 +103,51 @@ pub fn sweep(env: &Env) {
     let mut bases = vec![base(env, runner_temp), base(env, None)];
     bases.dedup();
     for base in bases {
-        let Ok(entries) = fs::read_dir(&base) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with(PREFIX) {
-                continue;
-            }
-            if name.ends_with(LOCK_SUFFIX) {
-                remove_lock_if_abandoned(&entry.path());
+        for name in exec_names(&base) {
+            let path = base.join(&name);
+            if name.as_encoded_bytes().ends_with(LOCK_SUFFIX.as_bytes()) {
+                remove_lock_if_abandoned(&path);
             } else {
-                remove_if_abandoned(&entry.path());
+                remove_if_abandoned(&path);
             }
         }
     }
+}
+
+/// The names in `base` that start with [`PREFIX`]. It runs before every command, in a temp
+/// directory that may hold thousands of entries: on Linux they are read with one `getdents64`
+/// into a 32 KiB buffer (the C library's `readdir` may take a call per 2 KiB), and only the
+/// names that match are copied.
+#[cfg(target_os = "linux")]
+fn exec_names(base: &Path) -> Vec<std::ffi::OsString> {
+    use rustix::fs::{Mode, OFlags, RawDir};
+    use std::os::unix::ffi::OsStrExt;
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(fd) = rustix::fs::open(base, flags, Mode::empty()) else {
+        return Vec::new();
+    };
+    let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); 32 * 1024];
+    let mut dir = RawDir::new(fd, &mut buf);
+    let mut names = Vec::new();
+    while let Some(Ok(entry)) = dir.next() {
+        let name = entry.file_name().to_bytes();
+        if name.starts_with(PREFIX.as_bytes()) {
+            names.push(std::ffi::OsStr::from_bytes(name).to_owned());
+        }
+    }
+    names
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exec_names(base: &Path) -> Vec<std::ffi::OsString> {
+    let Ok(entries) = fs::read_dir(base) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|entry| entry.file_name())
+        .filter(|name| name.as_encoded_bytes().starts_with(PREFIX.as_bytes()))
+        .collect()
 }
 
 /// This user's, and not a link.
