@@ -141,20 +141,19 @@ impl Scrubber {
         }
         // A secret part shorter than a fragment is matched only as part of the whole key.
         let fragments = key.len() - self.secret_start >= MIN_FRAGMENT;
+        let (index, mut runs) = (KeyIndex::of(key), Runs::default());
         for start in 0..hay.len() {
-            for offset in 0..key.len() {
-                // No run starts where its first character is not spelled.
-                if !spelled(&hay[start..], key[offset]) {
-                    continue;
-                }
-                let (chars, bytes) = encoded_run(&hay[start..], &key[offset..]);
+            // A run starts only where its first character is spelled: at the offsets of the
+            // characters the text spells here.
+            Spelled::at(&hay[start..]).offsets(&index, |offset| {
+                let (chars, bytes) = encoded_run(&hay[start..], &key[offset..], &mut runs);
                 let end = offset + chars;
                 let secret_chars = end.saturating_sub(offset.max(self.secret_start));
                 let whole = offset == 0 && chars == key.len();
                 if chars > 0 && (whole || (fragments && secret_chars >= MIN_FRAGMENT)) {
                     hit[start..start + bytes].fill(true);
                 }
-            }
+            });
         }
         projection.redact(text, &hit)
     }
@@ -382,12 +381,15 @@ fn fold(c: char) -> Option<u8> {
 /// How many leading characters of `key` the start of `hay` spells, each in one of its
 /// [`spellings`], and the most bytes of `hay` such a spelling takes. Every spelling is followed
 /// at once, so a literal `%` or `\\` in the key is read either way.
-fn encoded_run(hay: &[u8], key: &[u8]) -> (usize, usize) {
-    let mut at = vec![0usize];
+/// `runs` is where it works, kept from one call to the next.
+fn encoded_run(hay: &[u8], key: &[u8], runs: &mut Runs) -> (usize, usize) {
+    let Runs { at, next } = runs;
+    at.clear();
+    at.push(0);
     let mut chars = 0;
     for &k in key {
-        let mut next = Vec::with_capacity(4);
-        for &p in &at {
+        next.clear();
+        for &p in at.iter() {
             spellings(&hay[p..], k, |len| next.push(p + len));
         }
         if next.is_empty() {
@@ -395,17 +397,109 @@ fn encoded_run(hay: &[u8], key: &[u8]) -> (usize, usize) {
         }
         next.sort_unstable();
         next.dedup();
-        at = next;
+        std::mem::swap(at, next);
         chars += 1;
     }
     (chars, at.last().copied().unwrap_or(0))
 }
 
+/// The two sets of places [`encoded_run`] moves between: a scrub calls it at most places of the
+/// text, and would otherwise allocate them each time.
+#[derive(Default)]
+struct Runs {
+    at: Vec<usize>,
+    next: Vec<usize>,
+}
+
 /// Whether the start of `rest` spells the key's character `k` in any of its [`spellings`].
+#[cfg(test)]
 fn spelled(rest: &[u8], k: u8) -> bool {
     let mut any = false;
     spellings(rest, k, |_| any = true);
     any
+}
+
+/// The key's offsets by character: those of `b` are `order[bounds[b]..bounds[b + 1]]`.
+struct KeyIndex {
+    order: Vec<usize>,
+    bounds: [usize; 257],
+}
+
+impl KeyIndex {
+    fn of(key: &[u8]) -> Self {
+        let mut bounds = [0usize; 257];
+        for &b in key {
+            bounds[usize::from(b) + 1] += 1;
+        }
+        for b in 0..256 {
+            bounds[b + 1] += bounds[b];
+        }
+        let mut next = bounds;
+        let mut order = vec![0; key.len()];
+        for (offset, &b) in key.iter().enumerate() {
+            order[next[usize::from(b)]] = offset;
+            next[usize::from(b)] += 1;
+        }
+        Self { order, bounds }
+    }
+
+    fn offsets(&self, b: u8) -> &[usize] {
+        &self.order[self.bounds[usize::from(b)]..self.bounds[usize::from(b) + 1]]
+    }
+}
+
+/// What the start of some text spells, whatever the key's character: read once per place, where
+/// [`spellings`] reads it again for each character.
+struct Spelled {
+    /// The byte itself.
+    raw: Option<u8>,
+    /// The values of its hex-encoded, percent-encoded, `\xXX` and `\uXXXX` readings.
+    encoded: [Option<u32>; 4],
+    /// The character after a `\`.
+    escaped: Option<u8>,
+}
+
+impl Spelled {
+    fn at(rest: &[u8]) -> Self {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        let byte = |d: &[u8]| d.iter().try_fold(0u32, |v, &b| hex(b).map(|h| v * 16 + h));
+        let from = |len: usize, prefix: &[u8]| {
+            (rest.len() >= len && rest.starts_with(prefix))
+                .then(|| byte(&rest[prefix.len()..len]))
+                .flatten()
+        };
+        Self {
+            raw: rest.first().copied(),
+            encoded: [
+                from(2, b""),
+                from(3, b"%"),
+                from(4, b"\\x"),
+                from(6, b"\\u"),
+            ],
+            escaped: (rest.len() >= 2 && rest[0] == b'\\').then(|| rest[1]),
+        }
+    }
+
+    /// Calls `each` with every offset of the key whose character this place spells (as
+    /// [`spelled`] says; an offset may come twice).
+    fn offsets(&self, index: &KeyIndex, mut each: impl FnMut(usize)) {
+        let mut of = |b: u8| index.offsets(b).iter().for_each(|&offset| each(offset));
+        if let Some(raw) = self.raw {
+            of(raw);
+        }
+        // An encoded value spells its character, and a letter's upper case its lower case.
+        for value in self.encoded.iter().flatten() {
+            if let Ok(b) = u8::try_from(*value) {
+                of(b);
+                if b.is_ascii_uppercase() {
+                    of(b.to_ascii_lowercase());
+                }
+            }
+        }
+        if let Some(escaped) = self.escaped.filter(|e| b"\\\"/".contains(e)) {
+            of(escaped);
+        }
+    }
 }
 
 /// The length of each spelling of the key's character `k` at the start of `rest`: raw,

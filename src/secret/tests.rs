@@ -244,7 +244,38 @@ proptest! {
         hay in "[-%\\\\xu0-9a-fA-Fg\"/ ]{0,12}",
         key in "[a-f0-9%\\\\\"/.]{1,6}",
     ) {
-        let (chars, _) = encoded_run(hay.as_bytes(), key.as_bytes());
+        let (chars, _) = encoded_run(hay.as_bytes(), key.as_bytes(), &mut Runs::default());
         prop_assert_eq!(chars > 0, spelled(hay.as_bytes(), key.as_bytes()[0]));
+    }
+}
+
+proptest! {
+    /// The reading made once per place finds exactly the key's offsets whose character
+    /// [`spellings`] finds there.
+    #[test]
+    fn spelled_once_reads_as_each_spelling(
+        rest in proptest::collection::vec(
+            prop_oneof![
+                Just(b'\\'), Just(b'x'), Just(b'u'), Just(b'%'), Just(b'"'), Just(b'/'),
+                proptest::sample::select(b"0123456789abcdefABCDEF".to_vec()),
+                any::<u8>(),
+            ],
+            0..8,
+        ),
+        key in proptest::collection::vec(
+            prop_oneof![
+                proptest::sample::select(b"\\\"/%xu0123456789abcdefzABCZ.".to_vec()),
+                any::<u8>(),
+            ],
+            1..12,
+        ),
+    ) {
+        let mut found = std::collections::BTreeSet::new();
+        Spelled::at(&rest).offsets(&KeyIndex::of(&key), |offset| {
+            found.insert(offset);
+        });
+        let want: std::collections::BTreeSet<usize> =
+            (0..key.len()).filter(|&o| spelled(&rest, key[o])).collect();
+        prop_assert_eq!(found, want);
     }
 }
