@@ -2,7 +2,9 @@
 //! runs every request within one deadline, with no redirects, a capped body, full-jitter retries of
 //! what is transient, and every byte of server text scrubbed of every key it knows.
 use std::cell::Cell;
+use std::future::poll_fn;
 use std::path::Path;
+use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
@@ -157,6 +159,34 @@ impl Client {
     ) -> Result<Response<T>> {
         let request = self.prepare(method, path, body, key, cap)?;
         self.runtime.block_on(self.send(&request))
+    }
+
+    /// A GET as [`Client::request`] sends it, running `meanwhile` on this thread as soon as the
+    /// request first waits on the network (its connection under way), or once it is done if it
+    /// never waits: work that needs no answer starts once the request is on its way, and
+    /// overlaps the server's.
+    pub fn get_meanwhile<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &ApiKey,
+        meanwhile: impl FnOnce(),
+    ) -> Result<Response<T>> {
+        let request = self.prepare(Method::GET, path, None, key, MAX_BODY)?;
+        let mut sending = pin!(self.send::<T>(&request));
+        let mut meanwhile = Some(meanwhile);
+        let answer = self.runtime.block_on(poll_fn(|cx| {
+            let polled = sending.as_mut().poll(cx);
+            if polled.is_pending()
+                && let Some(meanwhile) = meanwhile.take()
+            {
+                meanwhile();
+            }
+            polled
+        }));
+        if let Some(meanwhile) = meanwhile {
+            meanwhile();
+        }
+        answer
     }
 
     /// A request to `{api_url}{path}` with `key` as its `Authorization` (a sensitive header),

@@ -1,7 +1,7 @@
 //! The Baseten API: a client (`client.rs`: proxies, CA, deadline, retries, no redirects, a capped
 //! and scrubbed body, one runtime) and small endpoint functions on it: the key check,
 //! `GET /v1/users/me`.
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tracing::debug;
@@ -47,8 +47,18 @@ const USERS_ME: &str = "/v1/users/me";
 
 /// Checks `key` (from `source`, for messages) with `GET /v1/users/me`.
 pub fn check_key(client: &Client, key: &ApiKey, source: &str) -> Result<Verdict> {
+    check_key_meanwhile(client, key, source, || ())
+}
+
+/// [`check_key`], running `meanwhile` once the check is on its way ([`Client::get_meanwhile`]).
+fn check_key_meanwhile(
+    client: &Client,
+    key: &ApiKey,
+    source: &str,
+    meanwhile: impl FnOnce(),
+) -> Result<Verdict> {
     debug!(host = client.host(), "checking the API key");
-    let answer = client.request(Method::GET, USERS_ME, None, key)?;
+    let answer = client.get_meanwhile(USERS_ME, key, meanwhile)?;
     verdict(answer, client.host(), source)
 }
 
@@ -57,7 +67,7 @@ pub type Found = Result<keys::Answer<Option<keys::KeyInfo>>>;
 
 /// [`check_key`], then with a `prefix` the key's lookup by it ([`keys::find`]), sent only once
 /// `accept` lets the verdict through: a refusal (or an unreachable API) decides the command, and a
-/// rejected key is never looked up.
+/// rejected key is never looked up. `meanwhile` runs once the check is on its way.
 ///
 /// The lookup follows the check on its connection. Over TLS a second connection would cost a
 /// second handshake, more than the round trip it saves; over plain HTTP, which only a nearby API
@@ -69,8 +79,9 @@ pub fn check_and_find(
     source: &str,
     prefix: Option<&str>,
     accept: impl FnOnce(Verdict) -> Result<Verdict>,
+    meanwhile: impl FnOnce(),
 ) -> Result<(Verdict, Option<Found>)> {
-    let verdict = accept(check_key(client, key, source)?)?;
+    let verdict = accept(check_key_meanwhile(client, key, source, meanwhile)?)?;
     Ok((verdict, prefix.map(|p| keys::find(client, key, p))))
 }
 

@@ -21,6 +21,18 @@ pub fn verify(
     source: &Source,
     ctx: &Context<'_>,
 ) -> Result<(Verdict, Lookup)> {
+    verify_meanwhile(client, api, key, (source, ctx), || ())
+}
+
+/// [`verify`], running `meanwhile` on this thread once the check is on its way: what needs no
+/// answer (`login` starts staging its undo record) waits neither for it nor before it.
+pub fn verify_meanwhile(
+    client: &Client,
+    api: &ApiSettings,
+    key: &ApiKey,
+    (source, ctx): (&Source, &Context<'_>),
+    meanwhile: impl FnOnce(),
+) -> Result<(Verdict, Lookup)> {
     let out = ctx.out;
     let accept = |verdict| {
         match verdict {
@@ -43,7 +55,8 @@ pub fn verify(
     }
     };
     let prefix = key_info::prefix_to_find(key);
-    let (verdict, found) = api::check_and_find(client, key, &source.describe(), prefix, accept)?;
+    let (verdict, found) =
+        api::check_and_find(client, key, &source.describe(), prefix, accept, meanwhile)?;
     Ok((verdict, key_info::judge(api, key, found, ctx)?))
 }
 

@@ -114,17 +114,22 @@ fn login(
             ),
             ctx.job.clone(),
         ));
-        // A thread the system refuses is no staging; one that panics fails the login, before
-        // anything is written.
+        // It starts once the check is on its way: the request goes out first. A thread the
+        // system refuses is no staging; one that panics fails the login, before anything is
+        // written.
         let (verified, staged) = std::thread::scope(|s| {
-            let staging = staging.and_then(|(at, job)| {
-                let existing = &existing;
-                std::thread::Builder::new()
-                    .spawn_scoped(s, move || ahead::stage(at, key, existing, job))
-                    .ok()
-            });
-            let verified = verify::verify(client, &settings.conn.api, key, &report.source, ctx);
-            (verified, staging.map(std::thread::ScopedJoinHandle::join))
+            let mut started = None;
+            let start = || {
+                started = staging.and_then(|(at, job)| {
+                    let existing = &existing;
+                    std::thread::Builder::new()
+                        .spawn_scoped(s, move || ahead::stage(at, key, existing, job))
+                        .ok()
+                });
+            };
+            let api = &settings.conn.api;
+            let verified = verify::verify_meanwhile(client, api, key, (&report.source, ctx), start);
+            (verified, started.map(std::thread::ScopedJoinHandle::join))
         });
         let (verdict, lookup) = verified?;
         report.verdict = Some(verdict);
