@@ -29,8 +29,6 @@ pub mod urls;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::cli::Cli;
 use crate::context::Context;
 use crate::env::Env;
@@ -60,7 +58,7 @@ pub fn main() -> ExitCode {
 
 fn run() -> ExitCode {
     let args = env::args();
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match Cli::parse_args(&args) {
         Ok(cli) => cli,
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => return version(&args),
         // --help.

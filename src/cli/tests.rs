@@ -104,3 +104,95 @@ fn the_refused_line_says_how_to_answer() {
         (OutputFormat::Text, None)
     );
 }
+
+/// The parse with only the named subcommand built gives what the full parse gives, for every
+/// line it takes; the lines it leaves (no subcommand named, help, version, errors) are the full
+/// parse's.
+#[test]
+fn the_parse_of_one_subcommand_is_the_full_parse() {
+    let lines: &[&[&str]] = &[
+        &["login"],
+        &["login", "--from-env"],
+        &[
+            "-v",
+            "login",
+            "--from-env",
+            "--require-key-type",
+            "workspace-manage-all",
+        ],
+        &[
+            "--output",
+            "json",
+            "--ci",
+            "github",
+            "login",
+            "--remote",
+            "r",
+            "--api-key-file",
+            "f",
+        ],
+        &[
+            "login",
+            "--storage",
+            "keyring",
+            "--export-env",
+            "--no-validate",
+            "-q",
+        ],
+        &[
+            "login",
+            "--job-key",
+            "workspace-invoke",
+            "--job-key-ttl",
+            "2h",
+            "--model-id",
+            "m",
+        ],
+        &["login", "--baseten-profile", "p", "--storage=inline"],
+        &["login", "--job-key-ttl", "2h"],
+        &["status"],
+        &["status", "--check", "--timeout", "5", "--output=json"],
+        &["logout", "--post"],
+        &["logout", "--all", "-vv"],
+        &["logout", "--remote", "login"],
+        &["exec", "--", "truss", "push", "--remote", "login"],
+        &["exec", "--remote", "r", "--", "sh", "-c", "status"],
+        &["keys", "prune", "--dry-run"],
+        &["--ci", "gitlab", "keys", "prune"],
+    ];
+    for line in lines {
+        let args: Vec<OsString> = std::iter::once("truss-ci")
+            .chain(line.iter().copied())
+            .map(OsString::from)
+            .collect();
+        let full = Cli::try_parse_from(&args);
+        let one = Cli::parse_one(&args);
+        match (&full, &one) {
+            (Ok(full), Some(one)) => {
+                assert_eq!(format!("{one:?}"), format!("{full:?}"), "{line:?}")
+            }
+            (Err(e), None) => assert!(Cli::parse_args(&args).is_err(), "{line:?}: {e}"),
+            _ => panic!("{line:?}: the full parse gave {full:?}, the one-subcommand parse {one:?}"),
+        }
+    }
+    // What the full parse refuses, the one-subcommand parse refuses too.
+    for (line, _) in CLASSES {
+        let args: Vec<OsString> = std::iter::once("truss-ci")
+            .chain(line.iter().copied())
+            .map(OsString::from)
+            .collect();
+        assert!(Cli::parse_one(&args).is_none(), "{line:?}");
+    }
+    for line in [
+        &["--help"][..],
+        &["login", "--help"],
+        &["--version"],
+        &["help", "login"],
+    ] {
+        let args: Vec<OsString> = std::iter::once("truss-ci")
+            .chain(line.iter().copied())
+            .map(OsString::from)
+            .collect();
+        assert!(Cli::parse_one(&args).is_none(), "{line:?}");
+    }
+}
