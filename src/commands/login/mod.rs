@@ -154,16 +154,6 @@ fn login(
         ctx,
         key,
     )?;
-    // Without a minted key to take back if the write fails, the client is let go on another
-    // thread: closing its connections overlaps the write's fsyncs. (A thread the system refuses
-    // drops it here.)
-    let (client, closing) = match client {
-        Some(client) if minted.is_none() => (
-            None,
-            std::thread::Builder::new().spawn(move || drop(client)).ok(),
-        ),
-        client => (client, None),
-    };
     let stored = store(
         settings,
         ctx,
@@ -171,9 +161,6 @@ fn login(
         (&mut report, existing, ahead),
         minted.as_ref(),
     );
-    if let Some(closing) = closing {
-        let _ = closing.join();
-    }
     if let (Err(_), Some(minted), Some(client)) = (&stored, &minted, &client) {
         job_key::undo_mint(client, key, minted, &settings.trussrc.path, out);
     }
