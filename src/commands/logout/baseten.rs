@@ -15,13 +15,13 @@ use crate::trussrc;
 pub(super) fn forget_profiles(
     file: &Path,
     doc: &trussrc::Document,
-    names: &[String],
+    names: &[&str],
     ctx: &Context<'_>,
     wait: Duration,
 ) -> Vec<String> {
     // Most logouts find no profile at all: no key is looked up for them.
     let forgotten = baseten_cli::peek(file).and_then(|auth| match auth {
-        Some(auth) if names.iter().any(|n| auth.profiles.contains_key(n)) => {
+        Some(auth) if names.iter().any(|n| auth.profiles.contains_key(*n)) => {
             let sections = sections_for_cli(doc, names, &auth, &ctx.keyring);
             baseten_cli::login::forget(file, &sections, &ctx.keyring, wait)
         }
@@ -40,13 +40,13 @@ pub(super) fn forget_profiles(
 /// they go: a `baseten` CLI profile that holds one is login's to remove too.
 fn sections_for_cli(
     doc: &trussrc::Document,
-    names: &[String],
+    names: &[&str],
     auth: &baseten_cli::auth_file::AuthFile,
     keyring: &Keyring,
 ) -> Vec<baseten_cli::login::Section> {
     names
         .iter()
-        .filter(|name| auth.profiles.contains_key(*name))
+        .filter(|name| auth.profiles.contains_key(**name))
         .filter_map(|name| {
             // As truss reads them: `%%` in the file is `%`.
             let key = match doc.value(name, "api_key") {
@@ -59,7 +59,7 @@ fn sections_for_cli(
                     .and_then(|payload| crate::keyring_store::key_from_payload(&payload))?,
             };
             Some(baseten_cli::login::Section {
-                remote: name.clone(),
+                remote: (*name).to_owned(),
                 key,
                 remote_url: doc.value(name, "remote_url")?,
             })
