@@ -56,7 +56,7 @@ ratios = {
 mb = lambda kib: kib * 1024 / 1e6
 rss_a_mb = mb(statistics.median(rss["a"]))
 budgets = [
-    # Two requests (the check, and the key's lookup sent beside it) against curl's one.
+    # Two requests (the check, and the key's lookup after it on its connection) against curl's one.
     ("a/b ≤ 0.5 (login with the key lookup)", ratios["a/b"] <= 0.5, f"{ratios['a/b']:.2f}"),
     # Over TLS truss-ci does the handshake and nothing more: the system's CA store is not read
     # for an API the given CA vouches for (src/api/tls.rs).
