@@ -32,11 +32,30 @@ end_to_end() {
 }
 
 # The release's target for this machine: on Linux the static musl build (any distribution, and a
-# process start without glibc's start-up work), elsewhere the host's.
+# process start without glibc's start-up work), elsewhere the host's; TRUSS_CI_RELEASE_TARGET
+# when scripts/test.sh fell back to another.
 release_target() {
+  if [ -n "${TRUSS_CI_RELEASE_TARGET:-}" ]; then
+    echo "$TRUSS_CI_RELEASE_TARGET"
+    return
+  fi
   case "$(uname -s)/$(uname -m)" in
     Linux/x86_64) echo x86_64-unknown-linux-musl ;;
     Linux/aarch64) echo aarch64-unknown-linux-musl ;;
     *) rustc -vV | sed -n 's/^host: //p' ;;
   esac
+}
+
+# musl_missing TARGET: what a build for the musl TARGET lacks here (Rust's standard library for it,
+# or musl's C compiler for ring), said as what to do; nothing when it can be built.
+musl_missing() {
+  local libdir
+  libdir=$(rustc --print target-libdir --target "$1" 2>/dev/null || true)
+  if [ -z "$libdir" ] || [ ! -d "$libdir" ]; then
+    echo "the Rust standard library for $1 is missing: rustup target add $1"
+  # cc-rs calls ARCH-linux-musl-gcc; on x86_64 it also takes musl-gcc.
+  elif ! command -v "${1%%-*}-linux-musl-gcc" >/dev/null &&
+    ! { [ "${1%%-*}" = x86_64 ] && command -v musl-gcc >/dev/null; }; then
+    echo "no C compiler for musl (${1%%-*}-linux-musl-gcc): install musl-tools"
+  fi
 }

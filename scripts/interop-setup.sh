@@ -57,9 +57,14 @@ apt_install musl-tools
 release_target=$(. "$root/scripts/common.sh" && release_target)
 case "$release_target" in
   *-linux-musl)
-    if ! rustc --print target-libdir --target "$release_target" 2>/dev/null | xargs test -d; then
-      log "rustup target add $release_target"
-      rustup target add "$release_target" >&2
+    libdir=$(rustc --print target-libdir --target "$release_target" 2>/dev/null || true)
+    if [ -z "$libdir" ] || [ ! -d "$libdir" ]; then
+      if command -v rustup >/dev/null; then
+        log "rustup target add $release_target"
+        rustup target add "$release_target" >&2 || log "rustup could not add $release_target"
+      else
+        log "no rustup to add $release_target: the release build will say what is missing"
+      fi
     fi ;;
 esac
 

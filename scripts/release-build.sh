@@ -29,14 +29,13 @@ case "$target" in
     # its caches with some fifty CPUID instructions, each a trap to the hypervisor on a CI VM
     # (about half a millisecond of every run: bench/README.md). ring's C needs musl's compiler.
     flags="$flags -C target-feature=+crt-static"
-    if ! rustc --print target-libdir --target "$target" 2>/dev/null | xargs test -d; then
-      echo "release-build: the Rust standard library for $target is missing: rustup target add $target" >&2
-      exit 1
-    fi
-    if ! command -v "${target%%-*}-linux-musl-gcc" >/dev/null && ! command -v musl-gcc >/dev/null; then
-      echo "release-build: no C compiler for musl: install musl-tools (apt-get install musl-tools)" >&2
+    missing=$(musl_missing "$target")
+    if [ -n "$missing" ]; then
+      echo "release-build: $missing" >&2
       exit 1
     fi ;;
+  # A static glibc build, for a machine without musl's toolchain (scripts/test.sh says so).
+  *-linux-gnu) flags="$flags -C target-feature=+crt-static" ;;
   *windows*) ext=".exe" ;;
 esac
 export RUSTFLAGS="${RUSTFLAGS:-} $flags"

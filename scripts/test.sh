@@ -14,7 +14,18 @@ if [ -z "${TRUSS_CI_CARGO_AUDITABLE:-}" ] && ! command -v cargo-auditable >/dev/
   skip "no cargo-auditable: the release build embeds no dependency list and gets no SBOM; run scripts/interop-setup.sh"
   export TRUSS_CI_UNAUDITED=1
 fi
-bash scripts/release-build.sh >/dev/null
+# The release target is the static musl build; without musl's toolchain, the static glibc one.
+release=$(release_target)
+case "$release" in
+  *-linux-musl)
+    missing=$(musl_missing "$release")
+    if [ -n "$missing" ]; then
+      skip "$missing: the release build is the static glibc one, not the one users download; run scripts/interop-setup.sh"
+      release=$(rustc -vV | sed -n 's/^host: //p')
+      export TRUSS_CI_RELEASE_TARGET=$release
+    fi ;;
+esac
+bash scripts/release-build.sh "$release" >/dev/null
 
 echo "--- the image"
 if command -v podman >/dev/null || command -v docker >/dev/null; then
@@ -32,7 +43,7 @@ echo "--- the supply chain"
 # What is inside (the embedded dependency list and the SBOM agree, the SBOM is valid CycloneDX),
 # the dependency policy offline (scripts/deny.sh), what --version --verbose says, and the same
 # bytes from a rebuild elsewhere (scripts/reproducible.sh: binary, .br, SBOM, wheel, image).
-host=$(release_target)
+host=$release
 lint_py=${TRUSS_CI_LINT_PYTHON:-target/interop/lint-venv/bin/python}
 if [ -z "${TRUSS_CI_UNAUDITED:-}" ] && [ -x "$lint_py" ] && [ -n "${TRUSS_CI_CARGO_DENY:-}" ]; then
   "$lint_py" scripts/check-sbom.py "dist/truss-ci-$host" "dist/truss-ci-$host.cdx.json" Cargo.lock

@@ -115,9 +115,8 @@ pub fn sweep(env: &Env) {
 }
 
 /// The names in `base` that start with [`PREFIX`]. It runs before every command, in a temp
-/// directory that may hold thousands of entries: on Linux they are read with one `getdents64`
-/// into a 32 KiB buffer (the C library's `readdir` may take a call per 2 KiB), and only the
-/// names that match are copied.
+/// directory that may hold thousands of entries: on Linux they are read by `getdents64` 32 KiB at
+/// a time (musl's `readdir` takes a call per 2 KiB), and only the names that match are copied.
 #[cfg(target_os = "linux")]
 fn exec_names(base: &Path) -> Vec<std::ffi::OsString> {
     use rustix::fs::{Mode, OFlags, RawDir};

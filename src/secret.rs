@@ -480,8 +480,8 @@ impl Spelled {
         }
     }
 
-    /// Calls `each` with every offset of the key whose character this place spells (as
-    /// [`spelled`] says; an offset may come twice).
+    /// Calls `each` with every offset of the key whose character this place spells in one of
+    /// its [`spellings`] (an offset may come twice).
     fn offsets(&self, index: &KeyIndex, mut each: impl FnMut(usize)) {
         let mut of = |b: u8| index.offsets(b).iter().for_each(|&offset| each(offset));
         if let Some(raw) = self.raw {

@@ -162,9 +162,9 @@ impl Client {
     }
 
     /// A GET as [`Client::request`] sends it, running `meanwhile` on this thread as soon as the
-    /// request first waits on the network (its connection under way), or once it is done if it
-    /// never waits: work that needs no answer starts once the request is on its way, and
-    /// overlaps the server's.
+    /// request first waits (on its connection, or on the lookup of the API's name), or once it is
+    /// done if it never waits: work that needs no answer starts once the request is under way,
+    /// and overlaps the wait for the server.
     pub fn get_meanwhile<T: DeserializeOwned>(
         &self,
         path: &str,

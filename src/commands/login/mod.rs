@@ -114,7 +114,7 @@ fn login(
             ),
             ctx.job.clone(),
         ));
-        // It starts once the check is on its way: the request goes out first. A thread the
+        // It starts once the check is under way: the request is not held up by it. A thread the
         // system refuses is no staging; one that panics fails the login, before anything is
         // written.
         let (verified, staged) = std::thread::scope(|s| {
