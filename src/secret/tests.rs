@@ -3,6 +3,7 @@
 use proptest::prelude::*;
 
 use super::encodings::{b64, percent};
+use super::spelling::spelled;
 use super::strategies::{interleaved, separator};
 use super::*;
 
