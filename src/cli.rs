@@ -1,7 +1,6 @@
 //! The command line, as clap derive structs. No I/O here.
-use std::path::PathBuf;
-
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 

@@ -158,7 +158,7 @@ impl Client {
         cap: usize,
     ) -> Result<Response<T>> {
         let request = self.prepare(method, path, body, key, cap)?;
-        self.runtime.block_on(self.send(&request))
+        self.send_meanwhile(&request, || ())
     }
 
     /// A GET as [`Client::request`] sends it, running `meanwhile` on this thread as soon as the
@@ -172,7 +172,17 @@ impl Client {
         meanwhile: impl FnOnce(),
     ) -> Result<Response<T>> {
         let request = self.prepare(Method::GET, path, None, key, MAX_BODY)?;
-        let mut sending = pin!(self.send::<T>(&request));
+        self.send_meanwhile(&request, meanwhile)
+    }
+
+    /// Sends `request` until it is done ([`Client::send`]), running `meanwhile` at its first
+    /// wait, or once it is done if it never waits.
+    fn send_meanwhile<T: DeserializeOwned>(
+        &self,
+        request: &Request,
+        meanwhile: impl FnOnce(),
+    ) -> Result<Response<T>> {
+        let mut sending = pin!(self.send::<T>(request));
         let mut meanwhile = Some(meanwhile);
         let answer = self.runtime.block_on(poll_fn(|cx| {
             let polled = sending.as_mut().poll(cx);

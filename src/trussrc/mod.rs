@@ -276,18 +276,18 @@ impl Locked {
 
 /// Removes the sections `names` under the trussrc's lock, so concurrent edits of other sections
 /// all land: the new text is written only if every other section still reads as it did.
-pub fn remove(path: &Path, changed: &[&str], wait: Duration, read: Document) -> Result<()> {
+pub fn remove(path: &Path, names: &[&str], wait: Duration, read: Document) -> Result<()> {
     let locked = Locked::open_known(path, wait, read)?;
     // One pass, whatever the number of sections (`logout --all`).
-    let text = locked.doc.without_sections(changed);
-    let text = match changed {
+    let text = locked.doc.without_sections(names);
+    let text = match names {
         // One section removed: checked where the text closes over it.
         [name] if let Some(s) = locked.doc.section(name) => {
             let start = s.start.min(text.len());
             locked.check_edit(text, (start, start), name)?.text
         }
         _ => {
-            locked.check(&text, changed)?;
+            locked.check(&text, names)?;
             text
         }
     };
