@@ -46,12 +46,17 @@ release_target() {
   esac
 }
 
+# has_rust_std TARGET: whether Rust's standard library for TARGET is installed.
+has_rust_std() {
+  local libdir
+  libdir=$(rustc --print target-libdir --target "$1" 2>/dev/null || true)
+  [ -n "$libdir" ] && [ -d "$libdir" ]
+}
+
 # musl_missing TARGET: what a build for the musl TARGET lacks here (Rust's standard library for it,
 # or musl's C compiler for ring), said as what to do; nothing when it can be built.
 musl_missing() {
-  local libdir
-  libdir=$(rustc --print target-libdir --target "$1" 2>/dev/null || true)
-  if [ -z "$libdir" ] || [ ! -d "$libdir" ]; then
+  if ! has_rust_std "$1"; then
     echo "the Rust standard library for $1 is missing: rustup target add $1"
   # cc-rs calls ARCH-linux-musl-gcc; on x86_64 it also takes musl-gcc.
   elif ! command -v "${1%%-*}-linux-musl-gcc" >/dev/null &&

@@ -54,16 +54,17 @@ apt_install rsync gnome-keyring dbus dbus-daemon libsecret-tools strace
 # The static Linux release (scripts/release-build.sh): Rust's musl target, and musl's C compiler
 # for ring's C and assembly.
 apt_install musl-tools
-release_target=$(. "$root/scripts/common.sh" && release_target)
-case "$release_target" in
+# shellcheck source=scripts/common.sh
+. "$root/scripts/common.sh"
+release=$(release_target)
+case "$release" in
   *-linux-musl)
-    libdir=$(rustc --print target-libdir --target "$release_target" 2>/dev/null || true)
-    if [ -z "$libdir" ] || [ ! -d "$libdir" ]; then
+    if ! has_rust_std "$release"; then
       if command -v rustup >/dev/null; then
-        log "rustup target add $release_target"
-        rustup target add "$release_target" >&2 || log "rustup could not add $release_target"
+        log "rustup target add $release"
+        rustup target add "$release" >&2 || log "rustup could not add $release"
       else
-        log "no rustup to add $release_target: the release build will say what is missing"
+        log "no rustup to add $release: the release build will say what is missing"
       fi
     fi ;;
 esac
